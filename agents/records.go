@@ -1,0 +1,153 @@
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Store when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotPending is returned by Store.DecideApproval when the approval was
+// already decided or expired; the current row is returned alongside.
+var ErrNotPending = errors.New("approval is no longer pending")
+
+// JobStatus is the state of a job.
+type JobStatus string
+
+// Job states. Every job ends in one of the final states; a restart turns
+// JobRunning and JobQueued into JobInterrupted.
+const (
+	JobQueued      JobStatus = "queued"
+	JobRunning     JobStatus = "running"
+	JobSucceeded   JobStatus = "succeeded"
+	JobFailed      JobStatus = "failed"
+	JobInterrupted JobStatus = "interrupted"
+	JobCancelled   JobStatus = "cancelled"
+	JobTimedOut    JobStatus = "timed_out"
+)
+
+// Final reports whether s is an end state.
+func (s JobStatus) Final() bool { return s != JobQueued && s != JobRunning }
+
+// Job is one run of an agent.
+type Job struct {
+	ID           string
+	Agent        string
+	Trigger      string // chat, schedule, cli, webhook
+	Schedule     string // schedule name for Trigger schedule/webhook
+	Conversation string // conversation key (bot.Target.Key())
+	Prompt       string
+	Status       JobStatus
+	SessionID    string
+	Started      time.Time
+	Finished     time.Time // zero while not final
+	CostUSD      float64
+	Turns        int
+	Error        string // readable reason for a non-success end
+}
+
+// JobEvent is one item of a job's transcript.
+type JobEvent struct {
+	JobID string
+	Seq   int // 1-based, increasing per job
+	Time  time.Time
+	Kind  string // an EventKind, or a herdbot kind (prompt, approval, error, …)
+	Data  json.RawMessage
+}
+
+// Conversation binds a conversation to the agent CLI's session id.
+type Conversation struct {
+	Agent      string
+	Key        string
+	SessionID  string
+	LastActive time.Time
+}
+
+// ApprovalStatus is the state of an approval request.
+type ApprovalStatus string
+
+// Approval states. Only ApprovalPending can change.
+const (
+	ApprovalPending      ApprovalStatus = "pending"
+	ApprovalAllowed      ApprovalStatus = "allowed"
+	ApprovalAllowSession ApprovalStatus = "allowed_session"
+	ApprovalDenied       ApprovalStatus = "denied"
+	ApprovalExpired      ApprovalStatus = "expired"
+)
+
+// Approval is a tool-use request waiting for (or given) a person's decision.
+type Approval struct {
+	ID           string // unguessable; carried in button ids
+	JobID        string
+	Agent        string
+	Conversation string // where the card is shown (conversation key)
+	RequestID    string // the CLI's control request id
+	Tool         string
+	Input        json.RawMessage // redacted tool input
+	InputHash    string          // sha256 of the exact tool input
+	Status       ApprovalStatus
+	Requested    time.Time
+	Expires      time.Time
+	DecidedBy    string
+	DecidedAt    time.Time
+	Reason       string // deny reason, expiry reason
+	Refs         string // JSON: chat message refs of the card(s), for later edits
+}
+
+// AuditEntry is one row of the audit trail.
+type AuditEntry struct {
+	Time    time.Time
+	Agent   string
+	Actor   string // user id, "herdbot", "schedule:NAME", …
+	Action  string // approval.requested, approval.decided, job.cancelled, egress.denied, …
+	Subject string // approval id, job id, host:port …
+	Detail  string // JSON or text, already redacted
+}
+
+// ScheduleState is the persisted state of one schedule.
+type ScheduleState struct {
+	Agent      string
+	Name       string
+	LastRun    time.Time
+	NextRun    time.Time
+	LastStatus string
+	LastJob    string
+}
+
+// JobFilter selects jobs.
+type JobFilter struct {
+	Agent  string
+	Status JobStatus
+	Limit  int // 0 = store default (100)
+}
+
+// Store is what the fleet needs of persistent state. store.DB implements it.
+type Store interface {
+	Conversation(ctx context.Context, agent, key string) (Conversation, error)
+	PutConversation(ctx context.Context, c Conversation) error
+	DeleteConversation(ctx context.Context, agent, key string) error
+	Conversations(ctx context.Context, agent string) ([]Conversation, error)
+
+	CreateJob(ctx context.Context, j Job) error
+	UpdateJob(ctx context.Context, j Job) error
+	Job(ctx context.Context, id string) (Job, error)
+	Jobs(ctx context.Context, f JobFilter) ([]Job, error)
+	AppendEvents(ctx context.Context, evs []JobEvent) error
+	Events(ctx context.Context, jobID string, afterSeq int) ([]JobEvent, error)
+	// InterruptRunning marks every queued or running job interrupted with
+	// reason and returns them.
+	InterruptRunning(ctx context.Context, reason string, at time.Time) ([]Job, error)
+
+	CreateApproval(ctx context.Context, a Approval) error
+	Approval(ctx context.Context, id string) (Approval, error)
+	// DecideApproval moves a pending approval to status. If it is not
+	// pending it returns the current row and ErrNotPending.
+	DecideApproval(ctx context.Context, id string, status ApprovalStatus, by, reason string, at time.Time) (Approval, error)
+	SetApprovalRefs(ctx context.Context, id, refs string) error
+	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]Approval, error)
+
+	Audit(ctx context.Context, e AuditEntry) error
+}

@@ -1,0 +1,122 @@
+// Package sandbox is the contract for starting an agent's process somewhere
+// isolated. Implementations live in subpackages named for what they wrap:
+// sandbox/docker (hardened containers) and sandbox/native (a local child
+// process, no isolation, development only).
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"io"
+	"syscall"
+)
+
+// ErrImageMissing is returned by Start when the agent image is not present
+// locally. The error text names the image and how to build it.
+var ErrImageMissing = errors.New("agent image missing")
+
+// Backend starts agent processes.
+//
+// Start returns once the process is running and its stdio is attached. The
+// process belongs to the caller, who must Wait for it; a backend removes what
+// it created for the process (a container, say) once the process has exited
+// and been waited for.
+type Backend interface {
+	Start(ctx context.Context, spec Spec) (Process, error)
+}
+
+// Process is one running agent process.
+//
+// Stdin, Stdout and Stderr are valid until Wait returns. Closing Stdin sends
+// EOF to the process. Wait blocks until the process exits or ctx is done and
+// may be called more than once; it returns the same status each time.
+// Signal delivers a signal (SIGTERM, SIGKILL, SIGINT) to the process.
+type Process interface {
+	Stdin() io.WriteCloser
+	Stdout() io.Reader
+	Stderr() io.Reader
+	Wait(ctx context.Context) (ExitStatus, error)
+	Signal(ctx context.Context, sig syscall.Signal) error
+}
+
+// ExitStatus says how a process ended.
+type ExitStatus struct {
+	Code      int  // exit code; -1 when killed by a signal and no code is known
+	OOMKilled bool // the kernel killed the process for exceeding its memory limit
+}
+
+// Spec describes one agent process. Only what is listed here reaches the
+// process: there is no inherited environment.
+type Spec struct {
+	Fleet string // fleet name, for labels
+	Agent string // agent name
+	Job   string // job or conversation id, for labels and container names
+
+	Image   string   // container image (docker only)
+	Command []string // argv; Command[0] is the program
+	Env     []string // KEY=VALUE pairs, the explicit list only
+
+	// Workspace is the host directory of the agent's working directory.
+	// It is mounted (docker) or used as cwd (native). Secret files in it
+	// (.env*, *.pem, *.key) are masked inside a container.
+	Workspace         string
+	WorkspaceReadOnly bool
+	// ContainerWorkspace is the workspace path inside the container
+	// (default /workspace). It stays the same across runs so that the
+	// CLI's sessions, which are keyed by cwd, resume.
+	ContainerWorkspace string
+	// StateDir is a host directory private to this agent where the
+	// backend keeps the CLI's config dir (HOME), so sessions survive
+	// ephemeral containers.
+	StateDir string
+
+	User   string            // "uid:gid"; empty means the workspace owner
+	Limits Limits            // resource limits
+	Tmpfs  map[string]string // extra tmpfs mounts: path -> options
+	Labels map[string]string // extra labels (herdbot.* are always set)
+
+	Network Network
+
+	// HostConfig is the fleet-level passthrough merged over the hardened
+	// host config. It can never undo hardening unless Dangerous is set.
+	HostConfig map[string]any
+	// Dangerous is the fleet-level, per-agent opt-in that lets HostConfig
+	// remove hardening (privileged, cap_add, host network…).
+	Dangerous bool
+	// Volumes are fleet-level extra binds, "host:container[:ro]".
+	Volumes []string
+}
+
+// Limits are resource limits for one process.
+type Limits struct {
+	MemoryBytes int64 // hard memory limit; swap is set equal (no swap)
+	NanoCPUs    int64 // CPU quota in units of 1e-9 CPUs
+	CPUShares   int64
+	CPUPeriod   int64
+	CPUQuota    int64
+	PidsLimit   int64
+	TmpBytes    int64 // size of the /tmp tmpfs
+}
+
+// Network is the agent's network policy.
+type Network struct {
+	// Allow lists host names reachable through the egress proxy: exact
+	// ("api.github.com") or wildcard ("*.github.com").
+	Allow []string
+	// Private lists fleet-level private destinations, "host:port" or
+	// "CIDR:port", that the proxy may reach even though they resolve to
+	// private addresses.
+	Private []string
+	// Model is where the proxy forwards model API traffic, adding the
+	// credential so it never enters the sandbox.
+	Model ModelUpstream
+	// None disables all networking (no proxy, no network).
+	None bool
+}
+
+// ModelUpstream is the model API the egress proxy forwards to.
+type ModelUpstream struct {
+	URL        string // e.g. https://api.anthropic.com
+	APIKey     string // sent as x-api-key
+	OAuthToken string // sent as Authorization: Bearer
+}
