@@ -1,0 +1,61 @@
+# herdbot — see README.md. `make help` lists the targets.
+SHELL := /bin/bash
+CLAUDE_VERSION := 2.1.330
+GO            ?= go
+BIN           := bin/herdbot
+TOOLS         := .tools
+CLAUDE_BIN    := $(TOOLS)/node_modules/.bin/claude
+LDFLAGS       := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+export CGO_ENABLED ?= 0
+
+.PHONY: help build test test-short run tools docker-up lint bench clean
+
+help:
+	@echo "make run        start the example fleet with console chat and the demo model (no tokens needed)"
+	@echo "make test       everything: go vet, go test -race ./... (Docker and the CLI tests need make docker-up, make tools)"
+	@echo "make build      static binary in $(BIN)"
+	@echo "make tools      install the pinned Claude Code CLI $(CLAUDE_VERSION) into $(TOOLS)/"
+	@echo "make docker-up  start Debian's docker.io engine when docker info fails and we are root"
+	@echo "make lint       gofmt + go vet"
+	@echo "make bench      run the benchmarks (figures go to docs/benchmarks.md)"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/herdbot
+
+# -race needs cgo; the binary itself is static (CGO_ENABLED=0 above).
+test: lint
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... 2>&1 | tee .test.out; exit $${PIPESTATUS[0]}
+
+test-short:
+	CGO_ENABLED=1 $(GO) test -race -short ./...
+
+run: build
+	./$(BIN) start --demo -c deploy/example/herdbot.yaml
+
+tools: $(CLAUDE_BIN)
+
+$(CLAUDE_BIN):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --prefix . @anthropic-ai/claude-code@$(CLAUDE_VERSION)
+	$(CLAUDE_BIN) --version
+
+docker-up:
+	@if docker info >/dev/null 2>&1; then echo "docker engine: up"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "docker engine not reachable and not root: start it yourself"; \
+	else \
+	  command -v dockerd >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io iptables >/dev/null); \
+	  (nohup dockerd >/tmp/herdbot-dockerd.log 2>&1 &); \
+	  for i in $$(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null && echo "docker engine: started"; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt wants to reformat:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .test.out
