@@ -2,13 +2,13 @@ package native_test
 
 import (
 	"bytes"
-	"fmt"
-	"strconv"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
