@@ -1,0 +1,85 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRedactKnownValuesAndForms(t *testing.T) {
+	secret := "garden-gh-token/with+chars=="
+	r := New(secret, "short", "")
+	cases := map[string]string{
+		"plain":     "token is " + secret + " ok",
+		"base64":    "b64 " + base64.StdEncoding.EncodeToString([]byte(secret)),
+		"rawurl64":  "u64 " + base64.RawURLEncoding.EncodeToString([]byte(secret)),
+		"urlencode": "q=" + url.QueryEscape(secret),
+	}
+	for name, in := range cases {
+		got := r.String(in)
+		if strings.Contains(got, secret) || !strings.Contains(got, Mask) {
+			t.Errorf("%s: %q not masked: %q", name, in, got)
+		}
+	}
+	if got := r.String("a short word"); got != "a short word" {
+		t.Errorf("values under %d chars must not be masked: %q", minLen, got)
+	}
+}
+
+func TestRedactTokenShapes(t *testing.T) {
+	r := New()
+	for _, tok := range []string{
+		"sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv",
+		"xoxb-1234567890-abcdefghijkl",
+		"xapp-1-A111-222-abcdefabcdef",
+		"ghp_abcdefghijklmnopqrstuvwxyz0123",
+		"github_pat_11ABCDEFG0123456789_abcdefghij",
+		"MTA5ODc2NTQzMjEwOTg3NjU0Mw.GaBcDe.abcdefghijklmnopqrstuvwxyz01234",
+	} {
+		got := r.String("x " + tok + " y")
+		if strings.Contains(got, tok) {
+			t.Errorf("token shape %q not masked: %q", tok, got)
+		}
+	}
+	if got := r.String("nothing secret here"); got != "nothing secret here" {
+		t.Errorf("plain text changed: %q", got)
+	}
+}
+
+func TestRedactLongestFirst(t *testing.T) {
+	r := New("abcdefgh", "abcdefghijkl")
+	if got := r.String("abcdefghijkl"); got != Mask {
+		t.Errorf("got %q, want a single mask", got)
+	}
+}
+
+func TestSlogHandler(t *testing.T) {
+	var buf bytes.Buffer
+	secret := "super-secret-value-123"
+	log := slog.New(NewHandler(slog.NewTextHandler(&buf, nil), New(secret)))
+	log.With("pre", secret).Info("msg "+secret, "k", secret, "err", errors.New("boom "+secret),
+		slog.Group("g", "inner", secret))
+	if strings.Contains(buf.String(), secret) {
+		t.Fatalf("secret leaked into log: %s", buf.String())
+	}
+	if strings.Count(buf.String(), Mask) < 5 {
+		t.Fatalf("expected 5 masks: %s", buf.String())
+	}
+}
+
+func BenchmarkRedact(b *testing.B) {
+	secrets := make([]string, 40)
+	for i := range secrets {
+		secrets[i] = strings.Repeat(string(rune('a'+i%26)), 12) + "-secret"
+	}
+	r := New(secrets...)
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog. ", 50)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		_ = r.String(text)
+	}
+}
