@@ -81,6 +81,9 @@ type Event struct {
 	Permission *PermissionRequest // permission_request, permission_cancel (RequestID only)
 	Result     *Result            // result
 	Raw        json.RawMessage    // the full line as received
+	// Err is set on an EventResult that ends the turn abnormally (error
+	// subtypes, API or auth errors): a *RunError matching a sentinel.
+	Err error
 }
 
 // ToolCall is a tool_use block.
