@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/herdbot/herdbot/agents"
+)
+
+// AppendEvents stores evs in one transaction: all or none. An event with Seq
+// 0 gets the next sequence number of its job, written back into evs. A job
+// that does not exist gives agents.ErrNotFound; a (job, seq) already stored
+// gives ErrExists.
+func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for i, e := range evs {
+		if e.JobID == "" {
+			return fmt.Errorf("append events: event %d has no job id", i)
+		}
+		if e.Seq < 0 {
+			return fmt.Errorf("append events: event %d of job %s: negative seq %d", i, e.JobID, e.Seq)
+		}
+		if len(e.Data) > 0 && !json.Valid(e.Data) {
+			return fmt.Errorf("append events: event %d of job %s: data is not valid JSON", i, e.JobID)
+		}
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO job_events (job_id, seq, time, kind, data) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	defer ins.Close()
+	var next *sql.Stmt
+	last := map[string]int{} // job -> highest seq written or read in this tx
+	for i := range evs {
+		e := &evs[i]
+		if e.Seq == 0 {
+			n, ok := last[e.JobID]
+			if !ok {
+				if next == nil {
+					if next, err = tx.PrepareContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?`); err != nil {
+						return fmt.Errorf("append events: %w", err)
+					}
+					defer next.Close()
+				}
+				if err := next.QueryRowContext(ctx, e.JobID).Scan(&n); err != nil {
+					return fmt.Errorf("append events for job %s: %w", e.JobID, err)
+				}
+			}
+			e.Seq = n + 1
+		}
+		var data any // NULL for no data
+		if len(e.Data) > 0 {
+			data = []byte(e.Data)
+		}
+		if _, err := ins.ExecContext(ctx, e.JobID, e.Seq, ms(e.Time), e.Kind, data); err != nil {
+			return constraint(err, fmt.Sprintf("append event %d of job %s", e.Seq, e.JobID))
+		}
+		last[e.JobID] = max(last[e.JobID], e.Seq)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append events: commit: %w", err)
+	}
+	return nil
+}
+
+// Events returns the events of job with Seq > afterSeq, in Seq order. Pass
+// the last Seq seen to follow a running job. A job without events (or
+// unknown) gives an empty list.
+func (db *DB) Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, time, kind, data FROM job_events
+		WHERE job_id = ? AND seq > ? ORDER BY seq`, jobID, afterSeq)
+	if err != nil {
+		return nil, fmt.Errorf("events of job %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []agents.JobEvent
+	for rows.Next() {
+		e := agents.JobEvent{JobID: jobID}
+		var t sql.NullInt64
+		var data []byte
+		if err := rows.Scan(&e.Seq, &t, &e.Kind, &data); err != nil {
+			return nil, fmt.Errorf("events of job %s: %w", jobID, err)
+		}
+		e.Time = fromMS(t)
+		if data != nil {
+			e.Data = json.RawMessage(data)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events of job %s: %w", jobID, err)
+	}
+	return out, nil
+}
