@@ -195,6 +195,7 @@ func TestOpenCorruptRefusedUntouched(t *testing.T) {
 			if !errors.Is(err, store.ErrCorrupt) {
 				t.Fatalf("Open = %v, want ErrCorrupt", err)
 			}
+			t.Logf("Open: %v", err)
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q does not name the file", err)
 			}
