@@ -1,0 +1,39 @@
+package egress
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Record reports one connection the proxy handled, allowed or denied. The
+// egress subcommand writes one JSON line per Record to stdout; the docker
+// backend reads them with ParseRecord for the audit table.
+//
+// For a CONNECT tunnel a Record covers the tunnel; for plain HTTP and the
+// model reverse proxy it covers one upstream connection. Records never hold
+// credentials, paths or headers: only where the connection went.
+type Record struct {
+	Time      time.Time `json:"time"`       // when the connection was decided
+	Agent     string    `json:"agent"`      // Config.Agent
+	Host      string    `json:"host"`       // host name or literal IP the client asked for
+	Port      int       `json:"port"`       // destination port
+	Addr      string    `json:"addr"`       // the IP actually dialled; empty when none was
+	Allowed   bool      `json:"allowed"`    // whether policy allowed the destination
+	Reason    string    `json:"reason"`     // the rule that allowed it or why it was refused or failed
+	BytesUp   int64     `json:"bytes_up"`   // bytes sent to the destination
+	BytesDown int64     `json:"bytes_down"` // bytes received from the destination
+}
+
+// ParseRecord decodes one JSON line written by the egress subcommand.
+func ParseRecord(line []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Record{}, fmt.Errorf("parse egress record: %w", err)
+	}
+	if r.Time.IsZero() || r.Host == "" {
+		return Record{}, errors.New("parse egress record: missing time or host")
+	}
+	return r, nil
+}
