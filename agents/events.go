@@ -1,0 +1,93 @@
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// flushEvery bounds how long a recorded event may wait in memory before it
+// is written (events are batched for speed; `herdbot logs -f` tails them).
+const flushEvery = 250 * time.Millisecond
+
+// record adds a herdbot event (prompt, approval, error…) to the transcript.
+func (rs *runState) record(kind string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		b = []byte(`{}`)
+	}
+	rs.add(kind, rs.f.red.Bytes(b))
+}
+
+// recordEvent adds a CLI event, redacted, to the transcript.
+func (rs *runState) recordEvent(ev Event) {
+	raw := ev.Raw
+	if len(raw) == 0 {
+		raw, _ = json.Marshal(map[string]any{"kind": ev.Kind, "text": ev.Text})
+	}
+	rs.add(string(ev.Kind), rs.f.red.Bytes(raw))
+}
+
+func (rs *runState) add(kind string, data []byte) {
+	rs.mu.Lock()
+	rs.seq++
+	ev := JobEvent{JobID: rs.job.ID, Seq: rs.seq, Time: rs.f.now(), Kind: kind, Data: json.RawMessage(data)}
+	rs.buf = append(rs.buf, ev)
+	rs.mu.Unlock()
+	rs.f.publish(ev)
+}
+
+func (rs *runState) maybeFlush(ctx context.Context) {
+	rs.mu.Lock()
+	due := len(rs.buf) >= 64 || time.Since(rs.flushed) >= flushEvery
+	rs.mu.Unlock()
+	if due {
+		rs.flush(ctx)
+	}
+}
+
+// flush writes buffered events.
+func (rs *runState) flush(ctx context.Context) {
+	rs.mu.Lock()
+	buf := rs.buf
+	rs.buf = nil
+	rs.flushed = time.Now()
+	rs.mu.Unlock()
+	if len(buf) == 0 {
+		return
+	}
+	if err := rs.f.cfg.Store.AppendEvents(context.WithoutCancel(ctx), buf); err != nil {
+		rs.f.log.Error("record job events", "job", rs.job.ID, "err", err)
+	}
+}
+
+// Subscribe returns a channel of every job event recorded from now on
+// (for `herdbot logs -f`) and a func to stop. Slow readers miss events
+// rather than slow runs down.
+func (f *Fleet) Subscribe() (<-chan JobEvent, func()) {
+	ch := make(chan JobEvent, 256)
+	f.mu.Lock()
+	id := f.nextLis
+	f.nextLis++
+	f.listeners[id] = ch
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		if _, ok := f.listeners[id]; ok {
+			delete(f.listeners, id)
+			close(ch)
+		}
+		f.mu.Unlock()
+	}
+}
+
+func (f *Fleet) publish(ev JobEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range f.listeners {
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+}

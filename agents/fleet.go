@@ -1,0 +1,240 @@
+// Package agents is herdbot's core: the fleet of agents, their
+// conversations, sessions and queues, runs recorded as jobs, and the
+// approvals broker that turns tool requests into chat buttons and back.
+// It imports no chat or container library: only the contracts in bot and
+// sandbox, and a Runtime (agents/claude) that drives the CLI.
+package agents
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/sandbox"
+)
+
+// Errors of the fleet.
+var (
+	ErrUnknownAgent = errors.New("unknown agent")
+	ErrCancelled    = errors.New("cancelled")
+	ErrShuttingDown = errors.New("herdbot is shutting down")
+	ErrQueueFull    = errors.New("queue full")
+	ErrNotRunning   = errors.New("job is not running")
+)
+
+// AgentSpec is one agent as the fleet runs it. cmd/herdbot maps the config
+// to it.
+type AgentSpec struct {
+	Name        string
+	Description string
+	Options     RunOptions   // CLI options; Resume is set per run
+	Sandbox     sandbox.Spec // process template; Command and Job are set per run
+	// Approvers lists, per platform (bot.Discord, bot.Slack, bot.Console),
+	// who may decide tool requests: user ids, "role:ID", or "*".
+	Approvers map[string][]string
+
+	MaxConcurrent   int           // runs at once, chat, schedules and CLI together (default 1)
+	QueueMax        int           // waiting messages per conversation (default 10)
+	Steer           bool          // a new message interrupts the running turn instead of queueing behind it
+	Warm            bool          // keep the process between turns (not ephemeral)
+	MaxProcesses    int           // live processes per agent, warm or running (default 5)
+	IdleTimeout     time.Duration // warm process idle limit (default 10 min)
+	SessionTimeout  time.Duration // a conversation's session expires after this idle time (default 24 h)
+	RunTimeout      time.Duration // wall-clock limit per run (default 30 min)
+	ApprovalTimeout time.Duration // approval expiry, then deny (default 10 min)
+}
+
+func (s *AgentSpec) defaults() {
+	if s.MaxConcurrent <= 0 {
+		s.MaxConcurrent = 1
+	}
+	if s.QueueMax <= 0 {
+		s.QueueMax = 10
+	}
+	if s.MaxProcesses <= 0 {
+		s.MaxProcesses = 5
+	}
+	if s.MaxProcesses < s.MaxConcurrent {
+		s.MaxProcesses = s.MaxConcurrent
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 10 * time.Minute
+	}
+	if s.SessionTimeout <= 0 {
+		s.SessionTimeout = 24 * time.Hour
+	}
+	if s.RunTimeout <= 0 {
+		s.RunTimeout = 30 * time.Minute
+	}
+	if s.ApprovalTimeout <= 0 {
+		s.ApprovalTimeout = 10 * time.Minute
+	}
+}
+
+// Chat gives the fleet an agent's outbox on a platform.
+type Chat interface {
+	Outbox(agent, platform string) (bot.Outbox, bool)
+}
+
+// Metrics records what the fleet does; *metrics.Metrics implements it and
+// is nil-safe.
+type Metrics interface {
+	RunFinished(agent, trigger, outcome string, d time.Duration)
+	ApprovalDecided(agent, outcome string, latency time.Duration)
+	QueueDepth(agent string, n int)
+}
+
+// Config is everything a Fleet needs.
+type Config struct {
+	Fleet    string
+	Agents   []AgentSpec
+	Store    Store
+	Backend  sandbox.Backend
+	Runtime  Runtime
+	Chat     Chat             // nil: no chat
+	Redactor *redact.Redactor // nil: token shapes only
+	Metrics  Metrics          // nil: none
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
+	Stream   bot.StreamOptions
+	// Grace is how long shutdown lets running jobs finish before
+	// interrupting them (default 30 s).
+	Grace time.Duration
+}
+
+// Fleet runs agents. Create it with New, call Recover once, then Serve.
+type Fleet struct {
+	cfg    Config
+	log    *slog.Logger
+	red    *redact.Redactor
+	now    func() time.Time
+	agents map[string]*agentState
+
+	// life is the fleet's lifetime: runs derive from it, not from the
+	// short-lived context of the chat event that queued them.
+	life     context.Context
+	stopRuns context.CancelFunc
+
+	mu        sync.Mutex
+	closing   bool
+	convs     map[string]*convState // by agent + "|" + key
+	running   map[string]*runState  // by job id
+	listeners map[int]chan JobEvent
+	nextLis   int
+
+	approvals *broker
+	wg        sync.WaitGroup // every goroutine the fleet starts
+}
+
+type agentState struct {
+	spec  AgentSpec
+	slots chan struct{}
+
+	mu     sync.Mutex
+	procs  int
+	idle   map[string]*warmConn // by conversation key
+	grants map[string][]string  // session id -> allow-for-session rules
+}
+
+// New builds a fleet from cfg.
+func New(cfg Config) (*Fleet, error) {
+	if cfg.Store == nil || cfg.Backend == nil || cfg.Runtime == nil {
+		return nil, errors.New("fleet needs a store, a sandbox backend and a runtime")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 30 * time.Second
+	}
+	if cfg.Stream.Log == nil {
+		cfg.Stream.Log = cfg.Log
+	}
+	life, stop := context.WithCancel(context.Background())
+	f := &Fleet{
+		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
+		agents: map[string]*agentState{}, life: life, stopRuns: stop,
+		convs: map[string]*convState{}, running: map[string]*runState{}, listeners: map[int]chan JobEvent{},
+	}
+	if f.red == nil {
+		f.red = redact.New()
+	}
+	for _, s := range cfg.Agents {
+		if _, dup := f.agents[s.Name]; dup {
+			stop()
+			return nil, fmt.Errorf("agent %q defined twice", s.Name)
+		}
+		s.defaults()
+		f.agents[s.Name] = &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
+			idle: map[string]*warmConn{}, grants: map[string][]string{}}
+	}
+	f.approvals = newBroker(f)
+	return f, nil
+}
+
+// Agents returns the agents' names and descriptions.
+func (f *Fleet) Agents() []AgentSpec {
+	out := make([]AgentSpec, 0, len(f.agents))
+	for _, a := range f.agents {
+		out = append(out, a.spec)
+	}
+	return out
+}
+
+func (f *Fleet) agent(name string) (*agentState, error) {
+	a, ok := f.agents[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAgent, name)
+	}
+	return a, nil
+}
+
+// Serve blocks until ctx is done, then shuts down: no new runs are taken,
+// running ones get the grace period to finish, then they are interrupted
+// and recorded, and every process is closed.
+func (f *Fleet) Serve(ctx context.Context) error {
+	<-ctx.Done()
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
+	f.log.Info("fleet stopping: waiting for running jobs", "grace", f.cfg.Grace)
+
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(f.cfg.Grace):
+		f.log.Warn("grace period over: interrupting running jobs")
+		f.stopRuns()
+		<-done
+	}
+	f.stopRuns()
+	f.approvals.stop()
+	f.closeIdle(context.WithoutCancel(ctx))
+	return nil
+}
+
+// newID returns a short random job id.
+func newID(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newSecretID returns an unguessable id (128 bits, base32).
+func newSecretID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
+}

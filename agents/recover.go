@@ -1,0 +1,48 @@
+package agents
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/herdbot/herdbot/bot"
+)
+
+// Recover runs once at start, before Serve: jobs a previous process left
+// queued or running become interrupted, their conversations are told, and
+// pending approvals expire ("herdbot restarted") with their cards edited.
+func (f *Fleet) Recover(ctx context.Context) error {
+	jobs, err := f.cfg.Store.InterruptRunning(ctx, "interrupted: herdbot restarted", f.now())
+	if err != nil {
+		return fmt.Errorf("interrupt stale jobs: %w", err)
+	}
+	pending, err := f.cfg.Store.Approvals(ctx, "", true, 0)
+	if err != nil {
+		return fmt.Errorf("list pending approvals: %w", err)
+	}
+	for _, a := range pending {
+		row, err := f.cfg.Store.DecideApproval(ctx, a.ID, ApprovalExpired, "herdbot", "expired (herdbot restarted)", f.now())
+		if err != nil {
+			continue // decided meanwhile
+		}
+		f.approvals.editCards(ctx, row)
+		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.Agent, Actor: "herdbot",
+			Action: "approval.expired_restart", Subject: a.ID})
+	}
+	for _, j := range jobs {
+		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
+			Action: "job.interrupted_restart", Subject: j.ID})
+		a, ok := f.agents[j.Agent]
+		if !ok || j.Conversation == "" {
+			continue
+		}
+		t, err := bot.ParseKey(j.Conversation)
+		if err != nil {
+			continue
+		}
+		f.say(ctx, a, t, fmt.Sprintf("⚠️ herdbot restarted while job %s was running; it was interrupted. Send your message again to continue.", j.ID))
+	}
+	if len(jobs)+len(pending) > 0 {
+		f.log.Warn("recovered after restart", "interrupted_jobs", len(jobs), "expired_approvals", len(pending))
+	}
+	return nil
+}

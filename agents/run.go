@@ -1,0 +1,341 @@
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herdbot/herdbot/bot"
+)
+
+// runParams describe one run, from chat or from a RunRequest.
+type runParams struct {
+	prompt   string
+	trigger  string
+	schedule string
+	target   bot.Target // where cards (and, unless silent, output) go
+	convKey  string     // conversation whose session is used; "" = fresh session
+	silent   bool
+	user     bot.User
+}
+
+// runState is one job while it runs.
+type runState struct {
+	f      *Fleet
+	a      *agentState
+	p      runParams
+	job    Job
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	conn    Conn
+	stream  *bot.Stream
+	seq     int
+	buf     []JobEvent
+	flushed time.Time
+	denied  []string
+	tools   int
+	pending map[string]string // CLI request id -> approval id
+}
+
+// execute runs one job to its end and returns its result. It waits for a
+// slot under the agent's concurrency cap first.
+func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunResult, error) {
+	return f.executeHooked(ctx, a, p, nil)
+}
+
+// executeHooked is execute with a hook called once the run is registered.
+func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, hook func(*runState)) (RunResult, error) {
+	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		return RunResult{}, ErrShuttingDown
+	}
+	f.mu.Unlock()
+
+	job := Job{ID: newID("j-"), Agent: a.spec.Name, Trigger: p.trigger, Schedule: p.schedule,
+		Conversation: p.target.Key(), Prompt: f.red.String(p.prompt), Status: JobQueued, Started: f.now()}
+	if p.target == (bot.Target{}) {
+		job.Conversation = ""
+	}
+	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
+		return RunResult{}, fmt.Errorf("create job: %w", err)
+	}
+	runCtx, cancel := context.WithCancelCause(f.life)
+	defer cancel(nil)
+	stopOuter := context.AfterFunc(ctx, func() { cancel(ErrCancelled) })
+	defer stopOuter()
+	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}}
+	f.mu.Lock()
+	f.running[job.ID] = rs
+	f.mu.Unlock()
+	if hook != nil {
+		hook(rs)
+	}
+	defer func() {
+		f.mu.Lock()
+		delete(f.running, job.ID)
+		f.mu.Unlock()
+	}()
+
+	// Wait for a slot.
+	select {
+	case a.slots <- struct{}{}:
+	case <-runCtx.Done():
+		return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
+	}
+	defer func() { <-a.slots }()
+
+	rs.job.Status, rs.job.Started = JobRunning, f.now()
+	if err := f.cfg.Store.UpdateJob(runCtx, rs.job); err != nil {
+		f.log.Error("mark job running", "job", job.ID, "err", err)
+	}
+	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
+	defer timer.Stop()
+
+	if !p.silent {
+		if out, ok := f.outbox(a.spec.Name, p.target); ok {
+			rs.stream = bot.NewStream(runCtx, out, p.target, "⏳ Working…", f.cfg.Stream)
+		}
+	}
+	rs.record("prompt", map[string]any{"text": rs.job.Prompt, "user": p.user.ID})
+
+	text, res, err := f.turn(runCtx, rs, true)
+	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+}
+
+func causeOf(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return ErrInterrupted
+}
+
+// turn sends the prompt and reads events until the turn's result. On an
+// unknown session it starts fresh once.
+func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Result, error) {
+	a, p := rs.a, rs.p
+	session := ""
+	if p.convKey != "" {
+		c, err := f.cfg.Store.Conversation(ctx, a.spec.Name, p.convKey)
+		if err == nil && c.SessionID != "" && f.now().Sub(c.LastActive) < a.spec.SessionTimeout {
+			session = c.SessionID
+		}
+	}
+	conn, err := f.acquire(ctx, rs, session)
+	if err != nil {
+		return "", nil, err
+	}
+	rs.mu.Lock()
+	rs.conn = conn
+	rs.mu.Unlock()
+	if err := conn.Send(ctx, p.prompt); err != nil {
+		f.release(rs, conn, false)
+		return "", nil, fmt.Errorf("send prompt: %w", err)
+	}
+	text, res, healthy, err := f.readTurn(ctx, rs, conn)
+	if res != nil && res.Subtype == "" && rs.job.SessionID == "" {
+		rs.job.SessionID = session
+	}
+	f.release(rs, conn, healthy && err == nil)
+	if errors.Is(err, ErrSessionNotFound) && session != "" && retry {
+		_ = f.cfg.Store.DeleteConversation(ctx, a.spec.Name, p.convKey)
+		if rs.stream != nil {
+			rs.stream.Row("↻ the previous session could not be found; starting a new one")
+		}
+		rs.record("session_reset", map[string]any{"old_session": session})
+		return f.turn(ctx, rs, false)
+	}
+	return text, res, err
+}
+
+// readTurn consumes events until a result (healthy: the process can take
+// another turn) or the end of the process.
+func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text string, res *Result, healthy bool, err error) {
+	events := conn.Events()
+	var last string
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				cerr := conn.Close(context.WithoutCancel(ctx))
+				if cerr == nil {
+					cerr = &RunError{Kind: ErrCrashed, ExitCode: -1, Message: "the agent process ended without a result"}
+				}
+				return last, nil, false, cerr
+			}
+			if ev.SessionID != "" {
+				rs.job.SessionID = ev.SessionID
+			}
+			switch ev.Kind {
+			case EventText:
+				last = ev.Text
+			case EventResult:
+				rs.recordEvent(ev)
+				rs.flush(ctx)
+				if ev.Result != nil && ev.Result.Text != "" {
+					last = ev.Result.Text
+				}
+				return last, ev.Result, true, ev.Err
+			}
+			f.onEvent(ctx, rs, ev)
+		case <-ctx.Done():
+			cause := causeOf(ctx)
+			// Interrupt politely, give the CLI a moment to end the turn,
+			// then end the process.
+			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = conn.Interrupt(ictx)
+			for draining := true; draining; {
+				select {
+				case ev, ok := <-events:
+					if !ok || ev.Kind == EventResult {
+						draining = false
+					} else {
+						rs.recordEvent(ev)
+					}
+				case <-ictx.Done():
+					draining = false
+				}
+			}
+			cancel()
+			return last, nil, false, cause
+		}
+	}
+}
+
+// onEvent records an event and shows it.
+func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
+	rs.recordEvent(ev)
+	switch ev.Kind {
+	case EventToolUse:
+		if ev.Tool != nil {
+			rs.mu.Lock()
+			rs.tools++
+			rs.mu.Unlock()
+			if rs.stream != nil {
+				rs.stream.Row("🔧 " + ev.Tool.Name + ": " + f.red.String(summarize(ev.Tool.Input, 80)))
+			}
+		}
+	case EventPermission:
+		if ev.Permission != nil {
+			rs.flush(ctx)
+			f.approvals.request(ctx, rs, *ev.Permission)
+		}
+	case EventPermissionCancel:
+		if ev.Permission != nil {
+			f.approvals.withdraw(ctx, rs, ev.Permission.RequestID)
+		}
+	}
+	rs.maybeFlush(ctx)
+}
+
+// finish records the job's end, updates the conversation and tells chat.
+func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Result, err error) (RunResult, error) {
+	f.approvals.endRun(ctx, rs)
+	j := &rs.job
+	j.Finished = f.now()
+	if res != nil {
+		j.CostUSD, j.Turns = res.CostUSD, res.Turns
+	}
+	switch {
+	case err == nil && res != nil && !res.IsError:
+		j.Status = JobSucceeded
+	case errors.Is(err, ErrTimeout):
+		j.Status, j.Error = JobTimedOut, fmt.Sprintf("timed out after %s", rs.a.spec.RunTimeout)
+	case errors.Is(err, ErrCancelled):
+		j.Status, j.Error = JobCancelled, "cancelled"
+	case errors.Is(err, ErrInterrupted), errors.Is(err, ErrShuttingDown):
+		j.Status, j.Error = JobInterrupted, "interrupted (herdbot stopping)"
+	default:
+		j.Status = JobFailed
+		if err != nil {
+			j.Error = f.red.String(err.Error())
+		} else if res != nil {
+			j.Error = f.red.String(firstNonEmpty(strings.Join(res.Errors, "; "), res.Text, res.Subtype))
+		}
+	}
+	text = f.red.String(text)
+	if j.Error != "" {
+		rs.record("error", map[string]any{"error": j.Error})
+	}
+	rs.flush(ctx)
+	if err := f.cfg.Store.UpdateJob(ctx, *j); err != nil {
+		f.log.Error("record job end", "job", j.ID, "err", err)
+	}
+	if rs.p.convKey != "" && j.SessionID != "" && j.Status != JobInterrupted {
+		if err := f.cfg.Store.PutConversation(ctx, Conversation{Agent: j.Agent, Key: rs.p.convKey,
+			SessionID: j.SessionID, LastActive: f.now()}); err != nil {
+			f.log.Error("record conversation", "job", j.ID, "err", err)
+		}
+	}
+	if f.cfg.Metrics != nil {
+		f.cfg.Metrics.RunFinished(j.Agent, j.Trigger, string(j.Status), j.Finished.Sub(j.Started))
+	}
+	f.log.Info("job finished", "agent", j.Agent, "job", j.ID, "status", j.Status, "cost_usd", j.CostUSD,
+		"turns", j.Turns, "error", j.Error)
+	if rs.stream != nil {
+		if j.Status == JobSucceeded {
+			footer := fmt.Sprintf("✅ Done · %d tool call(s) · $%.4f · job %s", rs.tools, j.CostUSD, j.ID)
+			if err := rs.stream.Finish(ctx, footer, text, nil); err != nil {
+				f.log.Warn("send answer", "job", j.ID, "err", err)
+			}
+		} else {
+			rs.stream.Fail(ctx, fmt.Sprintf("❌ %s (job %s)", statusText(*j), j.ID))
+		}
+	}
+	rs.mu.Lock()
+	denied := append([]string(nil), rs.denied...)
+	rs.mu.Unlock()
+	out := RunResult{Job: *j, Text: text, Denied: denied}
+	if j.Status != JobSucceeded {
+		return out, fmt.Errorf("job %s %s: %s", j.ID, j.Status, j.Error)
+	}
+	return out, nil
+}
+
+func statusText(j Job) string {
+	switch j.Status {
+	case JobTimedOut, JobCancelled, JobInterrupted:
+		return j.Error
+	}
+	return "failed: " + j.Error
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// summarize renders a tool input on one line, at most n runes.
+func summarize(input json.RawMessage, n int) string {
+	var m map[string]any
+	s := string(input)
+	if json.Unmarshal(input, &m) == nil {
+		for _, k := range []string{"command", "file_path", "path", "url", "pattern", "description"} {
+			if v, ok := m[k].(string); ok {
+				s = v
+				break
+			}
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func (f *Fleet) outbox(agent string, to bot.Target) (bot.Outbox, bool) {
+	if f.cfg.Chat == nil || to.Platform == "" {
+		return nil, false
+	}
+	return f.cfg.Chat.Outbox(agent, to.Platform)
+}
