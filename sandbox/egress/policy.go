@@ -112,7 +112,7 @@ func (p *policy) checkAddr(a netip.Addr, port int, privName bool) (reason string
 	a = canonical(a)
 	for _, d := range p.deny {
 		if d.Contains(a) {
-			return fmt.Sprintf("address %s is in denied network %s", a, d), false
+			return fmt.Sprintf("denied network %s address %s", d, a), false
 		}
 	}
 	class, hard := classify(a)
@@ -162,6 +162,7 @@ func (p *policy) decide(ctx context.Context, res Resolver, host string, port int
 	rule, privName := p.matchPrivateName(host, port)
 	switch {
 	case privName:
+		rule = "private " + rule
 	case implicit:
 		rule = "model upstream"
 	default:
