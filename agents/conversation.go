@@ -154,7 +154,7 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	if trigger == "" {
 		trigger = TriggerCLI
 	}
-	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent}
+	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent, jobID: req.JobID}
 	if req.Resume && req.Target != (bot.Target{}) {
 		p.convKey = req.Target.Key()
 		f.mu.Lock()
@@ -164,6 +164,9 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	}
 	return f.execute(ctx, a, p)
 }
+
+// NewJobID returns a fresh job id for RunRequest.JobID.
+func NewJobID() string { return newID("j-") }
 
 // Cancel stops a running job: interrupt, then end its process. It
 // returns ErrNotRunning when no such job runs here.

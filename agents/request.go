@@ -28,6 +28,9 @@ type RunRequest struct {
 	// Resume continues the session of Target's conversation; otherwise
 	// the run starts a fresh session.
 	Resume bool
+	// JobID, when set, is the id the job gets (so a caller can return it
+	// before the run ends); otherwise one is made.
+	JobID string
 }
 
 // RunResult is the outcome of a RunRequest.

@@ -21,6 +21,7 @@ type runParams struct {
 	convKey  string     // conversation whose session is used; "" = fresh session
 	silent   bool
 	user     bot.User
+	jobID    string // preset job id, or ""
 }
 
 // runState is one job while it runs.
@@ -57,7 +58,10 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	}
 	f.mu.Unlock()
 
-	job := Job{ID: newID("j-"), Agent: a.spec.Name, Trigger: p.trigger, Schedule: p.schedule,
+	if p.jobID == "" {
+		p.jobID = newID("j-")
+	}
+	job := Job{ID: p.jobID, Agent: a.spec.Name, Trigger: p.trigger, Schedule: p.schedule,
 		Conversation: p.target.Key(), Prompt: f.red.String(p.prompt), Status: JobQueued, Started: f.now()}
 	if p.target == (bot.Target{}) {
 		job.Conversation = ""

@@ -1,0 +1,426 @@
+// Package control is herdbot's control API: HTTP over a unix socket in the
+// state directory (mode 0600, no TCP), used by the herdbot CLI subcommands
+// (jobs, job, logs, trigger, cancel, sessions, approvals, approve, chat,
+// schedules) to talk to a running `herdbot start`.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot/console"
+)
+
+// Fleet is what the control API needs of the fleet.
+type Fleet interface {
+	Run(ctx context.Context, req agents.RunRequest) (agents.RunResult, error)
+	Cancel(jobID string) error
+	Decide(ctx context.Context, approvalID, choice, actor, reason string) (agents.Approval, error)
+	Subscribe() (<-chan agents.JobEvent, func())
+}
+
+// Store is what the control API reads.
+type Store interface {
+	Jobs(ctx context.Context, f agents.JobFilter) ([]agents.Job, error)
+	Job(ctx context.Context, id string) (agents.Job, error)
+	Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error)
+	Conversations(ctx context.Context, agent string) ([]agents.Conversation, error)
+	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
+}
+
+// Console is the local chat hub `herdbot chat` talks through.
+type Console interface {
+	Input(ctx context.Context, agent, line string)
+	Subscribe() (<-chan console.Line, func())
+}
+
+// Schedules lists schedules for `herdbot schedules`; the value is
+// marshalled as JSON as it is.
+type Schedules func(now time.Time) any
+
+// TriggerSchedule runs a schedule now.
+type TriggerSchedule func(ctx context.Context, agent, name string) (agents.RunResult, error)
+
+// Server serves the control API.
+type Server struct {
+	Fleet    Fleet
+	Store    Store
+	Console  Console         // nil: no `herdbot chat`
+	List     Schedules       // nil: no schedules
+	Trigger  TriggerSchedule // nil: no `trigger --schedule`
+	Log      *slog.Logger
+	wg       sync.WaitGroup
+	shutdown context.Context
+}
+
+// Listen opens the unix socket at path with mode 0600, replacing a stale
+// socket left by a crashed process but refusing one that answers.
+func Listen(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s is in use: is herdbot already running?", path)
+	}
+	_ = os.Remove(path)
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// Serve serves on ln until ctx is done, then waits for its handlers.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	s.shutdown = ctx
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/jobs", s.jobs)
+	mux.HandleFunc("GET /v1/jobs/{id}", s.job)
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.cancel)
+	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("POST /v1/trigger", s.trigger)
+	mux.HandleFunc("GET /v1/sessions", s.sessions)
+	mux.HandleFunc("GET /v1/approvals", s.approvals)
+	mux.HandleFunc("POST /v1/approvals/{id}", s.approve)
+	mux.HandleFunc("POST /v1/chat", s.chatSend)
+	mux.HandleFunc("GET /v1/chat", s.chatStream)
+	mux.HandleFunc("GET /v1/schedules", s.schedules)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-errc
+		s.wg.Wait()
+		return nil
+	case err := <-errc:
+		s.wg.Wait()
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("control API: %w", err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func notFoundOr500(w http.ResponseWriter, err error) {
+	if errors.Is(err, agents.ErrNotFound) {
+		fail(w, http.StatusNotFound, err)
+		return
+	}
+	fail(w, http.StatusInternalServerError, err)
+}
+
+func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	js, err := s.Store.Jobs(r.Context(), agents.JobFilter{Agent: r.URL.Query().Get("agent"),
+		Status: agents.JobStatus(r.URL.Query().Get("status")), Limit: limit})
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, js)
+}
+
+// JobDetail is a job with its transcript.
+type JobDetail struct {
+	Job    agents.Job        `json:"job"`
+	Events []agents.JobEvent `json:"events"`
+}
+
+func (s *Server) job(w http.ResponseWriter, r *http.Request) {
+	j, err := s.Store.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	evs, err := s.Store.Events(r.Context(), j.ID, 0)
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, JobDetail{Job: j, Events: evs})
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	if err := s.Fleet.Cancel(r.PathValue("id")); err != nil {
+		if errors.Is(err, agents.ErrNotRunning) {
+			fail(w, http.StatusConflict, err)
+			return
+		}
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "cancelling"})
+}
+
+// events streams job events as NDJSON: a job's recorded events (job=ID),
+// then, with follow=1, new events (of that job or agent) as they happen.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	jobID, agent, follow := q.Get("job"), q.Get("agent"), q.Get("follow") == "1"
+	var live <-chan agents.JobEvent
+	if follow {
+		ch, stop := s.Fleet.Subscribe()
+		defer stop()
+		live = ch
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	fl, _ := w.(http.Flusher)
+	last := 0
+	if jobID != "" {
+		evs, err := s.Store.Events(r.Context(), jobID, 0)
+		if err != nil {
+			notFoundOr500(w, err)
+			return
+		}
+		for _, e := range evs {
+			_ = enc.Encode(e)
+			last = e.Seq
+		}
+	}
+	if fl != nil {
+		fl.Flush()
+	}
+	if !follow {
+		return
+	}
+	agentOf := map[string]string{}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-live:
+			if !ok {
+				return
+			}
+			if jobID != "" && (e.JobID != jobID || e.Seq <= last) {
+				continue
+			}
+			if agent != "" {
+				a, seen := agentOf[e.JobID]
+				if !seen {
+					if j, err := s.Store.Job(r.Context(), e.JobID); err == nil {
+						a = j.Agent
+					}
+					agentOf[e.JobID] = a
+				}
+				if a != agent {
+					continue
+				}
+			}
+			_ = enc.Encode(e)
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	}
+}
+
+// TriggerRequest is the body of POST /v1/trigger.
+type TriggerRequest struct {
+	Agent    string `json:"agent"`
+	Prompt   string `json:"prompt"`
+	Schedule string `json:"schedule,omitempty"`
+	Wait     bool   `json:"wait"`
+}
+
+// TriggerResponse answers POST /v1/trigger.
+type TriggerResponse struct {
+	Job    agents.Job `json:"job"`
+	Text   string     `json:"text,omitempty"`
+	Denied []string   `json:"denied,omitempty"`
+	Error  string     `json:"error,omitempty"`
+}
+
+func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
+	var req TriggerRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("bad trigger request: %w", err))
+		return
+	}
+	if req.Schedule != "" {
+		if s.Trigger == nil {
+			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
+			return
+		}
+		res, err := s.Trigger(r.Context(), req.Agent, req.Schedule)
+		writeResult(w, res, err)
+		return
+	}
+	id := agents.NewJobID()
+	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id}
+	if req.Wait {
+		res, err := s.Fleet.Run(r.Context(), run)
+		writeResult(w, res, err)
+		return
+	}
+	s.wg.Add(1)
+	started := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		close(started)
+		if _, err := s.Fleet.Run(context.WithoutCancel(s.shutdown), run); err != nil {
+			s.Log.Info("triggered job ended", "job", id, "err", err)
+		}
+	}()
+	<-started
+	writeJSON(w, http.StatusAccepted, TriggerResponse{Job: agents.Job{ID: id, Agent: req.Agent, Status: agents.JobQueued}})
+}
+
+func writeResult(w http.ResponseWriter, res agents.RunResult, err error) {
+	out := TriggerResponse{Job: res.Job, Text: res.Text, Denied: res.Denied}
+	if err != nil {
+		out.Error = err.Error()
+		if res.Job.ID == "" {
+			code := http.StatusInternalServerError
+			if errors.Is(err, agents.ErrUnknownAgent) || errors.Is(err, agents.ErrNotFound) {
+				code = http.StatusNotFound
+			}
+			writeJSON(w, code, out)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.Store.Conversations(r.Context(), r.URL.Query().Get("agent"))
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cs)
+}
+
+func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
+	as, err := s.Store.Approvals(r.Context(), r.URL.Query().Get("agent"), r.URL.Query().Get("pending") == "1", 100)
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+// ApproveRequest is the body of POST /v1/approvals/{id}.
+type ApproveRequest struct {
+	Choice string `json:"choice"`
+	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor,omitempty"`
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
+	var req ApproveRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("bad approve request: %w", err))
+		return
+	}
+	actor := "cli"
+	if req.Actor != "" {
+		actor = "cli:" + req.Actor
+	}
+	a, err := s.Fleet.Decide(r.Context(), r.PathValue("id"), req.Choice, actor, req.Reason)
+	switch {
+	case errors.Is(err, agents.ErrNotPending):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "already " + string(a.Status), "approval": a})
+	case errors.Is(err, agents.ErrNotFound):
+		fail(w, http.StatusNotFound, err)
+	case err != nil:
+		fail(w, http.StatusBadRequest, err)
+	default:
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+// ChatRequest is the body of POST /v1/chat.
+type ChatRequest struct {
+	Agent string `json:"agent"`
+	Text  string `json:"text"`
+}
+
+func (s *Server) chatSend(w http.ResponseWriter, r *http.Request) {
+	if s.Console == nil {
+		fail(w, http.StatusNotImplemented, errors.New("console chat is off"))
+		return
+	}
+	var req ChatRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, fmt.Errorf("bad chat request: %w", err))
+		return
+	}
+	s.Console.Input(r.Context(), req.Agent, req.Text)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+}
+
+func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) {
+	if s.Console == nil {
+		fail(w, http.StatusNotImplemented, errors.New("console chat is off"))
+		return
+	}
+	agent := r.URL.Query().Get("agent")
+	ch, stop := s.Console.Subscribe()
+	defer stop()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush()
+	}
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case l, ok := <-ch:
+			if !ok {
+				return
+			}
+			if agent != "" && l.Agent != agent && l.Agent != "herdbot" {
+				continue
+			}
+			_ = enc.Encode(l)
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	}
+}
+
+func (s *Server) schedules(w http.ResponseWriter, r *http.Request) {
+	if s.List == nil {
+		writeJSON(w, http.StatusOK, []any{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.List(time.Now()))
+}
