@@ -1,0 +1,315 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+)
+
+var agentSpecType = reflect.TypeOf(agentSpec{})
+
+// agentRes resolves one agent: its merged spec plus where each field came from.
+type agentRes struct {
+	l        *loader
+	a        *agentLoad
+	f        *Fleet
+	ovPrefix string         // "agents[i].overrides"
+	ov       map[string]any // the overrides block, interpolated
+	defs     map[string]any // the fleet's defaults block
+	out      *Agent
+}
+
+// origin says where a merged agent field was written.
+type origin struct {
+	file  string
+	line  int
+	field string // the path as written in that file
+	fleet bool   // written in the fleet file (trusted)
+}
+
+// loadAgent reads, checks and resolves one agent file.
+func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
+	b, err := readFile(a.file)
+	if err != nil {
+		l.ps.add(a.file, 0, "", "%v", err)
+		return nil
+	}
+	a.doc = parseYAML(a.file, b, &l.ps)
+	if a.doc == nil {
+		return nil
+	}
+	where := fmt.Sprintf("an agent file reads only its own %s", a.envFile)
+	a.raw = a.doc.toMap(func(string) (lookupFunc, string) { return mapLookup(a.env), where })
+	l.warnFields(agentSpecType, a.raw, a.doc, "")
+	a.raw = l.fleetOnly(a.raw, a.doc)
+	var own agentSpec
+	for _, fe := range decode(a.raw, &own, true) {
+		l.ps.add(a.file, a.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
+	}
+
+	r := &agentRes{l: l, a: a, f: f, ovPrefix: fmt.Sprintf("agents[%d].overrides", a.index)}
+	if refs, ok := l.raw["agents"].([]any); ok && a.index < len(refs) {
+		r.ov = asMap(asMap(refs[a.index])["overrides"])
+	}
+	r.defs = asMap(l.raw["defaults"])
+	merged := map[string]any{}
+	if d, ok := l.raw["docker"].(map[string]any); ok {
+		merged["docker"] = d
+	}
+	merged = deepMerge(merged, without(r.defs, "network"))
+	merged = deepMerge(merged, without(a.raw, "network"))
+	merged = deepMerge(merged, without(r.ov, "network"))
+	var spec agentSpec
+	for _, fe := range decode(merged, &spec, false) {
+		r.errf(fe.Path, "%s", fe.Msg)
+	}
+	return r.resolve(&spec)
+}
+
+// origin finds where merged field p (or its nearest written ancestor) was
+// written: the fleet's overrides for the agent first, then the agent file,
+// then defaults, then the fleet's top-level docker.
+func (r *agentRes) origin(p string) origin {
+	ld, ad := r.l.doc, r.a.doc
+	for q := p; q != ""; q = parentPath(q) {
+		if k := r.ovPrefix + "." + q; ld.has(k) {
+			return origin{ld.file, ld.line(k), r.ovPrefix + "." + p, true}
+		}
+		if ad.has(q) {
+			return origin{ad.file, ad.line(q), p, false}
+		}
+		if k := "defaults." + q; ld.has(k) {
+			return origin{ld.file, ld.line(k), "defaults." + p, true}
+		}
+		if (q == "docker" || strings.HasPrefix(q, "docker.")) && ld.has(q) {
+			return origin{ld.file, ld.line(q), p, true}
+		}
+	}
+	return origin{r.a.file, 0, p, false}
+}
+
+// errf adds a problem at merged field p.
+func (r *agentRes) errf(p, format string, args ...any) {
+	o := r.origin(p)
+	r.l.ps.add(o.file, o.line, o.field, format, args...)
+}
+
+// warnf adds a warning at merged field p.
+func (r *agentRes) warnf(p, format string, args ...any) {
+	o := r.origin(p)
+	r.l.warnings = append(r.l.warnings, Problem{File: o.file, Line: o.line, Field: o.field, Message: fmt.Sprintf(format, args...)})
+}
+
+// lookupName finds the value of a variable named in field p, following
+// trust: a name written in the agent file is looked up in the agent's .env
+// only; one written in the fleet file in the agent's .env, then the fleet
+// .env, then the process environment.
+func (r *agentRes) lookupName(p, name string) (string, bool) {
+	if r.origin(p).fleet {
+		return chain(mapLookup(r.a.env), mapLookup(r.l.env), r.l.procEnv)(name)
+	}
+	v, ok := r.a.env[name]
+	return v, ok
+}
+
+// resolve builds the Agent.
+func (r *agentRes) resolve(s *agentSpec) *Agent {
+	ag := &Agent{
+		Name:          s.Name,
+		Description:   s.Description,
+		Dir:           r.a.dir,
+		File:          r.a.file,
+		EnvFile:       r.a.envFile,
+		SystemPrompt:  s.SystemPrompt,
+		DefaultPrompt: s.DefaultPrompt,
+		Model:         s.Model,
+		Env:           r.a.env,
+	}
+	r.out = ag
+	if ag.Name == "" {
+		r.l.ps.add(r.a.file, 0, "name", "required: the agent's name (letters, digits, _ and -)")
+	} else if err := validName(ag.Name); err != nil {
+		r.errf("name", "%v", err)
+	}
+	ag.WorkingDirectory = r.workingDir(s.WorkingDirectory)
+	ag.MaxTurns = r.nonNegative("max_turns", s.MaxTurns, 0)
+	ag.PermissionMode = defaultStr(s.PermissionMode, "default")
+	if ag.PermissionMode == "delegate" {
+		r.errf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; use one of %s", strings.Join(PermissionModes, ", "))
+	} else if err := oneOf(ag.PermissionMode, PermissionModes); err != nil {
+		r.errf("permission_mode", "%v", err)
+	}
+	ag.Tools = r.toolList("tools", s.Tools)
+	ag.AllowedTools = r.toolList("allowed_tools", s.AllowedTools)
+	ag.DeniedTools = r.toolList("denied_tools", s.DeniedTools)
+	ag.MCPServers = r.mcpServers(s.MCPServers)
+
+	ag.Session.Timeout = r.duration("session.timeout", s.Session.Timeout, DefaultSessionTimeout)
+	ag.Session.MaxTurns = r.nonNegative("session.max_turns", s.Session.MaxTurns, 0)
+	ag.Session.Model = s.Session.Model
+	ag.MaxConcurrent = r.positive("instances.max_concurrent", s.Instances.MaxConcurrent, DefaultMaxConcurrent)
+	ag.Queue.Max = r.nonNegative("queue.max", s.Queue.Max, DefaultQueueMax)
+	ag.Queue.Mode = defaultStr(s.Queue.Mode, "queue")
+	if err := oneOf(ag.Queue.Mode, QueueModes); err != nil {
+		r.errf("queue.mode", "%v", err)
+	}
+	ag.RunTimeout = r.duration("run_timeout", s.RunTimeout, DefaultRunTimeout)
+	ag.ApprovalTimeout = r.duration("approval_timeout", s.ApprovalTimeout, DefaultApprovalTimeout)
+	ag.Approvers = r.approvers(s.Approvers)
+	ag.Network = r.network()
+	ag.Docker = r.docker(&s.Docker)
+	ag.Chat = r.chat(&s.Chat)
+	ag.Schedules = r.schedules(s.Schedules)
+
+	switch s.Runtime {
+	case "", "cli":
+	case "sdk":
+		r.warnf("runtime", "runtime sdk is not supported; herdbot always runs the Claude Code CLI")
+	default:
+		r.errf("runtime", "%q is not cli (or herdctl's sdk)", s.Runtime)
+	}
+	return ag
+}
+
+// workingDir resolves working_directory: a path or herdctl's {root: path}.
+func (r *agentRes) workingDir(v any) string {
+	const p = "working_directory"
+	var dir string
+	switch w := v.(type) {
+	case nil:
+		return r.a.dir
+	case string:
+		dir = w
+	case map[string]any:
+		for k, val := range w {
+			switch k {
+			case "root":
+				dir, _ = val.(string)
+			case "auto_clone", "clone_depth", "default_branch":
+				r.warnf(p+"."+k, "working_directory.%s is not supported; clone the repository yourself", k)
+			default:
+				r.errf(p+"."+k, "unknown key")
+			}
+		}
+		if dir == "" {
+			r.errf(p, "root is required when working_directory is a mapping")
+			return r.a.dir
+		}
+	default:
+		r.errf(p, "expected a path or {root: path}, got %s", describeNode(v))
+		return r.a.dir
+	}
+	if dir == "" {
+		return r.a.dir
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(r.a.dir, dir)
+	}
+	dir = filepath.Clean(dir)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		r.errf(p, "%s: %v", dir, unwrapPathErr(err))
+	case !st.IsDir():
+		r.errf(p, "%s is not a directory", dir)
+	}
+	return dir
+}
+
+func (r *agentRes) duration(p, s string, def time.Duration) time.Duration {
+	d, err := positiveDuration(s, def)
+	if err != nil {
+		r.errf(p, "%v", err)
+		return def
+	}
+	return d
+}
+
+func (r *agentRes) nonNegative(p string, v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	if *v < 0 {
+		r.errf(p, "must be 0 or more, got %d", *v)
+		return def
+	}
+	return *v
+}
+
+func (r *agentRes) positive(p string, v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	if *v < 1 {
+		r.errf(p, "must be 1 or more, got %d", *v)
+		return def
+	}
+	return *v
+}
+
+func (r *agentRes) toolList(p string, in []string) []string {
+	for i, t := range in {
+		if strings.TrimSpace(t) == "" {
+			r.errf(fmt.Sprintf("%s[%d]", p, i), "empty tool name")
+		}
+	}
+	return in
+}
+
+func (r *agentRes) mcpServers(in map[string]mcpSpec) map[string]MCPServer {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]MCPServer, len(in))
+	for name, s := range in {
+		p := "mcp_servers." + name
+		if err := validName(name); err != nil {
+			r.errf(p, "%v", err)
+		}
+		m := MCPServer{Type: s.Type, Command: s.Command, Args: s.Args, Env: s.Env, URL: s.URL, Headers: s.Headers}
+		if m.Type == "" {
+			m.Type = "stdio"
+			if m.Command == "" && m.URL != "" {
+				m.Type = "http"
+			}
+		}
+		if err := oneOf(m.Type, MCPTypes); err != nil {
+			r.errf(p+".type", "%v", err)
+		}
+		switch {
+		case m.Type == "stdio" && m.Command == "":
+			r.errf(p+".command", "required for a stdio server")
+		case m.Type != "stdio" && m.URL == "":
+			r.errf(p+".url", "required for an %s server", m.Type)
+		}
+		for k := range m.Env {
+			if !isVarName(k) {
+				r.errf(p+".env."+k, "%q is not a variable name", k)
+			}
+		}
+		out[name] = m
+	}
+	return out
+}
+
+func (r *agentRes) approvers(s approversSpec) Approvers {
+	for i, id := range s.Discord {
+		if err := validDiscordUser(id); err != nil {
+			r.errf(fmt.Sprintf("approvers.discord[%d]", i), "%v", err)
+		}
+	}
+	for i, id := range s.Slack {
+		if err := validSlackUser(id); err != nil {
+			r.errf(fmt.Sprintf("approvers.slack[%d]", i), "%v", err)
+		}
+	}
+	for i, n := range s.Console {
+		if strings.TrimSpace(n) == "" {
+			r.errf(fmt.Sprintf("approvers.console[%d]", i), "empty user name")
+		}
+	}
+	return Approvers{Discord: s.Discord, Slack: s.Slack, Console: s.Console}
+}

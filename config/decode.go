@@ -1,0 +1,154 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/v2"
+)
+
+// mapProvider is a koanf.Provider over an already parsed map.
+type mapProvider map[string]any
+
+func (m mapProvider) ReadBytes() ([]byte, error) {
+	return nil, errors.New("mapProvider does not provide bytes")
+}
+
+func (m mapProvider) Read() (map[string]any, error) { return m, nil }
+
+// fieldError is a decoding problem at a field path.
+type fieldError struct {
+	Path string
+	Msg  string
+}
+
+// decode decodes m into out (a pointer to a schema struct) through koanf.
+// strict rejects unknown keys. Keys match exactly (case-sensitive): "Image"
+// is not "image".
+func decode(m map[string]any, out any, strict bool) []fieldError {
+	k := koanf.New(keyDelim)
+	if err := k.Load(mapProvider(m), nil); err != nil {
+		return []fieldError{{"", err.Error()}}
+	}
+	err := k.UnmarshalWithConf("", out, koanf.UnmarshalConf{
+		Tag: "koanf",
+		DecoderConfig: &mapstructure.DecoderConfig{
+			DecodeHook: mapstructure.ComposeDecodeHookFunc(
+				scalarToStringHook,
+				mapstructure.StringToTimeDurationHookFunc(),
+				mapstructure.TextUnmarshallerHookFunc()),
+			ErrorUnused:      strict,
+			WeaklyTypedInput: true,
+			MatchName:        func(mapKey, fieldName string) bool { return mapKey == fieldName },
+		},
+	})
+	if err == nil {
+		return nil
+	}
+	var out2 []fieldError
+	collectDecodeErrors(err, &out2)
+	if len(out2) == 0 {
+		out2 = append(out2, fieldError{"", err.Error()})
+	}
+	return out2
+}
+
+// scalarToStringHook writes booleans and numbers as YAML would when the
+// target is a string, so that "name: true" is "true", not "1".
+func scalarToStringHook(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() != reflect.String {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case int:
+		return strconv.Itoa(v), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	case map[string]any, []any:
+		return nil, fmt.Errorf("expected a single value, got %s", describeNode(v))
+	}
+	return data, nil
+}
+
+// collectDecodeErrors flattens mapstructure's joined errors.
+func collectDecodeErrors(err error, out *[]fieldError) {
+	var de *mapstructure.DecodeError
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, c := range e.Unwrap() {
+			collectDecodeErrors(c, out)
+		}
+		return
+	}
+	if errors.As(err, &de) && err == error(de) {
+		path := normalizePath(de.Name())
+		inner := de.Unwrap()
+		msg := ""
+		if inner != nil {
+			msg = inner.Error()
+		}
+		if keys, ok := strings.CutPrefix(msg, "has invalid keys: "); ok {
+			for _, key := range strings.Split(keys, ", ") {
+				*out = append(*out, fieldError{joinPath(path, key), "unknown key"})
+			}
+			return
+		}
+		*out = append(*out, fieldError{path, friendlyDecodeMsg(msg)})
+		return
+	}
+	if u := errors.Unwrap(err); u != nil {
+		collectDecodeErrors(u, out)
+		return
+	}
+	*out = append(*out, fieldError{"", err.Error()})
+}
+
+// normalizePath turns mapstructure's "a[key].b" into "a.key.b"; list
+// indexes stay "[0]". A struct-typed root name ("config.agentSpec") is dropped.
+func normalizePath(name string) string {
+	if strings.HasPrefix(name, "config.") {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		if name[i] != '[' {
+			b.WriteByte(name[i])
+			continue
+		}
+		end := strings.IndexByte(name[i:], ']')
+		if end < 0 {
+			b.WriteString(name[i:])
+			break
+		}
+		inner := name[i+1 : i+end]
+		if _, err := strconv.Atoi(inner); err == nil {
+			b.WriteString(name[i : i+end+1])
+		} else {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(inner)
+		}
+		i += end
+	}
+	return b.String()
+}
+
+var typeWords = strings.NewReplacer(
+	"map[string]interface {}", "a mapping",
+	"[]interface {}", "a list",
+	"'int64'", "a whole number", "'int'", "a whole number",
+	"'string'", "text", "'bool'", "true or false",
+)
+
+func friendlyDecodeMsg(msg string) string {
+	return typeWords.Replace(msg)
+}

@@ -1,0 +1,232 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// hardeningKeys are Docker HostConfig keys (matched case-insensitively)
+// whose use can undo the container hardening, with why.
+var hardeningKeys = map[string]string{
+	"privileged":        "runs the container privileged",
+	"capadd":            "adds capabilities back",
+	"capdrop":           "changes the dropped capabilities (hardening drops ALL)",
+	"securityopt":       "changes security options (no-new-privileges, seccomp, AppArmor)",
+	"networkmode":       "replaces the agent's isolated network",
+	"pidmode":           "shares a PID namespace",
+	"ipcmode":           "shares an IPC namespace",
+	"utsmode":           "shares a UTS namespace",
+	"usernsmode":        "changes the user namespace",
+	"cgroupnsmode":      "shares the cgroup namespace",
+	"readonlyrootfs":    "makes the root file system writable",
+	"devices":           "passes host devices in",
+	"devicerequests":    "passes host devices in",
+	"devicecgrouprules": "allows device access",
+	"binds":             "mounts host paths (use docker.volumes)",
+	"mounts":            "mounts host paths (use docker.volumes)",
+	"volumesfrom":       "mounts another container's volumes",
+	"maskedpaths":       "unmasks kernel paths",
+	"readonlypaths":     "makes kernel paths writable",
+	"sysctls":           "changes kernel parameters",
+	"cgroupparent":      "moves the container out of its cgroup",
+	"portbindings":      "publishes ports",
+	"publishallports":   "publishes ports",
+	"pidslimit":         "changes the process limit (use docker.pids_limit)",
+	"memory":            "changes the memory limit (use docker.memory)",
+	"memoryswap":        "changes the swap limit",
+}
+
+// hostConfigHarmless reports whether a hardening-related key is set to a
+// value that keeps the hardening (e.g. ReadonlyRootfs: true).
+func hostConfigHarmless(key string, v any) bool {
+	switch key {
+	case "readonlyrootfs":
+		b, ok := v.(bool)
+		return ok && b
+	case "privileged", "publishallports":
+		b, ok := v.(bool)
+		return ok && !b
+	}
+	return false
+}
+
+func (r *agentRes) docker(s *dockerSpec) Docker {
+	d := Docker{
+		Enabled:       boolOr(s.Enabled, true),
+		Ephemeral:     boolOr(s.Ephemeral, true),
+		Memory:        DefaultMemory,
+		MaxContainers: DefaultMaxContainers,
+		WorkspaceMode: defaultStr(s.WorkspaceMode, "rw"),
+		PidsLimit:     DefaultPidsLimit,
+		Labels:        s.Labels,
+		Image:         defaultStr(s.Image, DefaultImage),
+		Network:       defaultStr(s.Network, "bridge"),
+		User:          s.User,
+		Volumes:       s.Volumes,
+		Runtime:       s.Runtime,
+		Env:           s.Env,
+		HostConfig:    s.HostConfig,
+		Privileged:    boolOr(s.Privileged, false),
+		CapAdd:        s.CapAdd,
+	}
+	if r.l.doc.has(r.ovPrefix + ".docker.dangerous_host_config") {
+		d.DangerousHostConfig = boolOr(s.DangerousHostConfig, false)
+	}
+	if !d.Enabled {
+		if o := r.origin("docker.enabled"); !o.fleet {
+			r.warnf("docker.enabled", "the agent file turns docker off: the agent runs natively, without isolation")
+		}
+	}
+	if s.Memory != "" {
+		if n, err := parseMemory(s.Memory); err != nil {
+			r.errf("docker.memory", "%v", err)
+		} else {
+			d.Memory = n
+		}
+	}
+	d.CPUShares = r.int64Min("docker.cpu_shares", s.CPUShares, 2)
+	d.CPUPeriod = r.int64Range("docker.cpu_period", s.CPUPeriod, 1000, 1000000)
+	d.CPUQuota = r.int64Min("docker.cpu_quota", s.CPUQuota, 1000)
+	if s.MaxContainers != nil {
+		d.MaxContainers = r.positive("docker.max_containers", s.MaxContainers, DefaultMaxContainers)
+	}
+	if s.PidsLimit != nil {
+		if *s.PidsLimit < 1 {
+			r.errf("docker.pids_limit", "must be 1 or more (a process limit is part of the hardening), got %d", *s.PidsLimit)
+		} else {
+			d.PidsLimit = *s.PidsLimit
+		}
+	}
+	if err := oneOf(d.WorkspaceMode, WorkspaceModes); err != nil {
+		r.errf("docker.workspace_mode", "%v", err)
+	}
+	d.Tmpfs = r.tmpfs(s.Tmpfs)
+	for k := range d.Labels {
+		if k == "" || strings.HasPrefix(k, "herdbot.") {
+			r.errf("docker.labels."+k, "label keys starting with herdbot. are reserved")
+		}
+	}
+	if err := oneOf(d.Network, NetworkModes); err != nil {
+		r.errf("docker.network", "%v", err)
+	}
+	for i, v := range d.Volumes {
+		if err := validVolume(v); err != nil {
+			r.errf(fmt.Sprintf("docker.volumes[%d]", i), "%v", err)
+		}
+	}
+	for k := range d.Env {
+		if !isVarName(k) {
+			r.errf("docker.env."+k, "%q is not a variable name", k)
+		}
+	}
+
+	// What would undo the hardening needs the per-agent opt-in.
+	dangerous := func(p, why string) {
+		if !d.DangerousHostConfig {
+			r.errf(p, "%s, which undoes the container hardening; if this agent really needs it, set docker.dangerous_host_config: true in the fleet file under its agents[].overrides", why)
+		}
+	}
+	if d.Network == "host" {
+		dangerous("docker.network", "network: host shares the host's network")
+	}
+	if d.Privileged {
+		dangerous("docker.privileged", "privileged: true gives the container every capability and device")
+	}
+	if len(d.CapAdd) > 0 {
+		dangerous("docker.cap_add", "cap_add adds capabilities back")
+	}
+	if u, _, _ := strings.Cut(d.User, ":"); u == "0" || u == "root" {
+		dangerous("docker.user", "user root runs the agent as root")
+	}
+	keys := make([]string, 0, len(d.HostConfig))
+	for k := range d.HostConfig {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		why, bad := hardeningKeys[lk]
+		if !bad || hostConfigHarmless(lk, d.HostConfig[k]) {
+			continue
+		}
+		dangerous("docker.host_config."+k, "host_config."+k+" "+why)
+	}
+	return d
+}
+
+func (r *agentRes) tmpfs(v any) map[string]string {
+	if v == nil {
+		return nil
+	}
+	out := map[string]string{}
+	add := func(p, path, opts string) {
+		if err := validTmpfsPath(path, opts); err != nil {
+			r.errf(p, "%v", err)
+			return
+		}
+		out[path] = opts
+	}
+	switch t := v.(type) {
+	case []any:
+		for i, e := range t {
+			p := fmt.Sprintf("docker.tmpfs[%d]", i)
+			s, ok := e.(string)
+			if !ok {
+				r.errf(p, "expected path[:options], got %s", describeNode(e))
+				continue
+			}
+			path, opts, _ := strings.Cut(s, ":")
+			add(p, path, opts)
+		}
+	case map[string]any:
+		for path, o := range t {
+			p := "docker.tmpfs." + path
+			opts := ""
+			switch ov := o.(type) {
+			case nil:
+			case string:
+				opts = ov
+			default:
+				r.errf(p, "options must be text such as size=64m, got %s", describeNode(o))
+				continue
+			}
+			add(p, path, opts)
+		}
+	case string:
+		path, opts, _ := strings.Cut(t, ":")
+		add("docker.tmpfs", path, opts)
+	default:
+		r.errf("docker.tmpfs", "expected a list of path[:options] or a mapping, got %s", describeNode(v))
+	}
+	return out
+}
+
+func (r *agentRes) int64Min(p string, v *int64, min int64) int64 {
+	if v == nil {
+		return 0
+	}
+	if *v < min {
+		r.errf(p, "must be at least %d, got %d", min, *v)
+		return 0
+	}
+	return *v
+}
+
+func (r *agentRes) int64Range(p string, v *int64, min, max int64) int64 {
+	if v == nil {
+		return 0
+	}
+	if *v < min || *v > max {
+		r.errf(p, "must be between %d and %d, got %d", min, max, *v)
+		return 0
+	}
+	return *v
+}
+
+func boolOr(b *bool, def bool) bool {
+	if b == nil {
+		return def
+	}
+	return *b
+}

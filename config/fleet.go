@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"time"
+)
+
+// checkFleetWarnings warns about unsupported herdctl fields anywhere in
+// the fleet file and refuses the per-agent-only dangerous flag elsewhere.
+func (l *loader) checkFleetWarnings() {
+	l.warnFields(reflect.TypeOf(fleetSpec{}), l.raw, l.doc, "")
+	for _, p := range []string{"docker.dangerous_host_config", "defaults.docker.dangerous_host_config"} {
+		if l.doc.has(p) {
+			l.ps.add(l.file, l.doc.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
+		}
+	}
+}
+
+// resolveFleet builds the Fleet from the fleet file's own fields.
+func (l *loader) resolveFleet() *Fleet {
+	s := &l.spec
+	f := &Fleet{Path: l.file, Dir: l.dir, Env: l.env, EnvFile: l.envFile}
+	at := func(p string) int { return l.doc.line(p) }
+
+	switch v := s.Version.(type) {
+	case nil:
+	case int64:
+		if v != 1 {
+			l.ps.add(l.file, at("version"), "version", "unsupported version %d; herdbot reads version 1", v)
+		}
+	case string:
+		if v != "1" {
+			l.ps.add(l.file, at("version"), "version", "unsupported version %q; herdbot reads version 1", v)
+		}
+	default:
+		l.ps.add(l.file, at("version"), "version", "version must be 1")
+	}
+
+	f.Name = s.Fleet.Name
+	if f.Name == "" {
+		f.Name = filepath.Base(l.dir)
+		if validName(f.Name) != nil {
+			f.Name = "herdbot"
+		}
+	} else if err := validName(f.Name); err != nil {
+		l.ps.add(l.file, at("fleet.name"), "fleet.name", "%v", err)
+	}
+	f.Description = s.Fleet.Description
+
+	f.StateDir = s.StateDir
+	if f.StateDir == "" {
+		f.StateDir = DefaultStateDir
+	}
+	if !filepath.IsAbs(f.StateDir) {
+		f.StateDir = filepath.Join(l.dir, f.StateDir)
+	}
+	f.StateDir = filepath.Clean(f.StateDir)
+
+	f.Timezone = time.Local
+	if s.Timezone != "" {
+		loc, err := loadLocation(s.Timezone)
+		if err != nil {
+			l.ps.add(l.file, at("timezone"), "timezone", "%v", err)
+		} else {
+			f.Timezone = loc
+		}
+	}
+
+	f.HTTP.Listen = s.HTTP.Listen
+	if f.HTTP.Listen == "" {
+		f.HTTP.Listen = DefaultListen
+	}
+	if _, port, err := net.SplitHostPort(f.HTTP.Listen); err != nil || port == "" {
+		l.ps.add(l.file, at("http.listen"), "http.listen", "%q is not host:port", f.HTTP.Listen)
+	}
+
+	m := &f.Model
+	m.BaseURL = defaultStr(s.ModelAPI.BaseURL, DefaultModelBaseURL)
+	if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.ps.add(l.file, at("model_api.base_url"), "model_api.base_url", "%q is not an http(s) URL", m.BaseURL)
+	}
+	m.APIKeyEnv = defaultStr(s.ModelAPI.APIKeyEnv, DefaultAPIKeyEnv)
+	m.OAuthTokenEnv = defaultStr(s.ModelAPI.OAuthTokenEnv, DefaultOAuthTokenEnv)
+	look := chain(mapLookup(l.env), l.procEnv)
+	for _, v := range []struct {
+		field, name string
+		dst         *string
+	}{{"model_api.api_key_env", m.APIKeyEnv, &m.APIKey}, {"model_api.oauth_token_env", m.OAuthTokenEnv, &m.OAuthToken}} {
+		if !isVarName(v.name) {
+			l.ps.add(l.file, at(v.field), v.field, "%q is not a variable name", v.name)
+			continue
+		}
+		*v.dst, _ = look(v.name)
+	}
+
+	if len(s.Agents) == 0 {
+		l.ps.add(l.file, at("agents"), "agents", "the fleet has no agents: list at least one under agents: with a path")
+	}
+	for i, r := range s.Agents {
+		if r.Path == "" {
+			p := fmt.Sprintf("agents[%d].path", i)
+			l.ps.add(l.file, at(fmt.Sprintf("agents[%d]", i)), p, "required: the agent file or its directory")
+		}
+	}
+	return f
+}
+
+// loadLocation loads an IANA time zone, refusing "Local" spelled out only
+// when the system has no zone data.
+func loadLocation(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Berlin or UTC", truncate(name, 60))
+	}
+	return loc, nil
+}
+
+func defaultStr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,249 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Fleet and agent file names, in the order Load looks for them.
+var (
+	FleetFileNames = []string{"herdbot.yaml", "herdctl.yaml"}
+	AgentFileNames = []string{"agent.yaml", "herdctl-agent.yaml"}
+)
+
+// EnvFileName is the name of the fleet and agent .env files.
+const EnvFileName = ".env"
+
+// Load reads the fleet file at path and every agent file it names,
+// substitutes variables, applies defaults and validates everything.
+//
+// path "" means ./herdbot.yaml, then ./herdctl.yaml; a directory means
+// those names inside it. When the configuration is invalid the error is an
+// *Errors listing every problem. Warnings (accepted herdctl fields herdbot
+// does not support, and the like) are on Fleet.Warnings.
+func Load(path string) (*Fleet, error) {
+	return load(path, os.LookupEnv)
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	ps       problems
+	warnings []Problem
+	procEnv  lookupFunc
+
+	file    string // fleet file, absolute
+	dir     string
+	env     map[string]string // fleet .env
+	envFile string
+	doc     *doc
+	spec    fleetSpec
+	raw     map[string]any // fleet file as a map, interpolated
+
+	agents []*agentLoad
+}
+
+// agentLoad is one entry of the fleet's agents list while loading.
+type agentLoad struct {
+	index   int
+	file    string // absolute agent file; "" when it could not be found
+	dir     string
+	env     map[string]string
+	envFile string
+	doc     *doc
+	raw     map[string]any // agent file, interpolated, fleet-only keys removed
+	agent   *Agent
+}
+
+func load(path string, procEnv lookupFunc) (*Fleet, error) {
+	l := &loader{procEnv: procEnv}
+	file, err := findFleetFile(path)
+	if err != nil {
+		return nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
+	}
+	l.file = file
+	l.dir = filepath.Dir(file)
+	f := l.loadFleet()
+	return f, l.result(f)
+}
+
+// result turns the collected problems into the error Load returns.
+func (l *loader) result(f *Fleet) error {
+	var secrets []string
+	if f != nil {
+		secrets = f.Secrets()
+	}
+	for _, a := range l.agents {
+		for _, v := range a.env {
+			secrets = append(secrets, v)
+		}
+	}
+	for _, v := range l.env {
+		secrets = append(secrets, v)
+	}
+	secrets = cleanSecrets(secrets)
+	if f != nil {
+		for _, w := range l.warnings {
+			w.Message = redact(w.Message, secrets)
+			f.Warnings = append(f.Warnings, w.String())
+		}
+	}
+	return l.ps.err(secrets)
+}
+
+// findFleetFile resolves the fleet file path.
+func findFleetFile(path string) (string, error) {
+	if path == "" {
+		path = "."
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", path, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("fleet file: %w", err)
+	}
+	if !st.IsDir() {
+		return abs, nil
+	}
+	for _, name := range FleetFileNames {
+		p := filepath.Join(abs, name)
+		if exists(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no %s in %s (run `herdbot init` to create one)", strings.Join(FleetFileNames, " or "), abs)
+}
+
+var overridesPathRe = regexp.MustCompile(`^agents\[(\d+)\]\.overrides(\.|\[|$)`)
+
+// loadFleet does the work; problems go to l.ps.
+func (l *loader) loadFleet() *Fleet {
+	b, err := readFile(l.file)
+	if err != nil {
+		l.ps.add(l.file, 0, "", "%v", err)
+		return nil
+	}
+	l.doc = parseYAML(l.file, b, &l.ps)
+	if l.doc == nil {
+		return nil
+	}
+	l.envFile = filepath.Join(l.dir, EnvFileName)
+	l.env = l.loadEnv(l.envFile)
+
+	// First pass: find the agent files, whose .env files the overrides
+	// blocks resolve against. Its problems are reported by the second pass.
+	quiet := &doc{file: l.doc.file, root: l.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}
+	first := quiet.toMap(func(p string) (lookupFunc, string) {
+		if overridesPathRe.MatchString(p) {
+			return func(string) (string, bool) { return "", true }, ""
+		}
+		return l.fleetScope(p)
+	})
+	refs, _ := first["agents"].([]any)
+	for i, r := range refs {
+		a := &agentLoad{index: i}
+		l.agents = append(l.agents, a)
+		p, _ := asMap(r)["path"].(string)
+		if p == "" {
+			continue
+		}
+		a.file = l.findAgentFile(i, p)
+		if a.file != "" {
+			a.dir = filepath.Dir(a.file)
+			a.envFile = filepath.Join(a.dir, EnvFileName)
+			if a.envFile == l.envFile {
+				l.ps.add(l.file, l.doc.line(fmt.Sprintf("agents[%d].path", i)), fmt.Sprintf("agents[%d].path", i),
+					"agent file %s is in the fleet directory, so its .env would be the fleet .env; give each agent its own directory", a.file)
+				continue
+			}
+			a.env = l.loadEnv(a.envFile)
+		}
+	}
+
+	// Second pass with the right scope for every field.
+	l.raw = l.doc.toMap(l.fleetScope)
+	l.checkFleetWarnings()
+	for _, fe := range decode(l.raw, &l.spec, true) {
+		l.ps.add(l.file, l.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
+	}
+	f := l.resolveFleet()
+	for _, a := range l.agents {
+		if a.file == "" {
+			continue
+		}
+		if ag := l.loadAgent(a, f); ag != nil {
+			a.agent = ag
+			f.Agents = append(f.Agents, ag)
+		}
+	}
+	l.checkAgents(f)
+	return f
+}
+
+// fleetScope is the variable scope of a fleet file field.
+func (l *loader) fleetScope(p string) (lookupFunc, string) {
+	if m := overridesPathRe.FindStringSubmatch(p); m != nil {
+		i, _ := strconv.Atoi(m[1])
+		if i < len(l.agents) && l.agents[i].envFile != "" {
+			a := l.agents[i]
+			return chain(mapLookup(a.env), mapLookup(l.env), l.procEnv),
+				fmt.Sprintf("agents[].overrides read the agent's %s, then the fleet %s, then the process environment", a.envFile, l.envFile)
+		}
+	}
+	return chain(mapLookup(l.env), l.procEnv),
+		fmt.Sprintf("the fleet file reads the fleet %s, then the process environment", l.envFile)
+}
+
+// loadEnv reads an optional .env file.
+func (l *loader) loadEnv(path string) map[string]string {
+	if !exists(path) {
+		return map[string]string{}
+	}
+	b, err := readFile(path)
+	if err != nil {
+		l.ps.add(path, 0, "", "%v", err)
+		return map[string]string{}
+	}
+	vars, errs := parseDotenv(string(b))
+	for _, e := range errs {
+		l.ps.add(path, e.Line, "", "%s", e.Msg)
+	}
+	return vars
+}
+
+// findAgentFile resolves agents[i].path.
+func (l *loader) findAgentFile(i int, p string) string {
+	field := fmt.Sprintf("agents[%d].path", i)
+	line := l.doc.line(field)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(l.dir, p)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		l.ps.add(l.file, line, field, "agent file %s: %v", p, unwrapPathErr(err))
+		return ""
+	}
+	if !st.IsDir() {
+		return p
+	}
+	for _, name := range AgentFileNames {
+		c := filepath.Join(p, name)
+		if exists(c) {
+			return c
+		}
+	}
+	l.ps.add(l.file, line, field, "directory %s has no %s", p, strings.Join(AgentFileNames, " or "))
+	return ""
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,70 @@
+package config
+
+// deepMerge returns base with over merged in: mappings merge key by key,
+// everything else (lists included) in over replaces base. Neither input is
+// modified.
+func deepMerge(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		bm, bok := out[k].(map[string]any)
+		om, ook := v.(map[string]any)
+		if bok && ook {
+			out[k] = deepMerge(bm, om)
+			continue
+		}
+		if v == nil {
+			// "key:" with nothing keeps what is below it.
+			if _, had := out[k]; had {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// getPath returns the value at a dotted path of plain keys in m.
+func getPath(m map[string]any, keys ...string) (any, bool) {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = mm[k]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// without returns a copy of m with the key at keys removed.
+func without(m map[string]any, keys ...string) map[string]any {
+	if len(keys) == 0 {
+		return m
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	if len(keys) == 1 {
+		delete(out, keys[0])
+		return out
+	}
+	if sub, ok := out[keys[0]].(map[string]any); ok {
+		out[keys[0]] = without(sub, keys[1:]...)
+	}
+	return out
+}
+
+// asMap returns v as a mapping, or an empty one.
+func asMap(v any) map[string]any {
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	return map[string]any{}
+}

@@ -1,0 +1,228 @@
+package config
+
+// The structs in this file are the configuration files' schema as written
+// on disk. Load decodes every file into them strictly (an unknown key is an
+// error) and then resolves them into Fleet and Agent. Struct tags:
+//
+//	koanf:   the YAML key
+//	doc:     one-line description, used by WriteReference
+//	default: the default, as shown in the reference
+//	scope:   "fleet" for agent fields that only the fleet file may set
+//	         (defaults, agents[].overrides, top-level docker)
+//	warn:    a herdctl field herdbot accepts but does not support; setting
+//	         it yields one warning with this text
+
+// fleetSpec is the fleet file, herdbot.yaml (or herdctl.yaml).
+type fleetSpec struct {
+	Version          any           `koanf:"version" doc:"Schema version; herdctl writes 1. Optional."`
+	Fleet            fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
+	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file." default:".herdbot"`
+	Timezone         string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
+	HTTP             httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
+	ModelAPI         modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
+	Docker           dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
+	Defaults         agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
+	Agents           []agentRef    `koanf:"agents" doc:"The agents of the fleet, in order."`
+	WorkingDirectory any           `koanf:"working_directory" warn:"fleet-level working_directory is not supported; set working_directory in each agent file"`
+	Fleets           any           `koanf:"fleets" warn:"sub-fleets (fleets:) are not supported; list every agent under agents:"`
+	Webhooks         any           `koanf:"webhooks" warn:"fleet webhooks: are not supported; use a schedule with type: webhook (served on http.listen)"`
+	Web              any           `koanf:"web" warn:"the web dashboard (web:) is not supported; herdbot serves /healthz and /metrics on http.listen"`
+}
+
+type fleetMetaSpec struct {
+	Name        string `koanf:"name" doc:"Fleet name, used in container labels and logs." default:"the fleet directory's name"`
+	Description string `koanf:"description" doc:"Free text."`
+}
+
+type httpSpec struct {
+	Listen string `koanf:"listen" doc:"Address to listen on, host:port." default:"127.0.0.1:9090"`
+}
+
+type modelAPISpec struct {
+	BaseURL       string `koanf:"base_url" doc:"Model API base URL the egress proxy forwards to." default:"https://api.anthropic.com"`
+	APIKeyEnv     string `koanf:"api_key_env" doc:"Fleet .env (or process) variable holding the API key." default:"ANTHROPIC_API_KEY"`
+	OAuthTokenEnv string `koanf:"oauth_token_env" doc:"Fleet .env (or process) variable holding a Claude subscription OAuth token." default:"CLAUDE_CODE_OAUTH_TOKEN"`
+}
+
+type agentRef struct {
+	Path      string    `koanf:"path" doc:"Agent file, or a directory holding agent.yaml or herdctl-agent.yaml; relative to the fleet file."`
+	Overrides agentSpec `koanf:"overrides" doc:"Agent fields merged over the agent file (maps merge, lists replace). Variables here resolve against the agent's .env, then the fleet .env, then the process environment. The only place for docker.dangerous_host_config."`
+}
+
+// agentSpec is an agent file (agent.yaml or herdctl-agent.yaml), and the
+// shape of defaults and agents[].overrides in the fleet file.
+type agentSpec struct {
+	Name             string                  `koanf:"name" doc:"Agent name: letters, digits, _ and -, starting with a letter or digit; unique in the fleet. Required."`
+	Description      string                  `koanf:"description" doc:"Free text, shown by herdbot validate."`
+	WorkingDirectory any                     `koanf:"working_directory" doc:"The agent's workspace: a path (relative to the agent file) or herdctl's {root: path}." default:"the agent file's directory"`
+	SystemPrompt     string                  `koanf:"system_prompt" doc:"Appended to Claude Code's system prompt."`
+	DefaultPrompt    string                  `koanf:"default_prompt" doc:"Prompt for runs started without one (herdbot trigger, schedules without prompt)."`
+	Model            string                  `koanf:"model" doc:"Claude model name or alias (e.g. sonnet)." default:"the CLI's default"`
+	MaxTurns         *int                    `koanf:"max_turns" doc:"Maximum agentic turns per run; 0 means no limit." default:"0"`
+	PermissionMode   string                  `koanf:"permission_mode" doc:"Claude Code permission mode: default, acceptEdits, plan, bypassPermissions, dontAsk or auto. Tools not pre-approved are asked for in chat." default:"default"`
+	Tools            []string                `koanf:"tools" doc:"Tools available to the agent (empty: all the CLI has)."`
+	AllowedTools     []string                `koanf:"allowed_tools" doc:"Pre-approved tools, Claude Code rule syntax: Read, Bash(git *), mcp__server__*."`
+	DeniedTools      []string                `koanf:"denied_tools" doc:"Tools that are always refused."`
+	MCPServers       map[string]mcpSpec      `koanf:"mcp_servers" doc:"MCP servers by name."`
+	Session          sessionSpec             `koanf:"session" doc:"Chat session settings."`
+	Instances        instancesSpec           `koanf:"instances" doc:"Concurrency."`
+	Queue            queueSpec               `koanf:"queue" doc:"What happens to messages that arrive while a run is going."`
+	RunTimeout       string                  `koanf:"run_timeout" doc:"Longest a single run may take (Go duration, or days like 3d)." default:"30m"`
+	ApprovalTimeout  string                  `koanf:"approval_timeout" doc:"How long a tool approval request waits before it is denied." default:"10m"`
+	Approvers        approversSpec           `koanf:"approvers" doc:"Who may approve tool requests, per platform. Nobody listed: requests are denied."`
+	Network          networkSpec             `koanf:"network" doc:"Egress allowlist. An agent file may only narrow what the fleet file allows."`
+	Docker           dockerSpec              `koanf:"docker" doc:"Container settings. An agent file may set only the safe subset; the rest is fleet-only."`
+	Schedules        map[string]scheduleSpec `koanf:"schedules" doc:"Schedules by name, in file order."`
+	Chat             chatSpec                `koanf:"chat" doc:"Chat connections; each agent has its own bot identity."`
+	Runtime          string                  `koanf:"runtime" doc:"herdctl's runner: cli (the only one herdbot has). sdk is accepted with a warning." default:"cli"`
+	Repo             any                     `koanf:"repo" warn:"repo is not supported; clone the repository into the working directory yourself"`
+	Identity         any                     `koanf:"identity" warn:"identity is not supported; put the persona in system_prompt"`
+	WorkSource       any                     `koanf:"work_source" warn:"work_source (GitHub issue queues) is not supported"`
+	Plugins          any                     `koanf:"plugins" warn:"plugins are not supported"`
+	SettingSources   any                     `koanf:"setting_sources" warn:"setting_sources is not supported; herdbot runs the CLI with its project settings"`
+	Hooks            any                     `koanf:"hooks" warn:"hooks are not supported; schedule reports are posted with schedules.*.post_to"`
+	MetadataFile     any                     `koanf:"metadata_file" warn:"metadata_file is not supported"`
+}
+
+type mcpSpec struct {
+	Type    string            `koanf:"type" doc:"stdio, sse or http." default:"stdio with command, http with url"`
+	Command string            `koanf:"command" doc:"Program to start (stdio)."`
+	Args    []string          `koanf:"args" doc:"Its arguments."`
+	Env     map[string]string `koanf:"env" doc:"Its environment."`
+	URL     string            `koanf:"url" doc:"Server URL (sse, http)."`
+	Headers map[string]string `koanf:"headers" doc:"HTTP headers (sse, http)."`
+}
+
+type sessionSpec struct {
+	Timeout  string `koanf:"timeout" doc:"A chat session idle longer than this starts afresh." default:"24h"`
+	MaxTurns *int   `koanf:"max_turns" doc:"Turn limit for chat runs (overrides max_turns)."`
+	Model    string `koanf:"model" doc:"Model for chat runs (overrides model)."`
+}
+
+type instancesSpec struct {
+	MaxConcurrent *int `koanf:"max_concurrent" doc:"Runs of this agent at the same time (different conversations)." default:"1"`
+}
+
+type queueSpec struct {
+	Max  *int   `koanf:"max" doc:"Messages waiting per conversation before new ones are refused." default:"10"`
+	Mode string `koanf:"mode" doc:"queue (wait for the run to end) or steer (feed into the running turn)." default:"queue"`
+}
+
+type approversSpec struct {
+	Discord []string `koanf:"discord" doc:"Discord user ids, or role:ID for everyone with that role."`
+	Slack   []string `koanf:"slack" doc:"Slack user ids (U… or W…)."`
+	Console []string `koanf:"console" doc:"Console user names (herdbot chat)."`
+}
+
+type networkSpec struct {
+	Allow   []string `koanf:"allow" doc:"Host names the agent may reach through the egress proxy: exact (api.github.com) or wildcard (*.github.com)."`
+	Private []string `koanf:"private" scope:"fleet" doc:"Private destinations the proxy may reach, host:port or CIDR:port (e.g. proxmox.lan:8006)."`
+}
+
+// dockerSpec is docker: in an agent file (safe keys only), in defaults,
+// agents[].overrides or the fleet's top level (all keys).
+type dockerSpec struct {
+	Enabled             *bool             `koanf:"enabled" doc:"Run the agent in a hardened container. false runs it natively (no isolation; development only)." default:"true"`
+	Ephemeral           *bool             `koanf:"ephemeral" doc:"A fresh container per run (sessions survive in a per-agent volume)." default:"true"`
+	Memory              string            `koanf:"memory" doc:"Memory limit, e.g. 512m, 2g." default:"2g"`
+	CPUShares           *int64            `koanf:"cpu_shares" doc:"Relative CPU weight."`
+	CPUPeriod           *int64            `koanf:"cpu_period" doc:"CFS period in microseconds."`
+	CPUQuota            *int64            `koanf:"cpu_quota" doc:"CFS quota in microseconds per period."`
+	MaxContainers       *int              `koanf:"max_containers" doc:"Containers of this agent at once." default:"5"`
+	WorkspaceMode       string            `koanf:"workspace_mode" doc:"rw or ro: how the workspace is mounted." default:"rw"`
+	Tmpfs               any               `koanf:"tmpfs" doc:"Extra tmpfs mounts: a list of path[:options] or a map path: options."`
+	PidsLimit           *int64            `koanf:"pids_limit" doc:"Process limit." default:"256"`
+	Labels              map[string]string `koanf:"labels" doc:"Extra container labels (herdbot.* is reserved)."`
+	Image               string            `koanf:"image" scope:"fleet" doc:"Agent image, built locally from deploy/." default:"herdbot-agent:2.1.330"`
+	Network             string            `koanf:"network" scope:"fleet" doc:"bridge (the agent's own internal network behind the egress proxy), none, or host (dangerous: needs dangerous_host_config)." default:"bridge"`
+	User                string            `koanf:"user" scope:"fleet" doc:"uid:gid inside the container." default:"the workspace owner"`
+	Volumes             []string          `koanf:"volumes" scope:"fleet" doc:"Extra binds, host:container[:ro|rw]."`
+	Env                 map[string]string `koanf:"env" scope:"fleet" doc:"The only variables the container receives (besides herdbot's own)."`
+	HostConfig          map[string]any    `koanf:"host_config" scope:"fleet" doc:"Docker HostConfig passthrough. Keys that undo hardening need dangerous_host_config."`
+	Privileged          *bool             `koanf:"privileged" scope:"fleet" doc:"Privileged container (dangerous: needs dangerous_host_config)."`
+	CapAdd              []string          `koanf:"cap_add" scope:"fleet" doc:"Capabilities to add back (dangerous: needs dangerous_host_config)."`
+	Runtime             string            `koanf:"runtime" scope:"fleet" doc:"OCI runtime, e.g. runsc."`
+	DangerousHostConfig *bool             `koanf:"dangerous_host_config" scope:"fleet" doc:"Only in agents[].overrides.docker: allow this agent's host_config/network/privileged/cap_add to remove hardening." default:"false"`
+	Ports               any               `koanf:"ports" scope:"fleet" warn:"docker.ports is not supported: agent containers sit on an internal network and publish nothing"`
+}
+
+type scheduleSpec struct {
+	Type          string     `koanf:"type" doc:"interval, cron, at or webhook (herdctl's chat type is warned and skipped)." default:"from the fields set"`
+	Interval      string     `koanf:"interval" doc:"For interval: Go duration or days (30m, 72h, 3d)."`
+	Cron          string     `koanf:"cron" doc:"For cron: 5 fields, or 6 with seconds first; @hourly style descriptors work."`
+	Expression    string     `koanf:"expression" doc:"herdctl's name for cron."`
+	Timezone      string     `koanf:"timezone" doc:"Time zone for cron and at." default:"the fleet timezone"`
+	At            string     `koanf:"at" doc:"For at: one run at this time, RFC 3339 or 2006-01-02 15:04 in the schedule's time zone."`
+	Jitter        string     `koanf:"jitter" doc:"Random delay up to this duration before each run."`
+	Prompt        string     `koanf:"prompt" doc:"What the agent is asked." default:"default_prompt"`
+	Enabled       *bool      `koanf:"enabled" doc:"Set false to keep a schedule without running it." default:"true"`
+	ResumeSession *bool      `koanf:"resume_session" doc:"Continue the schedule's previous session instead of starting fresh." default:"false"`
+	PostTo        postToSpec `koanf:"post_to" doc:"Where the report goes."`
+	CatchUp       string     `koanf:"catch_up" doc:"After downtime: skip missed runs, or run once." default:"skip"`
+	SecretEnv     string     `koanf:"secret_env" doc:"For webhook: agent .env variable holding the HMAC-SHA256 secret. Required for webhooks."`
+	Fields        []string   `koanf:"fields" doc:"For webhook: JSON payload fields passed to the prompt."`
+	WorkSource    any        `koanf:"work_source" warn:"schedules.*.work_source is not supported"`
+	OutputToFile  any        `koanf:"outputToFile" warn:"schedules.*.outputToFile is not supported; every run's output is in the job history"`
+}
+
+type postToSpec struct {
+	Platform string `koanf:"platform" doc:"discord, slack or console."`
+	Channel  string `koanf:"channel" doc:"Channel id (Discord snowflake, Slack C…/G…/D…)."`
+	Thread   string `koanf:"thread" doc:"Optional thread id."`
+}
+
+type chatSpec struct {
+	Discord *discordSpec `koanf:"discord" doc:"Discord bot for this agent."`
+	Slack   *slackSpec   `koanf:"slack" doc:"Slack app (Socket Mode) for this agent."`
+}
+
+type discordSpec struct {
+	BotTokenEnv         string      `koanf:"bot_token_env" doc:"Variable in the agent's .env holding the bot token. Required. Empty or unset: the bot is not connected."`
+	SessionExpiryHours  *int        `koanf:"session_expiry_hours" doc:"Hours of silence after which a channel's session starts afresh." default:"24"`
+	Guilds              []guildSpec `koanf:"guilds" doc:"Servers and channels the bot answers in."`
+	DM                  dmSpec      `koanf:"dm" doc:"Direct messages."`
+	AllowedUsers        []string    `koanf:"allowed_users" doc:"If set, only these user ids may talk to the bot."`
+	AllowedRoles        []string    `koanf:"allowed_roles" doc:"If set, only members with one of these role ids may talk to the bot."`
+	CommandRegistration cmdRegSpec  `koanf:"command_registration" doc:"Slash command registration."`
+	LogLevel            any         `koanf:"log_level" warn:"chat.discord.log_level is not supported; herdbot has one log level"`
+	Presence            any         `koanf:"presence" warn:"chat.discord.presence is not supported"`
+	Output              any         `koanf:"output" warn:"chat.discord.output is not supported; herdbot streams answers and tool calls in one edited message"`
+	Voice               any         `koanf:"voice" warn:"chat.discord.voice is not supported"`
+	Attachments         any         `koanf:"attachments" warn:"chat.discord.attachments is not supported"`
+}
+
+type guildSpec struct {
+	ID                 string        `koanf:"id" doc:"Guild (server) id."`
+	DefaultChannelMode string        `koanf:"default_channel_mode" doc:"mention (answer when mentioned) or auto (answer everything)." default:"mention"`
+	Channels           []channelSpec `koanf:"channels" doc:"Channels the bot answers in; none listed: none."`
+}
+
+type channelSpec struct {
+	ID              string `koanf:"id" doc:"Channel id."`
+	Name            string `koanf:"name" doc:"A label for humans."`
+	Mode            string `koanf:"mode" doc:"mention or auto." default:"the guild's default_channel_mode (Slack: mention)"`
+	ContextMessages any    `koanf:"context_messages" warn:"channels[].context_messages is not supported"`
+}
+
+type dmSpec struct {
+	Enabled   *bool    `koanf:"enabled" doc:"Accept direct messages, from allowlisted users only." default:"false"`
+	Allowlist []string `koanf:"allowlist" doc:"User ids that may DM the bot."`
+	Blocklist []string `koanf:"blocklist" doc:"User ids that may never DM the bot."`
+	Mode      any      `koanf:"mode" warn:"chat.*.dm.mode is not supported; DMs always get an answer"`
+}
+
+type cmdRegSpec struct {
+	Scope   string `koanf:"scope" doc:"guild (instant, in every configured guild) or global." default:"guild"`
+	GuildID string `koanf:"guild_id" doc:"Register only in this guild."`
+}
+
+type slackSpec struct {
+	BotTokenEnv        string        `koanf:"bot_token_env" doc:"Variable in the agent's .env holding the bot token (xoxb-…). Empty or unset: not connected."`
+	AppTokenEnv        string        `koanf:"app_token_env" doc:"Variable in the agent's .env holding the app-level token (xapp-…) for Socket Mode."`
+	SessionExpiryHours *int          `koanf:"session_expiry_hours" doc:"Hours of silence after which a session starts afresh." default:"24"`
+	Channels           []channelSpec `koanf:"channels" doc:"Channels the app answers in."`
+	DM                 dmSpec        `koanf:"dm" doc:"Direct messages."`
+	AllowedUsers       []string      `koanf:"allowed_users" doc:"If set, only these user ids may talk to the app."`
+	SlashCommand       string        `koanf:"slash_command" doc:"The app's slash command." default:"/<agent name>"`
+	Output             any           `koanf:"output" warn:"chat.slack.output is not supported"`
+}

@@ -1,0 +1,255 @@
+package config
+
+import "time"
+
+// Default values applied by Load.
+const (
+	DefaultImage           = "herdbot-agent:2.1.330"
+	DefaultListen          = "127.0.0.1:9090"
+	DefaultModelBaseURL    = "https://api.anthropic.com"
+	DefaultAPIKeyEnv       = "ANTHROPIC_API_KEY"
+	DefaultOAuthTokenEnv   = "CLAUDE_CODE_OAUTH_TOKEN"
+	DefaultStateDir        = ".herdbot"
+	DefaultMemory          = 2 << 30
+	DefaultPidsLimit       = 256
+	DefaultMaxContainers   = 5
+	DefaultMaxConcurrent   = 1
+	DefaultQueueMax        = 10
+	DefaultRunTimeout      = 30 * time.Minute
+	DefaultApprovalTimeout = 10 * time.Minute
+	DefaultSessionTimeout  = 24 * time.Hour
+	DefaultSessionExpiry   = 24 // hours
+)
+
+// Fleet is a loaded, validated fleet: the fleet file and every agent file
+// it names, with variables substituted and defaults applied.
+type Fleet struct {
+	Path        string         // absolute path of the fleet file
+	Dir         string         // directory of the fleet file
+	Name        string         // fleet.name; default the fleet directory's name
+	Description string         // fleet.description
+	StateDir    string         // absolute; default <Dir>/.herdbot
+	Timezone    *time.Location // timezone; default time.Local
+	HTTP        HTTP           // herdbot's own HTTP server
+	Model       Model          // model API and credentials
+	Agents      []*Agent       // in the order of the fleet file's agents list
+	// Warnings lists accepted-but-unsupported herdctl fields and other
+	// things worth knowing, one sentence each, "file:line: field: text".
+	Warnings []string
+	// Env holds the fleet .env values. Never give them to an agent.
+	Env map[string]string
+	// EnvFile is the fleet .env path (it may not exist).
+	EnvFile string
+}
+
+// HTTP configures herdbot's own HTTP server.
+type HTTP struct {
+	Listen string // host:port; default 127.0.0.1:9090
+}
+
+// Model says where the model API is and holds its credentials, which the
+// egress proxy adds to requests. APIKey and OAuthToken are secrets: never
+// print or log them.
+type Model struct {
+	BaseURL       string // default https://api.anthropic.com
+	APIKeyEnv     string // variable name; default ANTHROPIC_API_KEY
+	OAuthTokenEnv string // variable name; default CLAUDE_CODE_OAUTH_TOKEN
+	APIKey        string // resolved from the fleet .env, then the process environment
+	OAuthToken    string // resolved likewise
+}
+
+// Agent is one resolved agent: its file merged over the fleet's defaults
+// and under the fleet's overrides for it.
+type Agent struct {
+	Name             string
+	Description      string
+	Dir              string // directory of the agent file
+	File             string // absolute path of the agent file
+	EnvFile          string // the agent .env path (it may not exist)
+	WorkingDirectory string // absolute; default Dir
+	SystemPrompt     string
+	DefaultPrompt    string
+	Model            string // empty: the CLI's default
+	MaxTurns         int    // 0: no limit
+	PermissionMode   string // default "default"
+	Tools            []string
+	AllowedTools     []string
+	DeniedTools      []string
+	MCPServers       map[string]MCPServer
+	Session          Session
+	MaxConcurrent    int           // runs at once; default 1
+	Queue            Queue         // per-conversation queue
+	RunTimeout       time.Duration // default 30m
+	ApprovalTimeout  time.Duration // default 10m
+	Approvers        Approvers
+	Network          Network
+	Docker           Docker
+	Schedules        []Schedule // in file order
+	Chat             Chat
+	// Env holds the agent's own .env values (secrets: never print them).
+	Env map[string]string
+}
+
+// MCPServer is one MCP server an agent may use.
+type MCPServer struct {
+	Type    string // stdio, sse or http
+	Command string
+	Args    []string
+	Env     map[string]string
+	URL     string
+	Headers map[string]string
+}
+
+// Session configures chat sessions.
+type Session struct {
+	Timeout  time.Duration // idle time after which a session starts afresh; default 24h
+	MaxTurns int           // 0: use Agent.MaxTurns
+	Model    string        // empty: use Agent.Model
+}
+
+// Queue configures what happens to a message that arrives while a run of
+// the same conversation is going.
+type Queue struct {
+	Max  int    // waiting messages per conversation; default 10
+	Mode string // "queue" (default) or "steer"
+}
+
+// Approvers lists who may decide tool approval requests, per platform.
+type Approvers struct {
+	Discord []string // user ids, or "role:ID"
+	Slack   []string // user ids
+	Console []string // console user names
+}
+
+// Network is an agent's egress policy.
+type Network struct {
+	Allow   []string // host names, exact or "*.domain"
+	Private []string // fleet-level opt-in private destinations, "host:port" or "CIDR:port"
+}
+
+// Docker is an agent's container configuration: fleet docker, then
+// defaults.docker, then the agent file's safe options, then the fleet's
+// overrides for the agent.
+type Docker struct {
+	Enabled       bool              // false: the native backend (no isolation)
+	Ephemeral     bool              // a fresh container per run; default true
+	Memory        int64             // bytes; default 2 GiB
+	CPUShares     int64             // 0: unset
+	CPUPeriod     int64             // microseconds; 0: unset
+	CPUQuota      int64             // microseconds; 0: unset
+	MaxContainers int               // default 5
+	WorkspaceMode string            // "rw" (default) or "ro"
+	Tmpfs         map[string]string // path -> mount options
+	PidsLimit     int64             // default 256
+	Labels        map[string]string
+	Image         string            // default herdbot-agent:2.1.330
+	Network       string            // "bridge" (default: per-agent internal network + egress proxy), "none" or "host"
+	User          string            // "uid:gid"; empty: the workspace owner
+	Volumes       []string          // extra binds, host:container[:ro|rw]
+	Runtime       string            // OCI runtime; empty: the engine default
+	Env           map[string]string // the only variables the container receives, resolved
+	HostConfig    map[string]any    // passthrough over the hardened host config
+	Privileged    bool              // only with DangerousHostConfig
+	CapAdd        []string          // only with DangerousHostConfig
+	// DangerousHostConfig is the per-agent fleet opt-in that lets
+	// HostConfig, Network, Privileged and CapAdd remove hardening.
+	DangerousHostConfig bool
+}
+
+// Schedule is one of an agent's schedules.
+type Schedule struct {
+	Name          string
+	Type          string         // "interval", "cron", "at" or "webhook"
+	Interval      time.Duration  // interval
+	Cron          string         // cron: 5 or 6 fields (seconds first) or a descriptor
+	Timezone      *time.Location // cron and at; default the fleet's
+	At            time.Time      // at
+	Jitter        time.Duration  // random delay before each run
+	Prompt        string         // default the agent's DefaultPrompt
+	Enabled       bool           // default true
+	PostTo        PostTo         // zero: the report is only stored
+	ResumeSession bool
+	CatchUp       string   // "skip" (default) or "once"
+	SecretEnv     string   // webhook: variable name in the agent .env
+	Secret        string   // webhook: HMAC secret (never print it)
+	Fields        []string // webhook: payload fields for the prompt
+}
+
+// PostTo is where a schedule's report goes.
+type PostTo struct {
+	Platform string // "discord", "slack" or "console"; empty: not posted
+	Channel  string
+	Thread   string
+}
+
+// Chat holds an agent's chat connections; nil means not configured.
+type Chat struct {
+	Discord *Discord
+	Slack   *Slack
+}
+
+// Discord is an agent's Discord bot. Token empty means configured but not
+// connected (the variable is not set); that is not an error.
+type Discord struct {
+	BotTokenEnv        string
+	Token              string // secret
+	Guilds             []Guild
+	DM                 DM
+	AllowedUsers       []string
+	AllowedRoles       []string
+	SessionExpiryHours int    // default 24
+	CommandScope       string // "guild" (default) or "global"
+	CommandGuildID     string // command_registration.guild_id
+}
+
+// Guild is a Discord server the bot answers in.
+type Guild struct {
+	ID                 string
+	DefaultChannelMode string // "mention" (default) or "auto"
+	Channels           []Channel
+}
+
+// Channel is a channel an agent answers in.
+type Channel struct {
+	ID   string
+	Name string
+	Mode string // "mention" or "auto"
+}
+
+// DM configures direct messages. DMs are denied unless Enabled, and then
+// accepted only from Allowlist (and never from Blocklist).
+type DM struct {
+	Enabled   bool
+	Allowlist []string
+	Blocklist []string
+}
+
+// Slack is an agent's Slack app (Socket Mode). Empty tokens mean not
+// connected.
+type Slack struct {
+	BotTokenEnv        string
+	AppTokenEnv        string
+	BotToken           string // secret
+	AppToken           string // secret
+	Channels           []Channel
+	DM                 DM
+	AllowedUsers       []string
+	SlashCommand       string // default "/" + lower-case agent name
+	SessionExpiryHours int    // default 24
+}
+
+// Connected reports whether the bot has a token.
+func (d *Discord) Connected() bool { return d != nil && d.Token != "" }
+
+// Connected reports whether the app has both tokens.
+func (s *Slack) Connected() bool { return s != nil && s.BotToken != "" && s.AppToken != "" }
+
+// Agent returns the agent named name, or nil.
+func (f *Fleet) Agent(name string) *Agent {
+	for _, a := range f.Agents {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
