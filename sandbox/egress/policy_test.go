@@ -2,8 +2,8 @@ package egress
 
 import (
 	"context"
-	"net"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
