@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/store"
 )
 
@@ -33,6 +34,9 @@ func mustOpenPath(t testing.TB, path string) *store.DB {
 }
 
 func testLogger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
 
@@ -54,6 +58,17 @@ func TestOpenCreatesPrivateFileAndDir(t *testing.T) {
 	}
 	if err := db.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+	// SQLite gives the WAL file the database file's mode.
+	if err := db.Audit(t.Context(), agents.AuditEntry{Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got&^0o600 != 0 {
+		t.Errorf("WAL mode = %v, want at most 0600", got)
 	}
 }
 
