@@ -1,0 +1,178 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+
+	"github.com/herdbot/herdbot/sandbox"
+)
+
+// process is one agent process in its container.
+type process struct {
+	b     *Backend
+	id    string
+	name  string
+	agent string
+
+	att    client.HijackedResponse
+	stdin  *stdinWriter
+	stdout *bufPipe
+	stderr *bufPipe
+	stop   context.CancelFunc // ends the wait stream
+
+	exited chan struct{} // closed once the container has exited
+	done   chan struct{} // closed once status is set and the container removed
+	status sandbox.ExitStatus
+	err    error
+}
+
+var _ sandbox.Process = (*process)(nil)
+
+func newProcess(b *Backend, id, name, agent string, att client.HijackedResponse, stop context.CancelFunc) *process {
+	return &process{
+		b: b, id: id, name: name, agent: agent,
+		att:    att,
+		stdin:  &stdinWriter{att: att},
+		stdout: newBufPipe(pipeBuffer),
+		stderr: newBufPipe(pipeBuffer),
+		stop:   stop,
+		exited: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+func (p *process) Stdin() io.WriteCloser { return p.stdin }
+func (p *process) Stdout() io.Reader     { return p.stdout }
+func (p *process) Stderr() io.Reader     { return p.stderr }
+
+// Wait blocks until the process has exited, its output has been read to the
+// end and its container removed, or ctx is done. It returns the same status
+// every time.
+func (p *process) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
+	select {
+	case <-p.done:
+		return p.status, p.err
+	case <-ctx.Done():
+		return sandbox.ExitStatus{}, fmt.Errorf("wait for %s: %w", p.name, ctx.Err())
+	}
+}
+
+// Signal delivers sig to the process (through the container's init, which
+// forwards it). It returns an error wrapping os.ErrProcessDone once the
+// process has exited.
+func (p *process) Signal(ctx context.Context, sig syscall.Signal) error {
+	select {
+	case <-p.exited:
+		return fmt.Errorf("signal %s: %w", p.name, os.ErrProcessDone)
+	default:
+	}
+	cctx, cancel := p.b.callCtx(ctx)
+	defer cancel()
+	_, err := p.b.cli.ContainerKill(cctx, p.id, client.ContainerKillOptions{Signal: strconv.Itoa(int(sig))})
+	if err != nil {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("signal %s: %w", p.name, os.ErrProcessDone)
+		default:
+		}
+		if isConflict(err) || isNotFound(err) {
+			return fmt.Errorf("signal %s: %w (%w)", p.name, os.ErrProcessDone, err)
+		}
+		return fmt.Errorf("signal %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// monitor copies the output, waits for the exit, records the status
+// (OOMKilled from inspect) and removes the container.
+func (p *process) monitor(wait client.ContainerWaitResult) {
+	defer p.stop()
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, err := stdcopy.StdCopy(p.stdout, p.stderr, p.att.Reader)
+		p.stdout.closeWrite(err)
+		p.stderr.closeWrite(err)
+	}()
+
+	var werr error
+	code := -1
+	select {
+	case r := <-wait.Result:
+		code = int(r.StatusCode)
+		if r.Error != nil && r.Error.Message != "" {
+			werr = errors.New(r.Error.Message)
+		}
+	case err := <-wait.Error:
+		werr = err
+	}
+	close(p.exited)
+	<-copied // the attach stream ends after the exit, once all output is read
+	p.att.Close()
+
+	ctx := context.Background()
+	st := sandbox.ExitStatus{Code: code}
+	cctx, cancel := p.b.callCtx(ctx)
+	ins, err := p.b.cli.ContainerInspect(cctx, p.id, client.ContainerInspectOptions{})
+	cancel()
+	if err == nil && ins.Container.State != nil {
+		st.OOMKilled = ins.Container.State.OOMKilled
+		if !ins.Container.State.Running {
+			st.Code = ins.Container.State.ExitCode
+			werr = nil // the container did exit; the wait stream may have been cut
+		}
+	} else if werr == nil {
+		werr = err
+	}
+	rerr := p.b.removeContainer(ctx, p.id)
+
+	p.status = st
+	if werr != nil {
+		p.err = fmt.Errorf("wait for %s: %w", p.name, werr)
+	} else if rerr != nil {
+		p.b.log.Warn("remove exited container", "container", p.name, "err", rerr)
+	}
+	p.b.mu.Lock()
+	delete(p.b.procs, p)
+	p.b.mu.Unlock()
+	close(p.done)
+}
+
+// abort kills the container and discards unread output, so that the
+// monitor finishes (Close).
+func (p *process) abort(ctx context.Context) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if err := p.b.removeContainer(ctx, p.id); err != nil {
+		p.b.log.Warn("remove container on close", "container", p.name, "err", err)
+	}
+	p.stdout.closeRead()
+	p.stderr.closeRead()
+	p.att.Close()
+}
+
+// stdinWriter writes to the container's stdin; Close sends EOF.
+type stdinWriter struct {
+	att  client.HijackedResponse
+	once sync.Once
+	err  error
+}
+
+func (w *stdinWriter) Write(b []byte) (int, error) { return w.att.Conn.Write(b) }
+
+func (w *stdinWriter) Close() error {
+	w.once.Do(func() { w.err = w.att.CloseWrite() })
+	return w.err
+}

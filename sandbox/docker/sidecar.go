@@ -1,0 +1,374 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/egress"
+)
+
+// Sidecar limits: the proxy is a small Go program.
+const (
+	sidecarMemory = 256 << 20
+	sidecarPids   = 256
+	sidecarCPUs   = 1_000_000_000
+	// readyTimeout bounds the wait for a new sidecar to listen.
+	readyTimeout = 20 * time.Second
+)
+
+// agentState is what the backend shares between one agent's processes.
+type agentState struct {
+	mu   sync.Mutex // held while setting up the agent's network and sidecar
+	name string
+
+	net    netInfo // zero until the agent network exists
+	hasNet bool
+
+	sidecar  string // sidecar container id; "" when none runs
+	cfgSum   [32]byte
+	stopLogs context.CancelFunc
+	logsDone chan struct{}
+}
+
+func (b *Backend) agent(name string) (*agentState, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errors.New("docker backend is closed")
+	}
+	a, ok := b.agents[name]
+	if !ok {
+		a = &agentState{name: name}
+		b.agents[name] = a
+	}
+	return a, nil
+}
+
+// ensureNetworking makes sure the agent's network and egress sidecar exist
+// and that the sidecar runs with the policy in spec, and returns the agent
+// network. A changed policy replaces the sidecar.
+func (b *Backend) ensureNetworking(ctx context.Context, spec *sandbox.Spec) (netInfo, error) {
+	a, err := b.agent(spec.Agent)
+	if err != nil {
+		return netInfo{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+
+	if !a.hasNet {
+		n, err := b.ensureAgentNetwork(ctx, spec.Agent)
+		if err != nil {
+			return netInfo{}, err
+		}
+		a.net, a.hasNet = n, true
+	}
+	egressNet, err := b.ensureEgressNetwork(ctx)
+	if err != nil {
+		return netInfo{}, err
+	}
+	cfg := egress.Config{
+		Agent:           spec.Agent,
+		Listen:          ":" + proxyPort,
+		ModelListen:     ":" + modelPort,
+		Allow:           spec.Network.Allow,
+		Private:         spec.Network.Private,
+		DenyCIDRs:       denyCIDRs(a.net, egressNet),
+		ModelURL:        spec.Network.Model.URL,
+		ModelAPIKey:     spec.Network.Model.APIKey,
+		ModelOAuthToken: spec.Network.Model.OAuthToken,
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return netInfo{}, fmt.Errorf("egress config: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	if a.sidecar != "" && a.cfgSum == sum {
+		if running, err := b.isRunning(ctx, a.sidecar); err != nil {
+			return netInfo{}, err
+		} else if running {
+			return a.net, nil
+		}
+		b.log.Warn("egress sidecar stopped; starting a new one", "agent", a.name)
+	}
+	if err := b.stopSidecar(ctx, a); err != nil {
+		return netInfo{}, err
+	}
+	id, err := b.startSidecar(ctx, a, string(raw), egressNet)
+	if err != nil {
+		return netInfo{}, err
+	}
+	a.sidecar, a.cfgSum = id, sum
+	return a.net, nil
+}
+
+// denyCIDRs lists herdbot's own subnets for the proxy to refuse even when a
+// Private entry matches: the agent network, and the egress network except
+// its gateway, which is the host (reachable only through an explicit
+// Private opt-in, like any other host address).
+func denyCIDRs(agentNet, egressNet netInfo) []string {
+	var out []string
+	for _, p := range agentNet.subnets {
+		out = append(out, p.String())
+	}
+	for _, p := range egressNet.subnets {
+		parts := []netip.Prefix{p}
+		for _, gw := range egressNet.gateways {
+			if p.Contains(gw) {
+				parts = excludeAddr(p, gw)
+			}
+		}
+		for _, q := range parts {
+			out = append(out, q.String())
+		}
+	}
+	return out
+}
+
+// excludeAddr returns prefixes covering p except the address a (which p
+// contains): the sibling of a's prefix at each length below p's.
+func excludeAddr(p netip.Prefix, a netip.Addr) []netip.Prefix {
+	var out []netip.Prefix
+	for l := p.Bits(); l < a.BitLen(); l++ {
+		cur, _ := a.Prefix(l + 1)
+		raw := cur.Addr().AsSlice()
+		raw[l/8] ^= 0x80 >> (l % 8)
+		sib, _ := netip.AddrFromSlice(raw)
+		out = append(out, netip.PrefixFrom(sib, l+1))
+	}
+	return out
+}
+
+// startSidecar creates and starts the agent's egress proxy on the egress
+// network and the agent network (alias "egress"), follows its records, and
+// returns once it accepts connections.
+func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON string, egressNet netInfo) (string, error) {
+	img, err := b.ensureEgressImage(ctx)
+	if err != nil {
+		return "", err
+	}
+	name := b.sidecarName(a.name)
+	if err := b.removeContainer(ctx, name); err != nil {
+		return "", err
+	}
+	labels := b.baseLabels(roleEgress)
+	labels[LabelAgent] = a.name
+	hc := hardenedHostConfig(hardenedInput{
+		netMode:   egressNet.id,
+		limits:    limitsSpec{memory: sidecarMemory, nanoCPUs: sidecarCPUs, pids: sidecarPids},
+		readOnly:  true,
+		logDriver: "json-file",
+	})
+	hc.Init = nil // a Go program handles its signals
+	cctx, cancel := b.callCtx(ctx)
+	res, err := b.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
+		Name: name,
+		Config: &container.Config{
+			Image:    img,
+			User:     egressUser,
+			Env:      []string{"HERDBOT_EGRESS_CONFIG=" + cfgJSON},
+			Labels:   labels,
+			Hostname: egressAlias,
+		},
+		HostConfig: hc,
+	})
+	cancel()
+	if err != nil {
+		return "", fmt.Errorf("create egress sidecar for %s: %w", a.name, err)
+	}
+	b.track(res.ID)
+	if err := b.checkWarnings(res.Warnings, name); err != nil {
+		return "", errors.Join(err, b.removeContainer(ctx, res.ID))
+	}
+	fail := func(err error) (string, error) {
+		return "", errors.Join(err, b.removeContainer(ctx, res.ID))
+	}
+	cctx, cancel = b.callCtx(ctx)
+	_, err = b.cli.NetworkConnect(cctx, a.net.id, client.NetworkConnectOptions{
+		Container:      res.ID,
+		EndpointConfig: &network.EndpointSettings{Aliases: []string{egressAlias}},
+	})
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("connect egress sidecar for %s to its network: %w", a.name, err))
+	}
+	cctx, cancel = b.callCtx(ctx)
+	_, err = b.cli.ContainerStart(cctx, res.ID, client.ContainerStartOptions{})
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("start egress sidecar for %s: %w", a.name, err))
+	}
+	b.followSidecar(a, res.ID)
+	if err := b.waitSidecarReady(ctx, res.ID, egressNet.name); err != nil {
+		b.stopFollowing(a)
+		return fail(fmt.Errorf("egress sidecar for %s: %w", a.name, err))
+	}
+	b.log.Debug("egress sidecar started", "agent", a.name, "container", name)
+	return res.ID, nil
+}
+
+// waitSidecarReady dials the proxy's ports from the host through the egress
+// network until both accept, or the sidecar exits, or readyTimeout passes.
+func (b *Backend) waitSidecarReady(ctx context.Context, id, egressNetName string) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	var ip netip.Addr
+	for attempt := 0; ; attempt++ {
+		if attempt%10 == 0 || !ip.IsValid() {
+			cctx, ccancel := b.callCtx(ctx)
+			ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+			ccancel()
+			if err != nil {
+				return fmt.Errorf("inspect: %w", err)
+			}
+			c := ins.Container
+			if c.State != nil && !c.State.Running {
+				return fmt.Errorf("exited with code %d before listening: %s", c.State.ExitCode, b.sidecarTail(ctx, id))
+			}
+			if c.NetworkSettings != nil {
+				if ep := c.NetworkSettings.Networks[egressNetName]; ep != nil {
+					ip = ep.IPAddress
+				}
+			}
+		}
+		if ip.IsValid() && dialOK(ctx, ip, proxyPort) && dialOK(ctx, ip, modelPort) {
+			return nil
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("not listening after %s: %s", readyTimeout, b.sidecarTail(context.WithoutCancel(ctx), id))
+		case <-t.C:
+		}
+	}
+}
+
+func dialOK(ctx context.Context, ip netip.Addr, port string) bool {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// sidecarTail returns the end of the sidecar's stderr for an error message.
+// The egress proxy never writes credentials to its logs.
+func (b *Backend) sidecarTail(ctx context.Context, id string) string {
+	cctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	rc, err := b.cli.ContainerLogs(cctx, id, client.ContainerLogsOptions{ShowStderr: true, Tail: "20"})
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	var sb strings.Builder
+	_, _ = stdcopy.StdCopy(discard{}, &limitedBuilder{sb: &sb, max: 4096}, rc)
+	return strings.TrimSpace(sb.String())
+}
+
+// followSidecar reads the sidecar's output until it stops: stdout carries
+// one egress.Record per line (handed to Config.OnEgress), stderr its log.
+func (b *Backend) followSidecar(a *agentState, id string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	a.stopLogs, a.logsDone = cancel, done
+	log := b.log.With("agent", a.name, "component", "sandbox.egress")
+	b.wg.Go(func() {
+		defer close(done)
+		defer cancel()
+		rc, err := b.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("follow egress sidecar", "err", err)
+			}
+			return
+		}
+		defer rc.Close()
+		records := &lineWriter{fn: func(line []byte) {
+			rec, err := egress.ParseRecord(line)
+			if err != nil {
+				log.Warn("unparsable egress record", "err", err)
+				return
+			}
+			if b.cfg.OnEgress != nil {
+				b.cfg.OnEgress(rec)
+			}
+		}}
+		logs := &lineWriter{fn: func(line []byte) { log.Info("egress: " + string(line)) }}
+		_, err = stdcopy.StdCopy(records, logs, rc)
+		records.flush()
+		logs.flush()
+		if err != nil && ctx.Err() == nil {
+			log.Warn("follow egress sidecar", "err", err)
+		}
+	})
+}
+
+func (b *Backend) stopFollowing(a *agentState) {
+	if a.stopLogs != nil {
+		a.stopLogs()
+		<-a.logsDone
+		a.stopLogs, a.logsDone = nil, nil
+	}
+}
+
+// stopSidecar removes the agent's sidecar (if any) and stops following it.
+// The follower is given the sidecar's last lines before it is cancelled.
+func (b *Backend) stopSidecar(ctx context.Context, a *agentState) error {
+	if a.sidecar == "" {
+		return nil
+	}
+	err := b.removeContainer(ctx, a.sidecar)
+	if a.logsDone != nil {
+		// The log stream ends when the container is gone; bound the
+		// wait in case the engine keeps it open.
+		select {
+		case <-a.logsDone:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	b.stopFollowing(a)
+	a.sidecar = ""
+	return err
+}
+
+// teardownAgent removes the agent's sidecar and network.
+func (b *Backend) teardownAgent(ctx context.Context, a *agentState) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := b.stopSidecar(ctx, a)
+	if a.hasNet {
+		err = errors.Join(err, b.removeNetwork(ctx, a.net.id))
+		a.hasNet = false
+	}
+	return err
+}
+
+func (b *Backend) isRunning(ctx context.Context, id string) (bool, error) {
+	cctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	return ins.Container.State != nil && ins.Container.State.Running, nil
+}

@@ -1,0 +1,259 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/herdbot/herdbot/sandbox"
+)
+
+// placeholderKey is the ANTHROPIC_API_KEY an agent container holds: the
+// CLI needs one to be set; the egress proxy replaces it with the real
+// credential on the way out.
+const placeholderKey = "placeholder"
+
+// sandboxEnv are the variables the backend sets itself; a Spec.Env entry
+// with one of these names is replaced.
+var sandboxEnv = []string{"HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ANTHROPIC_BASE_URL"}
+
+// credentialEnv may never carry a real model credential into a container:
+// the egress proxy adds it.
+var credentialEnv = []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+// plan is a validated Spec turned into the container's configuration. The
+// network mode is filled in by Start.
+type plan struct {
+	name   string
+	user   uidGid
+	config *container.Config
+	base   *container.HostConfig // hardened, before the passthrough
+}
+
+// validate checks the parts of a Spec that do not touch the host.
+func (b *Backend) validate(spec *sandbox.Spec) error {
+	if spec.Fleet != "" && spec.Fleet != b.cfg.Fleet {
+		return fmt.Errorf("spec fleet %q differs from the backend's fleet %q", spec.Fleet, b.cfg.Fleet)
+	}
+	if !namePart.MatchString(spec.Agent) {
+		return fmt.Errorf("agent name %q: want letters, digits, '_', '.', '-' (at most 63)", spec.Agent)
+	}
+	if spec.Image == "" {
+		return errors.New("no image")
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return errors.New("empty command")
+	}
+	for _, kv := range spec.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("env entry %q: want KEY=VALUE", redactEnv(kv))
+		}
+		for _, c := range credentialEnv {
+			if k == c && v != placeholderKey {
+				return fmt.Errorf("env %s: model credentials never enter the container; set them as the network's model upstream (the egress proxy adds them)", k)
+			}
+		}
+	}
+	if spec.Workspace != "" && !filepath.IsAbs(spec.Workspace) {
+		return fmt.Errorf("workspace %q is not an absolute path", spec.Workspace)
+	}
+	if cw := spec.ContainerWorkspace; cw != "" && (!path.IsAbs(cw) || path.Clean(cw) != cw || cw == "/") {
+		return fmt.Errorf("container workspace %q: want a clean absolute path other than /", cw)
+	}
+	if spec.StateDir != "" && !filepath.IsAbs(spec.StateDir) {
+		return fmt.Errorf("state dir %q is not an absolute path", spec.StateDir)
+	}
+	for p := range spec.Tmpfs {
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+			return fmt.Errorf("tmpfs %q: want a clean absolute path other than /", p)
+		}
+	}
+	return nil
+}
+
+// redactEnv shows an env entry's name only.
+func redactEnv(kv string) string {
+	k, _, _ := strings.Cut(kv, "=")
+	if len(k) > 40 {
+		k = k[:40]
+	}
+	return k + "=…"
+}
+
+// makePlan validates spec and builds the container's hardened
+// configuration: user, mounts (workspace, masked secrets, HOME, volumes),
+// tmpfs, limits, labels and the environment.
+func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
+	if err := b.validate(spec); err != nil {
+		return nil, err
+	}
+	if spec.Workspace != "" {
+		fi, err := os.Stat(spec.Workspace)
+		if err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("workspace %s is not a directory", spec.Workspace)
+		}
+	}
+	user, err := resolveUser(spec.User, spec.Workspace, spec.Dangerous)
+	if err != nil {
+		return nil, err
+	}
+	cw := spec.ContainerWorkspace
+	if cw == "" {
+		cw = defaultContainerWorkspace
+	}
+	lim := mergeLimits(spec.Limits, b.limits)
+
+	tmpfs := map[string]string{"/tmp": "rw,nosuid,nodev,mode=1777,size=" + strconv.FormatInt(lim.TmpBytes, 10)}
+	for p, o := range spec.Tmpfs {
+		tmpfs[p] = o
+	}
+	var mounts []mount.Mount
+	workDir := homeDir
+	if spec.Workspace != "" {
+		workDir = cw
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Workspace, Target: cw, ReadOnly: spec.WorkspaceReadOnly})
+		secrets, err := findSecrets(spec.Workspace, b.cfg.ScanLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range secrets.files {
+			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: b.emptyFile, Target: path.Join(cw, filepath.ToSlash(f)), ReadOnly: true})
+		}
+		for _, d := range secrets.dirs {
+			tmpfs[path.Join(cw, filepath.ToSlash(d))] = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
+		}
+	}
+	if spec.StateDir != "" {
+		home, err := prepareHome(spec.StateDir, user)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: home, Target: homeDir})
+	} else {
+		tmpfs[homeDir] = fmt.Sprintf("rw,nosuid,nodev,mode=0700,size=%d,uid=%d,gid=%d", 256<<20, user.uid, user.gid)
+	}
+	for _, v := range spec.Volumes {
+		m, err := parseVolume(v)
+		if err != nil {
+			return nil, err
+		}
+		if !spec.Dangerous {
+			if err := checkBindSource(m.Source); err != nil {
+				return nil, fmt.Errorf("volume %q %w; only the fleet-level dangerous opt-in allows that", v, err)
+			}
+		}
+		mounts = append(mounts, m)
+	}
+
+	labels := make(map[string]string, len(spec.Labels)+5)
+	for k, v := range spec.Labels {
+		if strings.HasPrefix(k, "herdbot.") {
+			return nil, fmt.Errorf("label %q: the herdbot.* labels are set by the sandbox", k)
+		}
+		labels[k] = v
+	}
+	for k, v := range b.baseLabels(roleAgent) {
+		labels[k] = v
+	}
+	labels[LabelAgent] = spec.Agent
+	labels[LabelJob] = spec.Job
+
+	name := b.containerName(spec.Agent, spec.Job)
+	base := hardenedHostConfig(hardenedInput{
+		limits: limitsSpec{
+			memory: lim.MemoryBytes, nanoCPUs: lim.NanoCPUs, cpuShares: lim.CPUShares,
+			cpuPeriod: lim.CPUPeriod, cpuQuota: lim.CPUQuota, pids: lim.PidsLimit,
+		},
+		mounts:    mounts,
+		tmpfs:     tmpfs,
+		readOnly:  true,
+		logDriver: "none", // transcripts go through the attach stream only
+	})
+	return &plan{
+		name: name,
+		user: user,
+		base: base,
+		config: &container.Config{
+			Image:        spec.Image,
+			Entrypoint:   spec.Command[:1],
+			Cmd:          append([]string{}, spec.Command[1:]...),
+			Env:          containerEnv(spec.Env, !spec.Network.None),
+			User:         user.String(),
+			WorkingDir:   workDir,
+			Hostname:     sanitize(spec.Agent, 63),
+			Labels:       labels,
+			AttachStdin:  true,
+			AttachStdout: true,
+			AttachStderr: true,
+			OpenStdin:    true,
+			StdinOnce:    true,
+			Tty:          false,
+		},
+	}, nil
+}
+
+// containerEnv is the declared list with the sandbox's own variables
+// replaced: HOME, and with a network the proxy settings and the model API
+// base URL with a placeholder key.
+func containerEnv(declared []string, networked bool) []string {
+	own := []string{"HOME=" + homeDir}
+	if networked {
+		proxy := "http://" + egressAlias + ":" + proxyPort
+		noProxy := egressAlias + ",localhost,127.0.0.1"
+		own = append(own,
+			"HTTP_PROXY="+proxy, "HTTPS_PROXY="+proxy, "http_proxy="+proxy, "https_proxy="+proxy,
+			"NO_PROXY="+noProxy, "no_proxy="+noProxy,
+			"ANTHROPIC_BASE_URL=http://"+egressAlias+":"+modelPort,
+			"ANTHROPIC_API_KEY="+placeholderKey,
+		)
+	}
+	replaced := make(map[string]bool)
+	for _, kv := range own {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced[k] = true
+	}
+	for _, k := range sandboxEnv {
+		replaced[k] = true
+	}
+	env := make([]string, 0, len(declared)+len(own))
+	for _, kv := range declared {
+		k, _, _ := strings.Cut(kv, "=")
+		if !replaced[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, own...)
+}
+
+// parseVolume parses a fleet-level bind "host:container[:ro|:rw]".
+func parseVolume(v string) (mount.Mount, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return mount.Mount{}, fmt.Errorf("volume %q: want host:container[:ro]", v)
+	}
+	m := mount.Mount{Type: mount.TypeBind, Source: parts[0], Target: parts[1]}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			m.ReadOnly = true
+		case "rw":
+		default:
+			return mount.Mount{}, fmt.Errorf("volume %q: mode must be ro or rw", v)
+		}
+	}
+	if !filepath.IsAbs(m.Source) || !path.IsAbs(m.Target) || path.Clean(m.Target) == "/" {
+		return mount.Mount{}, fmt.Errorf("volume %q: want absolute host and container paths", v)
+	}
+	return m, nil
+}
