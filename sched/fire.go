@@ -1,0 +1,186 @@
+package sched
+
+import (
+	"context"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+)
+
+// Run states saved in ScheduleState.LastStatus besides the job statuses.
+const (
+	statusRunning = "running"
+	statusError   = "error" // the run could not start (no job)
+)
+
+// fire is the gocron task of a schedule. explicit, when not zero, is the
+// missed slot a catch-up job runs.
+func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
+	if !s.enter() {
+		return
+	}
+	defer s.flight.Done()
+	ctx, cancel := s.detach(jobCtx)
+	defer cancel()
+
+	now := s.clock.Now()
+	s.mu.Lock()
+	sc := e.s
+	slot, catchUp, skipped := explicit, true, 0
+	if explicit.IsZero() {
+		slot, catchUp, skipped = e.nextSlot(now)
+	}
+	s.mu.Unlock()
+	log := s.log.With("agent", sc.Agent, "schedule", sc.Name, "slot", slot)
+	if skipped > 0 {
+		log.Warn("slots passed over: the previous run was still going", "count", skipped)
+	}
+
+	key := sc.Key()
+	if !s.tryBusy(key) {
+		log.Warn("slot skipped: the schedule is already running")
+		s.audit(ctx, sc, "schedule.overlap", slot.UTC().Format(time.RFC3339), `{"reason":"previous run still going"}`)
+		s.finishSlot(ctx, e, sc, now)
+		return
+	}
+	defer s.unbusy(key)
+
+	due := slot
+	if catchUp {
+		due = now // a late run on purpose: no lag to speak of
+	} else if off := jitterOffset(key, slot, sc.Jitter); off > 0 {
+		due = slot.Add(off)
+		if wait := due.Sub(s.clock.Now()); wait > 0 {
+			select {
+			case <-s.clock.After(wait):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+
+	ok, err := s.st.ClaimSlot(ctx, sc.Agent, sc.Name, slot)
+	if err != nil {
+		log.Error("claim slot: not running it", "err", err)
+		s.finishSlot(ctx, e, sc, s.clock.Now())
+		return
+	}
+	if !ok {
+		log.Info("slot already ran (or was skipped) before; not running it again")
+		s.finishSlot(ctx, e, sc, s.clock.Now())
+		return
+	}
+
+	res, runErr := s.execute(ctx, e, sc, agents.TriggerSchedule, sc.Prompt, due)
+	s.finish(ctx, e, sc, res, runErr)
+}
+
+// finishSlot plans the next slot after a fire that did not run and saves it.
+func (s *Scheduler) finishSlot(ctx context.Context, e *entry, sc Schedule, end time.Time) {
+	s.advance(e, sc, end)
+	actx, cancel := s.afterCtx(ctx)
+	defer cancel()
+	if err := s.saveNext(actx, e); err != nil {
+		s.log.Error("save schedule state", "agent", sc.Agent, "schedule", sc.Name, "err", err)
+	}
+}
+
+// advance plans an interval schedule's next slot from the end of a run.
+func (s *Scheduler) advance(e *entry, sc Schedule, end time.Time) {
+	if sc.Type != TypeInterval {
+		return
+	}
+	s.mu.Lock()
+	if e.catchUp.IsZero() {
+		e.due = end.Add(sc.Interval)
+	}
+	s.mu.Unlock()
+}
+
+// finish records a run's outcome in the schedule state.
+func (s *Scheduler) finish(ctx context.Context, e *entry, sc Schedule, res agents.RunResult, err error) {
+	s.advance(e, sc, s.clock.Now())
+	actx, cancel := s.afterCtx(ctx)
+	defer cancel()
+	outcome := outcomeOf(res, err)
+	if err := s.save(actx, e, true, func(st *agents.ScheduleState) {
+		st.LastStatus = outcome
+		st.LastJob = res.Job.ID
+	}); err != nil {
+		s.log.Error("save schedule state", "agent", sc.Agent, "schedule", sc.Name, "err", err)
+	}
+}
+
+// execute runs one prompt for sc, records lag against due (when not zero),
+// logs the outcome and posts the report. LastRun is saved before the run.
+func (s *Scheduler) execute(ctx context.Context, e *entry, sc Schedule, trigger, prompt string, due time.Time) (agents.RunResult, error) {
+	start := s.clock.Now()
+	if err := s.save(ctx, e, true, func(st *agents.ScheduleState) {
+		st.LastRun, st.LastStatus = start, statusRunning
+	}); err != nil {
+		s.log.Error("save schedule state", "agent", sc.Agent, "schedule", sc.Name, "err", err)
+	}
+	res, err := s.run.Run(ctx, agents.RunRequest{
+		Agent:    sc.Agent,
+		Prompt:   prompt,
+		Trigger:  trigger,
+		Schedule: sc.Name,
+		Target:   sc.PostTo,
+		Silent:   true,
+		Resume:   sc.ResumeSession,
+	})
+	end := s.clock.Now()
+	log := s.log.With("agent", sc.Agent, "schedule", sc.Name, "trigger", trigger, "job", res.Job.ID)
+	if !due.IsZero() {
+		started := res.Job.Started
+		if started.IsZero() {
+			started = start
+		}
+		lag := max(started.Sub(due), 0)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.ScheduleLag(sc.Agent, sc.Name, lag)
+		}
+		log = log.With("lag", lag)
+	}
+	took := runDuration(res, end.Sub(start))
+	outcome := outcomeOf(res, err)
+	if err != nil {
+		log.Warn("scheduled run failed", "outcome", outcome, "took", took, "err", s.redact(err.Error()))
+	} else {
+		log.Info("scheduled run done", "outcome", outcome, "took", took, "cost_usd", res.Job.CostUSD)
+	}
+	if hasTarget(sc.PostTo) {
+		actx, cancel := s.afterCtx(ctx)
+		defer cancel()
+		if perr := s.post.Post(actx, sc.Agent, sc.PostTo, s.report(sc, res, err, took)); perr != nil {
+			log.Error("post report", "err", perr)
+		}
+	}
+	return res, err
+}
+
+func (s *Scheduler) redact(v string) string {
+	if s.cfg.Redact == nil {
+		return v
+	}
+	return s.cfg.Redact(v)
+}
+
+// outcomeOf names how a run ended: the job status, or "error" when the run
+// did not produce a final job.
+func outcomeOf(res agents.RunResult, err error) string {
+	if res.Job.Status != "" && res.Job.Status.Final() {
+		return string(res.Job.Status)
+	}
+	if err != nil {
+		return statusError
+	}
+	return string(agents.JobSucceeded)
+}
+
+func runDuration(res agents.RunResult, measured time.Duration) time.Duration {
+	if !res.Job.Started.IsZero() && res.Job.Finished.After(res.Job.Started) {
+		return res.Job.Finished.Sub(res.Job.Started)
+	}
+	return measured
+}

@@ -1,0 +1,188 @@
+package sched
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herdbot/herdbot/bot"
+)
+
+// Schedule types.
+const (
+	TypeInterval = "interval" // every Interval, measured from the end of the previous run
+	TypeCron     = "cron"     // a 5- or 6-field cron expression in Location
+	TypeAt       = "at"       // once, at At
+	TypeWebhook  = "webhook"  // on a signed POST /hooks/AGENT/NAME
+)
+
+// Catch-up policies: what happens to slots missed while herdbot was down.
+const (
+	CatchUpSkip = "skip" // default: each missed slot is logged and audited, none runs
+	CatchUpOnce = "once" // one catch-up run now; the earlier missed slots are skipped
+)
+
+// MinInterval is the shortest interval a schedule may have.
+const MinInterval = time.Second
+
+// Schedule is one scheduled (or webhook-triggered) prompt of an agent. The
+// lead maps the agent file's schedules onto it; the zero value of each
+// optional field is its default.
+type Schedule struct {
+	Agent string
+	Name  string
+	Type  string // TypeInterval, TypeCron, TypeAt, TypeWebhook
+
+	Interval time.Duration  // TypeInterval
+	Cron     string         // TypeCron: 5 fields, or 6 with seconds first
+	Location *time.Location // TypeCron time zone; nil = Config.Location
+	At       time.Time      // TypeAt
+	// Jitter delays each run by a stable pseudo-random offset in
+	// [0, Jitter), derived from the agent, name and slot, to spread load.
+	Jitter time.Duration
+
+	Prompt  string // for webhooks a template: {{field.path}} takes a payload field listed in Fields
+	Enabled bool
+	// PostTo is where the report goes and where approval cards appear; the
+	// zero Target posts nothing (and approvals are denied at once).
+	PostTo        bot.Target
+	ResumeSession bool
+	CatchUp       string // CatchUpSkip (default) or CatchUpOnce
+
+	// Webhook only.
+	Secret    string    // HMAC-SHA256 key of X-Hub-Signature-256
+	Fields    []string  // payload fields the prompt template may use
+	RateLimit RateLimit // zero = DefaultRateLimit
+}
+
+// Key is "agent/name", the schedule's identity.
+func (s Schedule) Key() string { return s.Agent + "/" + s.Name }
+
+// RateLimit allows N events per Per, refilled continuously (a token bucket
+// of size N).
+type RateLimit struct {
+	N   int
+	Per time.Duration
+}
+
+// DefaultRateLimit is a webhook's rate limit when its RateLimit is zero.
+var DefaultRateLimit = RateLimit{N: 30, Per: time.Minute}
+
+// IsZero reports whether r is unset.
+func (r RateLimit) IsZero() bool { return r.N == 0 && r.Per == 0 }
+
+// String formats r as ParseRateLimit reads it.
+func (r RateLimit) String() string { return strconv.Itoa(r.N) + "/" + r.Per.String() }
+
+// ParseRateLimit reads "N/s", "N/m", "N/h" or "N/<duration>" (e.g. "10/m",
+// "5/30s").
+func ParseRateLimit(v string) (RateLimit, error) {
+	n, per, ok := strings.Cut(strings.TrimSpace(v), "/")
+	if !ok {
+		return RateLimit{}, fmt.Errorf("rate limit %q: want N/s, N/m, N/h or N/<duration>", v)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: count must be a positive integer", v)
+	}
+	var d time.Duration
+	switch per {
+	case "s":
+		d = time.Second
+	case "m":
+		d = time.Minute
+	case "h":
+		d = time.Hour
+	default:
+		d, err = time.ParseDuration(per)
+		if err != nil || d <= 0 {
+			return RateLimit{}, fmt.Errorf("rate limit %q: bad period %q", v, per)
+		}
+	}
+	return RateLimit{N: count, Per: d}, nil
+}
+
+// nameRE is what agent and schedule names may contain: they appear in URL
+// paths (/hooks/AGENT/NAME), metric labels and audit rows.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ErrInvalid is wrapped by every Validate error.
+var ErrInvalid = errors.New("invalid schedule")
+
+// Validate checks s and returns an error naming the schedule and the field.
+func Validate(s Schedule) error {
+	if err := validate(s); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrInvalid, s.Key(), err)
+	}
+	return nil
+}
+
+func validate(s Schedule) error {
+	if !nameRE.MatchString(s.Agent) {
+		return fmt.Errorf("agent %q: want letters, digits, '_', '.', '-' (max 64)", s.Agent)
+	}
+	if !nameRE.MatchString(s.Name) {
+		return fmt.Errorf("name %q: want letters, digits, '_', '.', '-' (max 64)", s.Name)
+	}
+	if strings.TrimSpace(s.Prompt) == "" {
+		return errors.New("prompt is empty")
+	}
+	switch s.CatchUp {
+	case "", CatchUpSkip, CatchUpOnce:
+	default:
+		return fmt.Errorf("catch_up %q: want %q or %q", s.CatchUp, CatchUpSkip, CatchUpOnce)
+	}
+	if s.Jitter < 0 {
+		return fmt.Errorf("jitter %s is negative", s.Jitter)
+	}
+	switch s.Type {
+	case TypeInterval:
+		if s.Interval < MinInterval {
+			return fmt.Errorf("interval %s: must be at least %s", s.Interval, MinInterval)
+		}
+		if s.Jitter >= s.Interval {
+			return fmt.Errorf("jitter %s: must be shorter than the interval %s", s.Jitter, s.Interval)
+		}
+	case TypeCron:
+		c, err := parseCron(s.Cron, time.UTC)
+		if err != nil {
+			return err
+		}
+		if s.Jitter > 0 {
+			if gap := c.minGap(time.Now()); s.Jitter >= gap {
+				return fmt.Errorf("jitter %s: must be shorter than the gap between runs (%s)", s.Jitter, gap)
+			}
+		}
+	case TypeAt:
+		if s.At.IsZero() {
+			return errors.New("at: time is required")
+		}
+	case TypeWebhook:
+		if s.Secret == "" {
+			return errors.New("secret is required for a webhook")
+		}
+		if s.RateLimit.N < 0 || s.RateLimit.Per < 0 || (s.RateLimit.N == 0) != (s.RateLimit.Per == 0) {
+			return fmt.Errorf("rate_limit %s: want a positive count per positive period", s.RateLimit)
+		}
+		for _, f := range s.Fields {
+			if !fieldRE.MatchString(f) {
+				return fmt.Errorf("field %q: want dotted names (letters, digits, '_', '-')", f)
+			}
+		}
+		for _, p := range Placeholders(s.Prompt) {
+			if !slices.Contains(s.Fields, p) {
+				return fmt.Errorf("prompt uses {{%s}}, which is not listed in fields", p)
+			}
+		}
+	default:
+		return fmt.Errorf("type %q: want %s, %s, %s or %s", s.Type, TypeInterval, TypeCron, TypeAt, TypeWebhook)
+	}
+	if s.Type != TypeWebhook && (s.Secret != "" || len(s.Fields) > 0) {
+		return errors.New("secret and fields are for webhooks only")
+	}
+	return nil
+}
