@@ -17,8 +17,10 @@ const DefaultDenyMessage = "The user denied this tool call."
 // older CLIs reject an allow without it. AllowSession adds
 // updatedPermissions: d.Suggestions (else the request's
 // permission_suggestions) with every destination forced to "session", so
-// nothing is ever written to a settings file. Without suggestions it acts as
-// an allow once.
+// nothing is ever written to a settings file. "setMode" suggestions are
+// left out: switching the session to acceptEdits would approve far more
+// than the call the approver saw. Without usable suggestions it acts as an
+// allow once.
 func decisionResponse(req *agents.PermissionRequest, d agents.Decision) (map[string]any, error) {
 	switch d.Behavior {
 	case agents.Allow, agents.AllowSession:
@@ -74,7 +76,7 @@ func sessionPermissions(raw json.RawMessage) ([]map[string]json.RawMessage, erro
 	}
 	out := updates[:0]
 	for _, u := range updates {
-		if u == nil {
+		if u == nil || string(u["type"]) == `"setMode"` {
 			continue
 		}
 		u["destination"] = json.RawMessage(`"session"`)

@@ -43,6 +43,9 @@ func turnError(r *agents.Result, terminal string, status int, apiError string) e
 		kind = agents.ErrMaxTurns
 	case strings.HasPrefix(terminal, "aborted"):
 		kind = agents.ErrInterrupted
+		if r.Text == "" {
+			msg = "the turn was stopped (" + terminal + ")"
+		}
 	case apiError == "authentication_failed" || apiError == "oauth_org_not_allowed" ||
 		status == 401 || status == 403 || isAuthText(r.Text):
 		kind = agents.ErrAuth

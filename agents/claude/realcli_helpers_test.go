@@ -166,7 +166,7 @@ type recordingProcess struct {
 func (p recordingProcess) Stdout() io.Reader { return p.out }
 
 func recordStdout(t testing.TB, p sandbox.Process, path string) sandbox.Process {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

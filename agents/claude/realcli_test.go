@@ -339,3 +339,26 @@ func TestRealCLI_Errors(t *testing.T) {
 		}
 	})
 }
+
+func TestRealCLI_PartialMessages(t *testing.T) {
+	srv := claudetest.NewModelServer(t, claudetest.Script(claudetest.Reply{Thinking: "Let me think.", Text: "Streaming words one by one for the chat."}))
+	r := newSession(t, srv).start(t, agents.RunOptions{IncludePartial: true})
+	r.send("stream please")
+	res, evs := r.until(agents.EventResult)
+	joined := ""
+	for _, e := range ofKind(evs, agents.EventPartial) {
+		joined += e.Text
+	}
+	if joined != "Streaming words one by one for the chat." {
+		t.Errorf("partial deltas join to %q; events %s", joined, kinds(evs))
+	}
+	if th := ofKind(evs, agents.EventThinking); len(th) != 1 || th[0].Text != "Let me think." {
+		t.Errorf("thinking events %+v", th)
+	}
+	if res.Err != nil {
+		t.Errorf("result err %v", res.Err)
+	}
+	if err := r.close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
