@@ -101,6 +101,10 @@ func collectDecodeErrors(err error, out *[]fieldError) {
 			}
 			return
 		}
+		var pe *mapstructure.ParseError
+		if errors.As(inner, &pe) {
+			msg = fmt.Sprintf("expected %s, got %q", kindWord(pe.Expected.Kind()), fmt.Sprint(pe.Value))
+		}
 		*out = append(*out, fieldError{path, friendlyDecodeMsg(msg)})
 		return
 	}
@@ -151,4 +155,17 @@ var typeWords = strings.NewReplacer(
 
 func friendlyDecodeMsg(msg string) string {
 	return typeWords.Replace(msg)
+}
+
+func kindWord(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a " + k.String()
 }

@@ -144,6 +144,7 @@ func (l *loader) loadFleet() *Fleet {
 		}
 		return l.fleetScope(p)
 	})
+	l.doc.pos = quiet.pos // lines for problems found before the second pass
 	refs, _ := first["agents"].([]any)
 	for i, r := range refs {
 		a := &agentLoad{index: i}
