@@ -61,8 +61,14 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 		return
 	}
 	c.queue = append(c.queue, queued{in: in})
-	pos := len(c.queue)
-	busy := c.run != nil
+	// Messages ahead of this one: those queued before it, and the run in
+	// progress (a worker that has not popped its first message yet counts
+	// that message as queued).
+	pos := len(c.queue) - 1
+	if c.run != nil {
+		pos++
+	}
+	busy := pos > 0
 	start := !c.worker
 	c.worker = true
 	running := c.run

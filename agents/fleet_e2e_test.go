@@ -1,0 +1,438 @@
+package agents_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/console"
+	"github.com/herdbot/herdbot/internal/testenv"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/store"
+)
+
+// world is one fleet wired to real parts: the real CLI (native backend),
+// the fake model API, a real SQLite store and the console chat.
+type world struct {
+	t       *testing.T
+	fleet   *agents.Fleet
+	store   *store.DB
+	model   *claudetest.ModelServer
+	hub     *console.Hub
+	lines   <-chan console.Line
+	ws      string
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const agentName = "garden"
+
+func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.AgentSpec), secrets ...string) *world {
+	t.Helper()
+	bin := testenv.RequireClaude(t)
+	w := &world{t: t, ws: t.TempDir(), logs: &syncBuffer{}, stopped: make(chan struct{})}
+	red := redact.New(secrets...)
+	log := slog.New(redact.NewHandler(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), red))
+	w.model = claudetest.NewModelServer(t, model)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.store = st
+	t.Cleanup(func() { st.Close() })
+
+	spec := agents.AgentSpec{
+		Name:            agentName,
+		Options:         agents.RunOptions{PermissionMode: "default"},
+		Sandbox:         newSandbox(w.ws, t.TempDir(), w.model.URL),
+		Approvers:       map[string][]string{bot.Console: {"alice"}},
+		ApprovalTimeout: time.Minute,
+	}
+	if tweak != nil {
+		tweak(&spec)
+	}
+	w.hub = console.New("alice", nil)
+	mux := bot.NewMux()
+	ad := w.hub.For(agentName)
+	mux.Register(agentName, bot.Console, ad)
+	f, err := agents.New(agents.Config{
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
+		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Redactor: red, Log: log,
+		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond},
+		Grace:  2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fleet = f
+	if err := f.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines, unsub := w.hub.Subscribe()
+	w.lines = lines
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = ad.Run(ctx, f) }()
+	go func() { defer wg.Done(); _ = f.Serve(ctx) }()
+	go func() { wg.Wait(); close(w.stopped) }()
+	t.Cleanup(func() {
+		cancel()
+		<-w.stopped
+		unsub()
+	})
+	// The adapter registers its handler asynchronously.
+	w.waitHandler()
+	return w
+}
+
+func newSandbox(ws, state, modelURL string) (spec sandbox.Spec) {
+	spec.Workspace = ws
+	spec.StateDir = state
+	spec.Env = append(claudetest.Env(modelURL), "PATH=/usr/local/bin:/usr/bin:/bin")
+	return spec
+}
+
+func (w *world) waitHandler() {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ch, stop := w.hub.Subscribe()
+		w.hub.Input(context.Background(), agentName, "/agents")
+		select {
+		case l := <-ch:
+			stop()
+			if !strings.Contains(l.Text, "No agent") {
+				return
+			}
+		case <-time.After(time.Second):
+			stop()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.t.Fatal("console adapter never registered")
+}
+
+// say sends a console line as alice.
+func (w *world) say(text string) { w.hub.Input(context.Background(), agentName, text) }
+
+// expect waits for a console line matching re and returns it.
+func (w *world) expect(re string) string {
+	w.t.Helper()
+	rx := regexp.MustCompile(re)
+	timeout := time.After(60 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l := <-w.lines:
+			seen = append(seen, l.Text)
+			if rx.MatchString(l.Text) {
+				return l.Text
+			}
+		case <-timeout:
+			w.t.Fatalf("no console line matching %q; saw:\n%s", re, strings.Join(seen, "\n---\n"))
+		}
+	}
+}
+
+var approveRx = regexp.MustCompile(`/approve ([A-Z2-7]{26}) once\|session\|deny`)
+
+// approvalID waits for an approval card and returns its id.
+func (w *world) approvalID() string {
+	w.t.Helper()
+	line := w.expect(`/approve [A-Z2-7]{26} once`)
+	return approveRx.FindStringSubmatch(line)[1]
+}
+
+func (w *world) jobs() []agents.Job {
+	w.t.Helper()
+	js, err := w.store.Jobs(context.Background(), agents.JobFilter{Agent: agentName})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return js
+}
+
+// waitJobs waits until n jobs are final.
+func (w *world) waitJobs(n int) []agents.Job {
+	w.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		js := w.jobs()
+		final := 0
+		for _, j := range js {
+			if j.Status.Final() {
+				final++
+			}
+		}
+		if final >= n {
+			return js
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.t.Fatalf("fewer than %d final jobs: %+v", n, w.jobs())
+	return nil
+}
+
+func TestFleetConsoleConversationResumeReset(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Text("first answer"), claudetest.Text("second answer"), claudetest.Text("fresh answer")), nil)
+	w.say("hello there")
+	w.expect(`^first answer$`)
+	w.waitJobs(1)
+	w.say("and again")
+	w.expect(`^second answer$`)
+	js := w.waitJobs(2)
+	if js[0].SessionID == "" || js[0].SessionID != js[1].SessionID {
+		t.Fatalf("second message must resume the same session: %q vs %q", js[0].SessionID, js[1].SessionID)
+	}
+	reqs := w.model.MessageRequests()
+	if got := reqs[len(reqs)-1].Transcript(); !strings.Contains(got, "hello there") || !strings.Contains(got, "first answer") {
+		t.Fatalf("resumed request lacks the earlier turn:\n%s", got)
+	}
+	for _, j := range js {
+		if j.Status != agents.JobSucceeded || j.Turns == 0 {
+			t.Fatalf("job %+v: want succeeded with turns recorded", j)
+		}
+	}
+	w.say("/reset")
+	w.expect(`Session reset`)
+	w.say("new topic")
+	w.expect(`^fresh answer$`)
+	js = w.waitJobs(3)
+	if js[0].SessionID == js[1].SessionID {
+		t.Fatalf("after /reset the session must be new, got %q again", js[0].SessionID)
+	}
+	evs, err := w.store.Events(context.Background(), js[0].ID, 0)
+	if err != nil || len(evs) < 3 {
+		t.Fatalf("transcript of %s: %d events, %v", js[0].ID, len(evs), err)
+	}
+	if evs[0].Kind != "prompt" || !strings.Contains(string(evs[0].Data), "new topic") {
+		t.Fatalf("first event should be the prompt: %+v", evs[0])
+	}
+}
+
+func TestFleetApprovalAllowOnce(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")), nil)
+	w.say("please create the file")
+	id := w.approvalID()
+	if _, err := os.Stat(filepath.Join(w.ws, "allowed.txt")); err == nil {
+		t.Fatal("tool ran before approval")
+	}
+	w.say("/approve " + id + " once")
+	w.expect(`Allowed once by alice`)
+	w.expect(`^made the file$`)
+	if _, err := os.Stat(filepath.Join(w.ws, "allowed.txt")); err != nil {
+		t.Fatalf("approved tool did not run: %v", err)
+	}
+	a, err := w.store.Approval(context.Background(), id)
+	if err != nil || a.Status != agents.ApprovalAllowed || a.DecidedBy != "alice" || a.InputHash == "" {
+		t.Fatalf("approval row %+v, %v", a, err)
+	}
+	audit, err := w.store.AuditLog(context.Background(), store.AuditFilter{Agent: agentName, ActionPrefix: "approval."})
+	if err != nil || len(audit) < 2 {
+		t.Fatalf("audit rows for the approval: %+v %v", audit, err)
+	}
+}
+
+func TestFleetApprovalDenyAndNonApprover(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch denied.txt", "create a file"), claudetest.Text("ok, I won't")), nil)
+	w.say("create denied.txt")
+	id := w.approvalID()
+	// A non-approver's click decides nothing.
+	res := w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
+		User: bot.User{ID: "mallory"}, Ref: bot.MessageRef{Target: console.Target}})
+	if !strings.Contains(res.Notice, "not an approver") || res.Card != nil {
+		t.Fatalf("non-approver result: %+v", res)
+	}
+	// A forged id is refused cleanly.
+	res = w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: "FORGEDFORGEDFORGEDFORGED22", Choice: "once",
+		User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+	if !strings.Contains(res.Notice, "unknown") {
+		t.Fatalf("forged id result: %+v", res)
+	}
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalPending {
+		t.Fatalf("approval decided by a non-approver: %+v", a)
+	}
+	w.say("/approve " + id + " deny")
+	w.expect(`Denied by alice`)
+	w.expect(`^ok, I won't$`)
+	if _, err := os.Stat(filepath.Join(w.ws, "denied.txt")); err == nil {
+		t.Fatal("denied tool ran")
+	}
+	// A second click on the decided card answers cleanly.
+	res = w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
+		User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+	if !strings.Contains(res.Notice, "already denied") || res.Card == nil || len(res.Card.Buttons) != 0 {
+		t.Fatalf("stale click: %+v", res)
+	}
+	if js := w.waitJobs(1); js[0].Status != agents.JobSucceeded {
+		t.Fatalf("the agent should finish its turn after a deny: %+v", js[0])
+	}
+}
+
+func TestFleetApprovalExpiresClosed(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch late.txt", "create a file"), claudetest.Text("gave up")),
+		func(s *agents.AgentSpec) { s.ApprovalTimeout = 300 * time.Millisecond })
+	w.say("create late.txt")
+	id := w.approvalID()
+	w.expect(`Expired: nobody decided in time — denied`)
+	w.expect(`^gave up$`)
+	if _, err := os.Stat(filepath.Join(w.ws, "late.txt")); err == nil {
+		t.Fatal("expired approval let the tool run")
+	}
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalExpired {
+		t.Fatalf("approval %+v, want expired", a)
+	}
+}
+
+func TestFleetAllowForSessionNotAskedAgain(t *testing.T) {
+	w := newWorld(t, claudetest.Script(
+		claudetest.Bash("touch s.txt", "create"), claudetest.Text("first done"),
+		claudetest.Bash("touch s.txt", "create again"), claudetest.Text("second done"),
+	), nil)
+	w.say("make s.txt")
+	id := w.approvalID()
+	w.say("/approve " + id + " session")
+	w.expect(`Allowed for this session by alice`)
+	w.expect(`^first done$`)
+	w.waitJobs(1)
+	// A new process (ephemeral) for the same session: not asked again.
+	w.say("make it again")
+	w.expect(`^second done$`)
+	as, err := w.store.Approvals(context.Background(), agentName, false, 10)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("want exactly one approval request, got %d (%v)", len(as), err)
+	}
+}
+
+func TestFleetTwoMessagesRunOneAfterTheOther(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Text("answer A"), claudetest.Text("answer B")), nil)
+	w.say("message A")
+	w.say("message B")
+	w.expect(`Queued — position 1`)
+	w.expect(`^answer A$`)
+	w.expect(`^answer B$`)
+	js := w.waitJobs(2)
+	a, b := js[1], js[0] // newest first
+	if a.Prompt != "message A" || b.Prompt != "message B" {
+		t.Fatalf("order: %q then %q", a.Prompt, b.Prompt)
+	}
+	if b.Started.Before(a.Finished) {
+		t.Fatalf("runs overlapped: A finished %v, B started %v", a.Finished, b.Started)
+	}
+	if a.SessionID == "" || a.SessionID != b.SessionID {
+		t.Fatalf("one conversation, one session: %q vs %q", a.SessionID, b.SessionID)
+	}
+}
+
+func TestFleetRedactsSecrets(t *testing.T) {
+	secret := "garden-github-token-0123456789"
+	w := newWorld(t, claudetest.Script(
+		claudetest.Bash("echo "+secret, "print it"),
+		claudetest.Text("the token is "+secret+" and sk-ant-api03-abcdefghijklmnopqrstuv"),
+	), func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash(echo *)"} }, secret)
+	w.say("show me the token")
+	line := w.expect(`the token is`)
+	if strings.Contains(line, secret) || strings.Contains(line, "sk-ant-api03-abc") || !strings.Contains(line, redact.Mask) {
+		t.Fatalf("chat line not redacted: %q", line)
+	}
+	js := w.waitJobs(1)
+	evs, _ := w.store.Events(context.Background(), js[0].ID, 0)
+	sawResult := false
+	for _, e := range evs {
+		if strings.Contains(string(e.Data), secret) {
+			t.Fatalf("secret in job event %d (%s): %s", e.Seq, e.Kind, e.Data)
+		}
+		if e.Kind == string(agents.EventToolResult) {
+			sawResult = true
+		}
+	}
+	if !sawResult {
+		t.Fatal("expected the tool result in the transcript")
+	}
+	if strings.Contains(w.logs.String(), secret) {
+		t.Fatal("secret in logs")
+	}
+}
+
+func TestFleetCancelStopsRun(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("sleep 60", "wait"), claudetest.Text("never")),
+		func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash(sleep *)"} })
+	w.say("sleep for a minute")
+	w.expect(`🔧 Bash: sleep 60`)
+	var id string
+	for _, j := range w.jobs() {
+		id = j.ID
+	}
+	start := time.Now()
+	if err := w.fleet.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	js := w.waitJobs(1)
+	if js[0].Status != agents.JobCancelled {
+		t.Fatalf("job %+v, want cancelled", js[0])
+	}
+	t.Logf("cancel took %v", time.Since(start))
+	if err := w.fleet.Cancel(id); err == nil {
+		t.Fatal("cancelling a finished job must fail")
+	}
+}
+
+func TestFleetRunTimeout(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("sleep 60", "wait"), claudetest.Text("never")),
+		func(s *agents.AgentSpec) {
+			s.Options.AllowedTools = []string{"Bash(sleep *)"}
+			s.RunTimeout = 2 * time.Second
+		})
+	w.say("sleep")
+	w.expect(`timed out after 2s`)
+	if js := w.waitJobs(1); js[0].Status != agents.JobTimedOut {
+		t.Fatalf("job %+v, want timed_out", js[0])
+	}
+}
+
+func TestFleetScheduledRunWithoutApproverDenies(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch x.txt", "x"), claudetest.Text("could not")), nil)
+	res, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "report",
+		Trigger: agents.TriggerSchedule, Schedule: "weather", Silent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Denied) != 1 || res.Denied[0] != "Bash" || res.Text != "could not" {
+		t.Fatalf("result %+v", res)
+	}
+	if res.Job.Trigger != agents.TriggerSchedule || res.Job.Schedule != "weather" {
+		t.Fatalf("job %+v", res.Job)
+	}
+}
