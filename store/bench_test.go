@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -143,6 +144,10 @@ func BenchmarkOpen(b *testing.B) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		db, err := store.Open(ctx, path, testLogger(b))
 		if err != nil {
@@ -152,4 +157,5 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
 }

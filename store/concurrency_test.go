@@ -13,7 +13,7 @@ import (
 // at once: every write must succeed (no SQLITE_BUSY) and be visible after.
 func TestConcurrentWritersAndReaders(t *testing.T) {
 	db, ctx := mustOpen(t), t.Context()
-	const workers, perWorker = 16, 10
+	const workers, perWorker = 8, 10
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {

@@ -88,3 +88,18 @@ func (db *DB) ClaimSlot(ctx context.Context, agent, name string, slot time.Time)
 	}
 	return n == 1, nil
 }
+
+// PruneSlots forgets claimed slots before before and returns how many it
+// deleted. A forgotten slot could be claimed again, so pass a time older
+// than any slot the scheduler may still try (e.g. its catch-up window).
+func (db *DB) PruneSlots(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM schedule_slots WHERE slot < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune schedule slots: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune schedule slots: %w", err)
+	}
+	return n, nil
+}

@@ -162,3 +162,23 @@ func TestClaimSlotTwoHandles(t *testing.T) {
 		t.Errorf("claims won: %d + %d, want 20 in total", a, b)
 	}
 }
+
+func TestPruneSlots(t *testing.T) {
+	db, ctx := mustOpen(t), t.Context()
+	slot := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if ok, err := db.ClaimSlot(ctx, "garden", "m", slot.Add(time.Duration(i)*time.Hour)); err != nil || !ok {
+			t.Fatalf("ClaimSlot %d = %v, %v", i, ok, err)
+		}
+	}
+	n, err := db.PruneSlots(ctx, slot.Add(2*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneSlots = %d, %v; want 2", n, err)
+	}
+	if ok, _ := db.ClaimSlot(ctx, "garden", "m", slot.Add(2*time.Hour)); ok {
+		t.Error("slot at the cut-off was forgotten")
+	}
+	if ok, _ := db.ClaimSlot(ctx, "garden", "m", slot); !ok {
+		t.Error("pruned slot could not be claimed again")
+	}
+}
