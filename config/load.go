@@ -110,6 +110,9 @@ func findFleetFile(path string) (string, error) {
 	if !st.IsDir() {
 		return abs, nil
 	}
+	if ext := filepath.Ext(abs); ext == ".yaml" || ext == ".yml" {
+		return "", fmt.Errorf("%s is a directory, not a file", abs)
+	}
 	for _, name := range FleetFileNames {
 		p := filepath.Join(abs, name)
 		if exists(p) {
