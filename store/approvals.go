@@ -41,7 +41,8 @@ func validApprovalStatus(s agents.ApprovalStatus) bool {
 	return false
 }
 
-// CreateApproval inserts a. An empty Status means agents.ApprovalPending. It
+// CreateApproval inserts a. An empty Status means agents.ApprovalPending;
+// an Input that is not valid JSON is stored as a JSON string holding it. It
 // returns ErrExists when the id is taken.
 func (db *DB) CreateApproval(ctx context.Context, a agents.Approval) error {
 	if a.Status == "" {
@@ -52,16 +53,10 @@ func (db *DB) CreateApproval(ctx context.Context, a agents.Approval) error {
 		return errors.New("create approval: id and agent are required")
 	case !validApprovalStatus(a.Status):
 		return fmt.Errorf("create approval %s: unknown status %q", a.ID, a.Status)
-	case len(a.Input) > 0 && !json.Valid(a.Input):
-		return fmt.Errorf("create approval %s: input is not valid JSON", a.ID)
-	}
-	var input any
-	if len(a.Input) > 0 {
-		input = []byte(a.Input)
 	}
 	_, err := db.w.ExecContext(ctx, `INSERT INTO approvals (`+approvalColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.JobID, a.Agent, a.Conversation, a.RequestID, a.Tool, input, a.InputHash, string(a.Status),
+		a.ID, a.JobID, a.Agent, a.Conversation, a.RequestID, a.Tool, jsonColumn(a.Input), a.InputHash, string(a.Status),
 		ms(a.Requested), ms(a.Expires), a.DecidedBy, ms(a.DecidedAt), a.Reason, a.Refs)
 	if err != nil {
 		return constraint(err, "create approval "+a.ID)

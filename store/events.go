@@ -10,7 +10,8 @@ import (
 )
 
 // AppendEvents stores evs in one transaction: all or none. An event with Seq
-// 0 gets the next sequence number of its job, written back into evs. A job
+// 0 gets the next sequence number of its job, written back into evs. Data
+// that is not valid JSON is stored as a JSON string holding it. A job
 // that does not exist gives agents.ErrNotFound; a (job, seq) already stored
 // gives ErrExists.
 func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
@@ -23,9 +24,6 @@ func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
 		}
 		if e.Seq < 0 {
 			return fmt.Errorf("append events: event %d of job %s: negative seq %d", i, e.JobID, e.Seq)
-		}
-		if len(e.Data) > 0 && !json.Valid(e.Data) {
-			return fmt.Errorf("append events: event %d of job %s: data is not valid JSON", i, e.JobID)
 		}
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -57,11 +55,7 @@ func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
 			}
 			e.Seq = n + 1
 		}
-		var data any // NULL for no data
-		if len(e.Data) > 0 {
-			data = []byte(e.Data)
-		}
-		if _, err := ins.ExecContext(ctx, e.JobID, e.Seq, ms(e.Time), e.Kind, data); err != nil {
+		if _, err := ins.ExecContext(ctx, e.JobID, e.Seq, ms(e.Time), e.Kind, jsonColumn(e.Data)); err != nil {
 			return constraint(err, fmt.Sprintf("append event %d of job %s", e.Seq, e.JobID))
 		}
 		last[e.JobID] = max(last[e.JobID], e.Seq)

@@ -121,7 +121,6 @@ func TestAppendEventsBadInput(t *testing.T) {
 	for _, e := range []agents.JobEvent{
 		ev("", 1, "a", ""),
 		ev("j1", -1, "a", ""),
-		ev("j1", 1, "a", "{not json"),
 	} {
 		if err := db.AppendEvents(ctx, []agents.JobEvent{e}); err == nil {
 			t.Errorf("AppendEvents(%+v) succeeded", e)
@@ -129,6 +128,32 @@ func TestAppendEventsBadInput(t *testing.T) {
 	}
 	if got, _ := db.Events(ctx, "j1", 0); len(got) != 0 {
 		t.Errorf("bad input stored %d events", len(got))
+	}
+}
+
+func TestAppendEventsNonJSONDataKept(t *testing.T) {
+	db, ctx := mustOpen(t), t.Context()
+	if err := db.CreateJob(ctx, job("j1", "garden", agents.JobRunning, 0)); err != nil {
+		t.Fatal(err)
+	}
+	raw := "Error: {not json \xff"
+	e := agents.JobEvent{JobID: "j1", Seq: 1, Kind: "stderr", Data: json.RawMessage(raw)}
+	if err := db.AppendEvents(ctx, []agents.JobEvent{e, ev("j1", 2, "text", `{"ok":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Events(ctx, "j1", 0)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Events = %+v, %v", got, err)
+	}
+	var s string
+	if err := json.Unmarshal(got[0].Data, &s); err != nil {
+		t.Fatalf("non-JSON data came back as %q, not a JSON string: %v", got[0].Data, err)
+	}
+	if s != "Error: {not json \uFFFD" {
+		t.Errorf("kept data = %q", s)
+	}
+	if string(got[1].Data) != `{"ok":true}` {
+		t.Errorf("JSON data = %s, want it unchanged", got[1].Data)
 	}
 }
 

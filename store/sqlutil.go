@@ -2,8 +2,10 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -65,4 +67,19 @@ func constraint(err error, what string) error {
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
 	Scan(dest ...any) error
+}
+
+// jsonColumn returns b for a JSON column: nil (NULL) when empty, b itself
+// when it is valid JSON, and otherwise b as a JSON string, so that a stray
+// non-JSON payload (a CLI error line, a damaged redaction) is kept rather than
+// failing the whole write, and every read gives valid JSON.
+func jsonColumn(b []byte) any {
+	switch {
+	case len(b) == 0:
+		return nil
+	case json.Valid(b):
+		return b
+	}
+	s, _ := json.Marshal(strings.ToValidUTF8(string(b), "\uFFFD")) // a string never fails to marshal
+	return s
 }
