@@ -53,7 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.Serve(gctx, fwdLn) })
 	g.Go(func() error { return p.ServeModel(gctx, modelLn) })
-	return g.Wait()
+	err = g.Wait()
+	log.Info("egress proxy stopped")
+	return err
 }
 
 // loadConfig reads $HERDBOT_EGRESS_CONFIG, then applies flags.
