@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestForwardPlainHTTP(t *testing.T) {
@@ -104,5 +105,56 @@ func TestMalformedRequests(t *testing.T) {
 				t.Errorf("status = %d, want %d", got, c.want)
 			}
 		})
+	}
+}
+
+// Shutdown ends plain-HTTP requests still in flight, including upgraded
+// connections the HTTP server no longer tracks.
+func TestShutdownEndsUpgradedConnections(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "test")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = brw.Flush()
+		_, _ = io.Copy(c, c) // echo until the proxy closes
+	}))
+	defer upstream.Close()
+	_, port, _ := strings.Cut(upstream.Listener.Addr().String(), ":")
+	tp := startProxy(t, Config{Private: []string{"127.0.0.1/32:" + port}})
+
+	conn, err := net.Dial("tcp", tp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET http://127.0.0.1:%s/ws HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n", port, port)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status = %d, want 101", resp.StatusCode)
+	}
+	if _, err := io.WriteString(conn, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(br, make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { tp.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(failsafe):
+		t.Fatal("Serve did not return while an upgraded connection was open")
+	}
+	if rec := tp.rec.wait(t); !rec.Allowed || rec.BytesUp == 0 {
+		t.Errorf("record = %+v", rec)
 	}
 }

@@ -179,6 +179,11 @@ func (p *Proxy) serve(ctx context.Context, srv *http.Server, ln net.Listener, tr
 		return errors.New("egress: nil listener")
 	}
 	ln = newLimitListener(ln, p.cfg.MaxConns)
+	// Requests (and upgraded connections, which the server no longer
+	// tracks) end when base is cancelled, after the grace period.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error
@@ -190,6 +195,7 @@ func (p *Proxy) serve(ctx context.Context, srv *http.Server, ln net.Listener, tr
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	_ = srv.Shutdown(sctx) // on timeout Close below ends what is left
 	cancel()
+	cancelBase()
 	tr.closeAll()
 	_ = srv.Close()
 	err := <-errc
