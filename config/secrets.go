@@ -65,3 +65,5 @@ func cleanSecrets(in []string) []string {
 	})
 	return out
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
