@@ -28,7 +28,7 @@ func startFake(t testing.TB, mode string, cfg claude.Config, env ...string) *cli
 	}
 	rt := claude.New(cfg)
 	p, err := native.New(slog.New(slog.DiscardHandler)).Start(t.Context(), sandbox.Spec{
-		Command:   rt.Command(agents.RunOptions{}),
+		Command: rt.Command(agents.RunOptions{}),
 		// atexit_sleep_ms=0: a -race child would otherwise sleep 1 s at exit.
 		Env:       append([]string{fakecli.EnvMode + "=" + mode, "GORACE=atexit_sleep_ms=0"}, env...),
 		Workspace: t.TempDir(),
