@@ -109,11 +109,11 @@ type Backend struct {
 
 	netMu sync.Mutex // serializes network creation (20.10 accepts duplicate names)
 
-	mu      sync.Mutex
-	closed  bool
-	agents  map[string]*agentState
-	procs   map[*process]struct{}
-	created map[string]struct{} // container ids this backend created, for Cleanup to spare
+	mu          sync.Mutex
+	closed      bool
+	agents      map[string]*agentState
+	procs       map[*process]struct{}
+	created     map[string]struct{} // container ids this backend created, for Cleanup to spare
 	egressNetID string
 
 	egressMu    sync.Mutex
@@ -207,6 +207,15 @@ func (b *Backend) Close(ctx context.Context) error {
 	}
 	for _, a := range agents {
 		errs = append(errs, b.teardownAgent(ctx, a))
+	}
+	b.mu.Lock()
+	egressNet := b.egressNetID
+	b.mu.Unlock()
+	if egressNet != "" {
+		// Shared by the fleet: another herdbot process may still use it.
+		if err := b.removeNetwork(ctx, egressNet); err != nil {
+			b.log.Info("egress network left in place", "err", err)
+		}
 	}
 	b.wg.Wait()
 	b.removeRunDir()

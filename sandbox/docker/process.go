@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -67,25 +66,20 @@ func (p *process) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 }
 
 // Signal delivers sig to the process (through the container's init, which
-// forwards it). It returns an error wrapping os.ErrProcessDone once the
-// process has exited.
+// forwards it). Signalling a process that has exited is not an error (as
+// in sandbox/native).
 func (p *process) Signal(ctx context.Context, sig syscall.Signal) error {
 	select {
 	case <-p.exited:
-		return fmt.Errorf("signal %s: %w", p.name, os.ErrProcessDone)
+		return nil
 	default:
 	}
 	cctx, cancel := p.b.callCtx(ctx)
 	defer cancel()
 	_, err := p.b.cli.ContainerKill(cctx, p.id, client.ContainerKillOptions{Signal: strconv.Itoa(int(sig))})
 	if err != nil {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("signal %s: %w", p.name, os.ErrProcessDone)
-		default:
-		}
 		if isConflict(err) || isNotFound(err) {
-			return fmt.Errorf("signal %s: %w (%w)", p.name, os.ErrProcessDone, err)
+			return nil // exited meanwhile
 		}
 		return fmt.Errorf("signal %s: %w", p.name, err)
 	}

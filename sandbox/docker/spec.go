@@ -108,6 +108,11 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.Workspace != "" {
+		if err := checkAccess(spec.Workspace, user, spec.WorkspaceReadOnly); err != nil {
+			return nil, err
+		}
+	}
 	cw := spec.ContainerWorkspace
 	if cw == "" {
 		cw = defaultContainerWorkspace

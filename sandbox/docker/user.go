@@ -85,3 +85,34 @@ func prepareHome(stateDir string, u uidGid) (string, error) {
 	}
 	return home, nil
 }
+
+// checkAccess fails early, with a clear message, when the container user
+// could not enter (or, for a writable workspace, write) the workspace.
+func checkAccess(dir string, u uidGid, readOnly bool) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || u.uid == 0 {
+		return nil
+	}
+	perm := fi.Mode().Perm()
+	var bits os.FileMode
+	switch {
+	case int(st.Uid) == u.uid:
+		bits = perm >> 6
+	case int(st.Gid) == u.gid:
+		bits = perm >> 3
+	default:
+		bits = perm
+	}
+	need := os.FileMode(0o5) // r-x
+	if !readOnly {
+		need = 0o7
+	}
+	if bits&need != need {
+		return fmt.Errorf("workspace %s (owner %d:%d, mode %v) is not usable by the container user %s; chown it to that user or set the fleet's user", dir, st.Uid, st.Gid, perm, u)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+// Command probe runs inside an agent container during the escape tests and
+// tries to get out. It is built static and put into a test image.
+//
+//	probe run '<json checks>'  run each check, print one JSON result per line
+//	probe forkbomb N           start children until that fails or N run
+//	probe memhog MB            allocate and touch MB mebibytes
+//	probe serve PORT           answer every TCP connection with "hello from <host>\n"
+//	probe sleep                block until killed
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Check is one escape attempt.
+type Check struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`   // dial, resolve, proxy_get, connect, model_get, exists, read, write, status, scan
+	Target string `json:"target"` // address, URL, path or needle
+}
+
+// Result is what a check found. OK means the attempt succeeded (for an
+// escape attempt, that is a failure of the sandbox).
+type Result struct {
+	Name   string            `json:"name"`
+	OK     bool              `json:"ok"`
+	Detail string            `json:"detail"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: probe run|forkbomb|memhog|serve|sleep")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "run":
+		var checks []Check
+		if err := json.Unmarshal([]byte(os.Args[2]), &checks); err != nil {
+			fmt.Fprintln(os.Stderr, "checks:", err)
+			os.Exit(2)
+		}
+		enc := json.NewEncoder(os.Stdout)
+		for _, c := range checks {
+			r := run(c)
+			r.Name = c.Name
+			_ = enc.Encode(r)
+		}
+	case "forkbomb":
+		n, _ := strconv.Atoi(os.Args[2])
+		forkbomb(n)
+	case "memhog":
+		mb, _ := strconv.Atoi(os.Args[2])
+		memhog(mb)
+	case "serve":
+		serve(os.Args[2])
+	case "sleep":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGUSR2)
+		<-ch
+	default:
+		fmt.Fprintln(os.Stderr, "unknown command", os.Args[1])
+		os.Exit(2)
+	}
+}
+
+const timeout = 3 * time.Second
+
+func run(c Check) Result {
+	switch c.Kind {
+	case "dial":
+		conn, err := net.DialTimeout("tcp", c.Target, timeout)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(timeout))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		return Result{OK: true, Detail: "connected: " + strings.TrimSpace(line)}
+	case "resolve":
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		addrs, err := net.DefaultResolver.LookupHost(ctx, c.Target)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		return Result{OK: true, Detail: strings.Join(addrs, ",")}
+	case "proxy_get":
+		// Plain HTTP through HTTP_PROXY.
+		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+		return httpGet(cl, c.Target)
+	case "model_get":
+		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
+		return httpGet(cl, os.Getenv("ANTHROPIC_BASE_URL")+c.Target)
+	case "connect":
+		return connect(c.Target)
+	case "exists":
+		_, err := os.Lstat(c.Target)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		return Result{OK: true, Detail: "exists"}
+	case "read":
+		b, err := os.ReadFile(c.Target)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		return Result{OK: len(b) > 0, Detail: fmt.Sprintf("%d bytes: %.64q", len(b), b)}
+	case "write":
+		if err := os.WriteFile(c.Target, []byte("probe"), 0o644); err != nil {
+			return Result{Detail: err.Error()}
+		}
+		return Result{OK: true, Detail: "written"}
+	case "status":
+		return status()
+	case "scan":
+		return scan(c.Target)
+	}
+	return Result{Detail: "unknown kind " + c.Kind}
+}
+
+func httpGet(cl *http.Client, u string) Result {
+	resp, err := cl.Get(u)
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return Result{OK: resp.StatusCode == 200, Detail: fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))}
+}
+
+// connect asks the HTTPS_PROXY for a CONNECT tunnel to target and reads
+// the first line the destination sends.
+func connect(target string) Result {
+	pu, err := url.Parse(os.Getenv("HTTPS_PROXY"))
+	if err != nil || pu.Host == "" {
+		return Result{Detail: "no HTTPS_PROXY"}
+	}
+	conn, err := net.DialTimeout("tcp", pu.Host, timeout)
+	if err != nil {
+		return Result{Detail: "dial proxy: " + err.Error()}
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		return Result{Detail: "read proxy answer: " + err.Error()}
+	}
+	if resp.StatusCode != 200 {
+		return Result{Detail: "proxy said " + resp.Status}
+	}
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return Result{Detail: "tunnel open, read: " + err.Error()}
+	}
+	return Result{OK: true, Detail: "tunnel: " + strings.TrimSpace(line)}
+}
+
+func status() Result {
+	f := map[string]string{"uid": strconv.Itoa(os.Getuid()), "euid": strconv.Itoa(os.Geteuid()), "gid": strconv.Itoa(os.Getgid())}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return Result{Detail: err.Error(), Fields: f}
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp":
+			f[k] = strings.TrimSpace(v)
+		}
+	}
+	wd, _ := os.Getwd()
+	f["cwd"] = wd
+	return Result{OK: true, Fields: f}
+}
+
+// scan looks for needle in this process's environment and in every
+// readable /proc/*/environ and /proc/*/cmdline.
+func scan(needle string) Result {
+	var hits []string
+	for _, kv := range os.Environ() {
+		if strings.Contains(kv, needle) {
+			hits = append(hits, "os.Environ")
+		}
+	}
+	files, _ := filepath.Glob("/proc/[0-9]*/environ")
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	read := 0
+	for _, p := range append(files, cmdlines...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		read++
+		if strings.Contains(string(b), needle) {
+			hits = append(hits, p)
+		}
+	}
+	if len(hits) > 0 {
+		return Result{OK: true, Detail: "found in " + strings.Join(hits, ", ")}
+	}
+	return Result{Detail: fmt.Sprintf("not found in the environment or %d /proc files", read)}
+}
+
+// forkbomb starts sleeping children of itself until a start fails or n
+// run, prints the count and the error, and exits (the children die with
+// the container).
+func forkbomb(n int) {
+	self, _ := os.Executable()
+	started := 0
+	var lastErr error
+	for started < n {
+		cmd := exec.Command(self, "sleep")
+		if err := cmd.Start(); err != nil {
+			lastErr = err
+			break
+		}
+		started++
+	}
+	fmt.Printf("started %d\n", started)
+	if lastErr != nil {
+		fmt.Printf("error %v\n", lastErr)
+	}
+}
+
+// memhog allocates and touches memory in 16 MiB steps.
+func memhog(mb int) {
+	var keep [][]byte
+	for i := 0; i < mb/16; i++ {
+		b := make([]byte, 16<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		keep = append(keep, b)
+		fmt.Printf("allocated %d MiB\n", (i+1)*16)
+	}
+	fmt.Println("survived", len(keep))
+}
+
+func serve(port string) {
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "listen:", err)
+		os.Exit(1)
+	}
+	host, _ := os.Hostname()
+	fmt.Println("listening")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		fmt.Fprintf(c, "hello from %s\n", host)
+		c.Close()
+	}
+}
