@@ -1,0 +1,50 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestScaffoldLoadsCleanly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := Scaffold(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"herdbot.yaml", ".env.example", ".gitignore", "agents/assistant/agent.yaml", "agents/assistant/.env.example"} {
+		if !exists(filepath.Join(dir, f)) {
+			t.Errorf("missing %s", f)
+		}
+	}
+	f, err := load(dir, mapLookup(nil))
+	if err != nil {
+		t.Fatalf("scaffold does not load: %v", err)
+	}
+	if len(f.Agents) != 1 || f.Agents[0].Name != "assistant" || len(f.Warnings) != 0 {
+		t.Errorf("agents %d, warnings %q", len(f.Agents), f.Warnings)
+	}
+	// Also once the .env.example files are copied to .env.
+	for _, d := range []string{".", "agents/assistant"} {
+		b, _ := os.ReadFile(filepath.Join(dir, d, ".env.example"))
+		os.WriteFile(filepath.Join(dir, d, ".env"), b, 0o600)
+	}
+	if _, err := load(dir, mapLookup(nil)); err != nil {
+		t.Fatalf("scaffold with .env does not load: %v", err)
+	}
+}
+
+func TestScaffoldRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "herdbot.yaml"), []byte("mine\n"), 0o644)
+	err := Scaffold(dir)
+	if err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "herdbot.yaml")); string(b) != "mine\n" {
+		t.Error("existing file changed")
+	}
+	if exists(filepath.Join(dir, "agents")) {
+		t.Error("wrote other files despite refusing")
+	}
+}
