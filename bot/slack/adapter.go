@@ -41,9 +41,9 @@ type Adapter struct {
 	botUser  string // bot user id, from auth.test
 	botID    string
 	team     string
-	seen     *recent // event ids, trigger ids, channel:ts already handled
-	threads  *recent // channel:thread_ts the bot takes part in
-	denied   *recent // users told once that DMs are closed to them
+	seen     *recent           // event ids, trigger ids, channel:ts already handled
+	threads  *recent           // channel:thread_ts the bot takes part in
+	denied   *recent           // users told once that DMs are closed to them
 	lastIn   map[string]msgRef // conversation key → message being answered
 	reaction map[string]msgRef // conversation key → message carrying the typing reaction
 }

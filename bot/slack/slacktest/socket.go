@@ -236,7 +236,19 @@ func (s *Server) deliver(a *app, e *envelope) {
 	s.notifyLocked()
 	s.mu.Unlock()
 	if err := c.write(&wire); err != nil {
-		c.kill() // the redelivery timer sends it again on the next socket
+		// Never reached the client: queue it for the next socket.
+		c.kill()
+		s.mu.Lock()
+		for i, x := range a.conns {
+			if x == c {
+				a.conns = append(a.conns[:i], a.conns[i+1:]...)
+				break
+			}
+		}
+		e.timer.Stop()
+		e.deliveries--
+		a.outbox = append(a.outbox, e)
+		s.mu.Unlock()
 	}
 }
 
@@ -284,6 +296,8 @@ func (s *Server) DropSockets(app App) {
 	var conns []*wsConn
 	if a := s.appByName(app.Name); a != nil {
 		conns = append(conns, a.conns...)
+		a.conns = nil // nothing more is written to them
+		s.notifyLocked()
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
