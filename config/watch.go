@@ -1,0 +1,90 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// watchDebounce coalesces the bursts of events one save produces.
+const watchDebounce = 100 * time.Millisecond
+
+// Watch calls onChange after the fleet file, an agent file or any of their
+// .env files is written, created, removed or renamed, until ctx is done;
+// it returns nil then. Bursts of events are coalesced into one call.
+// onChange runs on Watch's goroutine, so a slow onChange delays the next.
+//
+// Watch watches the parent directories (fsnotify, as koanf's file provider
+// does internally) rather than the files, so an editor that saves by
+// removing and re-creating a file, and a .env file created after start,
+// are both seen. Agents added to the fleet file later are not watched until
+// Watch is called again with the reloaded Fleet; callers reload with Load,
+// keep the old Fleet if that fails, and restart Watch with the new one.
+func Watch(ctx context.Context, f *Fleet, onChange func()) error {
+	return watch(ctx, f, onChange, nil)
+}
+
+// WatchedFiles lists the files Watch reacts to.
+func (f *Fleet) WatchedFiles() []string {
+	files := []string{f.Path, f.EnvFile}
+	for _, a := range f.Agents {
+		files = append(files, a.File, a.EnvFile)
+	}
+	return files
+}
+
+func watch(ctx context.Context, f *Fleet, onChange func(), ready func()) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch config: %w", err)
+	}
+	defer w.Close()
+	files := map[string]bool{}
+	dirs := map[string]bool{}
+	for _, p := range f.WatchedFiles() {
+		if p == "" {
+			continue
+		}
+		p = filepath.Clean(p)
+		files[p] = true
+		d := filepath.Dir(p)
+		if !dirs[d] {
+			if err := w.Add(d); err != nil {
+				return fmt.Errorf("watch config dir %s: %w", d, err)
+			}
+			dirs[d] = true
+		}
+	}
+	if ready != nil {
+		ready()
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if files[filepath.Clean(ev.Name)] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Remove|fsnotify.Rename) != 0 {
+				timer.Reset(watchDebounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			// An overflow means events were lost: reload to be safe.
+			if err == fsnotify.ErrEventOverflow {
+				timer.Reset(watchDebounce)
+			}
+		case <-timer.C:
+			onChange()
+		}
+	}
+}
