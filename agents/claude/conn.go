@@ -24,8 +24,8 @@ var errStdinClosed = errors.New("stdin already closed")
 
 // Conn is a live Claude Code CLI process (an agents.Conn).
 //
-// Events are delivered in order on an unbuffered-ish channel: a caller that
-// stops reading stalls the CLI, as a full pipe would. Once Close has begun,
+// Events are delivered in order on a channel with a small buffer: a caller
+// that stops reading stalls the CLI, as a full pipe would. Once Close has begun,
 // events nobody receives are dropped so Close never hangs on the caller.
 // Send, Decide and Interrupt are safe for concurrent use; their writes to
 // stdin are serialized.
@@ -323,6 +323,15 @@ func (c *Conn) shutdown(ctx context.Context) error {
 		return exitError(agents.ErrOutOfMemory, st.Code, tail, "agent process was killed for exceeding its memory limit")
 	case escalated != "":
 		return exitError(agents.ErrTimeout, st.Code, tail, "agent process did not exit within %s of stdin closing; sent %s", c.cfg.CloseTimeout, escalated)
+	case errors.Is(lastErr, agents.ErrSessionNotFound):
+		// A startup failure: the result may have come before a Send.
+		var re *agents.RunError
+		if errors.As(lastErr, &re) {
+			cp := *re
+			cp.ExitCode, cp.Stderr = st.Code, tail
+			return &cp
+		}
+		return lastErr
 	case open > 0:
 		return exitError(agents.ErrCrashed, st.Code, tail, "agent process exited (code %d) without a result for the running turn", st.Code)
 	case st.Code != 0 && errors.Is(lastErr, agents.ErrInterrupted):

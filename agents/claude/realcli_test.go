@@ -268,6 +268,15 @@ func TestRealCLI_Errors(t *testing.T) {
 			t.Errorf("model called for an unknown session")
 		}
 	})
+	t.Run("UnknownResumeIDBeforeSend", func(t *testing.T) {
+		// The CLI reports the unknown id at startup, before any user line.
+		srv := claudetest.NewModelServer(t, nil)
+		r := newSession(t, srv).start(t, agents.RunOptions{Resume: "6f1b2c3d-0000-4000-8000-000000000002"})
+		res, _ := r.until(agents.EventResult)
+		wantRunError(t, res.Err, agents.ErrSessionNotFound)
+		_ = r.conn.Send(t.Context(), "too late") // may fail: the CLI is exiting
+		wantRunError(t, r.close(), agents.ErrSessionNotFound)
+	})
 	t.Run("Unauthorized", func(t *testing.T) {
 		srv := claudetest.NewModelServer(t, func(*claudetest.Request) claudetest.Reply { return claudetest.Fail(401) })
 		r := newSession(t, srv).start(t, agents.RunOptions{})
