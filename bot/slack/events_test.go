@@ -110,9 +110,9 @@ func TestDMsDeniedByDefault(t *testing.T) {
 
 func TestChannelModesAndAccess(t *testing.T) {
 	r := startRig(t, slacktest.Options{}, func(c *slack.Config) { c.AllowedUsers = []string{alice, bob} })
-	r.fake.Post(r.app, slacktest.Post{Channel: chanMention, User: alice, Text: "no mention"})    // ignored
-	r.fake.Mention(r.app, "C0ELSEWHERE", alice, "not configured", "")                           // ignored
-	r.fake.Mention(r.app, chanMention, "U0MALLORY", "not allowed", "")                          // denied, told
+	r.fake.Post(r.app, slacktest.Post{Channel: chanMention, User: alice, Text: "no mention"})      // ignored
+	r.fake.Mention(r.app, "C0ELSEWHERE", alice, "not configured", "")                              // ignored
+	r.fake.Mention(r.app, chanMention, "U0MALLORY", "not allowed", "")                             // denied, told
 	r.fake.Post(r.app, slacktest.Post{Channel: chanAuto, User: "U0MALLORY", Text: "auto, denied"}) // ignored
 	auto := r.fake.Post(r.app, slacktest.Post{Channel: chanAuto, User: bob, Text: "auto mode"})
 	r.fake.Mention(r.app, chanMention, alice, "mentioned", "")

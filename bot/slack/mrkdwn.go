@@ -21,6 +21,7 @@ var (
 	reCodeSpan = regexp.MustCompile("`[^`\n]+`")
 	reLink     = regexp.MustCompile(`!?\[([^\]\n]*)\]\((<[^>\n]*>|[^\s()]+(?:\([^\s()]*\))?[^\s()]*)(?:\s+"[^"\n]*")?\)`)
 	reAutolink = regexp.MustCompile(`<((?:https?|mailto):[^>\s]+)>`)
+	reSlackRef = regexp.MustCompile(`<(?:@[UW][A-Z0-9]{1,20}|#[CG][A-Z0-9]{1,20})>`)
 	reBold     = regexp.MustCompile(`\*\*(\S(?:.*?\S)?)\*\*|__(\S(?:.*?\S)?)__`)
 	reItalic   = regexp.MustCompile(`(^|[^\w*\\])\*(\S(?:[^*\n]*?\S)?)\*`)
 	reStrike   = regexp.MustCompile(`~~(\S(?:.*?\S)?)~~`)
@@ -139,6 +140,8 @@ func inlineText(s string) string {
 	s = reAutolink.ReplaceAllStringFunc(s, func(m string) string {
 		return hold("<" + escapeURL(m[1:len(m)-1]) + ">")
 	})
+	// User and channel mentions stay; <!here> and <!channel> do not.
+	s = reSlackRef.ReplaceAllStringFunc(s, hold)
 	s = escape(s)
 	s = reBold.ReplaceAllStringFunc(s, func(m string) string {
 		sm := reBold.FindStringSubmatch(m)
