@@ -371,3 +371,36 @@ func TestRealCLI_PartialMessages(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// TestRealCLI_Demo runs the first-run demo model with the real CLI: an
+// approval, the sandbox's output quoted back, then a scripted follow-up.
+func TestRealCLI_Demo(t *testing.T) {
+	srv := claudetest.NewModelServer(t, claudetest.Demo())
+	r := newSession(t, srv).start(t, agents.RunOptions{})
+	r.send("hi")
+	perm, evs := r.until(agents.EventPermission)
+	if texts := ofKind(evs, agents.EventText); len(texts) != 1 || !strings.HasPrefix(texts[0].Text, claudetest.DemoLabel) {
+		t.Errorf("intro text %+v", texts)
+	}
+	if perm.Permission.ToolName != "Bash" || !strings.Contains(string(perm.Permission.Input), "hello.txt") {
+		t.Fatalf("permission %+v", perm.Permission)
+	}
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := r.until(agents.EventResult)
+	if res.Err != nil || !strings.Contains(res.Result.Text, "hello from the sandbox") {
+		t.Errorf("after approval: %+v %v", res.Result, res.Err)
+	}
+	if !exists(filepath.Join(r.ws, "hello.txt")) {
+		t.Error("hello.txt not written")
+	}
+	r.send("what else can you do?")
+	res, evs = r.until(agents.EventResult)
+	if len(ofKind(evs, agents.EventPermission)) != 0 || !strings.Contains(res.Result.Text, "what else can you do?") {
+		t.Errorf("follow-up: %+v; events %s", res.Result, kinds(evs))
+	}
+	if err := r.close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
