@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ import (
 type Check struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`   // dial, resolve, proxy_get, connect, model_get, exists, read, write, status, scan
-	Target string `json:"target"` // address, URL, path or needle
+	Target string `json:"target"` // address, URL, path or base64 needle
 }
 
 // Result is what a check found. OK means the attempt succeeded (for an
@@ -79,7 +80,7 @@ func main() {
 	}
 }
 
-const timeout = 3 * time.Second
+const timeout = 2 * time.Second
 
 func run(c Check) Result {
 	switch c.Kind {
@@ -129,7 +130,13 @@ func run(c Check) Result {
 	case "status":
 		return status()
 	case "scan":
-		return scan(c.Target)
+		// The needle comes base64-encoded so that it is not in this
+		// process's own command line.
+		needle, err := base64.StdEncoding.DecodeString(c.Target)
+		if err != nil || len(needle) == 0 {
+			return Result{Detail: "bad needle"}
+		}
+		return scan(string(needle))
 	}
 	return Result{Detail: "unknown kind " + c.Kind}
 }
