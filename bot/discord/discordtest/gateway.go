@@ -1,0 +1,375 @@
+package discordtest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Gateway intents the fake honours.
+const (
+	intentGuilds         = 1 << 0
+	intentGuildMessages  = 1 << 9
+	intentDirectMessages = 1 << 12
+	intentMessageContent = 1 << 15
+)
+
+// maxReplay is how many past events a session keeps for RESUME.
+const maxReplay = 1000
+
+// Bot is a bot identity on the fake and its gateway session.
+type Bot struct {
+	srv   *Server
+	User  User
+	AppID string
+	Token string // without the "Bot " prefix
+
+	mu         sync.Mutex // guards the fields below and serialises writes
+	conn       *websocket.Conn
+	sessionID  string
+	seq        int64
+	past       []event // for RESUME
+	intents    int
+	ready      bool
+	identifies int
+	resumes    int
+	readyAt    time.Time
+}
+
+type event struct {
+	seq  int64
+	name string
+	data json.RawMessage
+}
+
+// Ready reports whether the bot has a live gateway connection that got
+// READY or RESUMED.
+func (b *Bot) Ready() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ready && b.conn != nil
+}
+
+// Identifies is how many IDENTIFYs the bot sent; Resumes how many RESUMEs
+// succeeded.
+func (b *Bot) Identifies() int { b.mu.Lock(); defer b.mu.Unlock(); return b.identifies }
+
+// Resumes is how many RESUMEs succeeded.
+func (b *Bot) Resumes() int { b.mu.Lock(); defer b.mu.Unlock(); return b.resumes }
+
+// Intents is what the last IDENTIFY asked for.
+func (b *Bot) Intents() int { b.mu.Lock(); defer b.mu.Unlock(); return b.intents }
+
+// ReadyAt is when the fake last sent READY or RESUMED.
+func (b *Bot) ReadyAt() time.Time { b.mu.Lock(); defer b.mu.Unlock(); return b.readyAt }
+
+// Drop closes the bot's gateway connection without a close frame, as a
+// network failure would. Events dispatched before the client resumes are
+// replayed on RESUME.
+func (b *Bot) Drop() { b.drop() }
+
+func (b *Bot) drop() {
+	b.mu.Lock()
+	c := b.conn
+	b.conn, b.ready = nil, false
+	b.mu.Unlock()
+	if c != nil {
+		c.UnderlyingConn().Close()
+	}
+	b.srv.changed0()
+}
+
+// Reconnect sends op 7 (Reconnect): the client must close and resume.
+func (b *Bot) Reconnect() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn != nil {
+		b.write(map[string]any{"op": 7, "d": nil})
+	}
+}
+
+// changed0 notifies WaitFor callers.
+func (s *Server) changed0() {
+	s.mu.Lock()
+	s.notify()
+	s.mu.Unlock()
+}
+
+// write sends one frame; callers hold b.mu. A failed write drops the
+// connection (the client will resume).
+func (b *Bot) write(v any) {
+	if b.conn == nil {
+		return
+	}
+	b.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := b.conn.WriteJSON(v); err != nil {
+		b.srv.log.Debug("gateway write", "bot", b.User.Name, "err", err)
+		b.conn.UnderlyingConn().Close()
+		b.conn, b.ready = nil, false
+	}
+}
+
+// dispatch sends an op 0 event if the bot's intents include need (0: always).
+func (b *Bot) dispatch(name string, d any, need int) {
+	raw, _ := json.Marshal(d)
+	b.mu.Lock()
+	if b.sessionID == "" || (need != 0 && b.intents&need == 0) {
+		b.mu.Unlock()
+		return
+	}
+	if need == intentGuildMessages || need == intentDirectMessages {
+		raw = b.redactContent(raw)
+	}
+	b.seq++
+	ev := event{seq: b.seq, name: name, data: raw}
+	b.past = append(b.past, ev)
+	if len(b.past) > maxReplay {
+		b.past = b.past[len(b.past)-maxReplay:]
+	}
+	if b.ready {
+		b.write(frame(ev))
+	}
+	b.mu.Unlock()
+}
+
+// redactContent empties message content as Discord does without the
+// Message Content intent (except DMs, mentions of the bot and its own
+// messages). Callers hold b.mu.
+func (b *Bot) redactContent(raw json.RawMessage) json.RawMessage {
+	if b.intents&intentMessageContent != 0 {
+		return raw
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	if _, guild := m["guild_id"]; !guild {
+		return raw
+	}
+	if a, _ := m["author"].(map[string]any); a != nil && a["id"] == b.User.ID {
+		return raw
+	}
+	if c, _ := m["content"].(string); strings.Contains(c, "<@"+b.User.ID+">") || strings.Contains(c, "<@!"+b.User.ID+">") {
+		return raw
+	}
+	m["content"] = ""
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func frame(ev event) map[string]any {
+	return map[string]any{"op": 0, "s": ev.seq, "t": ev.name, "d": ev.data}
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+type gatewayFrame struct {
+	Op int             `json:"op"`
+	D  json.RawMessage `json:"d"`
+}
+
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer conn.Close()
+
+	hb := s.hb.Milliseconds()
+	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.WriteJSON(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": hb}}); err != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var f gatewayFrame
+	if err := conn.ReadJSON(&f); err != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	var b *Bot
+	switch f.Op {
+	case 2:
+		b = s.identify(conn, f.D)
+	case 6:
+		b = s.resume(conn, f.D)
+	default:
+		closeWith(conn, 4003, "Not authenticated.")
+	}
+	if b == nil {
+		return
+	}
+	s.changed0()
+	for {
+		var f gatewayFrame
+		if err := conn.ReadJSON(&f); err != nil {
+			b.mu.Lock()
+			if b.conn == conn {
+				b.conn, b.ready = nil, false
+			}
+			b.mu.Unlock()
+			s.changed0()
+			return
+		}
+		if f.Op == 1 {
+			b.mu.Lock()
+			if b.conn == conn {
+				b.write(map[string]any{"op": 11})
+			}
+			b.mu.Unlock()
+		}
+	}
+}
+
+func closeWith(conn *websocket.Conn, code int, text string) {
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+}
+
+func (s *Server) botByToken(tok string) *Bot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bots[strings.TrimPrefix(tok, "Bot ")]
+}
+
+func (s *Server) identify(conn *websocket.Conn, d json.RawMessage) *Bot {
+	var id struct {
+		Token   string `json:"token"`
+		Intents int    `json:"intents"`
+	}
+	if json.Unmarshal(d, &id) != nil {
+		closeWith(conn, 4002, "Error while decoding payload.")
+		return nil
+	}
+	b := s.botByToken(id.Token)
+	if b == nil || !strings.HasPrefix(id.Token, "Bot ") {
+		closeWith(conn, 4004, "Authentication failed.")
+		return nil
+	}
+	s.mu.Lock()
+	sid := "sess-" + s.id()
+	var guilds []map[string]any
+	var creates []map[string]any
+	for _, g := range s.guilds {
+		if _, ok := g.members[b.User.ID]; ok {
+			guilds = append(guilds, map[string]any{"id": g.id, "unavailable": true})
+			creates = append(creates, s.guildCreate(g))
+		}
+	}
+	s.mu.Unlock()
+	if guilds == nil {
+		guilds = []map[string]any{}
+	}
+
+	b.mu.Lock()
+	if old := b.conn; old != nil {
+		old.UnderlyingConn().Close()
+	}
+	b.conn, b.sessionID, b.seq, b.past, b.intents = conn, sid, 0, nil, id.Intents
+	b.identifies++
+	b.seq++
+	ready := event{seq: b.seq, name: "READY"}
+	ready.data, _ = json.Marshal(map[string]any{
+		"v": 9, "session_id": sid, "resume_gateway_url": s.gatewayURL(),
+		"user": b.User.wire(), "application": map[string]any{"id": b.AppID, "flags": 0},
+		"guilds": guilds, "private_channels": []any{},
+	})
+	b.ready, b.readyAt = true, time.Now()
+	b.write(frame(ready))
+	b.mu.Unlock()
+	if id.Intents&intentGuilds != 0 {
+		for _, g := range creates {
+			b.dispatch("GUILD_CREATE", g, 0)
+		}
+	}
+	return b
+}
+
+// guildCreate is the GUILD_CREATE payload for a bot. Callers hold s.mu.
+func (s *Server) guildCreate(g *guild) map[string]any {
+	var chans, threads, roles, members []map[string]any
+	for _, c := range s.channels {
+		if c.guild != g.id {
+			continue
+		}
+		if c.parent != "" {
+			threads = append(threads, c.wire())
+		} else {
+			chans = append(chans, c.wire())
+		}
+	}
+	roles = append(roles, map[string]any{"id": g.id, "name": "@everyone", "permissions": "0"})
+	for id, name := range g.roles {
+		roles = append(roles, map[string]any{"id": id, "name": name, "permissions": "0"})
+	}
+	for uid, rs := range g.members {
+		if u := s.users[uid]; u != nil && u.Bot {
+			members = append(members, map[string]any{"user": u.wire(), "roles": rs, "joined_at": "2026-11-22T00:00:00Z"})
+		}
+	}
+	return map[string]any{"id": g.id, "name": g.name, "unavailable": false, "channels": nz(chans),
+		"threads": nz(threads), "roles": roles, "members": nz(members), "member_count": len(g.members)}
+}
+
+func nz(m []map[string]any) []map[string]any {
+	if m == nil {
+		return []map[string]any{}
+	}
+	return m
+}
+
+func (s *Server) resume(conn *websocket.Conn, d json.RawMessage) *Bot {
+	var r struct {
+		Token     string `json:"token"`
+		SessionID string `json:"session_id"`
+		Seq       int64  `json:"seq"`
+	}
+	if json.Unmarshal(d, &r) != nil {
+		closeWith(conn, 4002, "Error while decoding payload.")
+		return nil
+	}
+	b := s.botByToken(r.Token)
+	if b == nil {
+		closeWith(conn, 4004, "Authentication failed.")
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r.SessionID == "" || r.SessionID != b.sessionID {
+		conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		conn.WriteJSON(map[string]any{"op": 9, "d": false})
+		return nil
+	}
+	if old := b.conn; old != nil && old != conn {
+		old.UnderlyingConn().Close()
+	}
+	b.conn = conn
+	b.resumes++
+	// As Discord does: missed events in order, then RESUMED.
+	for _, ev := range b.past {
+		if ev.seq > r.Seq {
+			b.write(frame(ev))
+		}
+	}
+	b.seq++
+	resumed := event{seq: b.seq, name: "RESUMED", data: json.RawMessage(`{}`)}
+	b.past = append(b.past, resumed)
+	b.write(frame(resumed))
+	b.ready, b.readyAt = true, time.Now()
+	return b
+}
+
+func (s *Server) gatewayURL() string {
+	return "ws" + strings.TrimPrefix(s.ts.URL, "http") + "/gateway"
+}
