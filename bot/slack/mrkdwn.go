@@ -22,6 +22,7 @@ var (
 	reLink     = regexp.MustCompile(`!?\[([^\]\n]*)\]\((<[^>\n]*>|[^\s()]+(?:\([^\s()]*\))?[^\s()]*)(?:\s+"[^"\n]*")?\)`)
 	reAutolink = regexp.MustCompile(`<((?:https?|mailto):[^>\s]+)>`)
 	reSlackRef = regexp.MustCompile(`<(?:@[UW][A-Z0-9]{1,20}|#[CG][A-Z0-9]{1,20})>`)
+	reBoldItal = regexp.MustCompile(`\*\*\*(\S(?:.*?\S)?)\*\*\*`)
 	reBold     = regexp.MustCompile(`\*\*(\S(?:.*?\S)?)\*\*|__(\S(?:.*?\S)?)__`)
 	reItalic   = regexp.MustCompile(`(^|[^\w*\\])\*(\S(?:[^*\n]*?\S)?)\*`)
 	reStrike   = regexp.MustCompile(`~~(\S(?:.*?\S)?)~~`)
@@ -80,7 +81,8 @@ func mrkdwnLine(line string) string {
 		if m[1] == "" {
 			return ""
 		}
-		return "*" + strings.Trim(inline(m[1]), "*") + "*"
+		plain := strings.NewReplacer("**", "", "__", "").Replace(m[1])
+		return "*" + strings.Trim(inline(plain), "*") + "*"
 	}
 	if reRule.MatchString(line) {
 		return "──────────"
@@ -143,6 +145,7 @@ func inlineText(s string) string {
 	// User and channel mentions stay; <!here> and <!channel> do not.
 	s = reSlackRef.ReplaceAllStringFunc(s, hold)
 	s = escape(s)
+	s = reBoldItal.ReplaceAllString(s, "\x01_${1}_\x01")
 	s = reBold.ReplaceAllStringFunc(s, func(m string) string {
 		sm := reBold.FindStringSubmatch(m)
 		return "\x01" + sm[1] + sm[2] + "\x01"

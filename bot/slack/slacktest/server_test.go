@@ -1,0 +1,132 @@
+package slacktest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/herdbot/herdbot/bot/slack/slacktest"
+)
+
+func client(fake *slacktest.Server, app slacktest.App) *slack.Client {
+	return slack.New(app.BotToken, slack.OptionAppLevelToken(app.AppToken), slack.OptionAPIURL(fake.APIURL()))
+}
+
+func section(text string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
+}
+
+func button(actionID, value string) *slack.ButtonBlockElement {
+	return slack.NewButtonBlockElement(actionID, value, slack.NewTextBlockObject(slack.PlainTextType, "Go", false, false))
+}
+
+func TestLimitsRejectLikeSlack(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Options{NoEcho: true})
+	api := client(fake, fake.AddApp("garden"))
+	many := make([]slack.Block, 51)
+	for i := range many {
+		many[i] = section("x")
+	}
+	cases := []struct {
+		name string
+		opts []slack.MsgOption
+		code string
+	}{
+		{"section text 3001", []slack.MsgOption{slack.MsgOptionBlocks(section(strings.Repeat("é", 3001)))}, "invalid_blocks"},
+		{"51 blocks", []slack.MsgOption{slack.MsgOptionBlocks(many...)}, "invalid_blocks"},
+		{"actions without block_id", []slack.MsgOption{slack.MsgOptionBlocks(slack.NewActionBlock("", button("a", "v")))}, "invalid_blocks"},
+		{"action_id 256", []slack.MsgOption{slack.MsgOptionBlocks(slack.NewActionBlock("b", button(strings.Repeat("a", 256), "v")))}, "invalid_blocks"},
+		{"button value 2001", []slack.MsgOption{slack.MsgOptionBlocks(slack.NewActionBlock("b", button("a", strings.Repeat("v", 2001))))}, "invalid_blocks"},
+		{"duplicate action_id", []slack.MsgOption{slack.MsgOptionBlocks(slack.NewActionBlock("b", button("a", "1"), button("a", "2")))}, "invalid_blocks"},
+		{"empty", []slack.MsgOption{slack.MsgOptionText("", false)}, "no_text"},
+		{"text 4001", []slack.MsgOption{slack.MsgOptionText(strings.Repeat("t", 4001), false)}, "msg_too_long"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := api.PostMessage("C1", tc.opts...)
+			var se slack.SlackErrorResponse
+			if !errors.As(err, &se) || se.Err != tc.code {
+				t.Fatalf("err = %v, want %s", err, tc.code)
+			}
+		})
+	}
+	if n := len(fake.Messages("C1")); n != 0 {
+		t.Fatalf("%d rejected messages stored", n)
+	}
+	// At the limits it is accepted.
+	_, _, err := api.PostMessage("C1", slack.MsgOptionText(strings.Repeat("t", 4000), false), slack.MsgOptionBlocks(
+		section(strings.Repeat("é", 3000)), slack.NewActionBlock("b", button(strings.Repeat("a", 255), strings.Repeat("v", 2000)))))
+	if err != nil {
+		t.Fatalf("at the limits: %v", err)
+	}
+}
+
+func TestTokensAndApps(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Options{NoEcho: true})
+	garden, herb := fake.AddApp("garden"), fake.AddApp("herb")
+	for _, app := range []slacktest.App{garden, herb} {
+		res, err := client(fake, app).AuthTest()
+		if err != nil || res.UserID != app.BotUserID || res.BotID != app.BotID || res.TeamID != slacktest.Team {
+			t.Fatalf("auth.test for %s = %+v, %v", app.Name, res, err)
+		}
+	}
+	bad := slack.New("xoxb-nope", slack.OptionAPIURL(fake.APIURL()))
+	if _, err := bad.AuthTest(); err == nil || err.Error() != "invalid_auth" {
+		t.Fatalf("bad token: %v", err)
+	}
+	// One app cannot edit another's message.
+	_, ts, err := client(fake, garden).PostMessage("C1", slack.MsgOptionText("mine", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := client(fake, herb).UpdateMessage("C1", ts, slack.MsgOptionText("yours", false)); err == nil || err.Error() != "cant_update_message" {
+		t.Fatalf("cross-app update: %v", err)
+	}
+	if calls := fake.Calls("chat.update"); len(calls) != 1 || calls[0].App != "herb" || calls[0].Params.Get("token") != "" {
+		t.Fatalf("calls = %+v", calls)
+	}
+}
+
+// TestUnackedEnvelopeIsRedelivered uses a raw socketmode client that never
+// acks: the fake redelivers with retry_attempt+1 after the ack deadline.
+func TestUnackedEnvelopeIsRedelivered(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Options{AckDeadline: 50 * time.Millisecond, MaxRetries: 2, NoEcho: true})
+	app := fake.AddApp("garden")
+	sm := socketmode.New(client(fake, app))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sm.RunContext(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	fake.WaitConnected(app, 1)
+	sent := fake.DM(app, "U1", "hello")
+	var attempts []int
+	var ids []string
+	for len(attempts) < 3 {
+		select {
+		case evt := <-sm.Events:
+			if evt.Type == socketmode.EventTypeEventsAPI {
+				attempts = append(attempts, evt.Request.RetryAttempt)
+				ids = append(ids, evt.Request.EnvelopeID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got attempts %v, want 0,1,2", attempts)
+		}
+	}
+	if attempts[0] != 0 || attempts[1] != 1 || attempts[2] != 2 || ids[2] != sent.Envelope {
+		t.Fatalf("attempts %v ids %v", attempts, ids)
+	}
+	// Acked now: no more redeliveries.
+	if err := sm.Ack(socketmode.Request{EnvelopeID: sent.Envelope}); err != nil {
+		t.Fatal(err)
+	}
+	fake.WaitAck(app, sent.Envelope)
+	if st := fake.Stats(app); st.Deliveries != 3 || len(st.Unacked) != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
