@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -168,6 +169,7 @@ type fake struct {
 	amu     sync.Mutex
 	answers map[string]chan json.RawMessage // pending can_use_tool → response
 
+	badInput  atomic.Bool // a stdin line did not parse: exit 1
 	turns     int
 	cost      float64
 	lastError bool
@@ -212,7 +214,9 @@ func (f *fake) readStdin(r io.Reader) {
 			var in inLine
 			if json.Unmarshal([]byte(s), &in) != nil {
 				fmt.Fprintf(f.stderr, "Error parsing streaming input line: %.40s\n", s)
-				os.Exit(1)
+				f.badInput.Store(true)
+				f.failPending()
+				return
 			}
 			f.dispatch(in)
 		}
@@ -294,7 +298,7 @@ func (f *fake) run() int {
 				if f.mode == ModeStall {
 					select {} // never exits on its own
 				}
-				if f.lastError {
+				if f.lastError || f.badInput.Load() {
 					return 1
 				}
 				return 0
