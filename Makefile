@@ -59,3 +59,9 @@ bench:
 
 clean:
 	rm -rf bin .test.out
+
+# The local agent image with the real pinned CLI, FROM scratch, no registry
+# (sandbox/docker BuildCLIImage; ~8 s cold, <1 s when up to date).
+.PHONY: agent-image
+agent-image: $(CLAUDE_BIN)
+	$(GO) run ./scripts/agentimage -tag herdbot-agent:$(CLAUDE_VERSION) -claude $(CLAUDE_BIN)
