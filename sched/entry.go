@@ -105,7 +105,6 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 
 	task := func(ctx context.Context) { s.fire(ctx, e, time.Time{}) }
 	name := gocron.WithName(e.s.Key())
-	single := gocron.WithSingletonMode(gocron.LimitModeReschedule)
 	var due time.Time
 	var jobs []gocron.Job
 	var err error
@@ -125,7 +124,7 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 	switch e.s.Type {
 	case TypeCron:
 		due = e.cron.Next(now)
-		add(gocron.CronJob(e.s.Cron, true), task, name, single,
+		add(gocron.CronJob(e.s.Cron, true), task, name,
 			gocron.WithCronImplementation(e.cron), gocron.WithStartAt(gocron.WithStartDateTime(due)))
 		if !runSlot.IsZero() {
 			slot := runSlot
@@ -135,7 +134,7 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 		}
 	case TypeInterval:
 		iv := gocron.DurationJob(e.s.Interval)
-		opts := []gocron.JobOption{name, single, gocron.WithIntervalFromCompletion()}
+		opts := []gocron.JobOption{name, gocron.WithIntervalFromCompletion()}
 		switch {
 		case !runSlot.IsZero():
 			due = runSlot
@@ -158,7 +157,7 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 			add(gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()), task, name, gocron.WithLimitedRuns(1))
 		case e.s.At.After(now) && st.LastRun.Before(e.s.At):
 			due = e.s.At
-			add(gocron.OneTimeJob(gocron.OneTimeJobStartDateTime(e.s.At)), task, name, single, gocron.WithLimitedRuns(1))
+			add(gocron.OneTimeJob(gocron.OneTimeJobStartDateTime(e.s.At)), task, name, gocron.WithLimitedRuns(1))
 		}
 	}
 	if err != nil {

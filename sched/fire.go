@@ -15,11 +15,24 @@ const (
 
 // fire is the gocron task of a schedule. explicit, when not zero, is the
 // missed slot a catch-up job runs.
+//
+// A schedule never overlaps itself: a fire while a run of it is going (a
+// long scheduled run, a Trigger, a catch-up) is skipped, logged and audited.
+// This is singleton mode done here rather than with gocron's
+// WithSingletonMode, whose limiter is released only after the task returns
+// (a fire in that gap would be dropped silently) and which cannot see runs
+// started outside gocron. Interval jobs cannot overlap anyway: gocron arms
+// the next one when a run ends (WithIntervalFromCompletion).
 func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
 	if !s.enter() {
 		return
 	}
 	defer s.flight.Done()
+	var key, outcome string
+	var slot time.Time
+	if s.onFire != nil {
+		defer func() { s.onFire(key, slot, outcome) }()
+	}
 	ctx, cancel := s.detach(jobCtx)
 	defer cancel()
 
@@ -31,13 +44,14 @@ func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
 		slot, catchUp, skipped = e.nextSlot(now)
 	}
 	s.mu.Unlock()
+	key, outcome = sc.Key(), fireCancelled
 	log := s.log.With("agent", sc.Agent, "schedule", sc.Name, "slot", slot)
 	if skipped > 0 {
 		log.Warn("slots passed over: the previous run was still going", "count", skipped)
 	}
 
-	key := sc.Key()
 	if !s.tryBusy(key) {
+		outcome = fireBusy
 		log.Warn("slot skipped: the schedule is already running")
 		s.audit(ctx, sc, "schedule.overlap", slot.UTC().Format(time.RFC3339), `{"reason":"previous run still going"}`)
 		s.finishSlot(ctx, e, sc, now)
@@ -61,19 +75,31 @@ func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
 
 	ok, err := s.st.ClaimSlot(ctx, sc.Agent, sc.Name, slot)
 	if err != nil {
+		outcome = fireClaimError
 		log.Error("claim slot: not running it", "err", err)
 		s.finishSlot(ctx, e, sc, s.clock.Now())
 		return
 	}
 	if !ok {
+		outcome = fireDone
 		log.Info("slot already ran (or was skipped) before; not running it again")
 		s.finishSlot(ctx, e, sc, s.clock.Now())
 		return
 	}
 
+	outcome = fireRan
 	res, runErr := s.execute(ctx, e, sc, agents.TriggerSchedule, sc.Prompt, due)
 	s.finish(ctx, e, sc, res, runErr)
 }
+
+// What became of a fire (for the test hook).
+const (
+	fireRan        = "ran"
+	fireDone       = "done-before" // the slot was claimed before (a restart)
+	fireBusy       = "busy"
+	fireClaimError = "claim-error"
+	fireCancelled  = "cancelled"
+)
 
 // finishSlot plans the next slot after a fire that did not run and saves it.
 func (s *Scheduler) finishSlot(ctx context.Context, e *entry, sc Schedule, end time.Time) {

@@ -96,6 +96,9 @@ type Scheduler struct {
 	flight  sync.WaitGroup  // fires in progress
 
 	saveMu sync.Mutex // orders state writes
+
+	// onFire, set only by tests before Run, hears how each fire ended.
+	onFire func(key string, slot time.Time, outcome string)
 }
 
 // New returns a Scheduler with no schedules. run, post and st are required.
