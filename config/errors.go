@@ -37,6 +37,8 @@ func (p Problem) String() string {
 // holds every problem found, not only the first.
 type Errors struct {
 	Problems []Problem
+	// Warnings found before loading failed, formatted like Fleet.Warnings.
+	Warnings []string
 }
 
 // Error prints one problem per line, ordered by file and line.
@@ -61,7 +63,7 @@ func (ps *problems) empty() bool { return len(ps.list) == 0 }
 
 // err returns nil or an *Errors with the problems sorted and deduplicated,
 // every known secret value masked.
-func (ps *problems) err(secrets []string) error {
+func (ps *problems) err(secrets []string) *Errors {
 	if len(ps.list) == 0 {
 		return nil
 	}

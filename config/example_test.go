@@ -11,8 +11,8 @@ import (
 
 const exampleDir = "../deploy/example"
 
-// copyExample copies deploy/example (without any local .env files) to a
-// temp dir, as a fresh clone has it.
+// copyExample copies deploy/example to a temp dir as a fresh clone has it:
+// without local .env files and without the state of a local run.
 func copyExample(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -22,9 +22,12 @@ func copyExample(t *testing.T) string {
 		}
 		rel, _ := filepath.Rel(exampleDir, p)
 		if d.IsDir() {
+			if d.Name() == ".herdbot" {
+				return filepath.SkipDir // state of a local run
+			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
-		if d.Name() == ".env" {
+		if d.Name() == ".env" || !d.Type().IsRegular() {
 			return nil
 		}
 		b, err := os.ReadFile(p)

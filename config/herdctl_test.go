@@ -79,3 +79,26 @@ func TestWarningsNamePlace(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsHerdbot: things that load but deserve a word.
+func TestWarningsHerdbot(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: false\nchat:\n  discord:\n    bot_token_env: T\n    dm:\n      enabled: true\n",
+	}), nil)
+	want := []string{"agents/a/agent.yaml:3: docker.enabled: the agent file turns docker off", "agents/a/agent.yaml:8: chat.discord.dm.enabled: DMs are enabled but the allowlist is empty"}
+	for _, w := range want {
+		found := false
+		for _, got := range f.Warnings {
+			found = found || strings.Contains(got, w)
+		}
+		if !found {
+			t.Errorf("no warning %q in %q", w, f.Warnings)
+		}
+	}
+	// Warnings survive a failed load on Errors.Warnings.
+	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\nplugins: [x]\nbogus: 1\n"}), nil)
+	problemsOf(t, err)
+	if es := err.(*Errors); len(es.Warnings) != 1 || !strings.Contains(es.Warnings[0], "plugins") {
+		t.Errorf("Errors.Warnings = %q", es.Warnings)
+	}
+}

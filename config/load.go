@@ -23,8 +23,9 @@ const EnvFileName = ".env"
 //
 // path "" means ./herdbot.yaml, then ./herdctl.yaml; a directory means
 // those names inside it. When the configuration is invalid the error is an
-// *Errors listing every problem. Warnings (accepted herdctl fields herdbot
-// does not support, and the like) are on Fleet.Warnings.
+// *Errors listing every problem (and the Fleet is nil). Warnings (accepted
+// herdctl fields herdbot does not support, and the like) are on
+// Fleet.Warnings, or on Errors.Warnings when loading failed.
 func Load(path string) (*Fleet, error) {
 	return load(path, os.LookupEnv)
 }
@@ -67,11 +68,18 @@ func load(path string, procEnv lookupFunc) (*Fleet, error) {
 	l.file = file
 	l.dir = filepath.Dir(file)
 	f := l.loadFleet()
-	return f, l.result(f)
+	if err := l.result(f); err != nil {
+		if f != nil {
+			err.Warnings = f.Warnings
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
-// result turns the collected problems into the error Load returns.
-func (l *loader) result(f *Fleet) error {
+// result turns the collected problems into the error Load returns and
+// moves the warnings onto f.
+func (l *loader) result(f *Fleet) *Errors {
 	var secrets []string
 	if f != nil {
 		secrets = f.Secrets()
