@@ -1,0 +1,172 @@
+package slack_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/slack"
+	"github.com/herdbot/herdbot/bot/slack/slacktest"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/store"
+)
+
+// fleetRig is the fleet with the real Claude Code CLI (native backend), the
+// fake model, a real SQLite store, and the Slack adapter on the fake Slack.
+type fleetRig struct {
+	fake  *slacktest.Server
+	app   slacktest.App
+	store *store.DB
+	ws    string
+}
+
+func startFleet(t *testing.T, script claudetest.Responder) *fleetRig {
+	t.Helper()
+	bin := testenvClaude(t)
+	log := testLogger(t)
+	r := &fleetRig{fake: slacktest.New(t, slacktest.Options{}), ws: t.TempDir()}
+	r.app = r.fake.AddApp("garden")
+	model := claudetest.NewModelServer(t, script)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.store = st
+
+	ad, err := slack.New(slack.Config{
+		Agent: "garden", BotToken: r.app.BotToken, AppToken: r.app.AppToken, APIURL: r.fake.APIURL(),
+		SlashCommand: "/garden", Channels: []slack.Channel{{ID: chanMention}},
+	}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := bot.NewMux()
+	mux.Register("garden", bot.Slack, ad)
+	spec := agents.AgentSpec{
+		Name:    "garden",
+		Options: agents.RunOptions{PermissionMode: "default"},
+		Sandbox: sandbox.Spec{Workspace: r.ws, StateDir: t.TempDir(),
+			Env: append(claudetest.Env(model.URL), "PATH=/usr/local/bin:/usr/bin:/bin")},
+		Approvers:       map[string][]string{bot.Slack: {alice}},
+		ApprovalTimeout: time.Minute,
+	}
+	f, err := agents.New(agents.Config{
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
+		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
+		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond}, Grace: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = f.Serve(ctx) })
+	wg.Go(func() {
+		if err := ad.Run(ctx, f); err != nil {
+			t.Errorf("adapter Run: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	r.fake.WaitConnected(r.app, 1)
+	return r
+}
+
+// waitThread waits for a bot message in thread whose text contains want.
+func (r *fleetRig) waitThread(t *testing.T, thread, want string) slacktest.Message {
+	t.Helper()
+	var found slacktest.Message
+	r.fake.WaitFor("bot message "+want, func() bool {
+		for _, m := range r.fake.Messages(chanMention) {
+			if m.ThreadTS == thread && strings.Contains(m.Text, want) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func TestFleetMentionGetsThreadedReply(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Text("Plant **garlic** in October.")))
+	sent := r.fake.Mention(r.app, chanMention, alice, "what now?", "")
+	r.waitThread(t, sent.TS, "Plant *garlic* in October.")
+	for _, m := range r.fake.Messages(chanMention) {
+		if m.ThreadTS != sent.TS {
+			t.Fatalf("message outside the thread: %+v", m)
+		}
+	}
+}
+
+func TestFleetButtonApprovalBySlackUsers(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")))
+	sent := r.fake.Mention(r.app, chanMention, alice, "please create the file", "")
+
+	var card slacktest.Message
+	r.fake.WaitFor("approval card", func() bool {
+		for _, m := range r.fake.Messages(chanMention) {
+			if len(m.Buttons()) > 0 {
+				card = m
+				return true
+			}
+		}
+		return false
+	})
+	if card.ThreadTS != sent.TS {
+		t.Fatalf("card not in the thread: %+v", card)
+	}
+	var once string
+	for _, b := range card.Buttons() {
+		if strings.HasSuffix(b.ActionID, ":once") {
+			once = b.ActionID
+		}
+	}
+	if once == "" {
+		t.Fatalf("no allow-once button in %+v", card.Buttons())
+	}
+
+	// Bob is not an approver: told so, nothing decided.
+	r.fake.Click(r.app, slacktest.Click{Channel: chanMention, MessageTS: card.TS, User: bob, ActionID: once})
+	r.fake.WaitFor("notice to bob", func() bool {
+		for _, e := range r.fake.Ephemerals(chanMention) {
+			if e.User == bob {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := os.Stat(filepath.Join(r.ws, "allowed.txt")); err == nil {
+		t.Fatal("tool ran after a non-approver's click")
+	}
+	if m, _ := r.fake.Message(chanMention, card.TS); len(m.Buttons()) == 0 {
+		t.Fatal("card lost its buttons after a non-approver's click")
+	}
+
+	// Alice approves: the card is updated without buttons, the run goes on.
+	r.fake.Click(r.app, slacktest.Click{Channel: chanMention, MessageTS: card.TS, User: alice, ActionID: once})
+	r.fake.WaitFor("card decided", func() bool {
+		m, _ := r.fake.Message(chanMention, card.TS)
+		return m.Edits > 0 && len(m.Buttons()) == 0
+	})
+	r.waitThread(t, sent.TS, "made the file")
+	if _, err := os.Stat(filepath.Join(r.ws, "allowed.txt")); err != nil {
+		t.Fatalf("approved tool did not run: %v", err)
+	}
+	as, err := r.store.Approvals(context.Background(), "garden", false, 10)
+	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalAllowed || !strings.EqualFold(as[0].DecidedBy, alice) {
+		t.Fatalf("approvals = %+v, %v", as, err)
+	}
+}
