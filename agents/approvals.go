@@ -82,6 +82,11 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	// A person decides: where?
 	target := rs.p.target
 	reason := b.unreachable(rs)
+	f.mu.Lock()
+	if f.closing {
+		reason = "herdbot is shutting down"
+	}
+	f.mu.Unlock()
 	if reason != "" {
 		rs.mu.Lock()
 		rs.denied = append(rs.denied, req.ToolName)
@@ -399,6 +404,15 @@ func (b *broker) endRun(ctx context.Context, rs *runState) {
 		if row, err := b.f.cfg.Store.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "the run ended: "+string(rs.job.Status), b.f.now()); err == nil {
 			b.editCards(ctx, row)
 		}
+	}
+}
+
+// cancelWaiting interrupts runs that wait for an approval (shutdown).
+func (b *broker) cancelWaiting() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.pending {
+		p.rs.cancel(ErrShuttingDown)
 	}
 }
 

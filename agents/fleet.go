@@ -209,6 +209,9 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.closing = true
 	f.mu.Unlock()
 	f.log.Info("fleet stopping: waiting for running jobs", "grace", f.cfg.Grace)
+	// Runs waiting for a person cannot finish now: nobody will click
+	// before the restart expires their cards anyway.
+	f.approvals.cancelWaiting()
 
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()

@@ -40,6 +40,7 @@ type runState struct {
 	flushed time.Time
 	denied  []string
 	tools   int
+	interim string            // assistant text not yet shown (shown before the next tool row)
 	pending map[string]string // CLI request id -> approval id
 }
 
@@ -178,6 +179,9 @@ func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text str
 			switch ev.Kind {
 			case EventText:
 				last = ev.Text
+				rs.mu.Lock()
+				rs.interim = ev.Text
+				rs.mu.Unlock()
 			case EventResult:
 				rs.recordEvent(ev)
 				rs.flush(ctx)
@@ -219,7 +223,13 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		if ev.Tool != nil {
 			rs.mu.Lock()
 			rs.tools++
+			said := rs.interim
+			rs.interim = ""
 			rs.mu.Unlock()
+			if rs.stream != nil && strings.TrimSpace(said) != "" {
+				// What the agent said before using a tool is shown, not lost.
+				rs.stream.Row("💬 " + f.red.String(truncate(strings.Join(strings.Fields(said), " "), 300)))
+			}
 			if rs.stream != nil {
 				rs.stream.Row("🔧 " + ev.Tool.Name + ": " + f.red.String(summarize(ev.Tool.Input, 80)))
 			}
@@ -239,7 +249,6 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 
 // finish records the job's end, updates the conversation and tells chat.
 func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Result, err error) (RunResult, error) {
-	f.approvals.endRun(ctx, rs)
 	j := &rs.job
 	j.Finished = f.now()
 	if res != nil {
@@ -262,6 +271,7 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 			j.Error = f.red.String(firstNonEmpty(strings.Join(res.Errors, "; "), res.Text, res.Subtype))
 		}
 	}
+	f.approvals.endRun(ctx, rs)
 	text = f.red.String(text)
 	if j.Error != "" {
 		rs.record("error", map[string]any{"error": j.Error})

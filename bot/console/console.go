@@ -196,16 +196,24 @@ type Adapter struct {
 
 var _ bot.Adapter = (*Adapter)(nil)
 
+// Register sets the handler of agent's console input. Adapter.Run does it
+// too; registering before input starts avoids losing early lines.
+func (h *Hub) Register(agent string, hd bot.Handler) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.handlers[agent]; !ok {
+		h.order = append(h.order, agent)
+	}
+	h.handlers[agent] = hd
+	if h.current == "" {
+		h.current = agent
+	}
+}
+
 // Run registers h for this agent's console input and blocks until ctx is
 // done.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
-	a.hub.mu.Lock()
-	a.hub.handlers[a.agent] = h
-	a.hub.order = append(a.hub.order, a.agent)
-	if a.hub.current == "" {
-		a.hub.current = a.agent
-	}
-	a.hub.mu.Unlock()
+	a.hub.Register(a.agent, h)
 	<-ctx.Done()
 	a.hub.mu.Lock()
 	delete(a.hub.handlers, a.agent)

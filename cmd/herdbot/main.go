@@ -1,41 +1,150 @@
-// Command herdbot runs a fleet of Claude Code agents that people talk to from
-// Discord and Slack. See README.md.
+// Command herdbot runs a fleet of Claude Code agents that people talk to
+// from Discord and Slack. See README.md.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
+	"sort"
 
-	"github.com/herdbot/herdbot/sandbox/egress"
+	"syscall"
 )
 
 var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "herdbot:", err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(int(ee))
+		}
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("no command; try `herdbot help`")
+// exitError is an error that only sets the exit code (its message was
+// already printed).
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// env is what every command gets.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type command struct {
+	summary string
+	usage   string
+	run     func(ctx context.Context, e env, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"start":     {"run the fleet until SIGINT/SIGTERM", "start [--demo] [-c herdbot.yaml]", cmdStart},
+		"validate":  {"check the fleet and agent files; print a summary or every error", "validate [-c herdbot.yaml]", cmdValidate},
+		"init":      {"scaffold a fleet with one agent", "init [dir]", cmdInit},
+		"version":   {"print the version", "version", cmdVersion},
+		"jobs":      {"list jobs", "jobs [agent] [--json] [--limit N]", cmdJobs},
+		"job":       {"show a job and its transcript", "job ID [--json]", cmdJob},
+		"logs":      {"print job events; -f follows new ones", "logs [-f] [--job ID] [agent]", cmdLogs},
+		"trigger":   {"run an agent now", "trigger AGENT [-p PROMPT] [--schedule NAME] [--wait]", cmdTrigger},
+		"cancel":    {"stop a running job", "cancel JOB_ID", cmdCancel},
+		"sessions":  {"list conversations and their session ids", "sessions [agent] [--json]", cmdSessions},
+		"approvals": {"list approval requests", "approvals [--pending] [--agent NAME] [--json]", cmdApprovals},
+		"approve":   {"decide an approval request", "approve ID once|session|deny [--reason TEXT]", cmdApprove},
+		"chat":      {"talk to an agent from this terminal, through the running service", "chat AGENT", cmdChat},
+		"schedules": {"list schedules with their next fire times and last outcome", "schedules [agent] [--json]", cmdSchedules},
+		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
+		"docs":      {"print generated docs (configuration reference)", "docs config", cmdDocs},
+		"doctor":    {"check the engine, images, tokens, permissions, CLI and clock", "doctor [-c herdbot.yaml]", cmdDoctor},
+		"egress":    {"run the egress proxy (inside the sidecar container)", "egress [flags]", cmdEgress},
 	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintln(stdout, "herdbot", version)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := cmds[args[1]]; ok {
+				fmt.Fprintf(stdout, "usage: herdbot %s\n\n%s\n", c.usage, c.summary)
+				return nil
+			}
+		}
+		usage(stdout, cmds)
+		if len(args) == 0 {
+			return errors.New("no command")
+		}
 		return nil
-	case "egress":
-		return egress.Main(ctx, args[1:], stdout, stderr)
-	default:
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
 		return fmt.Errorf("unknown command %q; try `herdbot help`", args[0])
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "herdbot runs a fleet of Claude Code agents that people talk to from Discord and Slack.")
+	fmt.Fprintln(w, "\nUsage: herdbot COMMAND [flags]   (every command takes -c/--config PATH and --help)")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+}
+
+// flags is a subcommand's flag set with the flags every command takes.
+type flags struct {
+	*flag.FlagSet
+	config string
+	json   bool
+}
+
+func newFlags(name string, e env, withJSON bool) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet("herdbot "+name, flag.ContinueOnError)}
+	f.SetOutput(e.stderr)
+	f.StringVar(&f.config, "c", "", "fleet file (default ./herdbot.yaml, then ./herdctl.yaml)")
+	f.StringVar(&f.config, "config", "", "fleet file (same as -c)")
+	if withJSON {
+		f.BoolVar(&f.json, "json", false, "print JSON")
+	}
+	c := commands()[name]
+	f.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: herdbot %s\n\n%s\n\nFlags:\n", c.usage, c.summary)
+		f.PrintDefaults()
+	}
+	return f
+}
+
+// parse parses args, allowing flags after positional arguments.
+func (f *flags) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }

@@ -1,0 +1,533 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/config"
+)
+
+// pinnedClaudeVersion is the Claude Code CLI version herdbot is built and
+// tested against: the Makefile's CLAUDE_VERSION and internal/testenv's
+// ClaudeVersion (doctor_test.go checks they agree).
+const pinnedClaudeVersion = "2.1.330"
+
+// Clock skew between herdbot and the Docker engine above these is reported.
+const (
+	skewWarn  = 2 * time.Second
+	skewError = 5 * time.Minute
+)
+
+// doctorCallTimeout bounds each engine call and the `claude --version` run.
+const doctorCallTimeout = 10 * time.Second
+
+// Check outcomes, worst last.
+const (
+	statusOK    = "OK"
+	statusSkip  = "SKIP"
+	statusWarn  = "WARN"
+	statusError = "ERROR"
+)
+
+// doctor runs the checks of `herdbot doctor` and prints one line per check.
+type doctor struct {
+	cfg       *config.Fleet
+	out       io.Writer
+	red       *redact.Redactor
+	claudeBin string
+	errors    int
+	warnings  int
+}
+
+func cmdDoctor(ctx context.Context, e env, args []string) error {
+	fs := newFlags("doctor", e, false)
+	claudeBin := fs.String("claude", "", "Claude Code CLI that agents without Docker run (default: .tools/node_modules/.bin/claude, then claude on PATH)")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(fs.config)
+	if err != nil {
+		// config errors never contain .env values (config redacts them).
+		fmt.Fprintf(e.stdout, "%-5s config: %v\n", statusError, err)
+		fmt.Fprintln(e.stdout, "doctor: 1 error: fix the configuration first (`herdbot validate` lists every problem)")
+		return exitError(1)
+	}
+	d := &doctor{cfg: cfg, out: e.stdout, red: redact.New(cfg.Secrets()...), claudeBin: *claudeBin}
+	d.run(ctx)
+	fmt.Fprintf(d.out, "doctor: %d error(s), %d warning(s)\n", d.errors, d.warnings)
+	if d.errors > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// report prints one check's outcome. Every line goes through the redactor
+// as a last guard, though no check puts a secret value in its message.
+func (d *doctor) report(status, format string, args ...any) {
+	switch status {
+	case statusError:
+		d.errors++
+	case statusWarn:
+		d.warnings++
+	}
+	msg := d.red.String(fmt.Sprintf(format, args...))
+	fmt.Fprintf(d.out, "%-5s %s\n", status, msg)
+}
+
+func (d *doctor) run(ctx context.Context) {
+	cfg := d.cfg
+	d.report(statusOK, "config: %s loads (%d agent(s))", cfg.Path, len(cfg.Agents))
+	for _, w := range cfg.Warnings {
+		d.report(statusWarn, "config: %s", w)
+	}
+	d.checkListen()
+	d.checkFiles()
+	d.checkStateDir()
+	d.checkModel()
+	for _, a := range cfg.Agents {
+		d.checkChat(a)
+	}
+	eng := d.checkDocker(ctx)
+	d.checkCLI(ctx)
+	d.checkClock(ctx, eng)
+}
+
+// checkListen warns when herdbot's HTTP listener is not on loopback.
+func (d *doctor) checkListen() {
+	addr := d.cfg.HTTP.Listen
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		d.report(statusError, "http.listen: %q is not host:port", addr)
+		return
+	}
+	if host == "localhost" {
+		d.report(statusOK, "http.listen: %s is loopback only", addr)
+		return
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		d.report(statusOK, "http.listen: %s is loopback only", addr)
+		return
+	}
+	d.report(statusWarn, "http.listen: %s is reachable from the network; keep it on 127.0.0.1 or put a TLS reverse proxy or tunnel with authentication in front", addr)
+}
+
+// checkFiles checks the modes of the .env files (secrets) and of the
+// fleet and agent files (policy).
+func (d *doctor) checkFiles() {
+	type envFile struct{ path, owner string }
+	files := []envFile{{d.cfg.EnvFile, "fleet"}}
+	for _, a := range d.cfg.Agents {
+		files = append(files, envFile{a.EnvFile, "agent " + a.Name})
+	}
+	for _, f := range files {
+		st, err := os.Stat(f.path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			d.report(statusOK, "%s .env: %s does not exist (nothing to protect)", f.owner, f.path)
+			continue
+		case err != nil:
+			d.report(statusError, "%s .env: %v", f.owner, err)
+			continue
+		}
+		mode := st.Mode().Perm()
+		switch {
+		case mode&0o002 != 0:
+			d.report(statusError, "%s .env: %s is world-writable (mode %04o): anyone on this host can change its tokens; chmod 600 %s", f.owner, f.path, mode, f.path)
+		case mode&0o077 != 0:
+			d.report(statusWarn, "%s .env: %s is readable or writable by group or others (mode %04o); chmod 600 %s", f.owner, f.path, mode, f.path)
+		default:
+			d.report(statusOK, "%s .env: %s mode %04o", f.owner, f.path, mode)
+		}
+		d.checkOwner(f.owner+" .env", f.path, st)
+	}
+	policy := []string{d.cfg.Path}
+	for _, a := range d.cfg.Agents {
+		policy = append(policy, a.File)
+	}
+	for _, p := range policy {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // Load read it a moment ago
+		}
+		if mode := st.Mode().Perm(); mode&0o022 != 0 {
+			d.report(statusWarn, "config file: %s is writable by group or others (mode %04o): whoever can write it can change the agent's tools and container; chmod go-w %s", p, mode, p)
+		}
+	}
+}
+
+// checkOwner warns when a file or directory belongs to another user than
+// the one running doctor (the one expected to run herdbot).
+func (d *doctor) checkOwner(what, path string, st os.FileInfo) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	if uid := os.Getuid(); int(sys.Uid) != uid {
+		d.report(statusWarn, "%s: %s belongs to uid %d, not to uid %d running this check", what, path, sys.Uid, uid)
+	}
+}
+
+// checkStateDir checks that the state directory is private (0700).
+func (d *doctor) checkStateDir() {
+	dir := d.cfg.StateDir
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		d.report(statusOK, "state dir: %s does not exist yet; `herdbot start` creates it with mode 0700", dir)
+		return
+	case err != nil:
+		d.report(statusError, "state dir: %v", err)
+		return
+	case !st.IsDir():
+		d.report(statusError, "state dir: %s is not a directory", dir)
+		return
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		d.report(statusError, "state dir: %s has mode %04o; it holds transcripts, approvals and the control socket, so it must be 0700: chmod 700 %s", dir, mode, dir)
+	} else {
+		d.report(statusOK, "state dir: %s mode %04o", dir, mode)
+	}
+	d.checkOwner("state dir", dir, st)
+}
+
+// checkModel checks that a model credential is set, by variable name.
+func (d *doctor) checkModel() {
+	m := d.cfg.Model
+	where := func(name string) string {
+		if _, ok := d.cfg.Env[name]; ok {
+			return "in the fleet .env"
+		}
+		return "in the environment"
+	}
+	switch {
+	case m.APIKey != "":
+		d.report(statusOK, "model credential: %s is set %s", m.APIKeyEnv, where(m.APIKeyEnv))
+	case m.OAuthToken != "":
+		d.report(statusOK, "model credential: %s is set %s", m.OAuthTokenEnv, where(m.OAuthTokenEnv))
+	case m.BaseURL != config.DefaultModelBaseURL:
+		d.report(statusWarn, "model credential: neither %s nor %s is set; fine only if %s needs no key", m.APIKeyEnv, m.OAuthTokenEnv, m.BaseURL)
+	default:
+		d.report(statusError, "model credential: neither %s nor %s is set in %s or the environment; agents cannot reach the model", m.APIKeyEnv, m.OAuthTokenEnv, d.cfg.EnvFile)
+	}
+}
+
+// discordTokenRe is the shape of a Discord bot token: three base64url parts.
+var discordTokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$`)
+
+// checkChat checks that each configured chat platform has its tokens,
+// naming variables and never printing values.
+func (d *doctor) checkChat(a *config.Agent) {
+	if a.Chat.Discord == nil && a.Chat.Slack == nil {
+		d.report(statusOK, "agent %s: no Discord or Slack configured (console chat and schedules only)", a.Name)
+	}
+	where := func(name string) string {
+		if _, ok := a.Env[name]; ok {
+			return a.EnvFile
+		}
+		return "the fleet .env or the environment (set from agents[].overrides)"
+	}
+	token := func(platform, field, name, value, shapeHint string, shapeOK bool) {
+		switch {
+		case value == "":
+			d.report(statusError, "agent %s: chat.%s is configured but %s (%s) is not set in %s; the %s bot will not connect", a.Name, platform, name, field, a.EnvFile, platform)
+		case !shapeOK:
+			d.report(statusWarn, "agent %s: %s is set in %s but does not look like %s (a placeholder?)", a.Name, name, where(name), shapeHint)
+		default:
+			d.report(statusOK, "agent %s: %s token %s is set in %s", a.Name, platform, name, where(name))
+		}
+	}
+	if dc := a.Chat.Discord; dc != nil {
+		token("discord", "bot_token_env", dc.BotTokenEnv, dc.Token, "a Discord bot token", discordTokenRe.MatchString(dc.Token))
+	}
+	if s := a.Chat.Slack; s != nil {
+		token("slack", "bot_token_env", s.BotTokenEnv, s.BotToken, "a Slack bot token (xoxb-…)", strings.HasPrefix(s.BotToken, "xoxb-"))
+		token("slack", "app_token_env", s.AppTokenEnv, s.AppToken, "a Slack app-level token (xapp-…)", strings.HasPrefix(s.AppToken, "xapp-"))
+	}
+}
+
+// checkDocker checks the engine and the agent images when an agent runs
+// in a container. It returns the engine client when the engine answered.
+func (d *doctor) checkDocker(ctx context.Context) *engineClient {
+	images := map[string][]string{} // image → agents
+	var dockerAgents []string
+	for _, a := range d.cfg.Agents {
+		if !a.Docker.Enabled {
+			d.report(statusWarn, "agent %s: docker.enabled is false, so it runs natively WITHOUT isolation (its tools act on this host as this user)", a.Name)
+			continue
+		}
+		dockerAgents = append(dockerAgents, a.Name)
+		images[a.Docker.Image] = append(images[a.Docker.Image], a.Name)
+	}
+	if len(dockerAgents) == 0 {
+		d.report(statusSkip, "docker engine: no agent has docker.enabled")
+		return nil
+	}
+	eng, err := newEngineClient(os.Getenv)
+	if err != nil {
+		d.report(statusError, "docker engine: %v", err)
+		return nil
+	}
+	v, err := eng.version(ctx)
+	if err != nil {
+		d.report(statusError, "docker engine: not reachable at %s: %v (needed by %s; start the engine, or set docker.enabled: false to run without isolation)", eng.host, err, strings.Join(dockerAgents, ", "))
+		return nil
+	}
+	d.report(statusOK, "docker engine: reachable at %s (Engine %s, API %s)", eng.host, v.Version, v.APIVersion)
+	refs := make([]string, 0, len(images))
+	for ref := range images {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	for _, ref := range refs {
+		users := strings.Join(images[ref], ", ")
+		ok, err := eng.imageExists(ctx, ref)
+		switch {
+		case err != nil:
+			d.report(statusError, "image %s: %v", ref, err)
+		case ok:
+			d.report(statusOK, "image %s: present (used by %s)", ref, users)
+		case ref == config.DefaultImage:
+			d.report(statusError, "image %s: not found (used by %s); herdbot never pulls images: build it with `make agent-image`", ref, users)
+		default:
+			d.report(statusError, "image %s: not found (used by %s); herdbot never pulls images: build or load it on this engine first", ref, users)
+		}
+	}
+	return eng
+}
+
+var versionRe = regexp.MustCompile(`\d+\.\d+\.\d+`)
+
+// checkCLI compares the CLI that native agents run with the pinned version.
+func (d *doctor) checkCLI(ctx context.Context) {
+	var native []string
+	for _, a := range d.cfg.Agents {
+		if !a.Docker.Enabled {
+			native = append(native, a.Name)
+		}
+	}
+	if len(native) == 0 {
+		d.report(statusSkip, "claude CLI: every agent runs in a container; the image carries the CLI")
+		return
+	}
+	bin := d.claudeBin
+	if bin == "" {
+		bin = findClaude()
+	}
+	cctx, cancel := context.WithTimeout(ctx, doctorCallTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, bin, "--version")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}
+	out, err := cmd.Output()
+	if err != nil {
+		d.report(statusError, "claude CLI: `%s --version`: %v (agents %s run it natively; `make tools` installs %s, or pass --claude PATH)", bin, err, strings.Join(native, ", "), pinnedClaudeVersion)
+		return
+	}
+	got := versionRe.FindString(string(out))
+	switch got {
+	case "":
+		d.report(statusError, "claude CLI: `%s --version` printed no version", bin)
+	case pinnedClaudeVersion:
+		d.report(statusOK, "claude CLI: %s is %s, the pinned version", bin, got)
+	default:
+		d.report(statusWarn, "claude CLI: %s is %s; herdbot is tested with %s (`make tools` installs it)", bin, got, pinnedClaudeVersion)
+	}
+}
+
+// checkClock compares this host's clock with the Docker engine's.
+func (d *doctor) checkClock(ctx context.Context, eng *engineClient) {
+	if eng == nil {
+		d.report(statusSkip, "clock skew: no reachable Docker engine to compare with")
+		return
+	}
+	skew, err := eng.clockSkew(ctx)
+	if err != nil {
+		d.report(statusWarn, "clock skew: %v", err)
+		return
+	}
+	abs := skew.Abs()
+	switch {
+	case abs > skewError:
+		d.report(statusError, "clock skew: the engine's clock is %s off this host's; schedules, approval expiry and TLS need agreeing clocks (check NTP)", skew.Round(time.Millisecond))
+	case abs > skewWarn:
+		d.report(statusWarn, "clock skew: the engine's clock is %s off this host's (check NTP)", skew.Round(time.Millisecond))
+	default:
+		d.report(statusOK, "clock skew: %s against the engine", skew.Round(time.Millisecond))
+	}
+}
+
+// engineClient is the handful of read-only Docker Engine API calls doctor
+// makes, over plain HTTP (sandbox/docker owns the real client; doctor only
+// looks).
+type engineClient struct {
+	host string // as given, for messages
+	base string // URL prefix
+	hc   *http.Client
+}
+
+// newEngineClient follows the docker CLI's variables: DOCKER_HOST
+// (unix:// or tcp://; default unix:///var/run/docker.sock), and for tcp
+// DOCKER_TLS_VERIFY with DOCKER_CERT_PATH.
+func newEngineClient(getenv func(string) string) (*engineClient, error) {
+	host := getenv("DOCKER_HOST")
+	if host == "" {
+		host = "unix:///var/run/docker.sock"
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
+	}
+	e := &engineClient{host: host}
+	tr := &http.Transport{}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", sock)
+		}
+		e.base = "http://docker"
+	case "tcp":
+		e.base = "http://" + u.Host
+		if getenv("DOCKER_TLS_VERIFY") != "" || getenv("DOCKER_CERT_PATH") != "" {
+			tc, err := engineTLS(getenv("DOCKER_CERT_PATH"), getenv("DOCKER_TLS_VERIFY") != "")
+			if err != nil {
+				return nil, err
+			}
+			tr.TLSClientConfig = tc
+			e.base = "https://" + u.Host
+		}
+	default:
+		return nil, fmt.Errorf("DOCKER_HOST %q: doctor speaks unix:// and tcp:// only", host)
+	}
+	e.hc = &http.Client{Transport: tr, Timeout: doctorCallTimeout}
+	return e, nil
+}
+
+// engineTLS loads the docker CLI's client certificates.
+func engineTLS(dir string, verify bool) (*tls.Config, error) {
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".docker")
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("docker TLS client certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if verify {
+		ca, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+		if err != nil {
+			return nil, fmt.Errorf("docker TLS CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, fmt.Errorf("docker TLS CA: no certificate in %s", filepath.Join(dir, "ca.pem"))
+		}
+		tc.RootCAs = pool
+	} else {
+		tc.InsecureSkipVerify = true // DOCKER_CERT_PATH without DOCKER_TLS_VERIFY, as the docker CLI does
+	}
+	return tc, nil
+}
+
+// get fetches path and returns the status and up to 1 MB of body.
+func (e *engineClient) get(ctx context.Context, path string) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.base+path, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	res, err := e.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, res.Header, b, err
+}
+
+type engineVersion struct {
+	Version    string `json:"Version"`
+	APIVersion string `json:"ApiVersion"`
+}
+
+func (e *engineClient) version(ctx context.Context) (engineVersion, error) {
+	var v engineVersion
+	code, _, b, err := e.get(ctx, "/version")
+	if err != nil {
+		return v, err
+	}
+	if code != http.StatusOK {
+		return v, fmt.Errorf("GET /version: HTTP %d", code)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("GET /version: %w", err)
+	}
+	return v, nil
+}
+
+func (e *engineClient) imageExists(ctx context.Context, ref string) (bool, error) {
+	parts := strings.Split(ref, "/") // the engine takes a reference's slashes as they are
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	code, _, _, err := e.get(ctx, "/images/"+strings.Join(parts, "/")+"/json")
+	switch {
+	case err != nil:
+		return false, err
+	case code == http.StatusOK:
+		return true, nil
+	case code == http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("inspect: HTTP %d", code)
+}
+
+// clockSkew returns the engine's clock minus this host's, taking this
+// host's time as the midpoint of the request.
+func (e *engineClient) clockSkew(ctx context.Context) (time.Duration, error) {
+	t0 := time.Now()
+	code, hdr, b, err := e.get(ctx, "/info")
+	t1 := time.Now()
+	if err != nil {
+		return 0, fmt.Errorf("GET /info: %w", err)
+	}
+	if code != http.StatusOK {
+		return 0, fmt.Errorf("GET /info: HTTP %d", code)
+	}
+	local := t0.Add(t1.Sub(t0) / 2)
+	var info struct {
+		SystemTime string `json:"SystemTime"`
+	}
+	if err := json.Unmarshal(b, &info); err == nil && info.SystemTime != "" {
+		if t, err := time.Parse(time.RFC3339Nano, info.SystemTime); err == nil {
+			return t.Sub(local), nil
+		}
+	}
+	// Fall back to the response's Date header (whole seconds).
+	t, err := http.ParseTime(hdr.Get("Date"))
+	if err != nil {
+		return 0, errors.New("the engine reported no time")
+	}
+	skew := t.Sub(local.Truncate(time.Second))
+	if skew.Abs() <= time.Second {
+		return 0, nil
+	}
+	return skew, nil
+}

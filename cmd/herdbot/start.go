@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/console"
+	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/internal/control"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/docker"
+	"github.com/herdbot/herdbot/sandbox/egress"
+	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/sched"
+	"github.com/herdbot/herdbot/store"
+)
+
+// service is a started herdbot: everything `herdbot start` wires.
+type service struct {
+	cfg     *config.Fleet
+	log     *slog.Logger
+	red     *redact.Redactor
+	store   *store.DB
+	fleet   *agents.Fleet
+	mux     *bot.Mux
+	hub     *console.Hub
+	sched   *sched.Scheduler
+	docker  *docker.Backend
+	demoSrv *claudetest.ModelServer
+	demoLn  net.Listener
+	// runs are the long-lived parts, run together under one errgroup.
+	runs []func(ctx context.Context) error
+}
+
+func cmdStart(ctx context.Context, e env, args []string) error {
+	fs := newFlags("start", e, false)
+	demo := fs.Bool("demo", false, "use the scripted demo model (no model account needed); clearly labelled in every reply")
+	stdinChat := fs.Bool("console", false, "read console chat from this terminal's stdin (on by default with --demo)")
+	claudeBin := fs.String("claude", "", "Claude Code CLI for agents run without Docker (default: .tools/node_modules/.bin/claude, then claude on PATH)")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(fs.config)
+	if err != nil {
+		return err
+	}
+	red := redact.New(cfg.Secrets()...)
+	log := slog.New(redact.NewHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), red))
+	for _, w := range cfg.Warnings {
+		log.Warn("config: " + w)
+	}
+	svc, err := build(ctx, cfg, log, red, buildOptions{demo: *demo, claudeBin: *claudeBin, stdout: e.stdout})
+	if err != nil {
+		return err
+	}
+	if *demo || *stdinChat {
+		svc.runs = append(svc.runs, func(ctx context.Context) error {
+			printDemoBanner(e.stdout, cfg, *demo)
+			return svc.hub.ReadFrom(ctx, e.stdin)
+		})
+	}
+	return svc.run(ctx)
+}
+
+type buildOptions struct {
+	demo      bool
+	claudeBin string
+	stdout    interface{ Write([]byte) (int, error) }
+}
+
+// build wires config → store → sandbox → runtime → fleet → chat → scheduler
+// → control API.
+func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact.Redactor, o buildOptions) (*service, error) {
+	svc := &service{cfg: cfg, log: log, red: red}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.StateDir, "herdbot.db"), log.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	svc.store = st
+
+	m := model{URL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey, OAuthToken: cfg.Model.OAuthToken}
+	if o.demo {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo model: %w", err)
+		}
+		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo())
+		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
+		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + ln.Addr().String() + ", not to Claude")
+	}
+
+	// Sandbox backends: Docker for agents with docker.enabled, native
+	// (no isolation) for the others.
+	backends := backendMux{byAgent: map[string]sandbox.Backend{}}
+	var nat *native.Backend
+	dockerFailed := false
+	specs := make([]agents.AgentSpec, 0, len(cfg.Agents))
+	for _, a := range cfg.Agents {
+		useDocker := a.Docker.Enabled && !dockerFailed
+		if useDocker && svc.docker == nil {
+			b, err := newDocker(ctx, cfg, log, svc)
+			switch {
+			case err == nil:
+				svc.docker = b
+			case o.demo:
+				log.Warn("no usable Docker engine: the demo runs agents WITHOUT isolation (native)", "err", err)
+				useDocker, dockerFailed = false, true
+			default:
+				return nil, fmt.Errorf("agent %s has docker.enabled but Docker is not usable: %w (set docker.enabled: false to run it natively, without isolation)", a.Name, err)
+			}
+		}
+		if o.demo && useDocker && svc.docker != nil && svc.demoLn != nil {
+			// The sidecar reaches the demo model on the host through the
+			// egress network's gateway: an explicit private opt-in.
+			m = svc.demoModelForDocker(m)
+		}
+		spec := agentSpec(cfg, a, m, !useDocker)
+		if useDocker && svc.docker != nil {
+			backends.byAgent[a.Name] = svc.docker
+		} else {
+			if nat == nil {
+				nat = native.New(log.With("component", "sandbox.native"))
+			}
+			backends.byAgent[a.Name] = nat
+			spec.Sandbox.Env = append(spec.Sandbox.Env, "HOME="+filepath.Join(spec.Sandbox.StateDir, "home"))
+			if err := os.MkdirAll(filepath.Join(spec.Sandbox.StateDir, "home"), 0o700); err != nil {
+				return nil, err
+			}
+		}
+		specs = append(specs, spec)
+	}
+
+	if nat != nil {
+		// Inside containers the CLI is on the image's PATH; a native
+		// agent runs the CLI herdbot finds here.
+		backends.nativeBin = o.claudeBin
+		if backends.nativeBin == "" {
+			backends.nativeBin = findClaude()
+		}
+		backends.native = map[string]bool{}
+		for name, b := range backends.byAgent {
+			if b == sandbox.Backend(nat) {
+				backends.native[name] = true
+			}
+		}
+	}
+	rt := claude.New(claude.Config{Log: log.With("component", "agents.claude")})
+
+	svc.mux = bot.NewMux()
+	svc.hub = console.New(consoleUser(), o.stdout)
+	f, err := agents.New(agents.Config{
+		Fleet: cfg.Name, Agents: specs, Store: st, Backend: backends, Runtime: rt,
+		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc.fleet = f
+	if err := f.Recover(ctx); err != nil {
+		return nil, err
+	}
+	svc.runs = append(svc.runs, f.Serve)
+
+	// Chat: the console for every agent; Discord and Slack where configured.
+	for _, a := range cfg.Agents {
+		ad := svc.hub.For(a.Name)
+		svc.hub.Register(a.Name, f)
+		svc.mux.Register(a.Name, bot.Console, ad)
+		svc.runs = append(svc.runs, func(ctx context.Context) error { return ad.Run(ctx, f) })
+		if err := svc.addChat(a); err != nil {
+			return nil, err
+		}
+	}
+
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String}, f, svc.mux, st, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Apply(ctx, schedules(cfg)); err != nil {
+		return nil, err
+	}
+	svc.sched = s
+	svc.runs = append(svc.runs, s.Run)
+
+	ctl := &control.Server{Fleet: f, Store: st, Console: svc.hub, Log: log.With("component", "control"),
+		List:    func(now time.Time) any { return s.List(now) },
+		Trigger: s.Trigger}
+	sock := filepath.Join(cfg.StateDir, "herdbot.sock")
+	ln, err := control.Listen(sock)
+	if err != nil {
+		return nil, err
+	}
+	svc.runs = append(svc.runs, func(ctx context.Context) error {
+		defer os.Remove(sock)
+		return ctl.Serve(ctx, ln)
+	})
+	return svc, nil
+}
+
+func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *service) (*docker.Backend, error) {
+	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, OnEgress: func(r egress.Record) {
+		action := "egress.allowed"
+		if !r.Allowed {
+			action = "egress.denied"
+		}
+		_ = svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
+			Action: action, Subject: fmt.Sprintf("%s:%d", r.Host, r.Port),
+			Detail: fmt.Sprintf(`{"addr":%q,"reason":%q,"bytes_up":%d,"bytes_down":%d}`, r.Addr, r.Reason, r.BytesUp, r.BytesDown)})
+	}}, log.With("component", "sandbox.docker"))
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := b.Ping(pctx); err != nil {
+		_ = b.Close(ctx)
+		return nil, err
+	}
+	if err := b.Cleanup(pctx); err != nil {
+		log.Warn("remove orphans of a previous run", "err", err)
+	}
+	return b, nil
+}
+
+// demoModelForDocker points the sandbox at the demo model via the host.
+func (svc *service) demoModelForDocker(m model) model {
+	return m
+}
+
+func (svc *service) run(ctx context.Context) error {
+	defer svc.store.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	if svc.demoSrv != nil {
+		g.Go(func() error { return svc.demoSrv.Serve(gctx, svc.demoLn) })
+	}
+	for _, r := range svc.runs {
+		g.Go(func() error { return r(gctx) })
+	}
+	svc.log.Info("herdbot started", "fleet", svc.cfg.Name, "agents", len(svc.cfg.Agents), "state", svc.cfg.StateDir)
+	err := g.Wait()
+	if svc.docker != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if cerr := svc.docker.Close(cctx); cerr != nil {
+			svc.log.Warn("stop containers", "err", cerr)
+		}
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	svc.log.Info("herdbot stopped")
+	return nil
+}
+
+// findClaude finds the CLI for native agents.
+func findClaude() string {
+	if abs, err := filepath.Abs(".tools/node_modules/.bin/claude"); err == nil {
+		if _, err := os.Stat(abs); err == nil {
+			return abs
+		}
+	}
+	if p, err := exec.LookPath("claude"); err == nil {
+		return p
+	}
+	return "claude"
+}
+
+func consoleUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "local"
+}
+
+func printDemoBanner(w interface{ Write([]byte) (int, error) }, cfg *config.Fleet, demo bool) {
+	names := make([]string, 0, len(cfg.Agents))
+	for _, a := range cfg.Agents {
+		names = append(names, a.Name)
+	}
+	var b strings.Builder
+	b.WriteString("\nherdbot console chat — agents: " + strings.Join(names, ", ") + "\n")
+	if demo {
+		b.WriteString("DEMO: replies come from a scripted demo model, not from Claude.\n")
+	}
+	b.WriteString("Type a message and press Enter (start with @agent to pick one). /help, /status, /reset; approve with /approve ID once|session|deny. Ctrl-C stops.\n\n")
+	_, _ = w.Write([]byte(b.String()))
+}

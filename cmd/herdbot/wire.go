@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/console"
+	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sched"
+)
+
+// noTrafficEnv silences the CLI's telemetry, auto-updater and other
+// non-essential traffic in every agent process.
+var noTrafficEnv = []string{
+	"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+	"DISABLE_AUTOUPDATER=1",
+	"DISABLE_TELEMETRY=1",
+	"DISABLE_ERROR_REPORTING=1",
+	"DISABLE_BUG_COMMAND=1",
+}
+
+// model is where agent processes reach the model API.
+type model struct {
+	URL        string
+	APIKey     string
+	OAuthToken string
+}
+
+// agentSpec maps one configured agent to the fleet's view of it. native
+// says whether it runs without a container (then the model credential is
+// in its environment, as there is no proxy to inject it).
+func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.AgentSpec {
+	opts := agents.RunOptions{
+		Model: a.Model, PermissionMode: a.PermissionMode, MaxTurns: a.MaxTurns,
+		Tools: a.Tools, AllowedTools: a.AllowedTools, DisallowedTools: a.DeniedTools,
+		AppendSystemPrompt: a.SystemPrompt, MCPConfig: mcpConfig(a.MCPServers),
+	}
+	if a.Session.Model != "" {
+		opts.Model = a.Session.Model
+	}
+	if a.Session.MaxTurns > 0 {
+		opts.MaxTurns = a.Session.MaxTurns
+	}
+	env := append([]string(nil), noTrafficEnv...)
+	keys := make([]string, 0, len(a.Docker.Env))
+	for k := range a.Docker.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+a.Docker.Env[k])
+	}
+	net := sandbox.Network{Allow: a.Network.Allow, Private: a.Network.Private,
+		Model: sandbox.ModelUpstream{URL: m.URL, APIKey: m.APIKey, OAuthToken: m.OAuthToken}}
+	if a.Docker.Network == "none" {
+		net.None = true
+	}
+	if native {
+		env = append(env, "PATH=/usr/local/bin:/usr/bin:/bin", "ANTHROPIC_BASE_URL="+m.URL)
+		if m.APIKey != "" {
+			env = append(env, "ANTHROPIC_API_KEY="+m.APIKey)
+		}
+		if m.OAuthToken != "" {
+			env = append(env, "CLAUDE_CODE_OAUTH_TOKEN="+m.OAuthToken)
+		}
+	}
+	hostConfig := a.Docker.HostConfig
+	if a.Docker.Privileged || len(a.Docker.CapAdd) > 0 || a.Docker.Runtime != "" {
+		hostConfig = map[string]any{}
+		for k, v := range a.Docker.HostConfig {
+			hostConfig[k] = v
+		}
+		if a.Docker.Privileged {
+			hostConfig["Privileged"] = true
+		}
+		if len(a.Docker.CapAdd) > 0 {
+			hostConfig["CapAdd"] = a.Docker.CapAdd
+		}
+		if a.Docker.Runtime != "" {
+			hostConfig["Runtime"] = a.Docker.Runtime
+		}
+	}
+	if a.Docker.Network == "host" {
+		if hostConfig == nil {
+			hostConfig = map[string]any{}
+		}
+		hostConfig["NetworkMode"] = "host"
+	}
+	return agents.AgentSpec{
+		Name: a.Name, Description: a.Description, Options: opts,
+		Sandbox: sandbox.Spec{
+			Fleet: f.Name, Agent: a.Name, Image: a.Docker.Image, Env: env,
+			Workspace: a.WorkingDirectory, WorkspaceReadOnly: a.Docker.WorkspaceMode == "ro",
+			StateDir: filepath.Join(f.StateDir, "agents", a.Name), User: a.Docker.User,
+			Limits: sandbox.Limits{MemoryBytes: a.Docker.Memory, CPUShares: a.Docker.CPUShares,
+				CPUPeriod: a.Docker.CPUPeriod, CPUQuota: a.Docker.CPUQuota, PidsLimit: a.Docker.PidsLimit},
+			Tmpfs: a.Docker.Tmpfs, Labels: a.Docker.Labels, Network: net,
+			HostConfig: hostConfig, Dangerous: a.Docker.DangerousHostConfig, Volumes: a.Docker.Volumes,
+		},
+		Approvers: map[string][]string{
+			bot.Discord: a.Approvers.Discord, bot.Slack: a.Approvers.Slack, bot.Console: a.Approvers.Console,
+		},
+		MaxConcurrent: a.MaxConcurrent, QueueMax: a.Queue.Max, Steer: a.Queue.Mode == "steer",
+		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
+		SessionTimeout: a.Session.Timeout, RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
+	}
+}
+
+func mcpConfig(servers map[string]config.MCPServer) string {
+	if len(servers) == 0 {
+		return ""
+	}
+	out := map[string]any{}
+	for name, s := range servers {
+		m := map[string]any{}
+		if s.Type != "" {
+			m["type"] = s.Type
+		}
+		if s.Command != "" {
+			m["command"] = s.Command
+		}
+		if len(s.Args) > 0 {
+			m["args"] = s.Args
+		}
+		if len(s.Env) > 0 {
+			m["env"] = s.Env
+		}
+		if s.URL != "" {
+			m["url"] = s.URL
+		}
+		if len(s.Headers) > 0 {
+			m["headers"] = s.Headers
+		}
+		out[name] = m
+	}
+	b, _ := json.Marshal(map[string]any{"mcpServers": out})
+	return string(b)
+}
+
+// schedules maps every configured schedule.
+func schedules(f *config.Fleet) []sched.Schedule {
+	var out []sched.Schedule
+	for _, a := range f.Agents {
+		for _, s := range a.Schedules {
+			prompt := s.Prompt
+			if prompt == "" {
+				prompt = a.DefaultPrompt
+			}
+			out = append(out, sched.Schedule{
+				Agent: a.Name, Name: s.Name, Type: s.Type, Interval: s.Interval, Cron: s.Cron,
+				Location: s.Timezone, At: s.At, Jitter: s.Jitter, Prompt: prompt, Enabled: s.Enabled,
+				PostTo: postTo(s.PostTo), ResumeSession: s.ResumeSession, CatchUp: s.CatchUp,
+				Secret: s.Secret, Fields: s.Fields,
+			})
+		}
+	}
+	return out
+}
+
+func postTo(p config.PostTo) bot.Target {
+	switch p.Platform {
+	case "":
+		return bot.Target{}
+	case bot.Console:
+		return console.Target
+	}
+	return bot.Target{Platform: p.Platform, Channel: p.Channel, Thread: p.Thread}
+}
+
+// backendMux picks each agent's sandbox backend.
+type backendMux struct {
+	byAgent   map[string]sandbox.Backend
+	native    map[string]bool // agents run without a container
+	nativeBin string          // the CLI native agents run
+}
+
+func (m backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
+	b, ok := m.byAgent[spec.Agent]
+	if !ok {
+		return nil, fmt.Errorf("no sandbox backend for agent %q", spec.Agent)
+	}
+	if m.native[spec.Agent] && len(spec.Command) > 0 && spec.Command[0] == "claude" {
+		spec.Command = append([]string{m.nativeBin}, spec.Command[1:]...)
+	}
+	return b.Start(ctx, spec)
+}
