@@ -92,4 +92,3 @@ func cmdSetup(ctx context.Context, e env, args []string) error {
 	}
 	return fmt.Errorf("setup: unknown platform %q (discord or slack)", pos[0])
 }
-
