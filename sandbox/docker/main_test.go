@@ -42,14 +42,21 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if art != nil {
-		if art.image != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if cli, err := client.New(client.FromEnv); err == nil {
-				_, _ = cli.ImageRemove(ctx, art.image, client.ImageRemoveOptions{PruneChildren: true})
-				cli.Close()
-			}
-			cancel()
+		images := []string{art.image}
+		if sum, err := checkStaticBinary(art.herdbot); err == nil {
+			images = append(images, egressImageRepo+":"+sum[:16])
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if cli, err := client.New(client.FromEnv); err == nil {
+			for _, img := range images {
+				if img != "" {
+					// Not forced: an image another run still uses stays.
+					_, _ = cli.ImageRemove(ctx, img, client.ImageRemoveOptions{PruneChildren: true})
+				}
+			}
+			cli.Close()
+		}
+		cancel()
 		_ = os.RemoveAll(art.dir)
 	}
 	os.Exit(code)
