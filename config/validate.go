@@ -19,7 +19,6 @@ var (
 	snowflakeRe = regexp.MustCompile(`^[0-9]{1,20}$`)
 	slackChanRe = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 	slackUserRe = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	slackTeamRe = regexp.MustCompile(`^[CGDUWT][A-Z0-9]{2,}$`)
 	hostRe      = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	slashRe     = regexp.MustCompile(`^/[a-z0-9_-]{1,31}$`)
 	tmpfsOptRe  = regexp.MustCompile(`^[a-z0-9=,_-]*$`)
