@@ -24,13 +24,20 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/herdbot
 
 # -race needs cgo; the binary itself is static (CGO_ENABLED=0 above).
+# The full log goes to .test.out; the package lines, failures, skips and a
+# count are printed.
 test: lint
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./... 2>&1 | tee .test.out; exit $${PIPESTATUS[0]}
+	@echo "go test -race ./... (log: .test.out)"
+	@CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 25m -v ./... > .test.out 2>&1; st=$$?; \
+	  grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|\?)' .test.out; \
+	  grep -B2 -A20 -- '--- FAIL' .test.out | head -200; \
+	  echo "$$(grep -c -- '--- PASS' .test.out) passed, $$(grep -c -- '--- FAIL' .test.out) failed, $$(grep -c -- '--- SKIP' .test.out) skipped"; \
+	  exit $$st
 
 test-short:
 	CGO_ENABLED=1 $(GO) test -race -short ./...
 
-run: build
+run: build tools
 	./$(BIN) start --demo -c deploy/example/herdbot.yaml
 
 tools: $(CLAUDE_BIN)
