@@ -29,9 +29,10 @@ const (
 	testSlackBot     = "xoxb-1111-2222-doctortestsecretslackbot"
 	testSlackApp     = "xapp-1-A111-2222-doctortestsecretslackapp"
 	testGitHubToken  = "github_pat_doctortestsecretgithubtoken0123456789"
+	testWrongShape   = "xapp-9-B999-doctortestsecretwrongshape"
 )
 
-var testSecrets = []string{testAPIKey, testDiscordToken, testSlackBot, testSlackApp, testGitHubToken}
+var testSecrets = []string{testAPIKey, testDiscordToken, testSlackBot, testSlackApp, testGitHubToken, testWrongShape}
 
 const doctorFleetYAML = `version: 1
 fleet:
@@ -279,7 +280,7 @@ func TestDoctorSeededProblems(t *testing.T) {
 			f.write(t, "agents/garden/.env", gardenEnv("GARDEN_SLACK_APP_TOKEN", nil), 0o600)
 		}, 1, "ERROR", []string{"chat.slack is configured but GARDEN_SLACK_APP_TOKEN (app_token_env) is not set"}},
 		{"slack token with the wrong shape", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
-			f.write(t, "agents/garden/.env", gardenEnv("", map[string]string{"GARDEN_SLACK_BOT_TOKEN": "xapp-1-A111-2222-doctortestsecretslackapp"}), 0o600)
+			f.write(t, "agents/garden/.env", gardenEnv("", map[string]string{"GARDEN_SLACK_BOT_TOKEN": testWrongShape}), 0o600)
 		}, 0, "WARN", []string{"GARDEN_SLACK_BOT_TOKEN is set", "does not look like a Slack bot token"}},
 		{"discord token placeholder", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "agents/garden/.env", gardenEnv("", map[string]string{"GARDEN_DISCORD_BOT_TOKEN": "garden-discord-bot-token"}), 0o600)
