@@ -103,7 +103,12 @@ func (r *fleetRig) waitThread(t *testing.T, thread, want string) slacktest.Messa
 func TestFleetMentionGetsThreadedReply(t *testing.T) {
 	r := startFleet(t, claudetest.Script(claudetest.Text("Plant **garlic** in October.")))
 	sent := r.fake.Mention(r.app, chanMention, alice, "what now?", "")
+	// The socket drops mid-run: the reply goes over the Web API anyway,
+	// and the socket comes back.
+	r.fake.WaitAck(r.app, sent.Envelope)
+	r.fake.DropSockets(r.app)
 	r.waitThread(t, sent.TS, "Plant *garlic* in October.")
+	r.fake.WaitConnected(r.app, 2)
 	for _, m := range r.fake.Messages(chanMention) {
 		if m.ThreadTS != sent.TS {
 			t.Fatalf("message outside the thread: %+v", m)
