@@ -238,6 +238,7 @@ type opts struct {
 	result   func(c *call) (agents.RunResult, error)
 	noRun    bool // apply only, do not call Run
 	location *time.Location
+	state    sched.State // instead of the memState (then final() is not usable)
 }
 
 func newHarness(t *testing.T, clk *clockwork.FakeClock, st *memState, list []sched.Schedule, o opts) *harness {
@@ -246,7 +247,11 @@ func newHarness(t *testing.T, clk *clockwork.FakeClock, st *memState, list []sch
 		poster: &fakePoster{posts: make(chan post, 1000)}, lags: &lagRec{}}
 	h.runner.result = o.result
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := sched.New(sched.Config{Clock: clk, Location: locOr(o.location), Metrics: h.lags}, h.runner, h.poster, st, log)
+	var state sched.State = st
+	if o.state != nil {
+		state = o.state
+	}
+	s, err := sched.New(sched.Config{Clock: clk, Location: locOr(o.location), Metrics: h.lags}, h.runner, h.poster, state, log)
 	if err != nil {
 		t.Fatal(err)
 	}
