@@ -1,0 +1,174 @@
+// Package discord connects one agent's Discord bot to herdbot through
+// discordgo: one gateway session per agent, routing of mentions, auto
+// channels, threads and DMs with access checks, slash commands, approval
+// buttons, and sending/editing replies within Discord's limits.
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/herdbot/herdbot/bot"
+)
+
+// MaxText is Discord's limit on message content, in characters.
+const MaxText = 2000
+
+// Log keys.
+const (
+	logChannel = "channel"
+	logUser    = "user"
+	logErr     = "err"
+)
+
+// Intents the adapter asks for. Message Content is privileged: it must be
+// switched on in the Developer Portal (see SetupHelp).
+const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages |
+	discordgo.IntentsDirectMessages | discordgo.IntentMessageContent
+
+// Adapter is one agent's Discord bot. It implements bot.Adapter, bot.Typer
+// and bot.Limiter. Send, Edit, Typing and React work before and during Run.
+type Adapter struct {
+	cfg    Config
+	log    *slog.Logger
+	s      *discordgo.Session
+	policy *policy
+
+	mu      sync.Mutex
+	me      string // bot user id, from READY
+	appID   string // application id, from READY
+	running bool
+	closing bool
+	wg      sync.WaitGroup // event goroutines
+}
+
+var (
+	_ bot.Adapter = (*Adapter)(nil)
+	_ bot.Typer   = (*Adapter)(nil)
+	_ bot.Limiter = (*Adapter)(nil)
+)
+
+// New validates cfg and prepares the bot's session; nothing connects until
+// Run.
+func New(cfg Config, log *slog.Logger) (*Adapter, error) {
+	if log == nil {
+		return nil, errors.New("discord: nil logger")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("discord config for agent %q: %w", cfg.Agent, err)
+	}
+	s, err := discordgo.New("Bot " + cfg.Token)
+	if err != nil {
+		return nil, fmt.Errorf("discord session: %w", err)
+	}
+	s.Identify.Intents = Intents
+	s.SyncEvents = true // handlers only hand off to goroutines we own
+	s.LogLevel = -1     // discordgo logs through a process-global logger (and at debug, the token): keep it silent
+	s.ShouldReconnectVoiceOnSessionError = false
+	s.State.MaxMessageCount = 0
+	s.State.TrackPresences = false
+	s.State.TrackVoice = false
+	s.State.TrackEmojis = false
+	a := &Adapter{cfg: cfg, log: log.With("component", "bot.discord", "agent", cfg.Agent), s: s}
+	a.policy = newPolicy(&a.cfg, a.self)
+	return a, nil
+}
+
+// self returns the bot's user id ("" before READY).
+func (a *Adapter) self() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.me
+}
+
+// Limits reports Discord's message limits.
+func (a *Adapter) Limits() bot.Limits { return bot.Limits{MaxText: MaxText} }
+
+// Run connects to the gateway, registers the slash commands and serves
+// events until ctx is done; then it closes the session (discordgo waits 1 s
+// for the close handshake) and waits for the event goroutines. Gateway drops
+// are resumed by discordgo. Run returns an error if the first connection
+// fails; it may be called once.
+func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
+	a.mu.Lock()
+	if a.running {
+		a.mu.Unlock()
+		return errors.New("discord: Run called twice")
+	}
+	a.running = true
+	a.mu.Unlock()
+
+	removers := []func(){
+		a.s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) {
+			a.mu.Lock()
+			a.me = r.User.ID
+			if r.Application != nil && r.Application.ID != "" {
+				a.appID = r.Application.ID
+			} else {
+				a.appID = r.User.ID
+			}
+			a.mu.Unlock()
+			a.log.Info("discord ready", "bot", r.User.Username, "guilds", len(r.Guilds))
+		}),
+		a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Resumed) { a.log.Info("discord gateway resumed") }),
+		a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { a.log.Debug("discord gateway disconnected") }),
+		a.s.AddHandler(func(_ *discordgo.Session, rl *discordgo.RateLimit) {
+			a.log.Warn("discord rate limited", "url", rl.URL, "retry_after", rl.RetryAfter)
+		}),
+		a.s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
+			a.spawn(func() { a.onMessage(ctx, h, m.Message) })
+		}),
+		a.s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
+			a.spawn(func() { a.onInteraction(ctx, h, i.Interaction) })
+		}),
+	}
+	defer func() {
+		for _, rm := range removers {
+			rm()
+		}
+	}()
+
+	if err := a.s.Open(); err != nil {
+		return fmt.Errorf("discord connect (agent %s): %w", a.cfg.Agent, err)
+	}
+	if err := a.registerCommands(ctx); err != nil {
+		a.log.Error("discord slash commands not registered", logErr, err)
+	}
+	<-ctx.Done()
+
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	err := a.s.Close()
+	a.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("discord close: %w", err)
+	}
+	return nil
+}
+
+// spawn runs f on a goroutine that Run waits for, unless Run is closing.
+func (a *Adapter) spawn(f func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// ids returns the bot's user and application ids (empty before READY).
+func (a *Adapter) ids() (me, app string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.me, a.appID
+}
