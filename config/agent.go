@@ -139,6 +139,9 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.PermissionMode = defaultStr(s.PermissionMode, "default")
 	if ag.PermissionMode == "delegate" {
 		r.errf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; use one of %s", strings.Join(PermissionModes, ", "))
+	} else if ag.PermissionMode == "bypassPermissions" && !r.origin("permission_mode").fleet {
+		// An agent can edit its own file: it may not skip every approval.
+		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit")
 	} else if err := oneOf(ag.PermissionMode, PermissionModes); err != nil {
 		r.errf("permission_mode", "%v", err)
 	}

@@ -75,7 +75,8 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 	}
 	if !d.Enabled {
 		if o := r.origin("docker.enabled"); !o.fleet {
-			r.warnf("docker.enabled", "the agent file turns docker off: the agent runs natively, without isolation")
+			// An agent can edit its own file: it may not turn its sandbox off.
+			r.errf("docker.enabled", "an agent file may not turn docker off (the agent would run without isolation); set it in the fleet file under defaults.docker or agents[].overrides.docker")
 		}
 	}
 	if s.Memory != "" {

@@ -80,12 +80,35 @@ func TestWarningsNamePlace(t *testing.T) {
 	}
 }
 
+// TestAgentCannotWidenItsSandbox: an agent can edit its own file, so it may
+// not turn docker off or skip approvals there; the fleet file may.
+func TestAgentCannotWidenItsSandbox(t *testing.T) {
+	for name, agent := range map[string]string{
+		"docker off": "name: a\ndocker:\n  enabled: false\n",
+		"bypass":     "name: a\npermission_mode: bypassPermissions\n",
+	} {
+		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": agent}), nil)
+		ps := problemsOf(t, err)
+		if len(ps) != 1 || !strings.Contains(ps[0].Message, "fleet file") || !strings.HasSuffix(ps[0].File, "agent.yaml") {
+			t.Errorf("%s: want one error naming the fleet file, got %+v", name, ps)
+		}
+	}
+	// The same settings from the fleet's overrides for the agent load.
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"herdbot.yaml":        "version: 1\nagents:\n  - path: agents/a\n    overrides:\n      permission_mode: bypassPermissions\n      docker:\n        enabled: false\n",
+		"agents/a/agent.yaml": "name: a\n",
+	}), nil)
+	if a := f.Agents[0]; a.Docker.Enabled || a.PermissionMode != "bypassPermissions" {
+		t.Fatalf("fleet overrides not applied: %+v %q", a.Docker.Enabled, a.PermissionMode)
+	}
+}
+
 // TestWarningsHerdbot: things that load but deserve a word.
 func TestWarningsHerdbot(t *testing.T) {
 	f := mustLoad(t, with(baseFleet, map[string]string{
-		"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: false\nchat:\n  discord:\n    bot_token_env: T\n    dm:\n      enabled: true\n",
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: T\n    dm:\n      enabled: true\n",
 	}), nil)
-	want := []string{"agents/a/agent.yaml:3: docker.enabled: the agent file turns docker off", "agents/a/agent.yaml:8: chat.discord.dm.enabled: DMs are enabled but the allowlist is empty"}
+	want := []string{"agents/a/agent.yaml:6: chat.discord.dm.enabled: DMs are enabled but the allowlist is empty"}
 	for _, w := range want {
 		found := false
 		for _, got := range f.Warnings {
