@@ -51,14 +51,15 @@ func start(prog string, spec sandbox.Spec, env []string) (*process, error) {
 		return nil, fmt.Errorf("native start: stderr pipe: %w", err)
 	}
 	cmd := &exec.Cmd{
-		Path:        prog,
-		Args:        append([]string{spec.Command[0]}, spec.Command[1:]...),
-		Env:         env,
-		Dir:         spec.Workspace,
-		Stdin:       inR,
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Path:   prog,
+		Args:   append([]string{spec.Command[0]}, spec.Command[1:]...),
+		Env:    env,
+		Dir:    spec.Workspace,
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		// Pdeathsig: the agent dies with herdbot (kill -9 leaves no orphan).
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
 	if err := cmd.Start(); err != nil {
 		closeAll(inR, inW, outR, outW, errR, errW)
