@@ -13,6 +13,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/metrics"
 	"github.com/herdbot/herdbot/sched"
 )
 
@@ -30,7 +31,10 @@ type memState struct {
 	finals chan agents.ScheduleState
 }
 
-var _ sched.State = (*memState)(nil)
+var (
+	_ sched.State       = (*memState)(nil)
+	_ sched.LagRecorder = (*metrics.Metrics)(nil)
+)
 
 func newMemState() *memState {
 	return &memState{

@@ -1,0 +1,102 @@
+package metrics_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/herdbot/herdbot/metrics"
+)
+
+func TestSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	m.RunFinished("garden", "schedule", "succeeded", 90*time.Second)
+	m.RunFinished("garden", "schedule", "succeeded", 30*time.Second)
+	m.RunFinished("garden", "chat", "failed", time.Second)
+	m.ApprovalDecided("garden", "denied", 12*time.Second)
+	m.QueueDepth("garden", 3)
+	m.ScheduleLag("garden", "weather", 20*time.Millisecond)
+	m.Egress("garden", true)
+	m.Egress("garden", false)
+	m.Egress("garden", false)
+	m.ChatConnected("garden", "discord", true)
+	m.ChatConnected("garden", "slack", false)
+
+	want := `
+# HELP herdbot_runs_total Agent runs by agent, trigger (chat, schedule, webhook, cli) and outcome (job status).
+# TYPE herdbot_runs_total counter
+herdbot_runs_total{agent="garden",outcome="failed",trigger="chat"} 1
+herdbot_runs_total{agent="garden",outcome="succeeded",trigger="schedule"} 2
+# HELP herdbot_approvals_total Tool approval decisions by agent and outcome (allowed, allowed_session, denied, expired).
+# TYPE herdbot_approvals_total counter
+herdbot_approvals_total{agent="garden",outcome="denied"} 1
+# HELP herdbot_queue_depth Runs waiting for a slot under the agent's concurrency cap.
+# TYPE herdbot_queue_depth gauge
+herdbot_queue_depth{agent="garden"} 3
+# HELP herdbot_egress_total Egress proxy connections by agent and decision (allowed, denied).
+# TYPE herdbot_egress_total counter
+herdbot_egress_total{agent="garden",decision="allowed"} 1
+herdbot_egress_total{agent="garden",decision="denied"} 2
+# HELP herdbot_chat_connected 1 when the agent's chat connection on the platform is up, else 0.
+# TYPE herdbot_chat_connected gauge
+herdbot_chat_connected{agent="garden",platform="discord"} 1
+herdbot_chat_connected{agent="garden",platform="slack"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"herdbot_runs_total", "herdbot_approvals_total", "herdbot_queue_depth", "herdbot_egress_total", "herdbot_chat_connected"); err != nil {
+		t.Fatal(err)
+	}
+	// Histograms: count and sum.
+	for name, wantCount := range map[string]int{
+		"herdbot_run_duration_seconds":     3,
+		"herdbot_approval_latency_seconds": 1,
+		"herdbot_schedule_lag_seconds":     1,
+	} {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got uint64
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				for _, mt := range mf.GetMetric() {
+					got += mt.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		if got != uint64(wantCount) {
+			t.Errorf("%s: %d samples, want %d", name, got, wantCount)
+		}
+	}
+}
+
+// A nil *Metrics must not panic on any method.
+func TestNilIsNoOp(t *testing.T) {
+	var m *metrics.Metrics
+	m.RunFinished("a", "chat", "succeeded", time.Second)
+	m.ApprovalDecided("a", "allowed", time.Second)
+	m.QueueDepth("a", 1)
+	m.ScheduleLag("a", "s", time.Second)
+	m.Egress("a", true)
+	m.ChatConnected("a", "discord", true)
+}
+
+func TestTwoOnOneRegistryShareSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, b := metrics.New(reg), metrics.New(reg)
+	a.Egress("garden", true)
+	b.Egress("garden", true)
+	want := `
+# HELP herdbot_egress_total Egress proxy connections by agent and decision (allowed, denied).
+# TYPE herdbot_egress_total counter
+herdbot_egress_total{agent="garden",decision="allowed"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "herdbot_egress_total"); err != nil {
+		t.Fatal(err)
+	}
+	metrics.New(nil).Egress("x", true) // unregistered works too
+}
