@@ -149,7 +149,10 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 
 // Send posts m at to: Markdown as mrkdwn sections (several messages when
 // long), buttons on the last message, files uploaded into the same thread.
-// The returned ref is the last message (the one with the buttons).
+// The returned ref is the last message (the one with the buttons); a
+// message of files only posts no text and returns a ref without an ID.
+// Slack's errors come back wrapped with the method name; 429s are retried
+// after Retry-After.
 func (a *Adapter) Send(ctx context.Context, to bot.Target, m bot.Message) (bot.MessageRef, error) {
 	if to.Channel == "" {
 		return bot.MessageRef{}, errors.New("slack send: target has no channel")

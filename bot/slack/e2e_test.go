@@ -175,3 +175,35 @@ func TestFleetButtonApprovalBySlackUsers(t *testing.T) {
 		t.Fatalf("approvals = %+v, %v", as, err)
 	}
 }
+
+func TestFleetSlashCommands(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Text("Compost weekly.")))
+	for _, name := range []string{"status", "help", "reset", "stop"} {
+		before := len(r.fake.Responses())
+		env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: name, Channel: chanMention, User: alice})
+		k := r.fake.WaitAck(r.app, env)
+		text := ""
+		if k.Payload != nil {
+			text = decodeAck(t, k).Text
+		} else {
+			r.fake.WaitFor(name+" reply", func() bool { return len(r.fake.Responses()) > before })
+			text = r.fake.Responses()[before].Text
+		}
+		if strings.TrimSpace(text) == "" {
+			t.Fatalf("/garden %s: empty reply", name)
+		}
+	}
+	env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: "how often to compost?", Channel: chanMention, User: alice})
+	r.fake.WaitAck(r.app, env)
+	var root string
+	r.fake.WaitFor("prompt posted", func() bool {
+		for _, m := range r.fake.Messages(chanMention) {
+			if strings.Contains(m.Text, "asked: how often to compost?") {
+				root = m.TS
+				return true
+			}
+		}
+		return false
+	})
+	r.waitThread(t, root, "Compost weekly.")
+}
