@@ -1,0 +1,344 @@
+package docker
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/herdbot/herdbot/sandbox"
+)
+
+func listFleet(t *testing.T, b *Backend, fleet string) (containers, networks []string) {
+	t.Helper()
+	f := make(client.Filters).Add("label", LabelFleet+"="+fleet)
+	cs, err := b.cli.ContainerList(testCtx(t), client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs.Items {
+		containers = append(containers, c.Labels[LabelRole]+":"+c.Labels[LabelAgent])
+	}
+	ns, err := b.cli.NetworkList(testCtx(t), client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns.Items {
+		networks = append(networks, n.Name)
+	}
+	slices.Sort(containers)
+	slices.Sort(networks)
+	return containers, networks
+}
+
+// startHang starts a networked process that prints "ready" and blocks.
+func startHang(t *testing.T, b *Backend, a *artefacts, agent string) sandbox.Process {
+	t.Helper()
+	spec := testSpec(t, a, agent, "/helper", "hang")
+	spec.Network = sandbox.Network{}
+	p, err := b.Start(testCtx(t), spec)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, p.Stderr()) }()
+	r := bufio.NewReader(p.Stdout())
+	if line, err := r.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, r) }()
+	return p
+}
+
+func TestImageMissing(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	spec := testSpec(t, a, "noimg", "/helper", "env")
+	spec.Image = "herdbot-agent:does-not-exist"
+	_, err := b.Start(testCtx(t), spec)
+	if !errors.Is(err, sandbox.ErrImageMissing) {
+		t.Fatalf("Start = %v, want ErrImageMissing", err)
+	}
+	for _, want := range []string{"herdbot-agent:does-not-exist", "make agent-image"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// TestOneNetworkAndSidecarPerAgent starts processes of two agents at once:
+// each agent gets one network and one sidecar, shared by its processes,
+// and a process's container is gone once it has been waited for.
+func TestOneNetworkAndSidecarPerAgent(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	var wg sync.WaitGroup
+	procs := make(chan sandbox.Process, 6)
+	for i := range 6 {
+		agent := []string{"one", "two"}[i%2]
+		wg.Go(func() { procs <- startHang(t, b, a, agent) })
+	}
+	wg.Wait()
+	close(procs)
+	containers, networks := listFleet(t, b, b.cfg.Fleet)
+	wantC := []string{"agent:one", "agent:one", "agent:one", "agent:two", "agent:two", "agent:two", "egress:one", "egress:two"}
+	wantN := []string{b.agentNetworkName("one"), b.agentNetworkName("two"), b.egressNetworkName()}
+	slices.Sort(wantN)
+	if !slices.Equal(containers, wantC) || !slices.Equal(networks, wantN) {
+		t.Fatalf("containers %v networks %v; want %v and %v", containers, networks, wantC, wantN)
+	}
+	for p := range procs {
+		if err := p.Signal(testCtx(t), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Wait(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	containers, _ = listFleet(t, b, b.cfg.Fleet)
+	if !slices.Equal(containers, []string{"egress:one", "egress:two"}) {
+		t.Fatalf("after Wait: containers %v, want only the sidecars", containers)
+	}
+}
+
+// TestCleanupRemovesOrphans: a second backend of the same fleet (a new
+// herdbot process after a crash) removes what the first left behind.
+func TestCleanupRemovesOrphans(t *testing.T) {
+	a := testArtefacts(t)
+	fleet := testFleet()
+	crashed := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	p := startHang(t, crashed, a, "orphan")
+	if c, n := listFleet(t, crashed, fleet); len(c) != 2 || len(n) != 2 {
+		t.Fatalf("before cleanup: containers %v networks %v", c, n)
+	}
+
+	next := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	if err := next.Cleanup(testCtx(t)); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	if c, n := listFleet(t, next, fleet); len(c) != 0 || len(n) != 0 {
+		t.Fatalf("after cleanup: containers %v networks %v; want none", c, n)
+	}
+	// The orphaned process is gone: its Wait returns.
+	if _, err := p.Wait(testCtx(t)); err == nil {
+		t.Log("orphan's Wait returned without error")
+	}
+}
+
+// TestCleanupSparesOwnResources: Cleanup on a running backend keeps what
+// it created itself.
+func TestCleanupSparesOwnResources(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	p := startHang(t, b, a, "mine")
+	if err := b.Cleanup(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c, n := listFleet(t, b, b.cfg.Fleet); len(c) != 2 || len(n) != 2 {
+		t.Fatalf("Cleanup removed this backend's own resources: containers %v networks %v", c, n)
+	}
+	_ = p.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p.Wait(testCtx(t))
+}
+
+// TestCloseStopsEverything: Close kills running processes and removes
+// every container and network (newTestBackend's cleanup checks that nothing
+// of the fleet is left).
+func TestCloseStopsEverything(t *testing.T) {
+	a := testArtefacts(t)
+	b, err := New(testCtx(t), Config{Fleet: testFleet(), HerdbotBinary: a.herdbot}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHang(t, b, a, "closing")
+	if err := b.Close(testCtx(t)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := p.Wait(testCtx(t)); err != nil && errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait after Close: %v", err)
+	}
+	assertNothingLeft(t, b.cfg.Fleet)
+	if _, err := b.Start(testCtx(t), testSpec(t, a, "late", "/helper", "env")); err == nil {
+		t.Fatal("Start after Close succeeded")
+	}
+}
+
+// TestContainerIsHardened inspects a running agent container.
+func TestContainerIsHardened(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	spec := testSpec(t, a, "inspected", "/helper", "hang")
+	spec.Workspace = workspace(t, 1234, 1234)
+	spec.HostConfig = map[string]any{"shm_size": 1 << 20}
+	spec.Limits = sandbox.Limits{MemoryBytes: 96 << 20, PidsLimit: 40, NanoCPUs: 500_000_000, TmpBytes: 8 << 20}
+	p, err := b.Start(testCtx(t), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Signal(context.Background(), syscall.SIGKILL); _, _ = p.Wait(context.Background()) }()
+	ins, err := b.cli.ContainerInspect(testCtx(t), p.(*process).id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, hc := ins.Container.Config, ins.Container.HostConfig
+	if c.User != "1234:1234" {
+		t.Errorf("user %s, want the workspace owner 1234:1234", c.User)
+	}
+	if !slices.Equal(hc.CapDrop, []string{"ALL"}) || !slices.Contains(hc.SecurityOpt, "no-new-privileges") || hc.Privileged || !hc.ReadonlyRootfs {
+		t.Errorf("caps %v secopt %v privileged %t ro %t", hc.CapDrop, hc.SecurityOpt, hc.Privileged, hc.ReadonlyRootfs)
+	}
+	if hc.Memory != 96<<20 || hc.MemorySwap != 96<<20 || hc.PidsLimit == nil || *hc.PidsLimit != 40 || hc.NanoCPUs != 500_000_000 {
+		t.Errorf("limits memory %d swap %d pids %v cpus %d", hc.Memory, hc.MemorySwap, hc.PidsLimit, hc.NanoCPUs)
+	}
+	if hc.ShmSize != 1<<20 {
+		t.Errorf("passthrough ShmSize %d not applied", hc.ShmSize)
+	}
+	if hc.NetworkMode != "none" || hc.Tmpfs["/tmp"] != "rw,nosuid,nodev,mode=1777,size=8388608" {
+		t.Errorf("network %s tmpfs %v", hc.NetworkMode, hc.Tmpfs)
+	}
+	for k, want := range map[string]string{LabelManaged: "1", LabelFleet: b.cfg.Fleet, LabelAgent: "inspected", LabelJob: t.Name(), LabelRole: "agent"} {
+		if c.Labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, c.Labels[k], want)
+		}
+	}
+
+	spec.HostConfig = map[string]any{"Privileged": true}
+	if _, err := b.Start(testCtx(t), spec); !errors.As(err, new(*HardeningError)) {
+		t.Errorf("Start with Privileged passthrough = %v, want a HardeningError", err)
+	}
+}
+
+// TestHomePersistsAcrossContainers: HOME lives in the state dir, so the
+// CLI's sessions survive ephemeral containers, and the working directory is
+// the same every time.
+func TestHomePersistsAcrossContainers(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	spec := testSpec(t, a, "homey", "/probe", "run", `[{"name":"w","kind":"write","target":"/home/agent/session.json"}]`)
+	if _, _, st := runAll(t, b, spec); st.Code != 0 {
+		t.Fatalf("write run: %+v", st)
+	}
+	got, err := os.ReadFile(filepath.Join(spec.StateDir, "home", "session.json"))
+	if err != nil || string(got) != "probe" {
+		t.Fatalf("session file on the host: %q, %v", got, err)
+	}
+	spec.Command = []string{"/probe", "run", `[{"name":"r","kind":"read","target":"/home/agent/session.json"}]`}
+	out, _, _ := runAll(t, b, spec)
+	if !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("second container cannot read the session: %s", out)
+	}
+	spec.Command = []string{"/helper", "pwd"}
+	if out, _, _ := runAll(t, b, spec); out != "/workspace\n" {
+		t.Fatalf("cwd %q, want /workspace", out)
+	}
+}
+
+// TestSidecarFollowsPolicy: a changed allowlist replaces the sidecar; the
+// same one keeps it.
+func TestSidecarFollowsPolicy(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	sidecar := func() string {
+		st, _ := b.agent("pol")
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.sidecar
+	}
+	run := func(allow ...string) {
+		spec := testSpec(t, a, "pol", "/helper", "exit", "0")
+		spec.Network = sandbox.Network{Allow: allow}
+		if _, _, st := runAll(t, b, spec); st.Code != 0 {
+			t.Fatalf("run: %+v", st)
+		}
+	}
+	run("a.example")
+	first := sidecar()
+	run("a.example")
+	if sidecar() != first {
+		t.Fatal("same policy: the sidecar was replaced")
+	}
+	run("b.example")
+	if s := sidecar(); s == first || s == "" {
+		t.Fatal("new policy: the sidecar was not replaced")
+	}
+	if running, _ := b.isRunning(testCtx(t), first); running {
+		t.Fatal("the old sidecar still runs")
+	}
+}
+
+// TestEgressImageFollowsTheBinary: the sidecar image is tagged by the
+// binary's hash, so a changed binary gets a new image and the same binary
+// is not rebuilt.
+func TestEgressImageFollowsTheBinary(t *testing.T) {
+	a := testArtefacts(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "herdbot")
+	copyFile(t, a.helper, bin) // any static binary will do: nothing runs it here
+	b1 := newTestBackend(t, func(c *Config) { c.HerdbotBinary = bin })
+	tag1, err := b1.ensureEgressImage(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = b1.cli.ImageRemove(context.Background(), tag1, client.ImageRemoveOptions{}) })
+	b2 := newTestBackend(t, func(c *Config) { c.HerdbotBinary = bin })
+	ins1, _ := b1.cli.ImageInspect(testCtx(t), tag1)
+	tag2, err := b2.ensureEgressImage(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins2, _ := b2.cli.ImageInspect(testCtx(t), tag2)
+	if tag2 != tag1 || ins2.ID != ins1.ID {
+		t.Fatalf("same binary: %s (%s) then %s (%s)", tag1, ins1.ID, tag2, ins2.ID)
+	}
+
+	copyFile(t, a.probe, bin) // the binary changed
+	b3 := newTestBackend(t, func(c *Config) { c.HerdbotBinary = bin })
+	tag3, err := b3.ensureEgressImage(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = b3.cli.ImageRemove(context.Background(), tag3, client.ImageRemoveOptions{}) })
+	if tag3 == tag1 {
+		t.Fatalf("changed binary kept tag %s", tag1)
+	}
+
+	dyn := filepath.Join(dir, "dynamic")
+	copyFile(t, "/bin/bash", dyn)
+	b4 := newTestBackend(t, func(c *Config) { c.HerdbotBinary = dyn })
+	if _, err := b4.ensureEgressImage(testCtx(t)); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Fatalf("dynamic binary: %v, want a clear error", err)
+	}
+}
+
+// TestBuildErrorIsReported: a failed build (HTTP 200 with an error line)
+// is an error.
+func TestBuildErrorIsReported(t *testing.T) {
+	testArtefacts(t)
+	b := newTestBackend(t)
+	err := b.buildImage(testCtx(t), "herdbot-broken:"+randomHex(4), nil, func(tw *tar.Writer) error {
+		return tarFile(tw, "Dockerfile", 0o644, []byte("FROM scratch\nCOPY missing /missing\n"))
+	})
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("build = %v, want the builder's error", err)
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
