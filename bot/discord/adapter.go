@@ -103,6 +103,21 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	a.running = true
 	a.mu.Unlock()
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Messages go through one queue so the handler sees them in gateway
+	// order; interactions each get a goroutine, to be acknowledged at once.
+	queue := make(chan *discordgo.Message, 256)
+	a.spawn(func() {
+		for {
+			select {
+			case m := <-queue:
+				a.onMessage(ctx, h, m)
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	removers := []func(){
 		a.s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) {
 			a.mu.Lock()
@@ -121,7 +136,10 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 			a.log.Warn("discord rate limited", "url", rl.URL, "retry_after", rl.RetryAfter)
 		}),
 		a.s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
-			a.spawn(func() { a.onMessage(ctx, h, m.Message) })
+			select {
+			case queue <- m.Message:
+			case <-ctx.Done():
+			}
 		}),
 		a.s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
 			a.spawn(func() { a.onInteraction(ctx, h, i.Interaction) })
@@ -134,6 +152,8 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}()
 
 	if err := a.s.Open(); err != nil {
+		cancel()
+		a.stop()
 		return fmt.Errorf("discord connect (agent %s): %w", a.cfg.Agent, err)
 	}
 	if err := a.registerCommands(ctx); err != nil {
@@ -141,15 +161,21 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}
 	<-ctx.Done()
 
-	a.mu.Lock()
-	a.closing = true
-	a.mu.Unlock()
 	err := a.s.Close()
-	a.wg.Wait()
+	a.stop()
 	if err != nil {
 		return fmt.Errorf("discord close: %w", err)
 	}
 	return nil
+}
+
+// stop refuses new event goroutines and waits for the running ones (they
+// end with Run's ctx).
+func (a *Adapter) stop() {
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	a.wg.Wait()
 }
 
 // spawn runs f on a goroutine that Run waits for, unless Run is closing.

@@ -1,0 +1,193 @@
+package discord_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/discord"
+	"github.com/herdbot/herdbot/bot/discord/discordtest"
+)
+
+// srv is the fake Discord every test in this package uses: discordgo's
+// endpoints are process globals, so it is installed once. Tests isolate by
+// creating their own bot, guild, channels and users on it.
+var srv *discordtest.Server
+
+func TestMain(m *testing.M) {
+	srv = discordtest.NewServer(discordtest.Options{})
+	restore := srv.Install()
+	code := m.Run()
+	restore()
+	srv.Close()
+	os.Exit(code)
+}
+
+const wait = 10 * time.Second
+
+// recorder is a bot.Handler that records what it gets. Hooks, when set,
+// decide replies (and may block to play a slow handler).
+type recorder struct {
+	mu      sync.Mutex
+	msgs    []bot.Inbound
+	cmds    []bot.Command
+	acts    []bot.Action
+	changed chan struct{}
+
+	onCommand func(bot.Command) bot.Reply
+	onAction  func(bot.Action) bot.ActionResult
+}
+
+func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
+
+func (r *recorder) bump() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func (r *recorder) HandleMessage(_ context.Context, in bot.Inbound) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, in)
+	r.bump()
+}
+
+func (r *recorder) HandleCommand(_ context.Context, c bot.Command) bot.Reply {
+	r.mu.Lock()
+	r.cmds = append(r.cmds, c)
+	r.bump()
+	hook := r.onCommand
+	r.mu.Unlock()
+	if hook != nil {
+		return hook(c)
+	}
+	return bot.Reply{Message: bot.Message{Text: "ok " + c.Name}, Ephemeral: c.Name != "ask"}
+}
+
+func (r *recorder) HandleAction(_ context.Context, a bot.Action) bot.ActionResult {
+	r.mu.Lock()
+	r.acts = append(r.acts, a)
+	r.bump()
+	hook := r.onAction
+	r.mu.Unlock()
+	if hook != nil {
+		return hook(a)
+	}
+	return bot.ActionResult{}
+}
+
+// waitFor waits until cond (called under r.mu) holds.
+func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		ok, ch := cond(), r.changed
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (r *recorder) messages() []bot.Inbound {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]bot.Inbound(nil), r.msgs...)
+}
+
+// world is one test's corner of the fake: a bot in a guild with a mention
+// channel, an auto channel, a role the bot holds, and two people.
+type world struct {
+	bot            *discordtest.Bot
+	guild          string
+	general, auto  string
+	botRole, staff string
+	alice, bob     discordtest.User
+}
+
+var seq atomic.Int64
+
+func newWorld() *world {
+	n := seq.Add(1)
+	w := &world{bot: srv.AddBot(fmt.Sprintf("garden%d", n))}
+	w.guild = srv.AddGuild(fmt.Sprintf("home%d", n))
+	w.botRole = srv.AddRole(w.guild, "garden-bot")
+	w.staff = srv.AddRole(w.guild, "staff")
+	srv.AddMember(w.guild, w.bot.User.ID, w.botRole)
+	w.general = srv.AddChannel(w.guild, "general")
+	w.auto = srv.AddChannel(w.guild, "garden")
+	w.alice = srv.AddUser("alice")
+	w.bob = srv.AddUser("bob")
+	srv.AddMember(w.guild, w.alice.ID, w.staff)
+	srv.AddMember(w.guild, w.bob.ID)
+	return w
+}
+
+// config is the world's default adapter config: general in mention mode,
+// the garden channel in auto mode.
+func (w *world) config() discord.Config {
+	return discord.Config{
+		Agent: "garden",
+		Token: w.bot.Token,
+		Guilds: []discord.Guild{{ID: w.guild, DefaultMode: discord.ModeMention,
+			Channels: []discord.Channel{{ID: w.auto, Mode: discord.ModeAuto}}}},
+	}
+}
+
+func testLog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// run starts an adapter and waits until it is connected and its commands
+// are registered; cleanup stops it and checks Run's error.
+func run(t *testing.T, w *world, cfg discord.Config, h bot.Handler) *discord.Adapter {
+	t.Helper()
+	a, err := discord.New(cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, h) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	guild := ""
+	if cfg.CommandScope != discord.ScopeGlobal && len(cfg.Guilds) > 0 {
+		guild = cfg.Guilds[0].ID
+	}
+	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, guild)) == 6 }) {
+		t.Fatal("adapter did not connect and register its commands")
+	}
+	return a
+}
+
+// mention is how Discord writes a mention of the bot.
+func (w *world) mention() string { return "<@" + w.bot.User.ID + ">" }
+
+// botMessages returns the messages the bot posted in a channel.
+func (w *world) botMessages(ch string) []discordtest.Message {
+	var out []discordtest.Message
+	for _, m := range srv.Messages(ch) {
+		if m.Author.ID == w.bot.User.ID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
