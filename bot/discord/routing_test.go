@@ -132,8 +132,8 @@ func TestAllowedRoles(t *testing.T) {
 	cfg.AllowedRoles = []string{w.staff}
 	run(t, w, cfg, h)
 
-	srv.SendMessage(w.bob.ID, w.general, w.mention()+" can I?")      // no staff role: refused with a reply
-	srv.SendMessage(w.bob.ID, w.general, w.mention()+" please?")     // refused again: quiet this time
+	srv.SendMessage(w.bob.ID, w.general, w.mention()+" can I?")       // no staff role: refused with a reply
+	srv.SendMessage(w.bob.ID, w.general, w.mention()+" please?")      // refused again: quiet this time
 	srv.SendMessage(w.bob.ID, w.auto, "chatting in the auto channel") // not addressed: silent
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" staff here")
 	srv.SendMessage(w.alice.ID, w.auto, sentinel)
