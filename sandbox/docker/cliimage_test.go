@@ -51,6 +51,7 @@ func testCLIImage(t *testing.T) (*Backend, string) {
 // TestCLIImageRunsTheRealCLI builds the image and runs `claude --version`
 // under the full hardening; a second build of the same content is skipped.
 func TestCLIImageRunsTheRealCLI(t *testing.T) {
+	t.Parallel()
 	b, tag := testCLIImage(t)
 	labels, _, err := b.imageLabels(testCtx(t), tag)
 	if err != nil {
@@ -88,6 +89,7 @@ func TestCLIImageRunsTheRealCLI(t *testing.T) {
 // sidecar (which adds the real key), the model asks for a Bash tool call,
 // and the tool runs in the container and writes into the workspace.
 func TestCLITurnThroughTheSandbox(t *testing.T) {
+	t.Parallel()
 	b, tag := testCLIImage(t)
 	ctx := testCtx(t)
 

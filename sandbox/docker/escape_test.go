@@ -374,6 +374,7 @@ func TestEscape(t *testing.T) {
 // TestForkBombStopsAtPidsLimit starts processes until the pids limit stops
 // it.
 func TestForkBombStopsAtPidsLimit(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "bomb", "/probe", "forkbomb", "1000")
@@ -391,6 +392,7 @@ func TestForkBombStopsAtPidsLimit(t *testing.T) {
 // TestMemoryHogIsOOMKilled checks that exceeding the memory limit is
 // reported as an OOM kill.
 func TestMemoryHogIsOOMKilled(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "hog", "/probe", "memhog", "1024")

@@ -60,6 +60,7 @@ func startHang(t *testing.T, b *Backend, a *artefacts, agent string) sandbox.Pro
 }
 
 func TestImageMissing(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "noimg", "/helper", "env")
@@ -79,6 +80,7 @@ func TestImageMissing(t *testing.T) {
 // each agent gets one network and one sidecar, shared by its processes,
 // and a process's container is gone once it has been waited for.
 func TestOneNetworkAndSidecarPerAgent(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	var wg sync.WaitGroup
@@ -113,6 +115,7 @@ func TestOneNetworkAndSidecarPerAgent(t *testing.T) {
 // TestCleanupRemovesOrphans: a second backend of the same fleet (a new
 // herdbot process after a crash) removes what the first left behind.
 func TestCleanupRemovesOrphans(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	fleet := testFleet()
 	crashed := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
@@ -137,6 +140,7 @@ func TestCleanupRemovesOrphans(t *testing.T) {
 // TestCleanupSparesOwnResources: Cleanup on a running backend keeps what
 // it created itself.
 func TestCleanupSparesOwnResources(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	p := startHang(t, b, a, "mine")
@@ -154,6 +158,7 @@ func TestCleanupSparesOwnResources(t *testing.T) {
 // every container and network (newTestBackend's cleanup checks that nothing
 // of the fleet is left).
 func TestCloseStopsEverything(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b, err := New(testCtx(t), Config{Fleet: testFleet(), HerdbotBinary: a.herdbot}, nil)
 	if err != nil {
@@ -174,6 +179,7 @@ func TestCloseStopsEverything(t *testing.T) {
 
 // TestContainerIsHardened inspects a running agent container.
 func TestContainerIsHardened(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "inspected", "/helper", "hang")
@@ -221,6 +227,7 @@ func TestContainerIsHardened(t *testing.T) {
 // CLI's sessions survive ephemeral containers, and the working directory is
 // the same every time.
 func TestHomePersistsAcrossContainers(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "homey", "/probe", "run", `[{"name":"w","kind":"write","target":"/home/agent/session.json"}]`)
@@ -245,6 +252,7 @@ func TestHomePersistsAcrossContainers(t *testing.T) {
 // TestSidecarFollowsPolicy: a changed allowlist replaces the sidecar; the
 // same one keeps it.
 func TestSidecarFollowsPolicy(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	sidecar := func() string {
@@ -279,6 +287,7 @@ func TestSidecarFollowsPolicy(t *testing.T) {
 // binary's hash, so a changed binary gets a new image and the same binary
 // is not rebuilt.
 func TestEgressImageFollowsTheBinary(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "herdbot")
@@ -322,6 +331,7 @@ func TestEgressImageFollowsTheBinary(t *testing.T) {
 // TestBuildErrorIsReported: a failed build (HTTP 200 with an error line)
 // is an error.
 func TestBuildErrorIsReported(t *testing.T) {
+	t.Parallel()
 	testArtefacts(t)
 	b := newTestBackend(t)
 	err := b.buildImage(testCtx(t), "herdbot-broken:"+randomHex(4), nil, func(tw *tar.Writer) error {

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -56,10 +57,19 @@ func main() {
 			fmt.Fprintln(os.Stderr, "checks:", err)
 			os.Exit(2)
 		}
+		// Checks run concurrently (most wait for a timeout); results
+		// are printed in order.
+		results := make([]Result, len(checks))
+		var wg sync.WaitGroup
+		for i, c := range checks {
+			wg.Go(func() {
+				results[i] = run(c)
+				results[i].Name = c.Name
+			})
+		}
+		wg.Wait()
 		enc := json.NewEncoder(os.Stdout)
-		for _, c := range checks {
-			r := run(c)
-			r.Name = c.Name
+		for _, r := range results {
 			_ = enc.Encode(r)
 		}
 	case "forkbomb":
