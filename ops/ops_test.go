@@ -1,0 +1,436 @@
+package ops_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/ops"
+	"github.com/herdbot/herdbot/sched"
+)
+
+const wait = 20 * time.Second // guard against a hung test only
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+type hookRun struct{ agent, name, prompt string }
+
+// fakeHooks serves webhook schedules and records runs. With block set, a
+// run waits for its ctx to end.
+type fakeHooks struct {
+	mu    sync.Mutex
+	hooks map[string]sched.Schedule
+	block bool
+	runs  chan hookRun
+	ended chan hookRun // runs that returned after their ctx ended
+}
+
+func (f *fakeHooks) Webhook(agent, name string) (sched.Schedule, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.hooks[agent+"/"+name]
+	return s, ok
+}
+
+func (f *fakeHooks) RunWebhook(ctx context.Context, agent, name, prompt string) (agents.RunResult, error) {
+	r := hookRun{agent, name, prompt}
+	f.runs <- r
+	if f.block {
+		<-ctx.Done()
+		f.ended <- r
+		return agents.RunResult{}, ctx.Err()
+	}
+	return agents.RunResult{Job: agents.Job{ID: "j-1", Status: agents.JobSucceeded}}, nil
+}
+
+type memAudit struct {
+	mu   sync.Mutex
+	rows []agents.AuditEntry
+}
+
+func (m *memAudit) Audit(_ context.Context, e agents.AuditEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rows = append(m.rows, e)
+	return nil
+}
+
+func (m *memAudit) actions(action string) []agents.AuditEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []agents.AuditEntry
+	for _, r := range m.rows {
+		if r.Action == action {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+const secret = "it's a secret to everybody"
+
+func ghHook() sched.Schedule {
+	return sched.Schedule{Agent: "garden", Name: "github", Type: sched.TypeWebhook, Enabled: true, Secret: secret,
+		Prompt: "New issue: {{issue.title}} by {{sender.login}}", Fields: []string{"issue.title", "sender.login"}}
+}
+
+type server struct {
+	t     *testing.T
+	url   string
+	clk   *clockwork.FakeClock
+	hooks *fakeHooks
+	audit *memAudit
+	stop  func() error
+}
+
+func start(t *testing.T, cfg ops.Config, hooks ...sched.Schedule) *server {
+	t.Helper()
+	fh := &fakeHooks{hooks: map[string]sched.Schedule{}, runs: make(chan hookRun, 100), ended: make(chan hookRun, 100)}
+	for _, h := range hooks {
+		fh.hooks[h.Key()] = h
+	}
+	clk := clockwork.NewFakeClockAt(t0)
+	au := &memAudit{}
+	if cfg.Hooks == nil {
+		cfg.Hooks = fh
+	}
+	cfg.Audit, cfg.Clock = au, clk
+	if cfg.Redact == nil {
+		cfg.Redact = func(s string) string { return strings.ReplaceAll(s, "hunter2", "[REDACTED]") }
+	}
+	srv := ops.New(cfg, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return &server{t: t, url: "http://" + ln.Addr().String(), clk: clk, hooks: fh, audit: au, stop: stop}
+}
+
+type req struct {
+	method   string
+	path     string
+	body     []byte
+	secret   string // "" = no signature header
+	sig      string // overrides the computed signature
+	ts       string // X-Herdbot-Timestamp
+	signTS   string // timestamp used for signing (default ts)
+	delivery string
+}
+
+func (s *server) do(r req) (*http.Response, string) {
+	s.t.Helper()
+	if r.method == "" {
+		r.method = http.MethodPost
+	}
+	if r.path == "" {
+		r.path = "/hooks/garden/github"
+	}
+	hr, err := http.NewRequest(r.method, s.url+r.path, bytes.NewReader(r.body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if r.secret != "" {
+		signTS := r.ts
+		if r.signTS != "" {
+			signTS = r.signTS
+		}
+		hr.Header.Set(ops.HeaderSignature, "sha256="+hex.EncodeToString(ops.Sign([]byte(r.secret), signTS, r.body)))
+	}
+	if r.sig != "" {
+		hr.Header.Set(ops.HeaderSignature, r.sig)
+	}
+	if r.ts != "" {
+		hr.Header.Set(ops.HeaderTimestamp, r.ts)
+	}
+	if r.delivery != "" {
+		hr.Header.Set(ops.HeaderDelivery, r.delivery)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (s *server) nextRun() hookRun {
+	s.t.Helper()
+	select {
+	case r := <-s.hooks.runs:
+		return r
+	case <-time.After(wait):
+		s.t.Fatal("no run")
+		return hookRun{}
+	}
+}
+
+// stopAndCountRuns stops the server (it waits for every run it started)
+// and returns how many runs were left unread.
+func (s *server) stopAndCountRuns() int {
+	s.t.Helper()
+	if err := s.stop(); err != nil {
+		s.t.Fatalf("Run: %v", err)
+	}
+	n := 0
+	for {
+		select {
+		case <-s.hooks.runs:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+var payload = []byte(`{"action":"opened","issue":{"title":"Aphids on the roses, password hunter2"},"sender":{"login":"octocat"},"token":"ghp_x"}`)
+
+func TestWebhookGoodSignatureRuns(t *testing.T) {
+	s := start(t, ops.Config{}, ghHook())
+	resp, body := s.do(req{body: payload, secret: secret, delivery: "d-1"})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d %s, want 202", resp.StatusCode, body)
+	}
+	r := s.nextRun()
+	want := hookRun{"garden", "github", "New issue: Aphids on the roses, password [REDACTED] by octocat"}
+	if r != want {
+		t.Fatalf("run %+v, want %+v", r, want)
+	}
+	if rows := s.audit.actions("webhook.accepted"); len(rows) != 1 || rows[0].Subject != "garden/github" || !strings.Contains(rows[0].Detail, "d-1") {
+		t.Fatalf("accepted rows %+v", rows)
+	}
+
+	// With a timestamp, the signature covers it.
+	ts := strconv.FormatInt(t0.Unix()-60, 10)
+	if resp, body := s.do(req{body: payload, secret: secret, ts: ts}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("timestamped: status %d %s, want 202", resp.StatusCode, body)
+	}
+	s.nextRun()
+}
+
+func TestWebhookRefused(t *testing.T) {
+	now := strconv.FormatInt(t0.Unix(), 10)
+	old := strconv.FormatInt(t0.Add(-6*time.Minute).Unix(), 10)
+	future := strconv.FormatInt(t0.Add(6*time.Minute).Unix(), 10)
+	for _, tc := range []struct {
+		name   string
+		r      req
+		status int
+		reason string
+	}{
+		{"missing signature", req{body: payload}, 401, "missing signature"},
+		{"bad signature", req{body: payload, secret: "wrong secret"}, 401, "bad signature"},
+		{"malformed signature", req{body: payload, sig: "sha256=zz"}, 401, "malformed signature"},
+		{"sha1 signature", req{body: payload, sig: "sha1=" + strings.Repeat("ab", 20)}, 401, "malformed signature"},
+		{"tampered body", req{body: append(payload[:len(payload)-1:len(payload)-1], ' ', '}'), sig: "sha256=" + hex.EncodeToString(ops.Sign([]byte(secret), "", payload))}, 401, "bad signature"},
+		{"old timestamp", req{body: payload, secret: secret, ts: old}, 401, "replay window"},
+		{"future timestamp", req{body: payload, secret: secret, ts: future}, 401, "replay window"},
+		{"timestamp swapped after signing", req{body: payload, secret: secret, ts: now, signTS: old}, 401, "bad signature"},
+		{"malformed timestamp", req{body: payload, secret: secret, ts: "yesterday"}, 400, "malformed timestamp"},
+		{"wrong method", req{method: http.MethodGet}, 405, "method GET"},
+		{"unknown hook", req{path: "/hooks/garden/nope", body: payload, secret: secret}, 404, "unknown hook"},
+		{"unknown agent", req{path: "/hooks/..%2Fetc/github", body: payload, secret: secret}, 404, "unknown hook"},
+		{"oversize", req{body: bytes.Repeat([]byte("a"), ops.DefaultBodyLimit+1), secret: secret}, 413, "body over"},
+		{"not JSON", req{body: []byte("hello"), secret: secret}, 400, "not JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, ops.Config{}, ghHook())
+			resp, body := s.do(tc.r)
+			if resp.StatusCode != tc.status || !strings.Contains(body, tc.reason) {
+				t.Fatalf("got %d %s, want %d %q", resp.StatusCode, body, tc.status, tc.reason)
+			}
+			if tc.status == 405 && resp.Header.Get("Allow") != "POST" {
+				t.Errorf("Allow %q", resp.Header.Get("Allow"))
+			}
+			rows := s.audit.actions("webhook.refused")
+			if len(rows) != 1 || !strings.Contains(rows[0].Detail, tc.reason) {
+				t.Fatalf("audit rows %+v, want one with %q", rows, tc.reason)
+			}
+			if strings.Contains(rows[0].Detail, "hunter2") || strings.Contains(rows[0].Detail, "sha256=") {
+				t.Fatalf("audit row leaks the body or signature: %s", rows[0].Detail)
+			}
+			if n := s.stopAndCountRuns(); n != 0 {
+				t.Fatalf("%d runs, want none", n)
+			}
+		})
+	}
+}
+
+func TestWebhookOversizeWithoutContentLength(t *testing.T) {
+	s := start(t, ops.Config{BodyLimit: 64}, ghHook())
+	big := bytes.Repeat([]byte("x"), 65)
+	hr, _ := http.NewRequest(http.MethodPost, s.url+"/hooks/garden/github", io.MultiReader(bytes.NewReader(big)))
+	hr.ContentLength = -1 // chunked
+	hr.Header.Set(ops.HeaderSignature, "sha256="+hex.EncodeToString(ops.Sign([]byte(secret), "", big)))
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if n := s.stopAndCountRuns(); n != 0 {
+		t.Fatalf("%d runs, want none", n)
+	}
+}
+
+func TestWebhookReplay(t *testing.T) {
+	s := start(t, ops.Config{}, ghHook())
+	first := req{body: payload, secret: secret, delivery: "d-7"}
+	if resp, _ := s.do(first); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	s.nextRun()
+	if resp, body := s.do(first); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "replayed") {
+		t.Fatalf("replay: %d %s, want 409", resp.StatusCode, body)
+	}
+	// A timestamped request replayed without a delivery id.
+	ts := strconv.FormatInt(t0.Unix(), 10)
+	stamped := req{body: payload, secret: secret, ts: ts}
+	if resp, _ := s.do(stamped); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("stamped: %d", resp.StatusCode)
+	}
+	s.nextRun()
+	if resp, _ := s.do(stamped); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("stamped replay: %d, want 409", resp.StatusCode)
+	}
+	if rows := s.audit.actions("webhook.refused"); len(rows) != 2 {
+		t.Fatalf("%d refused rows, want 2", len(rows))
+	}
+	// Delivery ids are forgotten after DeliveryTTL.
+	s.clk.Advance(ops.DefaultDeliveryTTL + time.Second)
+	if resp, _ := s.do(first); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("after TTL: %d, want 202", resp.StatusCode)
+	}
+	s.nextRun()
+	if n := s.stopAndCountRuns(); n != 0 {
+		t.Fatalf("%d extra runs", n)
+	}
+}
+
+func TestWebhookFlood(t *testing.T) {
+	h := ghHook()
+	h.RateLimit = sched.RateLimit{N: 2, Per: time.Minute}
+	s := start(t, ops.Config{}, h)
+	var codes []int
+	for i := range 5 {
+		resp, _ := s.do(req{body: payload, secret: secret, delivery: fmt.Sprint("flood-", i)})
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if want := []int{202, 202, 429, 429, 429}; fmt.Sprint(codes) != fmt.Sprint(want) {
+		t.Fatalf("codes %v, want %v", codes, want)
+	}
+	// A rate-limited delivery is not remembered: its redelivery can pass later.
+	s.clk.Advance(30 * time.Second)
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "flood-2"}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("after refill: %d, want 202", resp.StatusCode)
+	}
+	if rows := s.audit.actions("webhook.refused"); len(rows) != 3 {
+		t.Fatalf("%d refused rows, want 3", len(rows))
+	}
+	if n := s.stopAndCountRuns(); n != 3 {
+		t.Fatalf("%d runs, want 3", n)
+	}
+}
+
+func TestRefusedAuditRowsAreCapped(t *testing.T) {
+	s := start(t, ops.Config{AuditRate: sched.RateLimit{N: 2, Per: time.Minute}}, ghHook())
+	for range 5 {
+		s.do(req{body: payload})
+	}
+	if rows := s.audit.actions("webhook.refused"); len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	s.clk.Advance(time.Minute)
+	s.do(req{body: payload})
+	rows := s.audit.actions("webhook.refused")
+	if len(rows) != 3 || !strings.Contains(rows[2].Detail, `"unaudited_before":"3"`) {
+		t.Fatalf("rows %+v, want a third saying 3 went unaudited", rows)
+	}
+}
+
+func TestShutdownWaitsForWebhookRuns(t *testing.T) {
+	s := start(t, ops.Config{}, ghHook())
+	s.hooks.block = true
+	if resp, _ := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	s.nextRun()
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.hooks.ended: // Run returned only after the run saw its ctx end
+	default:
+		t.Fatal("Run returned before the webhook run ended")
+	}
+}
+
+func TestTooManyRunsGoing(t *testing.T) {
+	s := start(t, ops.Config{MaxInFlight: 1}, ghHook())
+	s.hooks.block = true
+	s.do(req{body: payload, secret: secret, delivery: "a"})
+	s.nextRun()
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "b"}); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	okCheck := func(context.Context) error { return nil }
+	s := start(t, ops.Config{Checks: []ops.Check{
+		{Name: "store", Func: okCheck}, {Name: "engine", Func: okCheck}, {Name: "chat:garden:discord", Func: okCheck},
+	}})
+	resp, body := s.do(req{method: http.MethodGet, path: "/healthz"})
+	if resp.StatusCode != 200 || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `{"name":"chat:garden:discord","ok":true}`) {
+		t.Fatalf("healthy: %d %s", resp.StatusCode, body)
+	}
+
+	s2 := start(t, ops.Config{Checks: []ops.Check{
+		{Name: "store", Func: okCheck},
+		{Name: "engine", Func: func(context.Context) error { return errors.New("docker: dial unix: password hunter2") }},
+		{Name: "chat:garden:slack", Func: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
+	}, CheckTimeout: 10 * time.Millisecond})
+	resp, body = s2.do(req{method: http.MethodGet, path: "/healthz"})
+	if resp.StatusCode != 503 || !strings.Contains(body, `"status":"unhealthy"`) ||
+		!strings.Contains(body, `"name":"engine","ok":false,"error":"docker: dial unix: password [REDACTED]"`) ||
+		!strings.Contains(body, `"name":"chat:garden:slack","ok":false,"error":"context deadline exceeded"`) ||
+		!strings.Contains(body, `{"name":"store","ok":true}`) {
+		t.Fatalf("unhealthy: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := s2.do(req{method: http.MethodPost, path: "/healthz"}); resp.StatusCode != 405 {
+		t.Fatalf("POST /healthz: %d", resp.StatusCode)
+	}
+}
