@@ -41,7 +41,7 @@ func testCLIImage(t *testing.T) (*Backend, string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if _, err := b.cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{}); err != nil {
+		if _, err := b.cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{PruneChildren: true}); err != nil {
 			t.Errorf("remove %s: %v", tag, err)
 		}
 	})

@@ -138,6 +138,12 @@ func buildArtefacts() (*artefacts, error) {
 		return a, err
 	}
 	a.image = tag
+	// Build the sidecar image once here, so that parallel tests (each
+	// with its own Backend) do not build it side by side.
+	b.cfg.HerdbotBinary = a.herdbot
+	if _, err := b.ensureEgressImage(ctx); err != nil {
+		return a, err
+	}
 	return a, nil
 }
 
