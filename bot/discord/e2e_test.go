@@ -1,0 +1,253 @@
+package discord_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/discord"
+	"github.com/herdbot/herdbot/bot/discord/discordtest"
+	"github.com/herdbot/herdbot/internal/testenv"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/store"
+)
+
+// fleetRig is the fleet with the real Claude Code CLI (native backend), the
+// fake model, a real SQLite store and the Discord adapter on the fake
+// Discord. Approvers are people with the staff role (alice).
+type fleetRig struct {
+	*world
+	store *store.DB
+	ws    string
+}
+
+func startFleet(t *testing.T, script claudetest.Responder, opts func(*agents.AgentSpec)) *fleetRig {
+	t.Helper()
+	bin := testenv.RequireClaude(t)
+	log := testLog(t)
+	r := &fleetRig{world: newWorld(), ws: t.TempDir()}
+	model := claudetest.NewModelServer(t, script)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.store = st
+
+	ad, err := discord.New(r.config(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := bot.NewMux()
+	mux.Register("garden", bot.Discord, ad)
+	spec := agents.AgentSpec{
+		Name:    "garden",
+		Options: agents.RunOptions{PermissionMode: "default"},
+		Sandbox: sandbox.Spec{Workspace: r.ws, StateDir: t.TempDir(),
+			Env: append(claudetest.Env(model.URL), "PATH=/usr/local/bin:/usr/bin:/bin")},
+		Approvers:       map[string][]string{bot.Discord: {"role:" + r.staff}},
+		ApprovalTimeout: time.Minute,
+	}
+	if opts != nil {
+		opts(&spec)
+	}
+	f, err := agents.New(agents.Config{
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
+		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
+		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond}, Grace: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = f.Serve(ctx) })
+	wg.Go(func() {
+		if err := ad.Run(ctx, f); err != nil {
+			t.Errorf("adapter Run: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	if !srv.WaitFor(wait, func() bool { return r.bot.Ready() && len(srv.Commands(r.bot, r.guild)) == 6 }) {
+		t.Fatal("adapter did not connect")
+	}
+	return r
+}
+
+const e2eWait = 60 * time.Second
+
+// waitBot waits for a bot message in ch containing want.
+func (r *fleetRig) waitBot(t *testing.T, ch, want string) discordtest.Message {
+	t.Helper()
+	var found discordtest.Message
+	ok := srv.WaitFor(e2eWait, func() bool {
+		for _, m := range r.botMessages(ch) {
+			if strings.Contains(m.Content, want) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		var got []string
+		for _, m := range r.botMessages(ch) {
+			got = append(got, m.Content)
+		}
+		t.Fatalf("no bot message containing %q; bot said %q", want, got)
+	}
+	return found
+}
+
+func (r *fleetRig) jobs(t *testing.T, n int) []agents.Job {
+	t.Helper()
+	var js []agents.Job
+	ok := srv.WaitFor(e2eWait, func() bool {
+		all, err := r.store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})
+		if err != nil {
+			return false
+		}
+		js = js[:0]
+		for _, j := range all {
+			if !j.Finished.IsZero() {
+				js = append(js, j)
+			}
+		}
+		return len(js) >= n
+	})
+	// The fake only wakes WaitFor on chat traffic; the last reply is posted
+	// after the job row is final, so by then the condition holds.
+	if !ok {
+		t.Fatalf("want %d finished jobs, have %+v", n, js)
+	}
+	return js
+}
+
+func TestFleetMentionReplyAndReset(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Text("Plant **garlic** in October."), claudetest.Text("fresh answer")), nil)
+	srv.SendMessage(r.alice.ID, r.general, r.mention()+" what now?")
+	// The gateway drops mid-run: the reply goes over REST anyway and the
+	// session resumes.
+	r.bot.Drop()
+	r.waitBot(t, r.general, "Plant **garlic** in October.")
+	if !srv.WaitFor(wait, func() bool { return r.bot.Ready() && r.bot.Resumes() == 1 }) {
+		t.Fatal("gateway did not resume")
+	}
+	first := r.jobs(t, 1)
+
+	i, err := srv.SlashCommand(r.bot, r.alice.ID, r.general, "reset", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitBot(t, r.general, "Session reset")
+	if st := i.State(); st.Failed {
+		t.Fatalf("/reset interaction failed: %+v", st)
+	}
+	srv.SendMessage(r.alice.ID, r.general, r.mention()+" new topic")
+	r.waitBot(t, r.general, "fresh answer")
+	js := r.jobs(t, 2)
+	if js[0].SessionID == "" || js[0].SessionID == first[0].SessionID {
+		t.Fatalf("after /reset the session must be new: %q then %q", first[0].SessionID, js[0].SessionID)
+	}
+	if js[0].Conversation != (bot.Target{Platform: bot.Discord, Space: r.guild, Channel: r.general}).Key() {
+		t.Errorf("conversation %q", js[0].Conversation)
+	}
+}
+
+func TestFleetApprovalByButton(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")), nil)
+	srv.SendMessage(r.alice.ID, r.general, r.mention()+" please create the file")
+
+	var card discordtest.Message
+	if !srv.WaitFor(e2eWait, func() bool {
+		for _, m := range r.botMessages(r.general) {
+			if len(m.Buttons()) > 0 {
+				card = m
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no approval card")
+	}
+	var once string
+	for _, b := range card.Buttons() {
+		if strings.HasSuffix(b.CustomID, ":once") {
+			once = b.CustomID
+		}
+	}
+	if once == "" || len(card.Buttons()) != 3 {
+		t.Fatalf("buttons %+v, want allow once / for session / deny", card.Buttons())
+	}
+
+	// Bob has no staff role: told so privately, nothing decided.
+	i, err := srv.Click(r.bob.ID, r.general, card.ID, once)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitAnswered(t, i, r.general, 1)
+	notice, _ := srv.Message(r.general, st.FollowupIDs[0])
+	if !notice.Ephemeral || notice.VisibleTo != r.bob.ID {
+		t.Fatalf("notice to bob %+v, want ephemeral", notice)
+	}
+	if _, err := os.Stat(filepath.Join(r.ws, "allowed.txt")); err == nil {
+		t.Fatal("tool ran after a non-approver's click")
+	}
+	if m, _ := srv.Message(r.general, card.ID); len(m.Buttons()) == 0 {
+		t.Fatal("card lost its buttons after a non-approver's click")
+	}
+
+	// Alice (staff) approves: the card shows the decision without buttons.
+	i, err = srv.Click(r.alice.ID, r.general, card.ID, once)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitAnswered(t, i, r.general, 0); st.Failed {
+		t.Fatalf("click failed: %+v", st)
+	}
+	if !srv.WaitFor(e2eWait, func() bool {
+		m, _ := srv.Message(r.general, card.ID)
+		return m.Edits > 0 && len(m.Buttons()) == 0
+	}) {
+		t.Fatal("card not updated after the approver's click")
+	}
+	r.waitBot(t, r.general, "made the file")
+	if _, err := os.Stat(filepath.Join(r.ws, "allowed.txt")); err != nil {
+		t.Fatalf("approved tool did not run: %v", err)
+	}
+	as, err := r.store.Approvals(context.Background(), "garden", false, 10)
+	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalAllowed || !strings.EqualFold(as[0].DecidedBy, "alice") {
+		t.Fatalf("approvals = %+v, %v", as, err)
+	}
+}
+
+func TestFleetStop(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Bash("sleep 60", "wait"), claudetest.Text("never")),
+		func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash(sleep *)"} })
+	srv.SendMessage(r.alice.ID, r.general, r.mention()+" sleep for a minute")
+	r.waitBot(t, r.general, "Bash: sleep 60")
+	i, err := srv.SlashCommand(r.bot, r.alice.ID, r.general, "stop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitBot(t, r.general, "Stopping job")
+	if st := i.State(); st.Failed {
+		t.Fatalf("/stop interaction failed: %+v", st)
+	}
+	js := r.jobs(t, 1)
+	if js[0].Status != agents.JobCancelled {
+		t.Fatalf("job %+v, want cancelled", js[0])
+	}
+}
