@@ -13,7 +13,7 @@ func TestPolicyRoute(t *testing.T) {
 		Guilds: []Guild{{ID: "1", DefaultMode: ModeMention, Channels: []Channel{{ID: "10", Mode: ModeAuto}, {ID: "11"}}},
 			{ID: "2", DefaultMode: ModeAuto}},
 		AllowedUsers: []string{"100"}, AllowedRoles: []string{"500"},
-		DM:           DM{Enabled: true, Allowlist: []string{"100"}}}
+		DM: DM{Enabled: true, Allowlist: []string{"100"}}}
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
