@@ -59,7 +59,10 @@ func (m *memState) PutScheduleState(_ context.Context, s agents.ScheduleState) e
 	m.states[s.Agent+"/"+s.Name] = s
 	m.mu.Unlock()
 	if s.LastStatus != "" && s.LastStatus != "running" && s.LastJob != "" {
-		m.finals <- s
+		select {
+		case m.finals <- s:
+		default: // a benchmark; tests read far fewer
+		}
 	}
 	return nil
 }

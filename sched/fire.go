@@ -7,11 +7,8 @@ import (
 	"github.com/herdbot/herdbot/agents"
 )
 
-// Run states saved in ScheduleState.LastStatus besides the job statuses.
-const (
-	statusRunning = "running"
-	statusError   = "error" // the run could not start (no job)
-)
+// statusError is saved in ScheduleState.LastStatus besides the job statuses.
+const statusError = "error" // the run could not start (no job)
 
 // fire is the gocron task of a schedule. explicit, when not zero, is the
 // missed slot a catch-up job runs.
@@ -88,8 +85,8 @@ func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
 	}
 
 	outcome = fireRan
-	res, runErr := s.execute(ctx, e, sc, agents.TriggerSchedule, sc.Prompt, due)
-	s.finish(ctx, e, sc, res, runErr)
+	res, start, runErr := s.execute(ctx, e, sc, agents.TriggerSchedule, sc.Prompt, due)
+	s.finish(ctx, e, sc, start, res, runErr)
 }
 
 // What became of a fire (for the test hook).
@@ -123,13 +120,14 @@ func (s *Scheduler) advance(e *entry, sc Schedule, end time.Time) {
 	s.mu.Unlock()
 }
 
-// finish records a run's outcome in the schedule state.
-func (s *Scheduler) finish(ctx context.Context, e *entry, sc Schedule, res agents.RunResult, err error) {
+// finish records a run's start and outcome in the schedule state.
+func (s *Scheduler) finish(ctx context.Context, e *entry, sc Schedule, start time.Time, res agents.RunResult, err error) {
 	s.advance(e, sc, s.clock.Now())
 	actx, cancel := s.afterCtx(ctx)
 	defer cancel()
 	outcome := outcomeOf(res, err)
 	if err := s.save(actx, e, true, func(st *agents.ScheduleState) {
+		st.LastRun = start
 		st.LastStatus = outcome
 		st.LastJob = res.Job.ID
 	}); err != nil {
@@ -138,14 +136,11 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, sc Schedule, res agent
 }
 
 // execute runs one prompt for sc, records lag against due (when not zero),
-// logs the outcome and posts the report. LastRun is saved before the run.
-func (s *Scheduler) execute(ctx context.Context, e *entry, sc Schedule, trigger, prompt string, due time.Time) (agents.RunResult, error) {
+// logs the outcome and posts the report. It writes no state before the run
+// (the slot claim is the only write on the way to a run); the caller saves
+// the outcome with finish.
+func (s *Scheduler) execute(ctx context.Context, e *entry, sc Schedule, trigger, prompt string, due time.Time) (agents.RunResult, time.Time, error) {
 	start := s.clock.Now()
-	if err := s.save(ctx, e, true, func(st *agents.ScheduleState) {
-		st.LastRun, st.LastStatus = start, statusRunning
-	}); err != nil {
-		s.log.Error("save schedule state", "agent", sc.Agent, "schedule", sc.Name, "err", err)
-	}
 	res, err := s.run.Run(ctx, agents.RunRequest{
 		Agent:    sc.Agent,
 		Prompt:   prompt,
@@ -182,7 +177,7 @@ func (s *Scheduler) execute(ctx context.Context, e *entry, sc Schedule, trigger,
 			log.Error("post report", "err", perr)
 		}
 	}
-	return res, err
+	return res, start, err
 }
 
 func (s *Scheduler) redact(v string) string {

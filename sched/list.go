@@ -9,7 +9,7 @@ type Info struct {
 	Schedule   Schedule    // Secret is blanked
 	Next       []time.Time // the next three nominal fire times (none when disabled or a webhook)
 	LastRun    time.Time
-	LastStatus string // a job status, "running" or "error"; "" if it never ran
+	LastStatus string // the last run's job status, or "error"; "" if it never ran
 	LastJob    string
 	Running    bool
 }

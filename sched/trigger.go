@@ -29,8 +29,8 @@ func (s *Scheduler) Trigger(ctx context.Context, agent, name string) (agents.Run
 			return agents.RunResult{}, fmt.Errorf("trigger %s: %w", sc.Key(), err)
 		}
 	}
-	res, err := s.execute(ctx, e, sc, agents.TriggerCLI, prompt, time.Time{})
-	s.finish(ctx, e, sc, res, err)
+	res, start, err := s.execute(ctx, e, sc, agents.TriggerCLI, prompt, time.Time{})
+	s.finish(ctx, e, sc, start, res, err)
 	return res, err
 }
 
@@ -57,8 +57,8 @@ func (s *Scheduler) RunWebhook(ctx context.Context, agent, name, prompt string) 
 	if sc.Type != TypeWebhook || !sc.Enabled {
 		return agents.RunResult{}, fmt.Errorf("webhook %s/%s: %w", agent, name, ErrUnknownSchedule)
 	}
-	res, err := s.execute(ctx, e, sc, agents.TriggerWebhook, prompt, time.Time{})
-	s.finish(ctx, e, sc, res, err)
+	res, start, err := s.execute(ctx, e, sc, agents.TriggerWebhook, prompt, time.Time{})
+	s.finish(ctx, e, sc, start, res, err)
 	return res, err
 }
 
