@@ -255,9 +255,9 @@ func cmdCancel(ctx context.Context, e env, args []string) error {
 	if err := c.Call(ctx, "POST", "/v1/jobs/"+url.PathEscape(pos[0])+"/cancel", struct{}{}, nil); err != nil {
 		return err
 	}
-	// Wait (up to 10 s) for the job to reach a final state, so the command
+	// Wait (up to 5 s) for the job to reach a final state, so the command
 	// means "stopped", not "asked to stop".
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		var d control.JobDetail
 		if err := c.Call(ctx, "GET", "/v1/jobs/"+url.PathEscape(pos[0]), nil, &d); err == nil && d.Job.Status.Final() {
@@ -266,7 +266,7 @@ func cmdCancel(ctx context.Context, e env, args []string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("cancel: job %s did not stop within 10 s", pos[0])
+	return fmt.Errorf("cancel: job %s did not stop within 5 s", pos[0])
 }
 
 func cmdSessions(ctx context.Context, e env, args []string) error {

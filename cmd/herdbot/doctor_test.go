@@ -101,6 +101,7 @@ func newDoctorFleet(t *testing.T) *doctorFleet {
 	t.Helper()
 	t.Setenv("ANTHROPIC_API_KEY", "")
 	t.Setenv("CLAUDE_CODE_OAUTH_TOKEN", "")
+	t.Setenv("HERDBOT_IN_CONTAINER", "")
 	dir := t.TempDir()
 	f := &doctorFleet{dir: dir, cli: filepath.Join(dir, "fakeclaude")}
 	f.write(t, "herdbot.yaml", doctorFleetYAML, 0o644)
@@ -340,6 +341,10 @@ func TestDoctorSeededProblems(t *testing.T) {
 		{"listen on all addresses", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
 		}, 0, "WARN", []string{"http.listen: 0.0.0.0:9090 is reachable from the network"}},
+		{"listen on all addresses in a container", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
+			t.Setenv("HERDBOT_IN_CONTAINER", "1")
+		}, 0, "OK", []string{"http.listen: 0.0.0.0:9090 inside a container", "127.0.0.1"}},
 		{"invalid config", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "agents/garden/agent.yaml", gardenYAML+"bogus_field: 1\n", 0o644)
 		}, 1, "ERROR", []string{"config:", "bogus_field"}},

@@ -174,9 +174,6 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 	svc.fleet = f
-	if err := f.Recover(ctx); err != nil {
-		return nil, err
-	}
 	svc.runs = append(svc.runs, f.Serve)
 
 	// Chat: the console for every agent; Discord and Slack where configured.
@@ -188,6 +185,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		if err := svc.addChat(a); err != nil {
 			return nil, err
 		}
+	}
+	// Recover once chat is wired, so the interrupted conversations are told
+	// and stale approval cards are edited.
+	if err := f.Recover(ctx); err != nil {
+		return nil, err
 	}
 
 	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String}, f, svc.mux, st, log)

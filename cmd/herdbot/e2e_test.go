@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/internal/testenv"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// herdbotBin builds the herdbot binary once per test run.
+func herdbotBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "herdbot-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "herdbot")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// fleetDir writes a one-agent fleet that runs natively (the fleet file
+// opts out of Docker) and returns the fleet file's path.
+func fleetDir(t *testing.T, modelURL string, agentExtra string) (fleet, workspace string) {
+	t.Helper()
+	dir := t.TempDir()
+	model := ""
+	if modelURL != "" {
+		model = "model_api:\n  base_url: " + modelURL + "\n"
+		if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("ANTHROPIC_API_KEY="+claudetest.DummyAPIKey+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fleet = filepath.Join(dir, "herdbot.yaml")
+	write(t, fleet, "version: 1\nfleet:\n  name: e2e\n"+model+"agents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n"+agentExtra)
+	return fleet, filepath.Join(dir, "agents", "garden")
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// child is a running `herdbot start` child.
+type child struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	done  chan struct{}
+}
+
+func startService(t *testing.T, fleet string, args ...string) *child {
+	t.Helper()
+	claude := testenv.RequireClaude(t)
+	cmd := exec.Command(herdbotBin(t), append([]string{"start", "-c", fleet, "--claude", claude, "--console"}, args...)...)
+	cmd.Env = append(os.Environ(), "USER=tester")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &testWriter{t: t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 1000), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+type testWriter struct {
+	t  *testing.T
+	mu sync.Mutex
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t.Logf("herdbot: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (s *child) say(line string) {
+	if _, err := io.WriteString(s.stdin, line+"\n"); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *child) expect(re string) []string {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	timeout := time.After(90 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l := <-s.lines:
+			seen = append(seen, l)
+			if m := rx.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			s.t.Fatalf("no output line matching %q; saw:\n%s", re, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+// cli runs a herdbot client command and returns its stdout.
+func cli(t *testing.T, fleet string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(herdbotBin(t), append(args, "-c", fleet)...)
+	cmd.Env = append(os.Environ(), "USER=tester")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("herdbot %s: %v: %s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String(), err
+}
+
+func waitSocket(t *testing.T, fleet string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := cli(t, fleet, "jobs", "--json"); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("control socket never answered")
+}
+
+// processesIn lists pids whose cwd is dir.
+func processesIn(dir string) []string {
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && cwd == dir {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+func TestKill9ThenRestartInterruptsJobAndExpiresApproval(t *testing.T) {
+	fleet, ws := fleetDir(t, "", "")
+	s := startService(t, fleet, "--demo")
+	s.say("hello")
+	id := s.expect(`/approve ([A-Z2-7]{26}) once`)[1]
+
+	// kill -9 with a run and a pending approval.
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesIn(ws)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := processesIn(ws); len(left) > 0 {
+		t.Fatalf("agent processes left running after kill -9: %v", left)
+	}
+
+	s2 := startService(t, fleet, "--demo")
+	s2.expect(`herdbot restarted while job (j-[0-9a-f]+) was running`)
+	waitSocket(t, fleet)
+	out, err := cli(t, fleet, "jobs", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs []agents.Job
+	if err := json.Unmarshal([]byte(out), &jobs); err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs: %v %s", err, out)
+	}
+	if jobs[0].Status != agents.JobInterrupted || !jobs[0].Finished.After(jobs[0].Started) {
+		t.Fatalf("job after restart: %+v", jobs[0])
+	}
+	out, err = cli(t, fleet, "approvals", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var as []agents.Approval
+	if err := json.Unmarshal([]byte(out), &as); err != nil || len(as) != 1 {
+		t.Fatalf("approvals: %v %s", err, out)
+	}
+	if as[0].ID != id || as[0].Status != agents.ApprovalExpired || !strings.Contains(as[0].Reason, "restarted") {
+		t.Fatalf("approval after restart: %+v", as[0])
+	}
+	// A click on the old card answers cleanly.
+	out, err = cli(t, fleet, "approve", id, "once")
+	if err == nil || !strings.Contains(err.Error(), "already expired") {
+		t.Fatalf("approving an expired request: %v %s", err, out)
+	}
+}
+
+func TestCancelFromASecondProcess(t *testing.T) {
+	testenv.RequireClaude(t)
+	model := claudetest.NewModelServer(t, claudetest.Script(claudetest.Bash("until [ -e /nonexistent ]; do sleep 1; done", "wait"), claudetest.Text("never")))
+	fleet, _ := fleetDir(t, model.URL, "allowed_tools: [Bash]\n")
+	startService(t, fleet)
+	waitSocket(t, fleet)
+	out, err := cli(t, fleet, "trigger", "garden", "-p", "sleep for two minutes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`started job (j-[0-9a-f]+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("trigger output: %q", out)
+	}
+	job := m[1]
+	// Wait until the agent is inside the tool call.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for {
+		out, err := cli(t, fleet, "job", job, "--json")
+		if err == nil && strings.Contains(out, "until [ -e /nonexistent ]") && strings.Contains(out, `"tool_use"`) && strings.Contains(out, `"Status": "running"`) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job never reached the tool call: %s %v", out, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := time.Now()
+	out, err = cli(t, fleet, "cancel", job)
+	if err != nil {
+		detail, _ := cli(t, fleet, "job", job)
+		t.Fatalf("%v\n%s", err, detail)
+	}
+	if !strings.Contains(out, "cancelled") {
+		t.Fatalf("cancel output %q", out)
+	}
+	t.Logf("cancel from a second process took %v", time.Since(start))
+	out, _ = cli(t, fleet, "job", job, "--json")
+	if !strings.Contains(out, `"Status": "cancelled"`) {
+		t.Fatalf("job after cancel: %s", out)
+	}
+}
