@@ -434,3 +434,17 @@ func TestHealthz(t *testing.T) {
 		t.Fatalf("POST /healthz: %d", resp.StatusCode)
 	}
 }
+
+// A hook without a secret (a Hooks implementation that skipped
+// validation) could be signed by anyone: it is refused as unknown.
+func TestWebhookWithoutSecretRefused(t *testing.T) {
+	h := ghHook()
+	h.Secret = ""
+	s := start(t, ops.Config{}, h)
+	if resp, _ := s.do(req{body: payload, sig: "sha256=" + hex.EncodeToString(ops.Sign(nil, "", payload))}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", resp.StatusCode)
+	}
+	if n := s.stopAndCountRuns(); n != 0 {
+		t.Fatalf("%d runs, want none", n)
+	}
+}

@@ -33,7 +33,8 @@ const (
 // flood of bad requests cannot fill the audit table.
 var DefaultAuditRate = sched.RateLimit{N: 120, Per: time.Minute}
 
-// Check is one named health check; Func returns nil when healthy.
+// Check is one named health check; Func returns nil when healthy and must
+// return once its ctx is done (each check runs under CheckTimeout).
 type Check struct {
 	Name string // "store", "engine", "chat:garden:discord", …
 	Func func(ctx context.Context) error

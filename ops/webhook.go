@@ -64,7 +64,7 @@ func (s *Server) checkHook(w http.ResponseWriter, r *http.Request, agent, name s
 	if ok {
 		hook, ok = s.cfg.Hooks.Webhook(agent, name)
 	}
-	if !ok {
+	if !ok || hook.Secret == "" { // never accept a hook anyone can sign
 		return &refusal{status: http.StatusNotFound, reason: "unknown hook"}
 	}
 	if r.ContentLength > s.cfg.BodyLimit {

@@ -86,13 +86,14 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 		s.mu.Unlock()
 		return s.saveNext(ctx, e)
 	}
-	var runSlot time.Time
-	var lastMissed time.Time
+	var runSlot, lastMissed time.Time
+	total := 0
 	if catchUp {
 		s.mu.Lock()
 		st := e.st
 		s.mu.Unlock()
-		slots, total := missedSlots(e.s, st, now)
+		var slots []time.Time
+		slots, total = missedSlots(e.s, st, now)
 		if total > 0 {
 			lastMissed = slots[len(slots)-1]
 			skip := slots
@@ -124,8 +125,11 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 	switch e.s.Type {
 	case TypeCron:
 		due = e.cron.Next(now)
+		// WithStartDateTimePast: due may have passed by the time gocron
+		// checks it (a second-granular cron at .999); gocron then moves
+		// on to the next fire time itself.
 		add(gocron.CronJob(e.s.Cron, true), task, name,
-			gocron.WithCronImplementation(e.cron), gocron.WithStartAt(gocron.WithStartDateTime(due)))
+			gocron.WithCronImplementation(e.cron), gocron.WithStartAt(gocron.WithStartDateTimePast(due)))
 		if !runSlot.IsZero() {
 			slot := runSlot
 			add(gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),
@@ -147,7 +151,7 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 			due = now.Add(e.s.Interval)
 		}
 		if runSlot.IsZero() {
-			opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTime(due)))
+			opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTimePast(due)))
 		}
 		add(iv, task, opts...)
 	case TypeAt:
@@ -158,6 +162,13 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 		case e.s.At.After(now) && st.LastRun.Before(e.s.At):
 			due = e.s.At
 			add(gocron.OneTimeJob(gocron.OneTimeJobStartDateTime(e.s.At)), task, name, gocron.WithLimitedRuns(1))
+			if errors.Is(err, gocron.ErrOneTimeJobStartDateTimePast) {
+				err = nil // At passed while we were setting up: run it now
+				add(gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()), task, name, gocron.WithLimitedRuns(1))
+			}
+		case st.LastRun.Before(e.s.At) && total == 0:
+			s.log.Info("one-shot time has passed before the schedule was first seen; not running it",
+				"agent", e.s.Agent, "schedule", e.s.Name, "at", e.s.At)
 		}
 	}
 	if err != nil {

@@ -118,7 +118,6 @@ func New(cfg Config, run Runner, post Poster, st State, log *slog.Logger) (*Sche
 	if cfg.PostTimeout <= 0 {
 		cfg.PostTimeout = 30 * time.Second
 	}
-	log = log.With("component", "sched")
 	gs, err := gocron.NewScheduler(
 		gocron.WithClock(cfg.Clock),
 		gocron.WithLocation(cfg.Location),
@@ -130,7 +129,7 @@ func New(cfg Config, run Runner, post Poster, st State, log *slog.Logger) (*Sche
 	}
 	return &Scheduler{
 		cfg: cfg, clock: cfg.Clock, loc: cfg.Location,
-		run: run, post: post, st: st, log: log, gs: gs,
+		run: run, post: post, st: st, log: log.With("component", "sched"), gs: gs,
 		quit:    make(chan struct{}),
 		entries: map[string]*entry{},
 		busy:    map[string]bool{},
