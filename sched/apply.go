@@ -119,11 +119,12 @@ func (s *Scheduler) Apply(ctx context.Context, list []Schedule) error {
 	return nil
 }
 
-// sameTiming reports whether a and b fire at the same times.
+// sameTiming reports whether a and b fire at the same times. CatchUp is not
+// timing: it is read when the schedule is next activated (a restart).
 func sameTiming(a, b Schedule) bool {
 	return a.Type == b.Type && a.Enabled == b.Enabled && a.Interval == b.Interval &&
 		a.Cron == b.Cron && locName(a) == locName(b) && a.At.Equal(b.At) &&
-		a.Jitter == b.Jitter && catchUpOf(a) == catchUpOf(b)
+		a.Jitter == b.Jitter
 }
 
 func locName(s Schedule) string {
