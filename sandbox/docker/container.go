@@ -13,14 +13,39 @@ import (
 // requireImage returns an error wrapping sandbox.ErrImageMissing when the
 // image is not present locally (nothing is ever pulled).
 func (b *Backend) requireImage(ctx context.Context, image string) error {
+	b.mu.Lock()
+	seen := b.images[image]
+	b.mu.Unlock()
+	if seen {
+		return nil // a removal since is caught by create (imageGone)
+	}
 	_, ok, err := b.imageLabels(ctx, image)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%w: image %q is not present on this Docker engine (nothing is pulled); build it with `make agent-image` (scripts/agent-image.sh), or build deploy/agent/Dockerfile and tag it %q", sandbox.ErrImageMissing, image, image)
+		return errImageMissing(image)
 	}
+	b.mu.Lock()
+	b.images[image] = true
+	b.mu.Unlock()
 	return nil
+}
+
+func errImageMissing(image string) error {
+	return fmt.Errorf("%w: image %q is not present on this Docker engine (nothing is pulled); build it with `make agent-image` (scripts/agent-image.sh), or build deploy/agent/Dockerfile and tag it %q", sandbox.ErrImageMissing, image, image)
+}
+
+// imageGone translates a create error for an image removed since it was
+// seen into ErrImageMissing.
+func (b *Backend) imageGone(image string, err error) error {
+	if !isNotFound(err) || !strings.Contains(strings.ToLower(err.Error()), "image") {
+		return err
+	}
+	b.mu.Lock()
+	delete(b.images, image)
+	b.mu.Unlock()
+	return fmt.Errorf("%w (%w)", errImageMissing(image), err)
 }
 
 // track records a container this backend created, so Cleanup spares it.

@@ -115,6 +115,8 @@ type Backend struct {
 	procs       map[*process]struct{}
 	created     map[string]struct{} // container ids this backend created, for Cleanup to spare
 	egressNetID string
+	egressNet   netInfo         // cached once the egress network exists
+	images      map[string]bool // images seen present
 
 	egressMu    sync.Mutex
 	egressImage string
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		agents:  make(map[string]*agentState),
 		procs:   make(map[*process]struct{}),
 		created: make(map[string]struct{}),
+		images:  make(map[string]bool),
 	}
 	if err := b.initRunDir(); err != nil {
 		cli.Close()

@@ -183,7 +183,7 @@ func containerIP(t *testing.T, b *Backend, p sandbox.Process) (name, ip string) 
 
 // runProbe runs the probe's checks in a container for spec and returns
 // the results by name.
-func runProbe(t *testing.T, b *Backend, spec sandbox.Spec, checks []probeCheck) map[string]probeResult {
+func runProbe(t testing.TB, b *Backend, spec sandbox.Spec, checks []probeCheck) map[string]probeResult {
 	t.Helper()
 	raw, _ := json.Marshal(checks)
 	spec.Command = []string{"/probe", "run", string(raw)}
@@ -407,7 +407,7 @@ func TestMemoryHogIsOOMKilled(t *testing.T) {
 }
 
 // runAll starts spec, closes stdin and collects everything.
-func runAll(t *testing.T, b *Backend, spec sandbox.Spec) (stdout, stderr string, st sandbox.ExitStatus) {
+func runAll(t testing.TB, b *Backend, spec sandbox.Spec) (stdout, stderr string, st sandbox.ExitStatus) {
 	t.Helper()
 	p, err := b.Start(testCtx(t), spec)
 	if err != nil {

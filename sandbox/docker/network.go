@@ -41,13 +41,19 @@ func (b *Backend) ensureAgentNetwork(ctx context.Context, agent string) (netInfo
 // containers on it (enable_icc=false), so one agent's sidecar cannot reach
 // another's.
 func (b *Backend) ensureEgressNetwork(ctx context.Context) (netInfo, error) {
+	b.mu.Lock()
+	cached := b.egressNet
+	b.mu.Unlock()
+	if cached.id != "" {
+		return cached, nil
+	}
 	n, err := b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), client.NetworkCreateOptions{
 		Driver:  "bridge",
 		Options: map[string]string{optEnableICC: "false"},
 	})
 	if err == nil {
 		b.mu.Lock()
-		b.egressNetID = n.id
+		b.egressNetID, b.egressNet = n.id, n
 		b.mu.Unlock()
 	}
 	return n, err
@@ -145,4 +151,13 @@ func (b *Backend) removeNetwork(ctx context.Context, id string) error {
 		return fmt.Errorf("remove network %s: %w", id, err)
 	}
 	return nil
+}
+
+// forgetNetworks drops the cached network ids after a failure, so that the
+// next Start looks them up again (someone may have removed them).
+func (b *Backend) forgetNetworks(a *agentState) {
+	b.mu.Lock()
+	b.egressNet = netInfo{}
+	b.mu.Unlock()
+	a.hasNet = false
 }

@@ -68,7 +68,14 @@ func (b *Backend) ensureNetworking(ctx context.Context, spec *sandbox.Spec) (net
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	n, err := b.ensureNetworkingLocked(ctx, a, spec)
+	if err != nil {
+		b.forgetNetworks(a)
+	}
+	return n, err
+}
 
+func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spec *sandbox.Spec) (netInfo, error) {
 	if !a.hasNet {
 		n, err := b.ensureAgentNetwork(ctx, spec.Agent)
 		if err != nil {
@@ -97,12 +104,13 @@ func (b *Backend) ensureNetworking(ctx context.Context, spec *sandbox.Spec) (net
 	}
 	sum := sha256.Sum256(raw)
 	if a.sidecar != "" && a.cfgSum == sum {
-		if running, err := b.isRunning(ctx, a.sidecar); err != nil {
-			return netInfo{}, err
-		} else if running {
+		// The follower's log stream ends when the sidecar stops.
+		select {
+		case <-a.logsDone:
+			b.log.Warn("egress sidecar stopped; starting a new one", "agent", a.name)
+		default:
 			return a.net, nil
 		}
-		b.log.Warn("egress sidecar stopped; starting a new one", "agent", a.name)
 	}
 	if err := b.stopSidecar(ctx, a); err != nil {
 		return netInfo{}, err

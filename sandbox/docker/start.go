@@ -66,7 +66,7 @@ func (b *Backend) start(ctx context.Context, spec *sandbox.Spec) (*process, erro
 	res, err := b.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Name: pl.name, Config: pl.config, HostConfig: hc})
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("create container: %w", err)
+		return nil, fmt.Errorf("create container: %w", b.imageGone(spec.Image, err))
 	}
 	b.track(res.ID)
 	if err := b.checkWarnings(res.Warnings, pl.name); err != nil {

@@ -120,6 +120,8 @@ func run(c Check) Result {
 		return httpGet(cl, os.Getenv("ANTHROPIC_BASE_URL")+c.Target)
 	case "connect":
 		return connect(c.Target)
+	case "fetch", "fetch_direct":
+		return fetch(c.Target, c.Kind == "fetch")
 	case "exists":
 		_, err := os.Lstat(c.Target)
 		if err != nil {
@@ -188,6 +190,50 @@ func connect(target string) Result {
 		return Result{Detail: "tunnel open, read: " + err.Error()}
 	}
 	return Result{OK: true, Detail: "tunnel: " + strings.TrimSpace(line)}
+}
+
+// fetch reads everything a TCP server at target sends, through a CONNECT
+// tunnel of the HTTPS_PROXY or directly, and reports bytes and seconds.
+func fetch(target string, viaProxy bool) Result {
+	var conn net.Conn
+	var err error
+	start := time.Now()
+	if viaProxy {
+		pu, perr := url.Parse(os.Getenv("HTTPS_PROXY"))
+		if perr != nil || pu.Host == "" {
+			return Result{Detail: "no HTTPS_PROXY"}
+		}
+		conn, err = net.Dial("tcp", pu.Host)
+		if err == nil {
+			fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+			br := bufio.NewReader(conn)
+			resp, rerr := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+			if rerr != nil || resp.StatusCode != 200 {
+				conn.Close()
+				return Result{Detail: fmt.Sprintf("CONNECT: %v %v", rerr, resp)}
+			}
+			n, cerr := io.Copy(io.Discard, br)
+			conn.Close()
+			return fetchResult(n, cerr, start)
+		}
+	} else {
+		conn, err = net.Dial("tcp", target)
+	}
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	defer conn.Close()
+	n, err := io.Copy(io.Discard, conn)
+	return fetchResult(n, err, start)
+}
+
+func fetchResult(n int64, err error, start time.Time) Result {
+	secs := time.Since(start).Seconds()
+	f := map[string]string{"bytes": strconv.FormatInt(n, 10), "seconds": strconv.FormatFloat(secs, 'f', 6, 64)}
+	if err != nil {
+		return Result{Detail: err.Error(), Fields: f}
+	}
+	return Result{OK: true, Fields: f}
 }
 
 func status() Result {
