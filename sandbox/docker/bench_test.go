@@ -240,4 +240,3 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	b.ReportMetric(idle, "sidecar-idle-RSS-MiB")
 	b.ReportMetric(sidecarRSS(b, be, "tput"), "sidecar-after-RSS-MiB")
 }
-

@@ -297,7 +297,9 @@ func TestEgressImageFollowsTheBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = b1.cli.ImageRemove(context.Background(), tag1, client.ImageRemoveOptions{PruneChildren: true}) })
+	t.Cleanup(func() {
+		_, _ = b1.cli.ImageRemove(context.Background(), tag1, client.ImageRemoveOptions{PruneChildren: true})
+	})
 	b2 := newTestBackend(t, func(c *Config) { c.HerdbotBinary = bin })
 	ins1, _ := b1.cli.ImageInspect(testCtx(t), tag1)
 	tag2, err := b2.ensureEgressImage(testCtx(t))
@@ -315,7 +317,9 @@ func TestEgressImageFollowsTheBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = b3.cli.ImageRemove(context.Background(), tag3, client.ImageRemoveOptions{PruneChildren: true}) })
+	t.Cleanup(func() {
+		_, _ = b3.cli.ImageRemove(context.Background(), tag3, client.ImageRemoveOptions{PruneChildren: true})
+	})
 	if tag3 == tag1 {
 		t.Fatalf("changed binary kept tag %s", tag1)
 	}
