@@ -67,14 +67,29 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	if p.target == (bot.Target{}) {
 		job.Conversation = ""
 	}
+	// Take a free slot at once when there is one: the job row is then
+	// written once, as running; otherwise it waits, recorded as queued.
+	slotNow := false
+	select {
+	case a.slots <- struct{}{}:
+		slotNow = true
+		job.Status = JobRunning
+	default:
+	}
+	releaseSlot := func() {
+		if slotNow {
+			<-a.slots
+		}
+	}
 	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
+		releaseSlot()
 		return RunResult{}, fmt.Errorf("create job: %w", err)
 	}
 	runCtx, cancel := context.WithCancelCause(f.life)
 	defer cancel(nil)
 	stopOuter := context.AfterFunc(ctx, func() { cancel(ErrCancelled) })
 	defer stopOuter()
-	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}}
+	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}, flushed: time.Now()}
 	f.mu.Lock()
 	f.running[job.ID] = rs
 	f.mu.Unlock()
@@ -87,18 +102,19 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		f.mu.Unlock()
 	}()
 
-	// Wait for a slot.
-	select {
-	case a.slots <- struct{}{}:
-	case <-runCtx.Done():
-		return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
+	if !slotNow {
+		select {
+		case a.slots <- struct{}{}:
+		case <-runCtx.Done():
+			return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
+		}
+		rs.job.Status, rs.job.Started = JobRunning, f.now()
+		if err := f.cfg.Store.UpdateJob(runCtx, rs.job); err != nil {
+			f.log.Error("mark job running", "job", job.ID, "err", err)
+		}
 	}
 	defer func() { <-a.slots }()
 
-	rs.job.Status, rs.job.Started = JobRunning, f.now()
-	if err := f.cfg.Store.UpdateJob(runCtx, rs.job); err != nil {
-		f.log.Error("mark job running", "job", job.ID, "err", err)
-	}
 	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
