@@ -76,6 +76,13 @@ func (b *Backend) ensureNetworking(ctx context.Context, spec *sandbox.Spec) (net
 }
 
 func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spec *sandbox.Spec) (netInfo, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		// Close tore this agent down before this call got a.mu.
+		return netInfo{}, errors.New("docker backend is closed")
+	}
 	if !a.hasNet {
 		n, err := b.ensureAgentNetwork(ctx, spec.Agent)
 		if err != nil {

@@ -102,8 +102,19 @@ func (b *Backend) attachAndStart(ctx context.Context, id, name, agent string) (*
 	}
 	p := newProcess(b, id, name, agent, att.HijackedResponse, stop)
 	b.mu.Lock()
+	if b.closed {
+		// Close ran meanwhile and did not see this process.
+		b.mu.Unlock()
+		att.Close()
+		stop()
+		return nil, errors.New("docker backend is closed")
+	}
 	b.procs[p] = struct{}{}
+	b.wg.Add(1) // under b.mu: Close waits only after setting closed
 	b.mu.Unlock()
-	b.wg.Go(func() { p.monitor(wait) })
+	go func() {
+		defer b.wg.Done()
+		p.monitor(wait)
+	}()
 	return p, nil
 }
