@@ -13,7 +13,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
-	"github.com/herdbot/herdbot/metrics"
+	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/sched"
 )
 

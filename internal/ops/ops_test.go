@@ -19,7 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/ops"
+	"github.com/herdbot/herdbot/internal/ops"
 	"github.com/herdbot/herdbot/sched"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/herdbot/herdbot/metrics"
+	"github.com/herdbot/herdbot/internal/metrics"
 )
 
 func TestSeries(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
-	"github.com/herdbot/herdbot/metrics"
-	"github.com/herdbot/herdbot/ops"
+	"github.com/herdbot/herdbot/internal/metrics"
+	"github.com/herdbot/herdbot/internal/ops"
 	"github.com/herdbot/herdbot/sched"
 )
 
