@@ -62,7 +62,7 @@ func fleetDir(t *testing.T, modelURL string, agentExtra string) (fleet, workspac
 		}
 	}
 	fleet = filepath.Join(dir, "herdbot.yaml")
-	write(t, fleet, "version: 1\nfleet:\n  name: e2e\n"+model+"agents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
+	write(t, fleet, "version: 1\nfleet:\n  name: e2e\nhttp:\n  listen: 127.0.0.1:0\n"+model+"agents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
 	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n"+agentExtra)
 	return fleet, filepath.Join(dir, "agents", "garden")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/control"
+	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sandbox/docker"
 	"github.com/herdbot/herdbot/sandbox/egress"
@@ -87,6 +88,7 @@ type buildOptions struct {
 // → control API.
 func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact.Redactor, o buildOptions) (*service, error) {
 	svc := &service{cfg: cfg, log: log, red: red}
+	reg, met := newMetrics()
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
@@ -116,7 +118,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	for _, a := range cfg.Agents {
 		useDocker := a.Docker.Enabled && !dockerFailed
 		if useDocker && svc.docker == nil {
-			b, err := newDocker(ctx, cfg, log, svc)
+			b, err := newDocker(ctx, cfg, log, svc, met)
 			switch {
 			case err == nil:
 				svc.docker = b
@@ -168,7 +170,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.hub = console.New(consoleUser(), o.stdout)
 	f, err := agents.New(agents.Config{
 		Fleet: cfg.Name, Agents: specs, Store: st, Backend: backends, Runtime: rt,
-		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"),
+		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"), Metrics: met,
 	})
 	if err != nil {
 		return nil, err
@@ -192,7 +194,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 
-	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String}, f, svc.mux, st, log)
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met}, f, svc.mux, st, log)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +203,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	}
 	svc.sched = s
 	svc.runs = append(svc.runs, s.Run)
+	if err := svc.addOps(reg); err != nil {
+		return nil, err
+	}
+	svc.addRetention()
+	svc.addReload()
 
 	ctl := &control.Server{Fleet: f, Store: st, Console: svc.hub, Log: log.With("component", "control"),
 		List:    func(now time.Time) any { return s.List(now) },
@@ -217,8 +224,9 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	return svc, nil
 }
 
-func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *service) (*docker.Backend, error) {
+func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
 	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, OnEgress: func(r egress.Record) {
+		met.Egress(r.Agent, r.Allowed)
 		action := "egress.allowed"
 		if !r.Allowed {
 			action = "egress.denied"

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/internal/metrics"
+	"github.com/herdbot/herdbot/internal/ops"
+)
+
+// newMetrics returns the Prometheus registry and herdbot's collectors.
+func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg, metrics.New(reg)
+}
+
+// addOps serves /healthz, /metrics and /hooks on the fleet's HTTP listen
+// address (default 127.0.0.1:9090).
+func (svc *service) addOps(reg *prometheus.Registry) error {
+	checks := []ops.Check{{Name: "store", Func: svc.store.Ping}}
+	if svc.docker != nil {
+		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
+	}
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Redact: svc.red.String},
+		svc.log.With("component", "ops"))
+	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
+	}
+	svc.log.Info("serving /healthz, /metrics and /hooks", "addr", ln.Addr().String())
+	svc.runs = append(svc.runs, func(ctx context.Context) error { return srv.Run(ctx, ln) })
+	return nil
+}
+
+// addRetention prunes old jobs (keeping the newest 1000 per agent) and old
+// schedule slots every hour.
+func (svc *service) addRetention() {
+	svc.runs = append(svc.runs, func(ctx context.Context) error {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := svc.store.Prune(ctx, 0); err != nil && ctx.Err() == nil {
+				svc.log.Warn("prune jobs", "err", err)
+			} else if n > 0 {
+				svc.log.Info("pruned old jobs", "jobs", n)
+			}
+			if _, err := svc.store.PruneSlots(ctx, time.Now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
+				svc.log.Warn("prune schedule slots", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// addReload reloads the config on SIGHUP and when a config file changes:
+// validate, then apply. An invalid new config keeps the old one running.
+func (svc *service) addReload() {
+	svc.runs = append(svc.runs, func(ctx context.Context) error {
+		changed := make(chan struct{}, 1)
+		poke := func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		werr := make(chan error, 1)
+		go func() { werr <- config.Watch(ctx, svc.cfg, poke) }()
+		for {
+			select {
+			case <-ctx.Done():
+				<-werr
+				return nil
+			case err := <-werr:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					svc.log.Warn("config file watch stopped; SIGHUP still reloads", "err", err)
+				}
+				werr = nil
+			case <-hup:
+				svc.reload(ctx)
+			case <-changed:
+				svc.reload(ctx)
+			}
+		}
+	})
+}
+
+// reload applies a changed config: schedules are added, removed or
+// re-timed at once; other changes are reported as needing a restart.
+func (svc *service) reload(ctx context.Context) {
+	next, err := config.Load(svc.cfg.Path)
+	if err != nil {
+		svc.log.Error("config reload refused; the running config stays", "err", err)
+		return
+	}
+	if err := svc.sched.Apply(ctx, schedules(next)); err != nil {
+		svc.log.Error("config reload: schedules refused; the running ones stay", "err", err)
+		return
+	}
+	for _, d := range restartNeeded(svc.cfg, next) {
+		svc.log.Warn("config reload: " + d + " takes effect after a restart")
+	}
+	svc.log.Info("config reloaded", "schedules", len(schedules(next)))
+}
+
+// restartNeeded lists changes that reload does not apply live.
+func restartNeeded(old, next *config.Fleet) []string {
+	var out []string
+	names := map[string]bool{}
+	for _, a := range old.Agents {
+		names[a.Name] = true
+		if b := next.Agent(a.Name); b == nil {
+			out = append(out, "removing agent "+a.Name)
+		} else if fmt.Sprint(a.Chat.Discord, a.Chat.Slack) != fmt.Sprint(b.Chat.Discord, b.Chat.Slack) {
+			out = append(out, "the chat config of agent "+a.Name)
+		}
+	}
+	for _, b := range next.Agents {
+		if !names[b.Name] {
+			out = append(out, "adding agent "+b.Name)
+		}
+	}
+	return out
+}
