@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,10 +24,41 @@ import (
 // running service's control socket.
 func dial(fs *flags) (*control.Client, error) {
 	cfg, err := config.Load(fs.config)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		return control.NewClient(filepath.Join(cfg.StateDir, "herdbot.sock")), nil
 	}
-	return control.NewClient(filepath.Join(cfg.StateDir, "herdbot.sock")), nil
+	// A broken file on disk must not lock the operator out of the running
+	// service: try the default state dir beside the fleet file.
+	if sock := defaultSocket(fs.config); sock != "" {
+		if _, serr := os.Stat(sock); serr == nil {
+			return control.NewClient(sock), nil
+		}
+	}
+	return nil, err
+}
+
+// defaultSocket is the control socket of a fleet file whose state_dir is
+// the default, or "".
+func defaultSocket(path string) string {
+	if path == "" {
+		for _, p := range []string{"herdbot.yaml", "herdctl.yaml"} {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		return ""
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "herdbot.yaml")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(abs), config.DefaultStateDir, "herdbot.sock")
 }
 
 func printJSON(e env, v any) error {

@@ -79,11 +79,12 @@ func write(t *testing.T, path, s string) {
 
 // child is a running `herdbot start` child.
 type child struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string
-	done  chan struct{}
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	done   chan struct{}
+	stderr *testWriter
 }
 
 func startService(t *testing.T, fleet string, args ...string) *child {
@@ -99,11 +100,12 @@ func startService(t *testing.T, fleet string, args ...string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = &testWriter{t: t}
+	stderr := &testWriter{t: t}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 1000), done: make(chan struct{})}
+	s := &child{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 1000), done: make(chan struct{}), stderr: stderr}
 	go func() {
 		defer close(s.done)
 		sc := bufio.NewScanner(out)
@@ -125,15 +127,36 @@ func startService(t *testing.T, fleet string, args ...string) *child {
 }
 
 type testWriter struct {
-	t  *testing.T
-	mu sync.Mutex
+	t   *testing.T
+	mu  sync.Mutex
+	log strings.Builder
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.log.Write(p)
 	w.t.Logf("herdbot: %s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func (w *testWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.log.String()
+}
+
+// expectLog waits for text in the service's log (stderr).
+func (s *child) expectLog(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.stderr.String(), text) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the log", text)
 }
 
 func (s *child) say(line string) {
@@ -291,4 +314,50 @@ func TestCancelFromASecondProcess(t *testing.T) {
 	if !strings.Contains(out, `"Status": "cancelled"`) {
 		t.Fatalf("job after cancel: %s", out)
 	}
+}
+
+func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
+	fleet, ws := fleetDir(t, "", "schedules:\n  tick:\n    type: interval\n    interval: 1h\n    prompt: hi\n")
+	agentFile := filepath.Join(ws, "agent.yaml")
+	s := startService(t, fleet)
+	waitSocket(t, fleet)
+	names := func() string {
+		out, err := cli(t, fleet, "schedules", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var infos []struct{ Schedule struct{ Name string } }
+		if err := json.Unmarshal([]byte(out), &infos); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		var n []string
+		for _, i := range infos {
+			n = append(n, i.Schedule.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if names() == want {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("schedules %q, want %q", names(), want)
+	}
+	waitFor("tick")
+
+	// A broken file is refused; the running schedules stay.
+	write(t, agentFile, "name: garden\nschedules: [this is: not valid\n")
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	s.expectLog(t, "config reload refused")
+	if got := names(); got != "tick" {
+		t.Fatalf("after a broken reload: %q", got)
+	}
+	// A good change applies without a restart.
+	write(t, agentFile, "name: garden\napprovers:\n  console: [tester]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("tick,tock")
 }
