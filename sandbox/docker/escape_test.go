@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,6 +318,7 @@ func TestEscape(t *testing.T) {
 	add(false, "proxy: host through the private-destination opt-in", "connect", gw+":"+strconv.Itoa(hostPort))
 	add(false, "model API through the sidecar", "model_get", "/v1/models")
 	add(false, "status", "status", "")
+	add(false, "env", "env", "")
 
 	res := runProbe(t, b, specA, checks)
 	for _, c := range checks {
@@ -344,6 +346,19 @@ func TestEscape(t *testing.T) {
 	}
 	if st["cwd"] != "/workspace" {
 		t.Errorf("cwd = %s, want /workspace", st["cwd"])
+	}
+	var names []string
+	for k := range res["env"].Fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	wantEnv := []string{"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "DECLARED", "HOME", "HOSTNAME", "HTTPS_PROXY", "HTTP_PROXY",
+		"NO_PROXY", "PATH", "http_proxy", "https_proxy", "no_proxy"}
+	if !slices.Equal(names, wantEnv) {
+		t.Errorf("agent environment has %v, want exactly %v", names, wantEnv)
+	}
+	if k := res["env"].Fields["ANTHROPIC_API_KEY"]; k != placeholderKey {
+		t.Errorf("ANTHROPIC_API_KEY in the container = %q, want the placeholder", k)
 	}
 	if got := res["model API through the sidecar"].Detail; !strings.Contains(got, "model says hi") {
 		t.Errorf("model API answer = %q", got)

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -182,3 +183,22 @@ func TestContainerEnv(t *testing.T) {
 		t.Errorf("offline env = %q", got)
 	}
 }
+
+func TestCreateWarnings(t *testing.T) {
+	b := offlineBackend(t)
+	b.log = slogDiscard()
+	swap := "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap."
+	pids := "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded."
+	if err := b.checkWarnings([]string{swap}, "c"); err != nil {
+		t.Errorf("swap warning: %v, want only a log line", err)
+	}
+	if err := b.checkWarnings([]string{pids}, "c"); err == nil || !strings.Contains(err.Error(), "dropped a resource limit") {
+		t.Errorf("dropped pids limit: %v, want an error", err)
+	}
+	b.cfg.AllowDroppedLimits = true
+	if err := b.checkWarnings([]string{pids}, "c"); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -141,6 +141,18 @@ func run(c Check) Result {
 		return Result{OK: true, Detail: "written"}
 	case "status":
 		return status()
+	case "env":
+		// The environment, without values except the API key's (the
+		// test checks it is the placeholder).
+		f := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			f[k] = ""
+			if k == "ANTHROPIC_API_KEY" {
+				f[k] = v
+			}
+		}
+		return Result{OK: true, Fields: f}
 	case "scan":
 		// The needle comes base64-encoded so that it is not in this
 		// process's own command line.
