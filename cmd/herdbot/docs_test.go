@@ -343,3 +343,62 @@ func TestHerdbotImageScript(t *testing.T) {
 		t.Error("the image has a shell")
 	}
 }
+
+// TestDocsNameRealTests keeps the test names the docs cite as proof (in
+// docs/security.md and docs/docker-socket.md) pointing at tests that exist:
+// TestX and FuzzX must be declared in some _test.go file, and a subtest
+// TestX/sub_name must appear as "sub name" in a Go file.
+func TestDocsNameRealTests(t *testing.T) {
+	root := testenv.ModuleRoot()
+	funcs := map[string]bool{}
+	var all strings.Builder
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == ".tools" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		all.Write(b) // subtest names: also in shared suites such as sandboxtest
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		for _, m := range regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)[A-Za-z0-9_]+)\(`).FindAllSubmatch(b, -1) {
+			funcs[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := regexp.MustCompile(`\b((?:Test|Fuzz)[A-Z][A-Za-z0-9_]*)(?:/([A-Za-z0-9_.-]+))?`)
+	for _, doc := range []string{"security.md", "docker-socket.md"} {
+		b, err := os.ReadFile(filepath.Join(root, "docs", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range ref.FindAllStringSubmatch(string(b), -1) {
+			if m[1] == "TestName" { // the placeholder in "package: TestName"
+				continue
+			}
+			n++
+			if !funcs[m[1]] {
+				t.Errorf("docs/%s cites %s, which no _test.go declares", doc, m[1])
+			}
+			if sub := strings.ReplaceAll(m[2], "_", " "); sub != "" && !strings.Contains(all.String(), `"`+sub+`"`) {
+				t.Errorf("docs/%s cites subtest %s/%s, which no _test.go names", doc, m[1], m[2])
+			}
+		}
+		if n == 0 {
+			t.Errorf("docs/%s cites no tests", doc)
+		}
+	}
+}
