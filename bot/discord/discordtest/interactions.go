@@ -50,7 +50,7 @@ func (i *Interaction) State() InteractionState {
 		OriginalID: i.originalID, FollowupIDs: append([]string(nil), i.followups...)}
 	if st.Acked {
 		st.AckLatency = i.ackedAt.Sub(i.sentAt)
-	} else if time.Since(i.sentAt) > InteractionDeadline {
+	} else if i.srv.now().Sub(i.sentAt) > InteractionDeadline {
 		st.Failed = true
 	}
 	return st
@@ -197,7 +197,7 @@ func (s *Server) Click(userID, channelID, messageID, customID string) (*Interact
 		"channel_id": channelID, "message": s.wireMessage(m),
 		"data": map[string]any{"custom_id": customID, "component_type": 2}}
 	s.invoker(d, c, userID)
-	i.sentAt = time.Now()
+	i.sentAt = s.now()
 	s.mu.Unlock()
 	b.dispatch("INTERACTION_CREATE", d, 0)
 	return i, nil
@@ -238,7 +238,7 @@ func (s *Server) SlashCommand(b *Bot, userID, channelID, name string, options ma
 	d := map[string]any{"id": i.ID, "application_id": b.AppID, "type": 2, "token": i.Token, "version": 1,
 		"channel_id": channelID, "data": map[string]any{"id": cmd.ID, "name": name, "type": 1, "options": opts}}
 	s.invoker(d, c, userID)
-	i.sentAt = time.Now()
+	i.sentAt = s.now()
 	s.mu.Unlock()
 	b.dispatch("INTERACTION_CREATE", d, 0)
 	return i, nil
@@ -270,7 +270,7 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 		s.mu.Unlock()
 		return apiError(w, http.StatusBadRequest, 40060, "Interaction has already been acknowledged.")
 	}
-	if time.Since(i.sentAt) > InteractionDeadline {
+	if i.srv.now().Sub(i.sentAt) > InteractionDeadline {
 		i.failed = true
 		s.notify()
 		s.mu.Unlock()
@@ -313,7 +313,7 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 		s.mu.Unlock()
 		return apiError(w, http.StatusBadRequest, 50035, fmt.Sprintf("Invalid Form Body: type %d not supported by the fake", body.Type))
 	}
-	i.ackedAt, i.ackType = time.Now(), body.Type
+	i.ackedAt, i.ackType = s.now(), body.Type
 	s.notify()
 	s.mu.Unlock()
 	if created != nil && !created.Loading {

@@ -37,6 +37,8 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// Log receives the fake's own diagnostics; nil discards them.
 	Log *slog.Logger
+	// Now is the clock for the interaction deadline; nil: time.Now.
+	Now func() time.Time
 }
 
 // Server is a fake Discord. The zero value is not usable: call NewServer.
@@ -44,6 +46,7 @@ type Server struct {
 	ts  *httptest.Server
 	log *slog.Logger
 	hb  time.Duration
+	now func() time.Time
 
 	mu           sync.Mutex
 	changed      chan struct{}
@@ -67,6 +70,7 @@ type Server struct {
 func NewServer(opts Options) *Server {
 	s := &Server{
 		log:          opts.Log,
+		now:          opts.Now,
 		hb:           opts.HeartbeatInterval,
 		changed:      make(chan struct{}),
 		nextID:       1_300_000_000_000_000_000,
@@ -81,6 +85,9 @@ func NewServer(opts Options) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.hb <= 0 {
 		s.hb = 41250 * time.Millisecond
