@@ -130,4 +130,3 @@ func rss() int64 {
 	}
 	return 0
 }
-
