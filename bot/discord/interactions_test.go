@@ -205,8 +205,6 @@ func TestSlowHandlerAcksFirst(t *testing.T) {
 	w := newWorld()
 	h := newRecorder()
 	release := make(chan struct{})
-	var acked bool
-	var i *discordtest.Interaction
 	h.onAction = func(bot.Action) bot.ActionResult {
 		// The handler does not return until the fake has seen the ACK: the
 		// adapter must acknowledge before (not after) handling.
@@ -218,11 +216,11 @@ func TestSlowHandlerAcksFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, err = srv.Click(w.bob.ID, w.general, ref.ID, bot.ButtonID("ap-7f3a9c", "deny"))
+	i, err := srv.Click(w.bob.ID, w.general, ref.ID, bot.ButtonID("ap-7f3a9c", "deny"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	acked = srv.WaitFor(wait, func() bool { return i.State().Acked })
+	acked := srv.WaitFor(wait, func() bool { return i.State().Acked })
 	close(release)
 	if !acked {
 		t.Fatal("click not acknowledged while the handler was busy")
