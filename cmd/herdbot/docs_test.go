@@ -344,8 +344,8 @@ func TestHerdbotImageScript(t *testing.T) {
 	}
 }
 
-// TestDocsNameRealTests keeps the test names the docs cite as proof (in
-// docs/security.md and docs/docker-socket.md) pointing at tests that exist:
+// TestDocsNameRealTests keeps the test names the docs cite as proof
+// pointing at tests that exist:
 // TestX and FuzzX must be declared in some _test.go file, and a subtest
 // TestX/sub_name must appear as "sub name" in a Go file.
 func TestDocsNameRealTests(t *testing.T) {
@@ -379,7 +379,7 @@ func TestDocsNameRealTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := regexp.MustCompile(`\b((?:Test|Fuzz)[A-Z][A-Za-z0-9_]*)(?:/([A-Za-z0-9_.-]+))?`)
-	for _, doc := range []string{"security.md", "docker-socket.md"} {
+	for _, doc := range []string{"security.md", "docker-socket.md", "discord.md", "slack.md", "migrating-from-herdctl.md", "getting-started.md"} {
 		b, err := os.ReadFile(filepath.Join(root, "docs", doc))
 		if err != nil {
 			t.Fatal(err)
@@ -397,7 +397,7 @@ func TestDocsNameRealTests(t *testing.T) {
 				t.Errorf("docs/%s cites subtest %s/%s, which no _test.go names", doc, m[1], m[2])
 			}
 		}
-		if n == 0 {
+		if n == 0 && doc == "security.md" {
 			t.Errorf("docs/%s cites no tests", doc)
 		}
 	}
