@@ -379,7 +379,7 @@ func TestDocsNameRealTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := regexp.MustCompile(`\b((?:Test|Fuzz)[A-Z][A-Za-z0-9_]*)(?:/([A-Za-z0-9_.-]+))?`)
-	for _, doc := range []string{"security.md", "docker-socket.md", "discord.md", "slack.md", "migrating-from-herdctl.md", "getting-started.md"} {
+	for _, doc := range []string{"security.md", "docker-socket.md", "discord.md", "slack.md", "migrating-from-herdctl.md", "getting-started.md", "../deploy/README.md"} {
 		b, err := os.ReadFile(filepath.Join(root, "docs", doc))
 		if err != nil {
 			t.Fatal(err)
