@@ -13,7 +13,7 @@ import (
 // config names tokens that are set.
 func (svc *service) addChat(a *config.Agent) error {
 	if s := a.Chat.Slack; s.Connected() {
-		ad, err := slack.New(slackConfig(a), svc.log.With("component", "bot.slack", "agent", a.Name))
+		ad, err := slack.New(slackConfig(a), svc.log)
 		if err != nil {
 			return fmt.Errorf("agent %s: slack: %w", a.Name, err)
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 func newDiscord(a *config.Agent, svc *service) (bot.Adapter, error) {
-	return discord.New(discordConfig(a), svc.log.With("component", "bot.discord", "agent", a.Name))
+	return discord.New(discordConfig(a), svc.log)
 }
 
 func discordConfig(a *config.Agent) discord.Config {

@@ -22,11 +22,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "herdbot:", err)
 		var ee exitError
-		if errors.As(err, &ee) {
+		if errors.As(err, &ee) { // the command already said why
 			os.Exit(int(ee))
 		}
+		fmt.Fprintln(os.Stderr, "herdbot:", err)
 		os.Exit(1)
 	}
 }

@@ -33,7 +33,7 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
 	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Redact: svc.red.String},
-		svc.log.With("component", "ops"))
+		svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)

@@ -92,60 +92,85 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.StateDir, "herdbot.db"), log.With("component", "store"))
+	st, err := store.Open(ctx, filepath.Join(cfg.StateDir, "herdbot.db"), log)
 	if err != nil {
 		return nil, err
 	}
 	svc.store = st
 
+	// Sandbox backends: Docker for agents with docker.enabled, native
+	// (no isolation) for the others. Without a usable engine only the
+	// demo falls back to native; a real fleet refuses to start.
+	wantDocker := false
+	for _, a := range cfg.Agents {
+		wantDocker = wantDocker || a.Docker.Enabled
+	}
+	if wantDocker {
+		b, err := newDocker(ctx, cfg, log, svc, met)
+		switch {
+		case err == nil:
+			svc.docker = b
+		case o.demo:
+			log.Warn("no usable Docker engine: the demo runs agents WITHOUT isolation (native)", "err", err)
+		default:
+			return nil, fmt.Errorf("agents have docker.enabled but Docker is not usable: %w (set docker.enabled: false in the fleet file to run them natively, without isolation)", err)
+		}
+	}
+	useDocker := map[string]bool{}
+	for _, a := range cfg.Agents {
+		useDocker[a.Name] = a.Docker.Enabled && svc.docker != nil
+	}
+
 	m := model{URL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey, OAuthToken: cfg.Model.OAuthToken}
+	var demoPrivate string // the demo model's address, a private opt-in for sandboxed agents
 	if o.demo {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		host := "127.0.0.1"
+		if svc.docker != nil {
+			if err := svc.demoImages(ctx, cfg, useDocker, o.claudeBin); err != nil {
+				log.Warn("agent image unavailable: the demo runs agents WITHOUT isolation (native)", "err", err)
+				for k := range useDocker {
+					useDocker[k] = false
+				}
+			} else if gw, err := svc.docker.HostGateway(ctx); err == nil {
+				host = gw.String() // reachable from the host and from the sidecars
+			} else {
+				return nil, err
+			}
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("demo model: %w", err)
 		}
 		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo())
 		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
-		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + ln.Addr().String() + ", not to Claude")
+		demoPrivate = ln.Addr().String()
+		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
 
-	// Sandbox backends: Docker for agents with docker.enabled, native
-	// (no isolation) for the others.
 	backends := backendMux{byAgent: map[string]sandbox.Backend{}}
 	var nat *native.Backend
-	dockerFailed := false
 	specs := make([]agents.AgentSpec, 0, len(cfg.Agents))
 	for _, a := range cfg.Agents {
-		useDocker := a.Docker.Enabled && !dockerFailed
-		if useDocker && svc.docker == nil {
-			b, err := newDocker(ctx, cfg, log, svc, met)
-			switch {
-			case err == nil:
-				svc.docker = b
-			case o.demo:
-				log.Warn("no usable Docker engine: the demo runs agents WITHOUT isolation (native)", "err", err)
-				useDocker, dockerFailed = false, true
-			default:
-				return nil, fmt.Errorf("agent %s has docker.enabled but Docker is not usable: %w (set docker.enabled: false to run it natively, without isolation)", a.Name, err)
-			}
-		}
-		if o.demo && useDocker && svc.docker != nil && svc.demoLn != nil {
-			// The sidecar reaches the demo model on the host through the
-			// egress network's gateway: an explicit private opt-in.
-			m = svc.demoModelForDocker(m)
-		}
-		spec := agentSpec(cfg, a, m, !useDocker)
-		if useDocker && svc.docker != nil {
-			backends.byAgent[a.Name] = svc.docker
-		} else {
-			if nat == nil {
-				nat = native.New(log.With("component", "sandbox.native"))
-			}
-			backends.byAgent[a.Name] = nat
-			spec.Sandbox.Env = append(spec.Sandbox.Env, "HOME="+filepath.Join(spec.Sandbox.StateDir, "home"))
-			if err := os.MkdirAll(filepath.Join(spec.Sandbox.StateDir, "home"), 0o700); err != nil {
+		spec := agentSpec(cfg, a, m, !useDocker[a.Name])
+		if o.demo {
+			// The demo works in a scratch workspace, never in the fleet's
+			// own directories.
+			ws, err := demoWorkspace(cfg, a.Name, useDocker[a.Name])
+			if err != nil {
 				return nil, err
 			}
+			spec.Sandbox.Workspace = ws
+		}
+		if useDocker[a.Name] {
+			backends.byAgent[a.Name] = svc.docker
+			if demoPrivate != "" {
+				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, demoPrivate)
+			}
+		} else {
+			if nat == nil {
+				nat = native.New(log)
+			}
+			backends.byAgent[a.Name] = nat
 		}
 		specs = append(specs, spec)
 	}
@@ -164,7 +189,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 			}
 		}
 	}
-	rt := claude.New(claude.Config{Log: log.With("component", "agents.claude")})
+	rt := claude.New(claude.Config{Log: log})
 
 	svc.mux = bot.NewMux()
 	svc.hub = console.New(consoleUser(), o.stdout)
@@ -234,7 +259,7 @@ func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *se
 		_ = svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
 			Action: action, Subject: fmt.Sprintf("%s:%d", r.Host, r.Port),
 			Detail: fmt.Sprintf(`{"addr":%q,"reason":%q,"bytes_up":%d,"bytes_down":%d}`, r.Addr, r.Reason, r.BytesUp, r.BytesDown)})
-	}}, log.With("component", "sandbox.docker"))
+	}}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -250,9 +275,40 @@ func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *se
 	return b, nil
 }
 
-// demoModelForDocker points the sandbox at the demo model via the host.
-func (svc *service) demoModelForDocker(m model) model {
-	return m
+// demoWorkspace makes <state>/demo/<agent>. For a sandboxed agent run by
+// root it is given to uid 1000, the container user herdbot picks for
+// root-owned workspaces (containers never run as root).
+func demoWorkspace(cfg *config.Fleet, agent string, sandboxed bool) (string, error) {
+	ws := filepath.Join(cfg.StateDir, "demo", agent)
+	if err := os.MkdirAll(ws, 0o755); err != nil {
+		return "", fmt.Errorf("demo workspace: %w", err)
+	}
+	if sandboxed && os.Geteuid() == 0 {
+		if err := os.Chown(ws, 1000, 1000); err != nil {
+			return "", fmt.Errorf("demo workspace: %w", err)
+		}
+	}
+	return ws, nil
+}
+
+// demoImages builds (or finds up to date) the agent images the demo's
+// sandboxed agents use, from the pinned CLI in .tools/.
+func (svc *service) demoImages(ctx context.Context, cfg *config.Fleet, useDocker map[string]bool, claudeBin string) error {
+	if claudeBin == "" {
+		claudeBin = findClaude()
+	}
+	done := map[string]bool{}
+	for _, a := range cfg.Agents {
+		if !useDocker[a.Name] || done[a.Docker.Image] {
+			continue
+		}
+		svc.log.Info("building the agent image from the pinned CLI (a few seconds the first time)", "image", a.Docker.Image)
+		if err := svc.docker.BuildCLIImage(ctx, a.Docker.Image, claudeBin); err != nil {
+			return fmt.Errorf("build %s: %w", a.Docker.Image, err)
+		}
+		done[a.Docker.Image] = true
+	}
+	return nil
 }
 
 func (svc *service) run(ctx context.Context) error {

@@ -161,3 +161,22 @@ func (b *Backend) forgetNetworks(a *agentState) {
 	b.mu.Unlock()
 	a.hasNet = false
 }
+
+// HostGateway returns the host's address on the egress network: a server
+// herdbot runs on the host (the demo model, say) listens there, and an
+// agent's sidecar reaches it only when "ADDR:PORT" is in the agent's
+// Network.Private.
+func (b *Backend) HostGateway(ctx context.Context) (netip.Addr, error) {
+	ctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	n, err := b.ensureEgressNetwork(ctx)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, gw := range n.gateways {
+		if gw.Is4() {
+			return gw, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("egress network %s has no IPv4 gateway", b.egressNetworkName())
+}
