@@ -65,6 +65,11 @@ type Spec struct {
 	// (default /workspace). It stays the same across runs so that the
 	// CLI's sessions, which are keyed by cwd, resume.
 	ContainerWorkspace string
+	// ReadOnly lists host files or directories inside Workspace that the
+	// process may read but never change, even in a rw workspace: the
+	// agent's own config file, so it cannot widen its own permissions
+	// (approvers, schedules, allowed tools) and have herdbot reload them.
+	ReadOnly []string
 	// StateDir is a host directory private to this agent where the
 	// backend keeps the CLI's config dir (HOME), so sessions survive
 	// ephemeral containers.

@@ -97,6 +97,9 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		Sandbox: sandbox.Spec{
 			Fleet: f.Name, Agent: a.Name, Image: a.Docker.Image, Env: env,
 			Workspace: a.WorkingDirectory, WorkspaceReadOnly: a.Docker.WorkspaceMode == "ro",
+			// The agent may not edit its own config file (approvers,
+			// schedules, tools) and have herdbot reload it.
+			ReadOnly: []string{a.File},
 			StateDir: filepath.Join(f.StateDir, "agents", a.Name), User: a.Docker.User,
 			Limits: sandbox.Limits{MemoryBytes: a.Docker.Memory, CPUShares: a.Docker.CPUShares,
 				CPUPeriod: a.Docker.CPUPeriod, CPUQuota: a.Docker.CPUQuota, PidsLimit: a.Docker.PidsLimit},

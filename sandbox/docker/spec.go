@@ -138,6 +138,16 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 		for _, d := range secrets.dirs {
 			tmpfs[path.Join(cw, filepath.ToSlash(d))] = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
 		}
+		for _, p := range spec.ReadOnly {
+			rel, err := filepath.Rel(spec.Workspace, p)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+				continue // outside the workspace: not visible anyway
+			}
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p, Target: path.Join(cw, filepath.ToSlash(rel)), ReadOnly: true})
+		}
 	}
 	if spec.StateDir != "" {
 		home, err := prepareHome(spec.StateDir, user)
