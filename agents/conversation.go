@@ -31,6 +31,9 @@ func (f *Fleet) conv(a *agentState, key string) *convState {
 		c = &convState{a: a, key: key}
 		f.convs[k] = c
 	}
+	if c.a != a && !c.worker {
+		c.a = a // the agent was reloaded; an idle conversation takes the new spec
+	}
 	return c
 }
 

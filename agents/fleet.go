@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -112,10 +113,12 @@ type Config struct {
 
 // Fleet runs agents. Create it with New, call Recover once, then Serve.
 type Fleet struct {
-	cfg    Config
-	log    *slog.Logger
-	red    *redact.Redactor
-	now    func() time.Time
+	cfg Config
+	log *slog.Logger
+	red *redact.Redactor
+	now func() time.Time
+
+	amu    sync.RWMutex // guards agents; an agentState is replaced whole, never changed
 	agents map[string]*agentState
 
 	// life is the fleet's lifetime: runs derive from it, not from the
@@ -170,21 +173,68 @@ func New(cfg Config) (*Fleet, error) {
 	if f.red == nil {
 		f.red = redact.New()
 	}
-	for _, s := range cfg.Agents {
-		if _, dup := f.agents[s.Name]; dup {
-			stop()
-			return nil, fmt.Errorf("agent %q defined twice", s.Name)
-		}
-		s.defaults()
-		f.agents[s.Name] = &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
-			idle: map[string]*warmConn{}, grants: map[string][]string{}}
+	if err := f.SetAgents(cfg.Agents); err != nil {
+		stop()
+		return nil, err
 	}
 	f.approvals = newBroker(f)
 	return f, nil
 }
 
-// Agents returns the agents' names and descriptions.
+func newAgentState(s AgentSpec) *agentState {
+	s.defaults()
+	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
+		idle: map[string]*warmConn{}, grants: map[string][]string{}}
+}
+
+// SetAgents replaces the fleet's agents (hot reload). New agents start
+// taking work; removed ones take none (their running jobs finish and their
+// warm processes are closed); a changed agent's next run uses its new
+// spec, while running jobs keep the spec they started with. An unchanged
+// agent keeps its state (warm processes, session grants).
+func (f *Fleet) SetAgents(specs []AgentSpec) error {
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if s.Name == "" {
+			return errors.New("agent without a name")
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("agent %q defined twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	next := make(map[string]*agentState, len(specs))
+	var retired []*agentState
+	f.amu.Lock()
+	for _, s := range specs {
+		ns := newAgentState(s)
+		if old, ok := f.agents[s.Name]; ok && reflect.DeepEqual(old.spec, ns.spec) {
+			next[s.Name] = old
+			continue
+		}
+		if old, ok := f.agents[s.Name]; ok {
+			retired = append(retired, old)
+			ns.grants = old.grants // allow-for-session grants belong to sessions, which survive
+		}
+		next[s.Name] = ns
+	}
+	for name, old := range f.agents {
+		if !seen[name] {
+			retired = append(retired, old)
+		}
+	}
+	f.agents = next
+	f.amu.Unlock()
+	for _, a := range retired {
+		f.closeIdleOf(context.Background(), a)
+	}
+	return nil
+}
+
+// Agents returns the agents' specs.
 func (f *Fleet) Agents() []AgentSpec {
+	f.amu.RLock()
+	defer f.amu.RUnlock()
 	out := make([]AgentSpec, 0, len(f.agents))
 	for _, a := range f.agents {
 		out = append(out, a.spec)
@@ -193,11 +243,23 @@ func (f *Fleet) Agents() []AgentSpec {
 }
 
 func (f *Fleet) agent(name string) (*agentState, error) {
+	f.amu.RLock()
 	a, ok := f.agents[name]
+	f.amu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownAgent, name)
 	}
 	return a, nil
+}
+
+func (f *Fleet) allAgents() []*agentState {
+	f.amu.RLock()
+	defer f.amu.RUnlock()
+	out := make([]*agentState, 0, len(f.agents))
+	for _, a := range f.agents {
+		out = append(out, a)
+	}
+	return out
 }
 
 // Serve blocks until ctx is done, then shuts down: no new runs are taken,

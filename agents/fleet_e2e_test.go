@@ -3,6 +3,7 @@ package agents_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -435,5 +436,42 @@ func TestFleetScheduledRunWithoutApproverDenies(t *testing.T) {
 	}
 	if res.Job.Trigger != agents.TriggerSchedule || res.Job.Schedule != "weather" {
 		t.Fatalf("job %+v", res.Job)
+	}
+}
+
+func TestFleetSetAgentsReload(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Text("from garden"), claudetest.Text("from homelab")), nil)
+	w.say("hi")
+	w.expect(`^from garden$`)
+	w.waitJobs(1)
+	specs := w.fleet.Agents()
+	garden := specs[0]
+	if !w.fleet.IsApprover(agentName, bot.Console, bot.User{ID: "alice"}) {
+		t.Fatal("alice should approve before the reload")
+	}
+	// Change garden's approvers and add homelab.
+	garden.Approvers = map[string][]string{bot.Console: {"bob"}}
+	homelab := garden
+	homelab.Name = "homelab"
+	homelab.Sandbox.Workspace = t.TempDir()
+	if err := w.fleet.SetAgents([]agents.AgentSpec{garden, homelab}); err != nil {
+		t.Fatal(err)
+	}
+	if w.fleet.IsApprover(agentName, bot.Console, bot.User{ID: "alice"}) || !w.fleet.IsApprover(agentName, bot.Console, bot.User{ID: "bob"}) {
+		t.Fatal("changed approvers not applied")
+	}
+	res, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: "homelab", Prompt: "status?", Trigger: agents.TriggerCLI})
+	if err != nil || res.Text != "from homelab" {
+		t.Fatalf("added agent: %+v %v", res, err)
+	}
+	// Remove garden: it takes no more work.
+	if err := w.fleet.SetAgents([]agents.AgentSpec{homelab}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "x"}); !errors.Is(err, agents.ErrUnknownAgent) {
+		t.Fatalf("removed agent ran: %v", err)
+	}
+	if err := w.fleet.SetAgents([]agents.AgentSpec{homelab, homelab}); err == nil {
+		t.Fatal("duplicate agents accepted")
 	}
 }

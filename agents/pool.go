@@ -128,24 +128,29 @@ func (f *Fleet) dropWarm(ctx context.Context, a *agentState, key string) {
 
 // closeIdle closes every warm process.
 func (f *Fleet) closeIdle(ctx context.Context) {
-	for _, a := range f.agents {
-		a.mu.Lock()
-		keys := make([]string, 0, len(a.idle))
-		for k := range a.idle {
-			keys = append(keys, k)
-		}
-		a.mu.Unlock()
-		for _, k := range keys {
-			f.dropWarm(ctx, a, k)
-		}
+	for _, a := range f.allAgents() {
+		f.closeIdleOf(ctx, a)
+	}
+}
+
+// closeIdleOf closes an agent's warm processes.
+func (f *Fleet) closeIdleOf(ctx context.Context, a *agentState) {
+	a.mu.Lock()
+	keys := make([]string, 0, len(a.idle))
+	for k := range a.idle {
+		keys = append(keys, k)
+	}
+	a.mu.Unlock()
+	for _, k := range keys {
+		f.dropWarm(ctx, a, k)
 	}
 }
 
 // LiveProcesses returns how many agent processes an agent has (running
 // or warm), for status and tests.
 func (f *Fleet) LiveProcesses(agent string) int {
-	a, ok := f.agents[agent]
-	if !ok {
+	a, err := f.agent(agent)
+	if err != nil {
 		return 0
 	}
 	a.mu.Lock()

@@ -31,8 +31,8 @@ func (f *Fleet) Recover(ctx context.Context) error {
 	for _, j := range jobs {
 		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
 			Action: "job.interrupted_restart", Subject: j.ID})
-		a, ok := f.agents[j.Agent]
-		if !ok || j.Conversation == "" {
+		a, err := f.agent(j.Agent)
+		if err != nil || j.Conversation == "" {
 			continue
 		}
 		t, err := bot.ParseKey(j.Conversation)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Mask replaces a secret.
@@ -29,13 +30,24 @@ var shapes = regexp.MustCompile(strings.Join([]string{
 }, "|"))
 
 // Redactor masks secrets. The zero value masks token shapes only. It is
-// safe for concurrent use.
+// safe for concurrent use, also with Update.
 type Redactor struct {
-	r *strings.Replacer
+	r atomic.Pointer[strings.Replacer]
 }
 
 // New returns a Redactor for the given secret values.
 func New(secrets ...string) *Redactor {
+	r := &Redactor{}
+	r.Update(secrets...)
+	return r
+}
+
+// Update replaces the known secret values (after a config reload).
+func (r *Redactor) Update(secrets ...string) {
+	r.r.Store(replacer(secrets))
+}
+
+func replacer(secrets []string) *strings.Replacer {
 	seen := map[string]bool{}
 	var forms []string
 	add := func(s string) {
@@ -58,7 +70,7 @@ func New(secrets ...string) *Redactor {
 		add(url.PathEscape(s))
 	}
 	if len(forms) == 0 {
-		return &Redactor{}
+		return nil
 	}
 	// Longest first, so a secret that contains another is masked whole.
 	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
@@ -66,13 +78,15 @@ func New(secrets ...string) *Redactor {
 	for _, f := range forms {
 		pairs = append(pairs, f, Mask)
 	}
-	return &Redactor{r: strings.NewReplacer(pairs...)}
+	return strings.NewReplacer(pairs...)
 }
 
 // String masks secrets in s.
 func (r *Redactor) String(s string) string {
-	if r != nil && r.r != nil {
-		s = r.r.Replace(s)
+	if r != nil {
+		if rep := r.r.Load(); rep != nil {
+			s = rep.Replace(s)
+		}
 	}
 	if !mayHoldToken(s) {
 		return s

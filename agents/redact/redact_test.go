@@ -83,3 +83,15 @@ func BenchmarkRedact(b *testing.B) {
 		_ = r.String(text)
 	}
 }
+
+func TestRedactUpdate(t *testing.T) {
+	r := New("first-secret-value")
+	r.Update("second-secret-value")
+	if got := r.String("first-secret-value second-secret-value"); got != "first-secret-value "+Mask {
+		t.Fatalf("after Update: %q", got)
+	}
+	var zero Redactor
+	if got := zero.String("plain"); got != "plain" {
+		t.Fatalf("zero value: %q", got)
+	}
+}

@@ -1,48 +1,45 @@
 package main
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/config"
 )
 
-// addChat connects an agent's own Slack app and Discord bot, where its
-// config names tokens that are set.
-func (svc *service) addChat(a *config.Agent) error {
+// chatEntries are the Discord and Slack connections an agent's config asks
+// for and has tokens for; a configured platform without tokens is logged.
+func (svc *service) chatEntries(a *config.Agent) []chatEntry {
+	var out []chatEntry
 	if s := a.Chat.Slack; s.Connected() {
-		ad, err := slack.New(slackConfig(a), svc.log)
-		if err != nil {
-			return fmt.Errorf("agent %s: slack: %w", a.Name, err)
-		}
-		svc.register(a.Name, bot.Slack, ad)
+		cfg := slackConfig(a)
+		out = append(out, chatEntry{agent: a.Name, platform: bot.Slack, fingerprint: fingerprintOf(cfg),
+			make: func() (bot.Adapter, error) { return slack.New(cfg, svc.log) }})
 	} else if s != nil {
 		svc.log.Warn("slack configured but not connected: token variables are not set", "agent", a.Name,
 			"bot_token_env", s.BotTokenEnv, "app_token_env", s.AppTokenEnv)
 	}
 	if d := a.Chat.Discord; d.Connected() {
-		ad, err := newDiscord(a, svc)
-		if err != nil {
-			return fmt.Errorf("agent %s: discord: %w", a.Name, err)
-		}
-		svc.register(a.Name, bot.Discord, ad)
+		cfg := discordConfig(a)
+		out = append(out, chatEntry{agent: a.Name, platform: bot.Discord, fingerprint: fingerprintOf(cfg),
+			make: func() (bot.Adapter, error) { return discord.New(cfg, svc.log) }})
 	} else if d != nil {
 		svc.log.Warn("discord configured but not connected: token variable is not set", "agent", a.Name,
 			"bot_token_env", d.BotTokenEnv)
 	}
-	return nil
+	return out
 }
 
-func (svc *service) register(agent, platform string, ad bot.Adapter) {
-	svc.mux.Register(agent, platform, ad)
-	svc.runs = append(svc.runs, func(ctx context.Context) error {
-		if err := ad.Run(ctx, svc.fleet); err != nil {
-			return fmt.Errorf("agent %s: %s: %w", agent, platform, err)
-		}
-		return nil
-	})
+// wantChat sets the chat connections of every agent of cfg, and the
+// console for each.
+func (svc *service) wantChat(cfg *config.Fleet) {
+	var all []chatEntry
+	for _, a := range cfg.Agents {
+		svc.hub.Register(a.Name, svc.fleet)
+		svc.mux.Register(a.Name, bot.Console, svc.hub.For(a.Name))
+		all = append(all, svc.chatEntries(a)...)
+	}
+	svc.chat.Set(all)
 }
 
 func slackConfig(a *config.Agent) slack.Config {

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/config"
 )
-
-func newDiscord(a *config.Agent, svc *service) (bot.Adapter, error) {
-	return discord.New(discordConfig(a), svc.log)
-}
 
 func discordConfig(a *config.Agent) discord.Config {
 	d := a.Chat.Discord

@@ -360,4 +360,12 @@ func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
 	write(t, agentFile, "name: garden\napprovers:\n  console: [tester]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor("tick,tock")
+
+	// Adding an agent applies live: the running service knows it.
+	dir := filepath.Dir(fleet)
+	write(t, filepath.Join(dir, "agents", "homelab", "agent.yaml"), "name: homelab\nschedules:\n  nightly:\n    type: cron\n    cron: \"0 3 * * *\"\n    prompt: check\n")
+	write(t, fleet, "version: 1\nfleet:\n  name: e2e\nhttp:\n  listen: 127.0.0.1:0\nagents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n  - path: agents/homelab\n    overrides:\n      docker:\n        enabled: false\n")
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("tick,tock,nightly")
+	s.expectLog(t, `msg="config reloaded" agents=2`)
 }

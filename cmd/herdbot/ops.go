@@ -16,6 +16,7 @@ import (
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/internal/ops"
+	"github.com/herdbot/herdbot/sched"
 )
 
 // newMetrics returns the Prometheus registry and herdbot's collectors.
@@ -102,40 +103,56 @@ func (svc *service) addReload() {
 	})
 }
 
-// reload applies a changed config: schedules are added, removed or
-// re-timed at once; other changes are reported as needing a restart.
+// reload applies a changed config: agents added, removed or changed,
+// schedules added, removed or re-timed, and chat connections restarted only
+// for agents whose chat config changed. Anything invalid keeps the running
+// config whole.
 func (svc *service) reload(ctx context.Context) {
 	next, err := config.Load(svc.cfg.Path)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
 		return
 	}
-	if err := svc.sched.Apply(ctx, schedules(next)); err != nil {
-		svc.log.Error("config reload: schedules refused; the running ones stay", "err", err)
+	if sameFleetLevel(svc.cfg, next) != "" {
+		svc.log.Error("config reload refused: " + sameFleetLevel(svc.cfg, next) + " changed; restart herdbot for that")
 		return
 	}
-	for _, d := range restartNeeded(svc.cfg, next) {
-		svc.log.Warn("config reload: " + d + " takes effect after a restart")
+	specs, err := svc.specs(next)
+	if err != nil {
+		svc.log.Error("config reload refused; the running config stays", "err", err)
+		return
 	}
-	svc.log.Info("config reloaded", "schedules", len(schedules(next)))
+	for _, sc := range schedules(next) {
+		if err := sched.Validate(sc); err != nil {
+			svc.log.Error("config reload refused: schedules", "err", err)
+			return
+		}
+	}
+	svc.red.Update(next.Secrets()...)
+	if err := svc.fleet.SetAgents(specs); err != nil {
+		svc.log.Error("config reload refused; the running config stays", "err", err)
+		return
+	}
+	if err := svc.sched.Apply(ctx, schedules(next)); err != nil {
+		svc.log.Error("config reload: schedules not applied", "err", err)
+	}
+	svc.wantChat(next)
+	svc.cfg = next
+	svc.log.Info("config reloaded", "agents", len(next.Agents), "schedules", len(schedules(next)))
 }
 
-// restartNeeded lists changes that reload does not apply live.
-func restartNeeded(old, next *config.Fleet) []string {
-	var out []string
-	names := map[string]bool{}
-	for _, a := range old.Agents {
-		names[a.Name] = true
-		if b := next.Agent(a.Name); b == nil {
-			out = append(out, "removing agent "+a.Name)
-		} else if fmt.Sprint(a.Chat.Discord, a.Chat.Slack) != fmt.Sprint(b.Chat.Discord, b.Chat.Slack) {
-			out = append(out, "the chat config of agent "+a.Name)
-		}
+// sameFleetLevel names a fleet-level setting that reload cannot change
+// live, or "".
+func sameFleetLevel(old, next *config.Fleet) string {
+	switch {
+	case old.StateDir != next.StateDir:
+		return "state_dir"
+	case old.HTTP != next.HTTP:
+		return "http.listen"
+	case old.Model != next.Model:
+		return "model_api"
+	case old.Name != next.Name:
+		return "fleet.name"
 	}
-	for _, b := range next.Agents {
-		if !names[b.Name] {
-			out = append(out, "adding agent "+b.Name)
-		}
-	}
-	return out
+	return ""
 }

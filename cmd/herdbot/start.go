@@ -23,7 +23,6 @@ import (
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/control"
 	"github.com/herdbot/herdbot/internal/metrics"
-	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sandbox/docker"
 	"github.com/herdbot/herdbot/sandbox/egress"
 	"github.com/herdbot/herdbot/sandbox/native"
@@ -33,6 +32,13 @@ import (
 
 // service is a started herdbot: everything `herdbot start` wires.
 type service struct {
+	model       model
+	demo        bool
+	demoPrivate string          // the demo model's host:port, a private opt-in for sandboxed agents
+	useDocker   map[string]bool // decided at start; reload decides new agents alike
+	backends    *backendMux
+	nat         *native.Backend
+	chat        *chatSup
 	cfg     *config.Fleet
 	log     *slog.Logger
 	red     *redact.Redactor
@@ -147,54 +153,23 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
 
-	backends := backendMux{byAgent: map[string]sandbox.Backend{}}
-	var nat *native.Backend
-	specs := make([]agents.AgentSpec, 0, len(cfg.Agents))
-	for _, a := range cfg.Agents {
-		spec := agentSpec(cfg, a, m, !useDocker[a.Name])
-		if o.demo {
-			// The demo works in a scratch workspace, never in the fleet's
-			// own directories.
-			ws, err := demoWorkspace(cfg, a.Name, useDocker[a.Name])
-			if err != nil {
-				return nil, err
-			}
-			spec.Sandbox.Workspace = ws
-		}
-		if useDocker[a.Name] {
-			backends.byAgent[a.Name] = svc.docker
-			if demoPrivate != "" {
-				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, demoPrivate)
-			}
-		} else {
-			if nat == nil {
-				nat = native.New(log)
-			}
-			backends.byAgent[a.Name] = nat
-		}
-		specs = append(specs, spec)
+	svc.model, svc.demo, svc.demoPrivate = m, o.demo, demoPrivate
+	svc.useDocker = useDocker
+	bin := o.claudeBin
+	if bin == "" {
+		bin = findClaude()
 	}
-
-	if nat != nil {
-		// Inside containers the CLI is on the image's PATH; a native
-		// agent runs the CLI herdbot finds here.
-		backends.nativeBin = o.claudeBin
-		if backends.nativeBin == "" {
-			backends.nativeBin = findClaude()
-		}
-		backends.native = map[string]bool{}
-		for name, b := range backends.byAgent {
-			if b == sandbox.Backend(nat) {
-				backends.native[name] = true
-			}
-		}
+	svc.backends = newBackendMux(bin)
+	specs, err := svc.specs(cfg)
+	if err != nil {
+		return nil, err
 	}
 	rt := claude.New(claude.Config{Log: log})
 
 	svc.mux = bot.NewMux()
 	svc.hub = console.New(consoleUser(), o.stdout)
 	f, err := agents.New(agents.Config{
-		Fleet: cfg.Name, Agents: specs, Store: st, Backend: backends, Runtime: rt,
+		Fleet: cfg.Name, Agents: specs, Store: st, Backend: svc.backends, Runtime: rt,
 		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"), Metrics: met,
 	})
 	if err != nil {
@@ -203,16 +178,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.fleet = f
 	svc.runs = append(svc.runs, f.Serve)
 
-	// Chat: the console for every agent; Discord and Slack where configured.
-	for _, a := range cfg.Agents {
-		ad := svc.hub.For(a.Name)
-		svc.hub.Register(a.Name, f)
-		svc.mux.Register(a.Name, bot.Console, ad)
-		svc.runs = append(svc.runs, func(ctx context.Context) error { return ad.Run(ctx, f) })
-		if err := svc.addChat(a); err != nil {
-			return nil, err
-		}
-	}
+	// Chat: the console for every agent; Discord and Slack where configured,
+	// owned by a supervisor that reload can change.
+	svc.chat = newChatSup(log, f, svc.mux)
+	svc.wantChat(cfg)
+	svc.runs = append(svc.runs, svc.chat.Run)
 	// Recover once chat is wired, so the interrupted conversations are told
 	// and stale approval cards are edited.
 	if err := f.Recover(ctx); err != nil {
@@ -273,6 +243,46 @@ func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *se
 		log.Warn("remove orphans of a previous run", "err", err)
 	}
 	return b, nil
+}
+
+// specs maps every agent of cfg to the fleet's view of it and routes it to
+// its sandbox backend. A new agent (reload) that wants Docker when Docker
+// is not in use is an error outside the demo.
+func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
+	out := make([]agents.AgentSpec, 0, len(cfg.Agents))
+	for _, a := range cfg.Agents {
+		docker, known := svc.useDocker[a.Name]
+		if !known {
+			docker = a.Docker.Enabled && svc.docker != nil
+			if a.Docker.Enabled && svc.docker == nil && !svc.demo {
+				return nil, fmt.Errorf("agent %s has docker.enabled but herdbot runs without Docker; restart herdbot to add it", a.Name)
+			}
+			svc.useDocker[a.Name] = docker
+		}
+		spec := agentSpec(cfg, a, svc.model, !docker)
+		if svc.demo {
+			// The demo works in a scratch workspace, never in the fleet's
+			// own directories.
+			ws, err := demoWorkspace(cfg, a.Name, docker)
+			if err != nil {
+				return nil, err
+			}
+			spec.Sandbox.Workspace = ws
+		}
+		if docker {
+			svc.backends.set(a.Name, svc.docker, false)
+			if svc.demoPrivate != "" {
+				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, svc.demoPrivate)
+			}
+		} else {
+			if svc.nat == nil {
+				svc.nat = native.New(svc.log)
+			}
+			svc.backends.set(a.Name, svc.nat, true)
+		}
+		out = append(out, spec)
+	}
+	return out, nil
 }
 
 // demoWorkspace makes <state>/demo/<agent>. For a sandboxed agent run by

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
@@ -178,17 +179,33 @@ func postTo(p config.PostTo) bot.Target {
 
 // backendMux picks each agent's sandbox backend.
 type backendMux struct {
-	byAgent   map[string]sandbox.Backend
-	native    map[string]bool // agents run without a container
-	nativeBin string          // the CLI native agents run
+	nativeBin string // the CLI native agents run
+
+	mu      sync.RWMutex
+	byAgent map[string]sandbox.Backend
+	native  map[string]bool // agents run without a container
 }
 
-func (m backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
+func newBackendMux(nativeBin string) *backendMux {
+	return &backendMux{nativeBin: nativeBin, byAgent: map[string]sandbox.Backend{}, native: map[string]bool{}}
+}
+
+// set routes agent to b (native: b runs local processes).
+func (m *backendMux) set(agent string, b sandbox.Backend, native bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byAgent[agent], m.native[agent] = b, native
+}
+
+func (m *backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
+	m.mu.RLock()
 	b, ok := m.byAgent[spec.Agent]
+	native := m.native[spec.Agent]
+	m.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("no sandbox backend for agent %q", spec.Agent)
 	}
-	if m.native[spec.Agent] && len(spec.Command) > 0 && spec.Command[0] == "claude" {
+	if native && len(spec.Command) > 0 && spec.Command[0] == "claude" {
 		spec.Command = append([]string{m.nativeBin}, spec.Command[1:]...)
 	}
 	return b.Start(ctx, spec)
