@@ -39,17 +39,17 @@ type service struct {
 	backends    *backendMux
 	nat         *native.Backend
 	chat        *chatSup
-	cfg     *config.Fleet
-	log     *slog.Logger
-	red     *redact.Redactor
-	store   *store.DB
-	fleet   *agents.Fleet
-	mux     *bot.Mux
-	hub     *console.Hub
-	sched   *sched.Scheduler
-	docker  *docker.Backend
-	demoSrv *claudetest.ModelServer
-	demoLn  net.Listener
+	cfg         *config.Fleet
+	log         *slog.Logger
+	red         *redact.Redactor
+	store       *store.DB
+	fleet       *agents.Fleet
+	mux         *bot.Mux
+	hub         *console.Hub
+	sched       *sched.Scheduler
+	docker      *docker.Backend
+	demoSrv     *claudetest.ModelServer
+	demoLn      net.Listener
 	// runs are the long-lived parts, run together under one errgroup.
 	runs []func(ctx context.Context) error
 }
