@@ -84,11 +84,21 @@ func (s *Server) serve(h handler, auth bool) http.HandlerFunc {
 			apiError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
 			return
 		}
-		if wait, ok := s.rateLimited(r.Method, apiPath(r)); ok {
+		if status, ok := s.failing(r.Method, apiPath(r), q.body); ok {
+			s.record(r, q.bot, status, q.body)
+			apiError(w, status, 0, strconv.Itoa(status)+": "+http.StatusText(status))
+			return
+		}
+		wait, ok := s.rateLimited(r.Method, apiPath(r))
+		limit := 5
+		if !ok {
+			wait, limit, ok = s.bucketLimited(r.Method, apiPath(r))
+		}
+		if ok {
 			s.record(r, q.bot, http.StatusTooManyRequests, q.body)
 			secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
 			w.Header().Set("Retry-After", secs)
-			w.Header().Set("X-RateLimit-Limit", "5")
+			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
 			w.Header().Set("X-RateLimit-Remaining", "0")
 			w.Header().Set("X-RateLimit-Reset-After", secs)
 			w.Header().Set("X-RateLimit-Scope", "user")

@@ -6,7 +6,9 @@
 // bugs fail tests: HELLO → IDENTIFY → READY (+ GUILD_CREATE) or RESUME →
 // RESUMED with replay of missed events, heartbeat ACKs, op 7; 2,000-character
 // content, ≤ 5 buttons per row and ≤ 5 rows, custom_id ≤ 100, the 3 s
-// interaction deadline, and 429s with retry_after when a test asks for them.
+// interaction deadline, 429s with retry_after when a test asks for them
+// (once, or per-route buckets such as N edits per message per 5 s), and
+// injected outages (FailNext).
 // Several bots (tokens) share one fake, each its own identity. Every REST call
 // is recorded.
 //
@@ -61,6 +63,8 @@ type Server struct {
 	commands     map[string][]Command    // "app" or "app/guild" → commands
 	calls        []Call
 	limits       []*rateLimit
+	buckets      []*bucket
+	failures     []*failure
 	closed       bool
 
 	wg sync.WaitGroup // gateway connection handlers

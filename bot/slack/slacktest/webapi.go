@@ -22,6 +22,7 @@ type Call struct {
 type failure struct {
 	code       string        // Slack error code, for ok:false
 	retryAfter time.Duration // >0: answer 429 with Retry-After
+	match      func(url.Values) bool
 }
 
 // Fail makes the next call of method answer {"ok":false,"error":code}.
@@ -29,6 +30,16 @@ func (s *Server) Fail(method, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[method] = append(s.fail[method], failure{code: code})
+}
+
+// FailWhen makes the next call of method whose parameters satisfy match
+// answer {"ok":false,"error":code}; calls that do not match go through. Use
+// it to make one particular call fail, say the chat.update that marks an
+// approval card as expired.
+func (s *Server) FailWhen(method, code string, match func(params url.Values) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[method] = append(s.fail[method], failure{code: code, match: match})
 }
 
 // RateLimit makes the next call of method answer 429 with Retry-After.
@@ -118,9 +129,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	s.calls = append(s.calls, c)
 	var f *failure
-	if q := s.fail[method]; len(q) > 0 {
-		f = &q[0]
-		s.fail[method] = q[1:]
+	q := s.fail[method]
+	for i := range q {
+		if q[i].match == nil || q[i].match(params) {
+			f = &q[i]
+			s.fail[method] = append(q[:i:i], q[i+1:]...)
+			break
+		}
 	}
 	s.notifyLocked()
 	s.mu.Unlock()

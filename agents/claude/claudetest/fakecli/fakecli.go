@@ -32,6 +32,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Environment variables read by the fake CLI.
@@ -42,6 +43,11 @@ const (
 	EnvIgnoreTerm = "HERDBOT_FAKECLI_IGNORE_TERM"
 	// EnvBigLineBytes sets the text size of ModeBigLine (default 10 MiB).
 	EnvBigLineBytes = "HERDBOT_FAKECLI_BIGLINE_BYTES"
+	// EnvStampFile names a file to which the fake appends, for every user
+	// line it reads on stdin, one line "<unix nanoseconds> <pid>": the
+	// wall-clock time the line was read (before it is parsed). Benchmarks
+	// use it to measure the path from a chat event to the agent's stdin.
+	EnvStampFile = "HERDBOT_FAKECLI_STAMP_FILE"
 )
 
 // Modes.
@@ -104,6 +110,15 @@ func Main(args []string, getenv func(string) string, stdin io.Reader, stdout, st
 	}
 	if n, err := strconv.Atoi(getenv(EnvBigLineBytes)); err == nil && n > 0 {
 		f.bigBytes = n
+	}
+	if p := getenv(EnvStampFile); p != "" {
+		sf, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			fmt.Fprintln(stderr, "Error:", err)
+			return 1
+		}
+		defer sf.Close()
+		f.stamps = sf
 	}
 	go f.readStdin(stdin)
 	return f.run()
@@ -169,6 +184,8 @@ type fake struct {
 	amu     sync.Mutex
 	answers map[string]chan json.RawMessage // pending can_use_tool → response
 
+	stamps io.Writer // EnvStampFile, or nil
+
 	badInput  atomic.Bool // a stdin line did not parse: exit 1
 	turns     int
 	cost      float64
@@ -210,6 +227,7 @@ func (f *fake) readStdin(r io.Reader) {
 	br := bufio.NewReader(r)
 	for {
 		line, err := br.ReadBytes('\n')
+		read := time.Now()
 		if s := strings.TrimSpace(string(line)); s != "" {
 			var in inLine
 			if json.Unmarshal([]byte(s), &in) != nil {
@@ -217,6 +235,9 @@ func (f *fake) readStdin(r io.Reader) {
 				f.badInput.Store(true)
 				f.failPending()
 				return
+			}
+			if f.stamps != nil && in.Type == "user" {
+				fmt.Fprintf(f.stamps, "%d %d\n", read.UnixNano(), os.Getpid())
 			}
 			f.dispatch(in)
 		}
