@@ -67,6 +67,25 @@ func printJSON(e env, v any) error {
 	return enc.Encode(v)
 }
 
+// list GETs path with query q from the running service into out, then
+// prints it as JSON (--json) or as a table with the given header.
+func list(ctx context.Context, e env, fs *flags, path string, q url.Values, out any, header string, rows func(tw *tabwriter.Writer)) error {
+	c, err := dial(fs)
+	if err != nil {
+		return err
+	}
+	if err := c.Call(ctx, "GET", path+"?"+q.Encode(), nil, out); err != nil {
+		return err
+	}
+	if fs.json {
+		return printJSON(e, out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	return tw.Flush()
+}
+
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -81,27 +100,16 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := dial(fs)
-	if err != nil {
-		return err
-	}
 	q := url.Values{"limit": {strconv.Itoa(*limit)}}
 	if len(pos) > 0 {
 		q.Set("agent", pos[0])
 	}
 	var js []agents.Job
-	if err := c.Call(ctx, "GET", "/v1/jobs?"+q.Encode(), nil, &js); err != nil {
-		return err
-	}
-	if fs.json {
-		return printJSON(e, js)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tAGENT\tTRIGGER\tSTATUS\tSTARTED\tCOST\tTURNS\tPROMPT")
-	for _, j := range js {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t$%.4f\t%d\t%s\n", j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), j.CostUSD, j.Turns, oneLine(j.Prompt, 50))
-	}
-	return tw.Flush()
+	return list(ctx, e, fs, "/v1/jobs", q, &js, "JOB\tAGENT\tTRIGGER\tSTATUS\tSTARTED\tCOST\tTURNS\tPROMPT", func(tw *tabwriter.Writer) {
+		for _, j := range js {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t$%.4f\t%d\t%s\n", j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), j.CostUSD, j.Turns, oneLine(j.Prompt, 50))
+		}
+	})
 }
 
 func oneLine(s string, n int) string {
@@ -307,27 +315,16 @@ func cmdSessions(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := dial(fs)
-	if err != nil {
-		return err
-	}
 	q := url.Values{}
 	if len(pos) > 0 {
 		q.Set("agent", pos[0])
 	}
 	var cs []agents.Conversation
-	if err := c.Call(ctx, "GET", "/v1/sessions?"+q.Encode(), nil, &cs); err != nil {
-		return err
-	}
-	if fs.json {
-		return printJSON(e, cs)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tCONVERSATION\tSESSION\tLAST ACTIVE")
-	for _, s := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Agent, s.Key, s.SessionID, ago(s.LastActive))
-	}
-	return tw.Flush()
+	return list(ctx, e, fs, "/v1/sessions", q, &cs, "AGENT\tCONVERSATION\tSESSION\tLAST ACTIVE", func(tw *tabwriter.Writer) {
+		for _, s := range cs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Agent, s.Key, s.SessionID, ago(s.LastActive))
+		}
+	})
 }
 
 func cmdApprovals(ctx context.Context, e env, args []string) error {
@@ -335,10 +332,6 @@ func cmdApprovals(ctx context.Context, e env, args []string) error {
 	pending := fs.Bool("pending", false, "only pending requests")
 	agent := fs.String("agent", "", "only this agent")
 	if _, err := fs.parse(args); err != nil {
-		return err
-	}
-	c, err := dial(fs)
-	if err != nil {
 		return err
 	}
 	q := url.Values{}
@@ -349,18 +342,11 @@ func cmdApprovals(ctx context.Context, e env, args []string) error {
 		q.Set("agent", *agent)
 	}
 	var as []agents.Approval
-	if err := c.Call(ctx, "GET", "/v1/approvals?"+q.Encode(), nil, &as); err != nil {
-		return err
-	}
-	if fs.json {
-		return printJSON(e, as)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAGENT\tJOB\tTOOL\tSTATUS\tREQUESTED\tEXPIRES\tDECIDED BY\tINPUT")
-	for _, a := range as {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Agent, a.JobID, a.Tool, a.Status, ago(a.Requested), ago(a.Expires), a.DecidedBy, oneLine(string(a.Input), 60))
-	}
-	return tw.Flush()
+	return list(ctx, e, fs, "/v1/approvals", q, &as, "ID\tAGENT\tJOB\tTOOL\tSTATUS\tREQUESTED\tEXPIRES\tDECIDED BY\tINPUT", func(tw *tabwriter.Writer) {
+		for _, a := range as {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Agent, a.JobID, a.Tool, a.Status, ago(a.Requested), ago(a.Expires), a.DecidedBy, oneLine(string(a.Input), 60))
+		}
+	})
 }
 
 func cmdApprove(ctx context.Context, e env, args []string) error {

@@ -265,6 +265,13 @@ func TestKill9ThenRestartInterruptsJobAndExpiresApproval(t *testing.T) {
 	if as[0].ID != id || as[0].Status != agents.ApprovalExpired || !strings.Contains(as[0].Reason, "restarted") {
 		t.Fatalf("approval after restart: %+v", as[0])
 	}
+	// The tables say the same.
+	if out, err := cli(t, fleet, "jobs"); err != nil || !strings.Contains(out, jobs[0].ID) || !strings.Contains(out, "interrupted") {
+		t.Fatalf("jobs table: %v\n%s", err, out)
+	}
+	if out, err := cli(t, fleet, "approvals", "--pending"); err != nil || strings.Contains(out, id) {
+		t.Fatalf("pending approvals after restart: %v\n%s", err, out)
+	}
 	// A click on the old card answers cleanly.
 	out, err = cli(t, fleet, "approve", id, "once")
 	if err == nil || !strings.Contains(err.Error(), "already expired") {
