@@ -376,3 +376,75 @@ func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
 	waitFor("tick,tock,nightly")
 	s.expectLog(t, `msg="config reloaded" agents=2`)
 }
+
+func TestChatThroughTheRunningService(t *testing.T) {
+	fleet, ws := fleetDir(t, "", "")
+	startService(t, fleet, "--demo")
+	waitSocket(t, fleet)
+	cmd := exec.Command(herdbotBin(t), "chat", "garden", "-c", fleet)
+	cmd.Env = append(os.Environ(), "USER=tester")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &testWriter{t: t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	expect := func(re string) []string {
+		t.Helper()
+		rx := regexp.MustCompile(re)
+		timeout := time.After(90 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("chat ended before %q", re)
+				}
+				if m := rx.FindStringSubmatch(l); m != nil {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no chat line matching %q", re)
+			}
+		}
+	}
+	expect(`Talking to garden`)
+	_, _ = io.WriteString(stdin, "hello\n")
+	id := expect(`/approve ([A-Z2-7]{26}) once`)[1]
+	_, _ = io.WriteString(stdin, "/approve "+id+" once\n")
+	expect(`Allowed once by tester`)
+	expect(`hello from the sandbox`)
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(fleet), ".herdbot", "demo", "garden", "hello.txt")); err != nil || !strings.Contains(string(b), "hello from the sandbox") {
+		t.Fatalf("the approved tool did not run in the demo workspace: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(ws, "hello.txt")); err == nil {
+		t.Fatal("the demo wrote into the agent's real directory")
+	}
+	// The transcript is there for `herdbot logs`.
+	jobsOut, err := cli(t, fleet, "jobs", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js []agents.Job
+	if err := json.Unmarshal([]byte(jobsOut), &js); err != nil || len(js) == 0 {
+		t.Fatalf("jobs: %v %s", err, jobsOut)
+	}
+	logs, err := cli(t, fleet, "logs", "--job", js[0].ID)
+	if err != nil || !strings.Contains(logs, "approval_decided") || !strings.Contains(logs, "tool_result") {
+		t.Fatalf("logs --job: %v\n%s", err, logs)
+	}
+}
