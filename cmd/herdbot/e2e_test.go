@@ -52,6 +52,12 @@ func herdbotBin(t *testing.T) string {
 // fleetDir writes a one-agent fleet that runs natively (the fleet file
 // opts out of Docker) and returns the fleet file's path.
 func fleetDir(t *testing.T, modelURL string, agentExtra string) (fleet, workspace string) {
+	return fleetDirIn(t, modelURL, agentExtra, false)
+}
+
+// fleetDirIn is fleetDir; with docker the agent runs in its container
+// (fleet name e2e-<random> so the test can find its containers).
+func fleetDirIn(t *testing.T, modelURL string, agentExtra string, docker bool) (fleet, workspace string) {
 	t.Helper()
 	dir := t.TempDir()
 	model := ""
@@ -62,7 +68,12 @@ func fleetDir(t *testing.T, modelURL string, agentExtra string) (fleet, workspac
 		}
 	}
 	fleet = filepath.Join(dir, "herdbot.yaml")
-	write(t, fleet, "version: 1\nfleet:\n  name: e2e\nhttp:\n  listen: 127.0.0.1:0\n"+model+"agents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
+	overrides := "    overrides:\n      docker:\n        enabled: false\n"
+	name := "e2e"
+	if docker {
+		overrides, name = "", "e2e-"+filepath.Base(dir)
+	}
+	write(t, fleet, "version: 1\nfleet:\n  name: "+name+"\nhttp:\n  listen: 127.0.0.1:0\n"+model+"agents:\n  - path: agents/garden\n"+overrides)
 	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n"+agentExtra)
 	return fleet, filepath.Join(dir, "agents", "garden")
 }
@@ -446,5 +457,45 @@ func TestChatThroughTheRunningService(t *testing.T) {
 	logs, err := cli(t, fleet, "logs", "--job", js[0].ID)
 	if err != nil || !strings.Contains(logs, "approval_decided") || !strings.Contains(logs, "tool_result") {
 		t.Fatalf("logs --job: %v\n%s", err, logs)
+	}
+}
+
+// containersOf lists the running containers of a fleet.
+func containersOf(t *testing.T, fleetName string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=herdbot.fleet="+fleetName, "--filter", "label=herdbot.role=agent").Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestKill9InDockerLeavesNoContainer(t *testing.T) {
+	testenv.RequireDocker(t)
+	fleet, _ := fleetDirIn(t, "", "", true)
+	name := "e2e-" + filepath.Base(filepath.Dir(fleet))
+	s := startService(t, fleet, "--demo")
+	s.say("hello")
+	id := s.expect(`/approve ([A-Z2-7]{26}) once`)[1]
+	if n := len(containersOf(t, name)); n != 1 {
+		t.Fatalf("want the agent's container running, got %d", n)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	s2 := startService(t, fleet, "--demo")
+	s2.expect(`herdbot restarted while job (j-[0-9a-f]+) was running`)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(containersOf(t, name)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if left := containersOf(t, name); len(left) > 0 {
+		t.Fatalf("containers left behind after kill -9 and restart: %v", left)
+	}
+	waitSocket(t, fleet)
+	out, err := cli(t, fleet, "approvals", "--json")
+	if err != nil || !strings.Contains(out, id) || !strings.Contains(out, `"expired"`) {
+		t.Fatalf("approval after restart: %v %s", err, out)
 	}
 }
