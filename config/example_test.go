@@ -73,13 +73,22 @@ func TestExampleFleetFreshClone(t *testing.T) {
 		t.Errorf("private: garden %v homelab %v", g.Network.Private, h.Network.Private)
 	}
 	var out bytes.Buffer
-	if err := Summary(f, &out, time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)); err != nil {
+	// The fire times come from the caller (the scheduler's own NextRuns);
+	// here a stand-in that counts days shows they are printed per schedule.
+	day := func(a *Agent, s Schedule, now time.Time, n int) []time.Time {
+		out := make([]time.Time, n)
+		for i := range out {
+			out[i] = now.Add(time.Duration(i+1) * 24 * time.Hour)
+		}
+		return out
+	}
+	if err := Summary(f, &out, time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), day); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"agent garden", "agent homelab", "not connected (GARDEN_DISCORD_BOT_TOKEN",
-		"weather: every 3d", "next: 2026-11-25 12:00 UTC, 2026-11-28 12:00 UTC, 2026-12-01 12:00 UTC",
-		`morning-check: cron "30 7 * * *" (Europe/Berlin)`, "next: 2026-11-23 07:30 CET, 2026-11-24 07:30 CET, 2026-11-25 07:30 CET",
+		"weather: every 3d", "next: 2026-11-23 12:00 UTC, 2026-11-24 12:00 UTC, 2026-11-25 12:00 UTC",
+		`morning-check: cron "30 7 * * *" (Europe/Berlin)`,
 		"sandbox:   docker", "private:   proxmox.lan:8006",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -111,7 +120,9 @@ func TestExampleFleetWithSecrets(t *testing.T) {
 		t.Errorf("container env: garden %v homelab %v", g.Docker.Env, h.Docker.Env)
 	}
 	var out bytes.Buffer
-	Summary(f, &out, time.Now())
+	if err := Summary(f, &out, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
 	for _, secret := range []string{f.Model.APIKey, g.Chat.Discord.Token, h.Chat.Slack.BotToken, h.Chat.Slack.AppToken, g.Env["GARDEN_GITHUB_TOKEN"], h.Env["HOMELAB_PROXMOX_TOKEN"]} {
 		if secret == "" || strings.Contains(out.String(), secret) {
 			t.Errorf("secret %q empty or printed", secret)

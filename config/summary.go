@@ -9,13 +9,18 @@ import (
 	"github.com/docker/go-units"
 )
 
+// NextRunsFunc returns up to n fire times of an agent's schedule after
+// now; the scheduler provides it (sched.NextRuns), so validate shows what
+// will really happen.
+type NextRunsFunc func(a *Agent, s Schedule, now time.Time, n int) []time.Time
+
 // Summary writes what `herdbot validate` shows: the fleet, each agent's
 // sandbox, egress, approvers, chat platforms and channels, schedules with
-// their next three fire times after now, and the warnings. It names the
-// variables that hold secrets and says whether they are set; it never
-// prints a secret value.
-func Summary(f *Fleet, w io.Writer, now time.Time) error {
-	p := &printer{w: w}
+// their next three fire times after now (from next), and the warnings. It
+// names the variables that hold secrets and says whether they are set; it
+// never prints a secret value.
+func Summary(f *Fleet, w io.Writer, now time.Time, next NextRunsFunc) error {
+	p := &printer{w: w, next: next}
 	p.line("fleet %s (%s)", f.Name, f.Path)
 	if f.Description != "" {
 		p.line("  %s", oneLine(f.Description))
@@ -47,8 +52,18 @@ func Summary(f *Fleet, w io.Writer, now time.Time) error {
 }
 
 type printer struct {
-	w   io.Writer
-	err error
+	w    io.Writer
+	err  error
+	next NextRunsFunc
+}
+
+// nextRuns is the next three fire times of an enabled schedule, if the
+// caller gave a way to compute them.
+func (p *printer) nextRuns(a *Agent, s Schedule, now time.Time) []time.Time {
+	if p.next == nil || !s.Enabled {
+		return nil
+	}
+	return p.next(a, s, now, 3)
 }
 
 func (p *printer) line(format string, args ...any) {
@@ -144,10 +159,13 @@ func summarizeAgent(p *printer, f *Fleet, a *Agent, now time.Time) {
 		}
 		post := "not posted"
 		if s.PostTo.Platform != "" {
-			post = "posts to " + s.PostTo.Platform + " " + s.PostTo.Channel
+			post = "posts to " + s.PostTo.Platform
+			if s.PostTo.Channel != "" {
+				post += " " + s.PostTo.Channel
+			}
 		}
 		p.line("    %s: %s%s, %s", s.Name, describeSchedule(s), state, post)
-		if next := NextRuns(s, now, 3); len(next) > 0 {
+		if next := p.nextRuns(a, s, now); len(next) > 0 {
 			parts := make([]string, len(next))
 			for i, t := range next {
 				parts[i] = t.Format("2006-01-02 15:04 MST")
@@ -171,47 +189,6 @@ func describeSchedule(s Schedule) string {
 	return s.Type
 }
 
-// NextRuns returns up to n fire times of s after now: for intervals,
-// counted from now as if herdbot started now; for cron, from the
-// expression in the schedule's time zone; for at, the time if still ahead.
-// Webhook and disabled schedules have none.
-func NextRuns(s Schedule, now time.Time, n int) []time.Time {
-	if !s.Enabled {
-		return nil
-	}
-	var out []time.Time
-	switch s.Type {
-	case "interval":
-		if s.Interval <= 0 {
-			return nil
-		}
-		for i := 1; i <= n; i++ {
-			out = append(out, now.Add(time.Duration(i)*s.Interval))
-		}
-	case "cron":
-		sch, err := cronParser.Parse(s.Cron)
-		if err != nil {
-			return nil
-		}
-		loc := s.Timezone
-		if loc == nil {
-			loc = time.Local
-		}
-		t := now.In(loc)
-		for i := 0; i < n; i++ {
-			t = sch.Next(t)
-			if t.IsZero() {
-				break
-			}
-			out = append(out, t)
-		}
-	case "at":
-		if s.At.After(now) {
-			out = append(out, s.At)
-		}
-	}
-	return out
-}
 
 // FormatDuration writes whole days as "3d" and the rest as Go does.
 func FormatDuration(d time.Duration) string {

@@ -499,3 +499,23 @@ func TestKill9InDockerLeavesNoContainer(t *testing.T) {
 		t.Fatalf("approval after restart: %v %s", err, out)
 	}
 }
+
+// TestValidateShowsTheSchedulersFireTimes: validate prints the next fire
+// times the scheduler itself computes (cron in the schedule's zone).
+func TestValidateShowsTheSchedulersFireTimes(t *testing.T) {
+	out, err := cli(t, filepath.Join(testenv.ModuleRoot(), "deploy", "example", "herdbot.yaml"), "validate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"agent garden", "agent homelab", "weather: every 3d", `morning-check: cron "30 7 * * *" (Europe/Berlin)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`next: \d{4}-\d\d-\d\d 07:30 CES?T, \d{4}-\d\d-\d\d 07:30 CES?T, \d{4}-\d\d-\d\d 07:30 CES?T`).MatchString(out) {
+		t.Errorf("cron fire times not shown in Europe/Berlin:\n%s", out)
+	}
+	if strings.Count(out, "next: ") != 2 {
+		t.Errorf("want next fire times for both schedules:\n%s", out)
+	}
+}

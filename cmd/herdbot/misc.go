@@ -29,7 +29,7 @@ func cmdValidate(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stdout, err)
 		return exitError(1)
 	}
-	return config.Summary(cfg, e.stdout, time.Now())
+	return config.Summary(cfg, e.stdout, time.Now(), nextRuns)
 }
 
 func cmdInit(ctx context.Context, e env, args []string) error {

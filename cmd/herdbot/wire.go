@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
@@ -152,19 +153,29 @@ func schedules(f *config.Fleet) []sched.Schedule {
 	var out []sched.Schedule
 	for _, a := range f.Agents {
 		for _, s := range a.Schedules {
-			prompt := s.Prompt
-			if prompt == "" {
-				prompt = a.DefaultPrompt
-			}
-			out = append(out, sched.Schedule{
-				Agent: a.Name, Name: s.Name, Type: s.Type, Interval: s.Interval, Cron: s.Cron,
-				Location: s.Timezone, At: s.At, Jitter: s.Jitter, Prompt: prompt, Enabled: s.Enabled,
-				PostTo: postTo(s.PostTo), ResumeSession: s.ResumeSession, CatchUp: s.CatchUp,
-				Secret: s.Secret, Fields: s.Fields,
-			})
+			out = append(out, schedOf(a, s))
 		}
 	}
 	return out
+}
+
+// schedOf maps one configured schedule of agent a.
+func schedOf(a *config.Agent, s config.Schedule) sched.Schedule {
+	prompt := s.Prompt
+	if prompt == "" {
+		prompt = a.DefaultPrompt
+	}
+	return sched.Schedule{
+		Agent: a.Name, Name: s.Name, Type: s.Type, Interval: s.Interval, Cron: s.Cron,
+		Location: s.Timezone, At: s.At, Jitter: s.Jitter, Prompt: prompt, Enabled: s.Enabled,
+		PostTo: postTo(s.PostTo), ResumeSession: s.ResumeSession, CatchUp: s.CatchUp,
+		Secret: s.Secret, Fields: s.Fields,
+	}
+}
+
+// nextRuns is the scheduler's own fire-time computation, for validate.
+func nextRuns(a *config.Agent, s config.Schedule, now time.Time, n int) []time.Time {
+	return sched.NextRuns(schedOf(a, s), now, n)
 }
 
 func postTo(p config.PostTo) bot.Target {
