@@ -189,7 +189,6 @@ func describeSchedule(s Schedule) string {
 	return s.Type
 }
 
-
 // FormatDuration writes whole days as "3d" and the rest as Go does.
 func FormatDuration(d time.Duration) string {
 	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
