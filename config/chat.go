@@ -86,6 +86,8 @@ func (r *agentRes) discord(s *discordSpec) *Discord {
 	if d.CommandGuildID != "" {
 		if err := validSnowflake(d.CommandGuildID); err != nil {
 			r.errf(p+".command_registration.guild_id", "%v", err)
+		} else {
+			r.warnf(p+".command_registration.guild_id", "not used: herdbot registers slash commands in every guild listed under chat.discord.guilds (globally when none is listed)")
 		}
 	}
 	return d

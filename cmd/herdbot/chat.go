@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/slack"
@@ -49,7 +51,7 @@ func slackConfig(a *config.Agent) slack.Config {
 		chans = append(chans, slack.Channel{ID: c.ID, Mode: c.Mode})
 	}
 	return slack.Config{Agent: a.Name, BotToken: s.BotToken, AppToken: s.AppToken, Channels: chans,
-		DM: slack.DM{Enabled: s.DM.Enabled, Allowlist: s.DM.Allowlist}, AllowedUsers: s.AllowedUsers,
+		DM: slack.DM{Enabled: s.DM.Enabled, Allowlist: dmAllowed(s.DM)}, AllowedUsers: s.AllowedUsers,
 		SlashCommand: s.SlashCommand}
 }
 
@@ -63,4 +65,16 @@ func setupSlack(e env, a *config.Agent) error {
 		desc = "herdbot agent " + a.Name
 	}
 	return slack.Manifest(e.stdout, a.Name, cmd, desc)
+}
+
+// dmAllowed is the DM allowlist less the blocklist (DMs are deny-by-default,
+// so the blocklist only ever removes).
+func dmAllowed(dm config.DM) []string {
+	var out []string
+	for _, u := range dm.Allowlist {
+		if !slices.Contains(dm.Blocklist, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }

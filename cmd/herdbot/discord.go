@@ -16,7 +16,7 @@ func discordConfig(a *config.Agent) discord.Config {
 		guilds = append(guilds, discord.Guild{ID: g.ID, DefaultMode: discord.Mode(g.DefaultChannelMode), Channels: chans})
 	}
 	return discord.Config{Agent: a.Name, Token: d.Token, Guilds: guilds,
-		DM: discord.DM{Enabled: d.DM.Enabled, Allowlist: d.DM.Allowlist}, AllowedUsers: d.AllowedUsers,
+		DM: discord.DM{Enabled: d.DM.Enabled, Allowlist: dmAllowed(d.DM)}, AllowedUsers: d.AllowedUsers,
 		AllowedRoles: d.AllowedRoles, CommandScope: d.CommandScope}
 }
 

@@ -113,8 +113,27 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		},
 		MaxConcurrent: a.MaxConcurrent, QueueMax: a.Queue.Max, Steer: a.Queue.Mode == "steer",
 		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
-		SessionTimeout: a.Session.Timeout, RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
+		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
 	}
+}
+
+// sessionTimeout is session.timeout, unless a chat platform's herdctl-style
+// session_expiry_hours says otherwise (the shortest wins).
+func sessionTimeout(a *config.Agent) time.Duration {
+	d := a.Session.Timeout
+	hours := []int{}
+	if a.Chat.Discord != nil {
+		hours = append(hours, a.Chat.Discord.SessionExpiryHours)
+	}
+	if a.Chat.Slack != nil {
+		hours = append(hours, a.Chat.Slack.SessionExpiryHours)
+	}
+	for _, h := range hours {
+		if h > 0 && h != config.DefaultSessionExpiry && time.Duration(h)*time.Hour < d {
+			d = time.Duration(h) * time.Hour
+		}
+	}
+	return d
 }
 
 func mcpConfig(servers map[string]config.MCPServer) string {
