@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herdbot/herdbot/agents/claude/claudetest/fakecli"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
@@ -21,6 +22,7 @@ import (
 var srv *discordtest.Server
 
 func TestMain(m *testing.M) {
+	fakecli.RunIfRequested() // the fake Claude CLI of the fleet benchmarks (re-exec)
 	srv = discordtest.NewServer(discordtest.Options{})
 	restore := srv.Install()
 	code := m.Run()
