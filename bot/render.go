@@ -79,7 +79,9 @@ func (s *Stream) loop(ctx context.Context) {
 	if typer != nil {
 		_ = typer.Typing(ctx, s.to)
 	}
-	edit := time.NewTicker(s.opts.EditInterval)
+	// Tick faster than the edit interval so an edit is never put off by a
+	// whole extra interval; flush itself keeps edits EditInterval apart.
+	edit := time.NewTicker(max(s.opts.EditInterval/4, 10*time.Millisecond))
 	defer edit.Stop()
 	typing := time.NewTicker(s.opts.TypingInterval)
 	defer typing.Stop()

@@ -1,0 +1,66 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/console"
+)
+
+// editLog is an Outbox (the console adapter) whose edits are timed.
+type editLog struct {
+	bot.Outbox
+	mu    sync.Mutex
+	edits []time.Time
+}
+
+func (e *editLog) Edit(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
+	e.mu.Lock()
+	e.edits = append(e.edits, time.Now())
+	e.mu.Unlock()
+	return e.Outbox.Edit(ctx, ref, m)
+}
+
+// TestStreamThrottlesEdits: rows arriving fast are folded into edits at
+// least EditInterval apart, and the final state is always shown.
+func TestStreamThrottlesEdits(t *testing.T) {
+	hub := console.New("t", nil)
+	lines, stop := hub.Subscribe()
+	defer stop()
+	out := &editLog{Outbox: hub.For("garden")}
+	const interval = 100 * time.Millisecond
+	s := bot.NewStream(context.Background(), out, console.Target, "⏳ Working…", bot.StreamOptions{EditInterval: interval})
+	start := time.Now()
+	for i := range 50 {
+		s.Row("🔧 row " + string(rune('A'+i%26)))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.Finish(context.Background(), "✅ Done", "the answer", nil); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	out.mu.Lock()
+	edits := append([]time.Time(nil), out.edits...)
+	out.mu.Unlock()
+	for i := 1; i < len(edits)-1; i++ { // the final edit may follow the last throttled one at once
+		if gap := edits[i].Sub(edits[i-1]); gap < interval {
+			t.Fatalf("edits %d and %d only %v apart (interval %v)", i-1, i, gap, interval)
+		}
+	}
+	// Roughly one edit per interval: never more, and not starved.
+	if max := int(elapsed/interval) + 2; len(edits) > max || len(edits) < 2 {
+		t.Fatalf("%d edits in %v, want 2..%d", len(edits), elapsed, max)
+	}
+	var all []string
+	for len(lines) > 0 {
+		all = append(all, (<-lines).Text)
+	}
+	joined := strings.Join(all, "\n")
+	if !strings.Contains(joined, "✅ Done") || !strings.Contains(joined, "the answer") {
+		t.Fatalf("final state not shown:\n%s", joined)
+	}
+}
