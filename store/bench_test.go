@@ -159,3 +159,72 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
 }
+
+// benchMessageEvents is the transcript of one chat message: the prompt and
+// the CLI's init, answer and result lines.
+const benchMessageEvents = 4
+
+// writeMessageSeparate records one chat message the way the fleet does
+// without FinishJob: CreateJob, AppendEvents, UpdateJob and PutConversation,
+// four write transactions.
+func writeMessageSeparate(b *testing.B, db *store.DB, i int, evs []agents.JobEvent) {
+	ctx := b.Context()
+	id := strconv.Itoa(i)
+	j := job(id, "garden", agents.JobRunning, i)
+	if err := db.CreateJob(ctx, j); err != nil {
+		b.Fatal(err)
+	}
+	for k := range evs {
+		evs[k] = agents.JobEvent{JobID: id, Seq: k + 1, Time: t0, Kind: "text", Data: benchData}
+	}
+	if err := db.AppendEvents(ctx, evs); err != nil {
+		b.Fatal(err)
+	}
+	j.Status, j.Finished, j.SessionID = agents.JobSucceeded, j.Started.Add(time.Second), "s"
+	if err := db.UpdateJob(ctx, j); err != nil {
+		b.Fatal(err)
+	}
+	c := agents.Conversation{Agent: "garden", Key: fmt.Sprint("discord:g:", i%32), SessionID: "s", LastActive: j.Finished}
+	if err := db.PutConversation(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkMessageWrites measures the store writes of one chat message
+// (job row, 4-event transcript, final job row, conversation): "separate" as
+// four write transactions, "finish" as CreateJob then one FinishJob.
+func BenchmarkMessageWrites(b *testing.B) {
+	b.Run("separate", func(b *testing.B) {
+		db := mustOpen(b)
+		evs := make([]agents.JobEvent, benchMessageEvents)
+		i := 0
+		for b.Loop() {
+			i++
+			writeMessageSeparate(b, db, i, evs)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("finish", func(b *testing.B) {
+		db := mustOpen(b)
+		ctx := b.Context()
+		evs := make([]agents.JobEvent, benchMessageEvents)
+		i := 0
+		for b.Loop() {
+			i++
+			id := strconv.Itoa(i)
+			j := job(id, "garden", agents.JobRunning, i)
+			if err := db.CreateJob(ctx, j); err != nil {
+				b.Fatal(err)
+			}
+			for k := range evs {
+				evs[k] = agents.JobEvent{JobID: id, Seq: k + 1, Time: t0, Kind: "text", Data: benchData}
+			}
+			j.Status, j.Finished, j.SessionID = agents.JobSucceeded, j.Started.Add(time.Second), "s"
+			c := agents.Conversation{Agent: "garden", Key: fmt.Sprint("discord:g:", i%32), SessionID: "s", LastActive: j.Finished}
+			if err := db.FinishJob(ctx, j, evs, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}

@@ -11,6 +11,12 @@ import (
 
 const convColumns = `agent, conv_key, session_id, last_active`
 
+const (
+	sqlConversation    = `SELECT ` + convColumns + ` FROM conversations WHERE agent = ? AND conv_key = ?`
+	sqlPutConversation = `INSERT INTO conversations (` + convColumns + `) VALUES (?, ?, ?, ?)
+		ON CONFLICT (agent, conv_key) DO UPDATE SET session_id = excluded.session_id, last_active = excluded.last_active`
+)
+
 func scanConversation(s rowScanner) (agents.Conversation, error) {
 	var c agents.Conversation
 	var last sql.NullInt64
@@ -23,7 +29,7 @@ func scanConversation(s rowScanner) (agents.Conversation, error) {
 
 // Conversation returns the conversation key of agent, or agents.ErrNotFound.
 func (db *DB) Conversation(ctx context.Context, agent, key string) (agents.Conversation, error) {
-	row := db.r.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations WHERE agent = ? AND conv_key = ?`, agent, key)
+	row := db.st.conv.QueryRowContext(ctx, agent, key)
 	c, err := scanConversation(row)
 	if err != nil {
 		return agents.Conversation{}, notFound(err, fmt.Sprintf("conversation %s/%s", agent, key))
@@ -33,12 +39,23 @@ func (db *DB) Conversation(ctx context.Context, agent, key string) (agents.Conve
 
 // PutConversation creates or replaces the conversation (c.Agent, c.Key).
 func (db *DB) PutConversation(ctx context.Context, c agents.Conversation) error {
+	if err := checkConversation(c); err != nil {
+		return err
+	}
+	return db.putConversation(ctx, nil, c)
+}
+
+func checkConversation(c agents.Conversation) error {
 	if c.Agent == "" || c.Key == "" {
 		return errors.New("put conversation: agent and key are required")
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO conversations (`+convColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (agent, conv_key) DO UPDATE SET session_id = excluded.session_id, last_active = excluded.last_active`,
-		c.Agent, c.Key, c.SessionID, ms(c.LastActive))
+	return nil
+}
+
+// putConversation upserts the checked conversation c, in tx when tx is not
+// nil.
+func (db *DB) putConversation(ctx context.Context, tx *sql.Tx, c agents.Conversation) error {
+	_, err := on(ctx, tx, db.st.putConv).ExecContext(ctx, c.Agent, c.Key, c.SessionID, ms(c.LastActive))
 	if err != nil {
 		return fmt.Errorf("put conversation %s/%s: %w", c.Agent, c.Key, err)
 	}

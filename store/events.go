@@ -9,6 +9,11 @@ import (
 	"github.com/herdbot/herdbot/agents"
 )
 
+const (
+	sqlInsertEvent = `INSERT INTO job_events (job_id, seq, time, kind, data) VALUES (?, ?, ?, ?, ?)`
+	sqlMaxSeq      = `SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?`
+)
+
 // AppendEvents stores evs in one transaction: all or none. An event with Seq
 // 0 gets the next sequence number of its job, written back into evs. Data
 // that is not valid JSON is stored as a JSON string holding it. A job
@@ -18,6 +23,24 @@ func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if err := checkEvents(evs); err != nil {
+		return err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	defer tx.Rollback()
+	if err := db.appendEvents(ctx, tx, evs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append events: commit: %w", err)
+	}
+	return nil
+}
+
+func checkEvents(evs []agents.JobEvent) error {
 	for i, e := range evs {
 		if e.JobID == "" {
 			return fmt.Errorf("append events: event %d has no job id", i)
@@ -26,28 +49,25 @@ func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
 			return fmt.Errorf("append events: event %d of job %s: negative seq %d", i, e.JobID, e.Seq)
 		}
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append events: %w", err)
+	return nil
+}
+
+// appendEvents inserts the checked events evs in tx, numbering those with
+// Seq 0.
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, evs []agents.JobEvent) error {
+	if len(evs) == 0 {
+		return nil
 	}
-	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO job_events (job_id, seq, time, kind, data) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	defer ins.Close()
+	ins := on(ctx, tx, db.st.insertEvent)
 	var next *sql.Stmt
-	last := map[string]int{} // job -> highest seq written or read in this tx
+	var last map[string]int // job -> highest seq written or read in this tx
 	for i := range evs {
 		e := &evs[i]
 		if e.Seq == 0 {
 			n, ok := last[e.JobID]
 			if !ok {
 				if next == nil {
-					if next, err = tx.PrepareContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?`); err != nil {
-						return fmt.Errorf("append events: %w", err)
-					}
-					defer next.Close()
+					next = on(ctx, tx, db.st.maxSeq)
 				}
 				if err := next.QueryRowContext(ctx, e.JobID).Scan(&n); err != nil {
 					return fmt.Errorf("append events for job %s: %w", e.JobID, err)
@@ -58,10 +78,10 @@ func (db *DB) AppendEvents(ctx context.Context, evs []agents.JobEvent) error {
 		if _, err := ins.ExecContext(ctx, e.JobID, e.Seq, ms(e.Time), e.Kind, jsonColumn(e.Data)); err != nil {
 			return constraint(err, fmt.Sprintf("append event %d of job %s", e.Seq, e.JobID))
 		}
+		if last == nil {
+			last = make(map[string]int, 1)
+		}
 		last[e.JobID] = max(last[e.JobID], e.Seq)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append events: commit: %w", err)
 	}
 	return nil
 }

@@ -47,6 +47,14 @@ func checkJob(j agents.Job) error {
 	return nil
 }
 
+const (
+	sqlCreateJob = `INSERT INTO jobs (` + jobColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateJob = `UPDATE jobs SET agent = ?, trigger_kind = ?, schedule = ?, conversation = ?,
+		prompt = ?, status = ?, session_id = ?, started = ?, finished = ?, cost_usd = ?, turns = ?, error = ?
+		WHERE id = ?`
+	sqlJob = `SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`
+)
+
 // CreateJob inserts j. An empty Status means agents.JobQueued. It returns
 // ErrExists when the id is taken.
 func (db *DB) CreateJob(ctx context.Context, j agents.Job) error {
@@ -56,7 +64,7 @@ func (db *DB) CreateJob(ctx context.Context, j agents.Job) error {
 	if err := checkJob(j); err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.st.createJob.ExecContext(ctx,
 		j.ID, j.Agent, j.Trigger, j.Schedule, j.Conversation, j.Prompt, string(j.Status), j.SessionID,
 		ms(j.Started), ms(j.Finished), j.CostUSD, j.Turns, j.Error)
 	if err != nil {
@@ -71,9 +79,12 @@ func (db *DB) UpdateJob(ctx context.Context, j agents.Job) error {
 	if err := checkJob(j); err != nil {
 		return fmt.Errorf("update job: %w", err)
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE jobs SET agent = ?, trigger_kind = ?, schedule = ?, conversation = ?,
-		prompt = ?, status = ?, session_id = ?, started = ?, finished = ?, cost_usd = ?, turns = ?, error = ?
-		WHERE id = ?`,
+	return db.updateJob(ctx, nil, j)
+}
+
+// updateJob writes the checked job j, in tx when tx is not nil.
+func (db *DB) updateJob(ctx context.Context, tx *sql.Tx, j agents.Job) error {
+	res, err := on(ctx, tx, db.st.updateJob).ExecContext(ctx,
 		j.Agent, j.Trigger, j.Schedule, j.Conversation, j.Prompt, string(j.Status), j.SessionID,
 		ms(j.Started), ms(j.Finished), j.CostUSD, j.Turns, j.Error, j.ID)
 	if err != nil {
@@ -89,7 +100,7 @@ func (db *DB) UpdateJob(ctx context.Context, j agents.Job) error {
 
 // Job returns the job with id, or agents.ErrNotFound.
 func (db *DB) Job(ctx context.Context, id string) (agents.Job, error) {
-	j, err := scanJob(db.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(db.st.job.QueryRowContext(ctx, id))
 	if err != nil {
 		return agents.Job{}, notFound(err, "job "+id)
 	}

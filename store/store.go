@@ -45,12 +45,17 @@ const (
 	defaultLimit = 100
 )
 
+// driverName is the database/sql driver of the writer and the readers; tests
+// swap in a wrapper that counts prepared statements.
+var driverName = "sqlite"
+
 // DB is herdbot's state store. It is safe for concurrent use. It implements
 // agents.Store and the scheduler's slot and state methods.
 type DB struct {
 	path string
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // read-only pool
+	st   *stmts  // hot-path statements, prepared at Open
 	log  *slog.Logger
 
 	closed atomic.Bool
@@ -83,7 +88,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 
-	w, err := sql.Open("sqlite", dsn(abs, false))
+	w, err := sql.Open(driverName, dsn(abs, false))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -93,7 +98,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	w.SetConnMaxIdleTime(0)
 
 	readers := min(max(runtime.GOMAXPROCS(0), 2), maxReaders)
-	r, err := sql.Open("sqlite", dsn(abs, true))
+	r, err := sql.Open(driverName, dsn(abs, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
@@ -104,6 +109,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	db := &DB{path: abs, w: w, r: r, log: log.With("component", "store")}
 	from, to, err := db.migrate(ctx)
 	if err != nil {
+		db.closeConns()
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
+	if db.st, err = prepareStmts(ctx, w, r); err != nil {
 		db.closeConns()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -198,5 +207,9 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	var err error
+	if db.st != nil {
+		err = db.st.close()
+	}
+	return errors.Join(err, db.r.Close(), db.w.Close())
 }
