@@ -17,11 +17,22 @@ type convState struct {
 	key    string
 	queue  []queued
 	worker bool
-	run    *runState
+	active bool      // a popped message is being run (set at pop, before run exists)
+	run    *runState // the running job, once registered
 }
 
+// queued is a waiting message, or a RunRequest that resumes the
+// conversation's session (p set; its outcome goes to done).
 type queued struct {
-	in bot.Inbound
+	in   bot.Inbound
+	p    *runParams
+	ctx  context.Context // the requester's, for p
+	done chan runOutcome // for p
+}
+
+type runOutcome struct {
+	res RunResult
+	err error
 }
 
 func (f *Fleet) conv(a *agentState, key string) *convState {
@@ -68,7 +79,7 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 	// progress (a worker that has not popped its first message yet counts
 	// that message as queued).
 	pos := len(c.queue) - 1
-	if c.run != nil {
+	if c.active {
 		pos++
 	}
 	busy := pos > 0
@@ -110,21 +121,36 @@ func (f *Fleet) work(c *convState) {
 	defer f.wg.Done()
 	for {
 		f.mu.Lock()
+		c.active = false
 		if len(c.queue) == 0 || f.life.Err() != nil {
 			dropped := c.queue
 			c.queue, c.worker, c.run = nil, false, nil
 			f.mu.Unlock()
 			for _, q := range dropped {
+				if q.p != nil {
+					q.done <- runOutcome{err: ErrShuttingDown}
+					continue
+				}
 				f.say(context.Background(), c.a, q.in.Target, "herdbot stopped before this message ran; please send it again.")
 			}
 			return
 		}
 		q := c.queue[0]
 		c.queue = c.queue[1:]
+		c.active = true
 		f.mu.Unlock()
 
+		if q.p != nil {
+			if q.ctx.Err() != nil {
+				q.done <- runOutcome{err: q.ctx.Err()}
+				continue
+			}
+			res, err := f.executeConv(q.ctx, c, *q.p)
+			q.done <- runOutcome{res, err}
+			continue
+		}
 		p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User}
-		_, err := f.executeConv(c, p)
+		_, err := f.executeConv(context.Background(), c, p)
 		if err != nil && !errors.Is(err, ErrShuttingDown) {
 			f.log.Debug("chat run ended", "agent", c.a.spec.Name, "conversation", c.key, "err", err)
 		}
@@ -132,7 +158,7 @@ func (f *Fleet) work(c *convState) {
 }
 
 // executeConv runs p as the conversation's current run.
-func (f *Fleet) executeConv(c *convState, p runParams) (RunResult, error) {
+func (f *Fleet) executeConv(ctx context.Context, c *convState, p runParams) (RunResult, error) {
 	hook := func(rs *runState) {
 		f.mu.Lock()
 		c.run = rs
@@ -143,7 +169,7 @@ func (f *Fleet) executeConv(c *convState, p runParams) (RunResult, error) {
 		c.run = nil
 		f.mu.Unlock()
 	}()
-	return f.executeHooked(context.Background(), c.a, p, hook)
+	return f.executeHooked(ctx, c.a, p, hook)
 }
 
 // Run runs one job outside chat (schedules, webhooks, the CLI) and blocks
@@ -165,11 +191,32 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	}
 	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent, jobID: req.JobID}
 	if req.Resume && req.Target != (bot.Target{}) {
+		// Resuming the conversation's session: wait in its queue, so it
+		// never runs beside a chat message of the same session.
 		p.convKey = req.Target.Key()
+		done := make(chan runOutcome, 1)
 		f.mu.Lock()
+		if f.closing {
+			f.mu.Unlock()
+			return RunResult{}, ErrShuttingDown
+		}
 		c := f.conv(a, p.convKey)
+		c.queue = append(c.queue, queued{p: &p, ctx: ctx, done: done})
+		start := !c.worker
+		c.worker = true
 		f.mu.Unlock()
-		return f.executeConv(c, p)
+		if start {
+			f.wg.Add(1)
+			go f.work(c)
+		}
+		select {
+		case o := <-done:
+			return o.res, o.err
+		case <-ctx.Done():
+			// The worker sees the cancelled ctx and skips or stops it.
+			o := <-done
+			return o.res, o.err
+		}
 	}
 	return f.execute(ctx, a, p)
 }

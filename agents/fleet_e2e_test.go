@@ -475,3 +475,42 @@ func TestFleetSetAgentsReload(t *testing.T) {
 		t.Fatal("duplicate agents accepted")
 	}
 }
+
+// TestFleetResumedScheduleWaitsForTheConversation: a scheduled run that
+// resumes a conversation's session queues behind its chat run instead of
+// running beside it in the same session.
+func TestFleetResumedScheduleWaitsForTheConversation(t *testing.T) {
+	w := newWorld(t, claudetest.Script(
+		claudetest.Bash("until [ -e stop ]; do sleep 0.2; done", "wait for stop"), claudetest.Text("chat done"),
+		claudetest.Text("report done"),
+	), func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash"} })
+	w.say("wait for the stop file")
+	w.expect(`🔧 Bash: until`)
+	type out struct {
+		res agents.RunResult
+		err error
+	}
+	got := make(chan out, 1)
+	go func() {
+		res, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "report",
+			Trigger: agents.TriggerSchedule, Schedule: "daily", Target: console.Target, Resume: true, Silent: true})
+		got <- out{res, err}
+	}()
+	// While the chat run holds the session, the schedule's job waits.
+	time.Sleep(500 * time.Millisecond)
+	if n := len(w.jobs()); n != 1 {
+		t.Fatalf("%d jobs while the chat run is going; the resumed schedule must wait", n)
+	}
+	if err := os.WriteFile(filepath.Join(w.ws, "stop"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := <-got
+	if o.err != nil || o.res.Text != "report done" {
+		t.Fatalf("scheduled run: %+v %v", o.res, o.err)
+	}
+	js := w.waitJobs(2)
+	chat, report := js[1], js[0]
+	if report.Started.Before(chat.Finished) || report.SessionID != chat.SessionID {
+		t.Fatalf("report must follow the chat run in the same session: chat %+v report %+v", chat, report)
+	}
+}

@@ -292,16 +292,11 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	if j.Error != "" {
 		rs.record("error", map[string]any{"error": j.Error})
 	}
-	rs.flush(ctx)
-	if err := f.cfg.Store.UpdateJob(ctx, *j); err != nil {
-		f.log.Error("record job end", "job", j.ID, "err", err)
-	}
+	var conv *Conversation
 	if rs.p.convKey != "" && j.SessionID != "" && j.Status != JobInterrupted {
-		if err := f.cfg.Store.PutConversation(ctx, Conversation{Agent: j.Agent, Key: rs.p.convKey,
-			SessionID: j.SessionID, LastActive: f.now()}); err != nil {
-			f.log.Error("record conversation", "job", j.ID, "err", err)
-		}
+		conv = &Conversation{Agent: j.Agent, Key: rs.p.convKey, SessionID: j.SessionID, LastActive: f.now()}
 	}
+	f.recordEnd(ctx, rs, conv)
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.RunFinished(j.Agent, j.Trigger, string(j.Status), j.Finished.Sub(j.Started))
 	}
@@ -368,4 +363,35 @@ func (f *Fleet) outbox(agent string, to bot.Target) (bot.Outbox, bool) {
 		return nil, false
 	}
 	return f.cfg.Chat.Outbox(agent, to.Platform)
+}
+
+// jobFinisher is implemented by stores that can record a job's end (last
+// events, final row, conversation) in one transaction; store.DB does.
+type jobFinisher interface {
+	FinishJob(ctx context.Context, j Job, evs []JobEvent, conv *Conversation) error
+}
+
+// recordEnd writes the rest of the transcript, the final job row and the
+// conversation's session.
+func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation) {
+	j := rs.job
+	if fin, ok := f.cfg.Store.(jobFinisher); ok {
+		rs.mu.Lock()
+		buf := rs.buf
+		rs.buf = nil
+		rs.mu.Unlock()
+		if err := fin.FinishJob(ctx, j, buf, conv); err != nil {
+			f.log.Error("record job end", "job", j.ID, "err", err)
+		}
+		return
+	}
+	rs.flush(ctx)
+	if err := f.cfg.Store.UpdateJob(ctx, j); err != nil {
+		f.log.Error("record job end", "job", j.ID, "err", err)
+	}
+	if conv != nil {
+		if err := f.cfg.Store.PutConversation(ctx, *conv); err != nil {
+			f.log.Error("record conversation", "job", j.ID, "err", err)
+		}
+	}
 }
