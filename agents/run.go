@@ -199,8 +199,7 @@ func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text str
 				rs.interim = ev.Text
 				rs.mu.Unlock()
 			case EventResult:
-				rs.recordEvent(ev)
-				rs.flush(ctx)
+				rs.recordEvent(ev) // written with the job's end (recordEnd)
 				if ev.Result != nil && ev.Result.Text != "" {
 					last = ev.Result.Text
 				}
