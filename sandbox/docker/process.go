@@ -7,7 +7,9 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -30,6 +32,7 @@ type process struct {
 
 	exited chan struct{} // closed once the container has exited
 	done   chan struct{} // closed once status is set and the container removed
+	killed atomic.Bool   // herdbot sent SIGKILL (so a 137 exit is not the kernel's)
 	status sandbox.ExitStatus
 	err    error
 }
@@ -74,6 +77,9 @@ func (p *process) Signal(ctx context.Context, sig syscall.Signal) error {
 		return nil
 	default:
 	}
+	if sig == syscall.SIGKILL {
+		p.killed.Store(true)
+	}
 	cctx, cancel := p.b.callCtx(ctx)
 	defer cancel()
 	_, err := p.b.cli.ContainerKill(cctx, p.id, client.ContainerKillOptions{Signal: strconv.Itoa(int(sig))})
@@ -115,9 +121,7 @@ func (p *process) monitor(wait client.ContainerWaitResult) {
 
 	ctx := context.Background()
 	st := sandbox.ExitStatus{Code: code}
-	cctx, cancel := p.b.callCtx(ctx)
-	ins, err := p.b.cli.ContainerInspect(cctx, p.id, client.ContainerInspectOptions{})
-	cancel()
+	ins, err := p.inspectExit(ctx, code)
 	if err == nil && ins.Container.State != nil {
 		st.OOMKilled = ins.Container.State.OOMKilled
 		if !ins.Container.State.Running {
@@ -141,6 +145,23 @@ func (p *process) monitor(wait client.ContainerWaitResult) {
 	close(p.done)
 }
 
+// inspectExit inspects the exited container. An exit by SIGKILL that
+// herdbot did not send is likely the OOM killer: Engine 20.10 on cgroup v1
+// can set State.OOMKilled a moment after the wait returns, so the
+// inspection is retried briefly (up to 1 s) for that case only.
+func (p *process) inspectExit(ctx context.Context, code int) (client.ContainerInspectResult, error) {
+	for try := 0; ; try++ {
+		cctx, cancel := p.b.callCtx(ctx)
+		ins, err := p.b.cli.ContainerInspect(cctx, p.id, client.ContainerInspectOptions{})
+		cancel()
+		if err != nil || ins.Container.State == nil || ins.Container.State.OOMKilled ||
+			code != 137 || p.killed.Load() || try == 10 {
+			return ins, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // abort kills the container and discards unread output, so that the
 // monitor finishes (Close).
 func (p *process) abort(ctx context.Context) {
@@ -149,6 +170,7 @@ func (p *process) abort(ctx context.Context) {
 		return
 	default:
 	}
+	p.killed.Store(true) // a forced remove kills it
 	if err := p.b.removeContainer(ctx, p.id); err != nil {
 		p.b.log.Warn("remove container on close", "container", p.name, "err", err)
 	}
