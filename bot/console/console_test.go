@@ -4,41 +4,19 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 )
 
-// recorder is a bot.Handler that records what the console delivers.
-type recorder struct {
-	mu       sync.Mutex
-	messages []bot.Inbound
-	commands []bot.Command
-	actions  []bot.Action
+// newRecorder returns a recording handler that answers actions with the
+// notice "decided".
+func newRecorder() *bottest.Recorder {
+	return bottest.NewRecorder().OnAction(func(bot.Action) bot.ActionResult { return bot.ActionResult{Notice: "decided"} })
 }
 
-func (r *recorder) HandleMessage(_ context.Context, in bot.Inbound) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.messages = append(r.messages, in)
-}
-
-func (r *recorder) HandleCommand(_ context.Context, c bot.Command) bot.Reply {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.commands = append(r.commands, c)
-	return bot.Reply{Message: bot.Message{Text: "ok " + c.Name}}
-}
-
-func (r *recorder) HandleAction(_ context.Context, a bot.Action) bot.ActionResult {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.actions = append(r.actions, a)
-	return bot.ActionResult{Notice: "decided"}
-}
-
-func register(t *testing.T, h *Hub, agent string, rec *recorder) {
+func register(t *testing.T, h *Hub, agent string, rec *bottest.Recorder) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -57,7 +35,7 @@ func register(t *testing.T, h *Hub, agent string, rec *recorder) {
 func TestConsoleRoutesInput(t *testing.T) {
 	var out bytes.Buffer
 	h := New("alice", &out)
-	garden, homelab := &recorder{}, &recorder{}
+	garden, homelab := newRecorder(), newRecorder()
 	register(t, h, "garden", garden)
 	register(t, h, "homelab", homelab)
 	ctx := context.Background()
@@ -66,21 +44,22 @@ func TestConsoleRoutesInput(t *testing.T) {
 	if err := h.ReadFrom(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	if len(garden.messages) != 1 || garden.messages[0].Text != "hello garden" || garden.messages[0].User.ID != "alice" {
-		t.Fatalf("garden messages: %+v", garden.messages)
+	gMsgs, hMsgs, hCmds, hActs := garden.Messages(), homelab.Messages(), homelab.Commands(), homelab.Actions()
+	if len(gMsgs) != 1 || gMsgs[0].Text != "hello garden" || gMsgs[0].User.ID != "alice" {
+		t.Fatalf("garden messages: %+v", gMsgs)
 	}
-	if garden.messages[0].Target != Target {
-		t.Fatalf("target %+v, want %+v", garden.messages[0].Target, Target)
+	if gMsgs[0].Target != Target {
+		t.Fatalf("target %+v, want %+v", gMsgs[0].Target, Target)
 	}
-	if len(homelab.messages) != 1 || homelab.messages[0].Text != "check the vms" {
-		t.Fatalf("homelab messages: %+v", homelab.messages)
+	if len(hMsgs) != 1 || hMsgs[0].Text != "check the vms" {
+		t.Fatalf("homelab messages: %+v", hMsgs)
 	}
 	// @homelab made homelab current: the command and the approval go there.
-	if len(homelab.commands) != 1 || homelab.commands[0].Name != "status" {
-		t.Fatalf("homelab commands: %+v", homelab.commands)
+	if len(hCmds) != 1 || hCmds[0].Name != "status" {
+		t.Fatalf("homelab commands: %+v", hCmds)
 	}
-	if len(homelab.actions) != 1 || homelab.actions[0].ApprovalID != "ABC" || homelab.actions[0].Choice != "once" {
-		t.Fatalf("homelab actions: %+v", homelab.actions)
+	if len(hActs) != 1 || hActs[0].ApprovalID != "ABC" || hActs[0].Choice != "once" {
+		t.Fatalf("homelab actions: %+v", hActs)
 	}
 	for _, want := range []string{"Usage: /approve", `No agent "nobody"`, "[homelab] decided"} {
 		if !strings.Contains(out.String(), want) {

@@ -23,21 +23,21 @@ func TestGatewayDropResumes(t *testing.T) {
 	w.bot.Drop()
 	// Sent while the bot is away: the fake keeps it and replays it on RESUME.
 	srv.SendMessage(w.alice.ID, w.auto, "while you were out")
-	h.waitFor(t, "the message sent during the drop", func() bool { return len(h.msgs) == 1 })
+	h.WaitFor(t, "the message sent during the drop", func() bool { return len(h.Messages()) == 1 })
 	if !srv.WaitFor(wait, w.bot.Ready) {
 		t.Fatal("not reconnected")
 	}
 	srv.SendMessage(w.alice.ID, w.auto, "after the drop")
-	h.waitFor(t, "the message after the drop", func() bool { return len(h.msgs) == 2 })
+	h.WaitFor(t, "the message after the drop", func() bool { return len(h.Messages()) == 2 })
 
 	w.bot.Reconnect() // op 7
 	if !srv.WaitFor(wait, func() bool { return w.bot.Resumes() == 2 && w.bot.Ready() }) {
 		t.Fatalf("no resume after op 7 (resumes %d)", w.bot.Resumes())
 	}
 	srv.SendMessage(w.alice.ID, w.auto, "after op 7")
-	h.waitFor(t, "the message after op 7", func() bool { return len(h.msgs) == 3 })
+	h.WaitFor(t, "the message after op 7", func() bool { return len(h.Messages()) == 3 })
 
-	msgs := h.messages()
+	msgs := h.Messages()
 	for i, want := range []string{"while you were out", "after the drop", "after op 7"} {
 		if msgs[i].Text != want {
 			t.Errorf("message %d %q, want %q", i, msgs[i].Text, want)

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents/claude/claudetest/fakecli"
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
 )
@@ -33,81 +33,12 @@ func TestMain(m *testing.M) {
 
 const wait = 10 * time.Second
 
-// recorder is a bot.Handler that records what it gets. Hooks, when set,
-// decide replies (and may block to play a slow handler).
-type recorder struct {
-	mu      sync.Mutex
-	msgs    []bot.Inbound
-	cmds    []bot.Command
-	acts    []bot.Action
-	changed chan struct{}
-
-	onCommand func(bot.Command) bot.Reply
-	onAction  func(bot.Action) bot.ActionResult
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
-
-func (r *recorder) bump() {
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
-
-func (r *recorder) HandleMessage(_ context.Context, in bot.Inbound) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, in)
-	r.bump()
-}
-
-func (r *recorder) HandleCommand(_ context.Context, c bot.Command) bot.Reply {
-	r.mu.Lock()
-	r.cmds = append(r.cmds, c)
-	r.bump()
-	hook := r.onCommand
-	r.mu.Unlock()
-	if hook != nil {
-		return hook(c)
-	}
-	return bot.Reply{Message: bot.Message{Text: "ok " + c.Name}, Ephemeral: c.Name != "ask"}
-}
-
-func (r *recorder) HandleAction(_ context.Context, a bot.Action) bot.ActionResult {
-	r.mu.Lock()
-	r.acts = append(r.acts, a)
-	r.bump()
-	hook := r.onAction
-	r.mu.Unlock()
-	if hook != nil {
-		return hook(a)
-	}
-	return bot.ActionResult{}
-}
-
-// waitFor waits until cond (called under r.mu) holds.
-func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		r.mu.Lock()
-		ok, ch := cond(), r.changed
-		r.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-func (r *recorder) messages() []bot.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bot.Inbound(nil), r.msgs...)
+// newRecorder returns a recording handler whose default command reply is
+// "ok <name>", public for /ask and ephemeral for the rest.
+func newRecorder() *bottest.Recorder {
+	return bottest.NewRecorder().OnCommand(func(c bot.Command) bot.Reply {
+		return bot.Reply{Message: bot.Message{Text: "ok " + c.Name}, Ephemeral: c.Name != "ask"}
+	})
 }
 
 // world is one test's corner of the fake: a bot in a guild with a mention

@@ -92,23 +92,22 @@ func TestSlashCommandAnswered(t *testing.T) {
 	if m.Content != "ok ask" || m.Ephemeral {
 		t.Errorf("ask reply %+v, want public 'ok ask'", m)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	cmds := h.Commands()
 	wantTarget := bot.Target{Platform: bot.Discord, Space: w.guild, Channel: w.general}
-	if len(h.cmds) != 2 || h.cmds[1].Name != "ask" || h.cmds[1].Args != "why are my leaves yellow?" ||
-		h.cmds[1].Target != wantTarget || h.cmds[1].User.ID != w.alice.ID || h.cmds[1].Agent != "garden" {
-		t.Errorf("commands %+v", h.cmds)
+	if len(cmds) != 2 || cmds[1].Name != "ask" || cmds[1].Args != "why are my leaves yellow?" ||
+		cmds[1].Target != wantTarget || cmds[1].User.ID != w.alice.ID || cmds[1].Agent != "garden" {
+		t.Errorf("commands %+v", cmds)
 	}
 }
 
 func TestSlashCommandVisibilityChange(t *testing.T) {
 	w := newWorld()
 	h := newRecorder()
-	h.onCommand = func(c bot.Command) bot.Reply {
+	h.OnCommand(func(c bot.Command) bot.Reply {
 		// /ask is deferred publicly; this reply is only for the caller, and
 		// long enough to need two messages.
 		return bot.Reply{Message: bot.Message{Text: strings.Repeat("busy. ", 500)}, Ephemeral: true}
-	}
+	})
 	run(t, w, w.config(), h)
 	i, err := srv.SlashCommand(w.bot, w.alice.ID, w.general, "ask", map[string]string{"prompt": "hi"})
 	if err != nil {
@@ -141,10 +140,8 @@ func TestSlashCommandRefused(t *testing.T) {
 	if !m.Ephemeral || !strings.Contains(m.Content, "not allowed") {
 		t.Errorf("refusal %+v, want an ephemeral 'not allowed'", m)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.cmds) != 0 {
-		t.Errorf("handler got %+v", h.cmds)
+	if cmds := h.Commands(); len(cmds) != 0 {
+		t.Errorf("handler got %+v", cmds)
 	}
 }
 
@@ -159,9 +156,9 @@ func approvalCard() bot.Message {
 func TestButtonClick(t *testing.T) {
 	w := newWorld()
 	h := newRecorder()
-	h.onAction = func(a bot.Action) bot.ActionResult {
+	h.OnAction(func(a bot.Action) bot.ActionResult {
 		return bot.ActionResult{Card: &bot.Message{Text: "Bash `ls /garden`: allowed once by " + a.User.Name}, Notice: "Allowed."}
-	}
+	})
 	a := run(t, w, w.config(), h)
 	target := bot.Target{Platform: bot.Discord, Space: w.guild, Channel: w.general}
 	ref, err := a.Send(context.Background(), target, approvalCard())
@@ -182,9 +179,7 @@ func TestButtonClick(t *testing.T) {
 	if st.AckType != int(discordgo.InteractionResponseDeferredMessageUpdate) || st.Failed {
 		t.Errorf("ack %+v, want a deferred update (6) in time", st)
 	}
-	h.mu.Lock()
-	acts := append([]bot.Action(nil), h.acts...)
-	h.mu.Unlock()
+	acts := h.Actions()
 	want := bot.Action{Agent: "garden", ApprovalID: "ap-7f3a9c", Choice: "once",
 		User: bot.User{ID: w.alice.ID, Name: "alice", Roles: []string{w.staff}}, Ref: bot.MessageRef{Target: target, ID: ref.ID}}
 	if len(acts) != 1 || acts[0].ApprovalID != want.ApprovalID || acts[0].Choice != want.Choice || acts[0].Ref != want.Ref ||
@@ -205,12 +200,12 @@ func TestSlowHandlerAcksFirst(t *testing.T) {
 	w := newWorld()
 	h := newRecorder()
 	release := make(chan struct{})
-	h.onAction = func(bot.Action) bot.ActionResult {
+	h.OnAction(func(bot.Action) bot.ActionResult {
 		// The handler does not return until the fake has seen the ACK: the
 		// adapter must acknowledge before (not after) handling.
 		<-release
 		return bot.ActionResult{Notice: "slow but fine"}
-	}
+	})
 	a := run(t, w, w.config(), h)
 	ref, err := a.Send(context.Background(), bot.Target{Platform: bot.Discord, Space: w.guild, Channel: w.general}, approvalCard())
 	if err != nil {
@@ -247,9 +242,7 @@ func TestGarbageButton(t *testing.T) {
 			t.Errorf("custom_id %q: state %+v notice %+v", id, st, notice)
 		}
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.acts) != 0 {
-		t.Errorf("handler got %+v for garbage buttons", h.acts)
+	if acts := h.Actions(); len(acts) != 0 {
+		t.Errorf("handler got %+v for garbage buttons", acts)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/discord"
 )
 
@@ -13,12 +14,13 @@ import (
 // been routed (the adapter delivers messages in gateway order).
 const sentinel = "sentinel"
 
-func waitSentinel(t *testing.T, h *recorder) []bot.Inbound {
+func waitSentinel(t *testing.T, h *bottest.Recorder) []bot.Inbound {
 	t.Helper()
-	h.waitFor(t, "the sentinel message", func() bool {
-		return len(h.msgs) > 0 && h.msgs[len(h.msgs)-1].Text == sentinel
+	h.WaitFor(t, "the sentinel message", func() bool {
+		msgs := h.Messages()
+		return len(msgs) > 0 && msgs[len(msgs)-1].Text == sentinel
 	})
-	msgs := h.messages()
+	msgs := h.Messages()
 	return msgs[:len(msgs)-1]
 }
 
@@ -96,7 +98,7 @@ func TestDirectMessages(t *testing.T) {
 		if got := w.botMessages(dm)[0].Content; !strings.Contains(got, "direct messages") {
 			t.Errorf("refusal %q", got)
 		}
-		if n := len(h.messages()); n != 0 {
+		if n := len(h.Messages()); n != 0 {
 			t.Errorf("handler got %d DMs", n)
 		}
 	})

@@ -23,14 +23,14 @@ func approvalCard() bot.Message {
 
 func TestButtonClickReachesHandlerAndUpdatesCard(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
-	r.rec.result = func(a bot.Action) bot.ActionResult {
+	r.rec.OnAction(func(a bot.Action) bot.ActionResult {
 		if a.User.ID != alice {
 			return bot.ActionResult{Notice: "Only approvers can decide."}
 		}
 		return bot.ActionResult{Card: &bot.Message{Text: "**Bash** allowed once by <@" + a.User.ID + ">"}, Notice: "Allowed once."}
-	}
+	})
 	root := r.fake.Mention(r.app, chanMention, alice, "clean the build", "")
-	in := r.rec.waitMessages(t, 1)[0]
+	in := r.rec.WaitMessages(t, 1)[0]
 	ref, err := r.ad.Send(context.Background(), in.Target, approvalCard())
 	if err != nil {
 		t.Fatalf("Send card: %v", err)
@@ -49,7 +49,7 @@ func TestButtonClickReachesHandlerAndUpdatesCard(t *testing.T) {
 	r.fake.WaitFor("card updated", func() bool { m, _ := r.fake.Message(chanMention, ref.ID); return m.Edits == 1 })
 	r.fake.WaitFor("notice to alice", func() bool { return len(r.fake.Ephemerals(chanMention)) == 2 })
 
-	acts := r.rec.actions()
+	acts := r.rec.Actions()
 	want := bot.Action{Agent: "garden", ApprovalID: "ap-7f3a", Choice: "once", User: bot.User{ID: alice, Name: "u0alice"},
 		Ref: bot.MessageRef{Target: bot.Target{Platform: bot.Slack, Space: slacktest.Team, Channel: chanMention, Thread: root.TS}, ID: ref.ID}}
 	if len(acts) != 2 || acts[0].User.ID != bob || !reflect.DeepEqual(acts[1], want) {
@@ -81,7 +81,7 @@ func TestGarbageActionIDAnsweredNotDelivered(t *testing.T) {
 			t.Fatalf("notice = %+v", e)
 		}
 	}
-	if n := len(r.rec.actions()); n != 0 {
+	if n := len(r.rec.Actions()); n != 0 {
 		t.Fatalf("handler got %d actions for garbage ids", n)
 	}
 	if m, _ := r.fake.Message(chanMention, ref.ID); m.Edits != 0 {
@@ -91,9 +91,9 @@ func TestGarbageActionIDAnsweredNotDelivered(t *testing.T) {
 
 func TestStaleClickIsAnswered(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
-	r.rec.result = func(a bot.Action) bot.ActionResult {
+	r.rec.OnAction(func(a bot.Action) bot.ActionResult {
 		return bot.ActionResult{Card: &bot.Message{Text: "Expired."}, Notice: "This request expired."}
-	}
+	})
 	ref, err := r.ad.Send(context.Background(), bot.Target{Channel: chanMention}, approvalCard())
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestStaleClickIsAnswered(t *testing.T) {
 		m, _ := r.fake.Message(chanMention, ref.ID)
 		return m.Edits == 1 && len(r.fake.Ephemerals(chanMention)) == 1
 	})
-	if a := r.rec.actions(); len(a) != 1 || a[0].Choice != "deny" {
+	if a := r.rec.Actions(); len(a) != 1 || a[0].Choice != "deny" {
 		t.Fatalf("actions = %+v", a)
 	}
 	if m, _ := r.fake.Message(chanMention, ref.ID); m.Text != "Expired." || len(m.Buttons()) != 0 {

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
 )
 
 // chanHandler signals each HandleMessage.
 type chanHandler struct {
-	recorder
+	*bottest.Recorder
 	got chan time.Time
 }
 
@@ -24,7 +25,7 @@ func (h *chanHandler) HandleMessage(_ context.Context, in bot.Inbound) { h.got <
 func BenchmarkEnvelopeToHandler(b *testing.B) {
 	fake := slacktest.New(b, slacktest.Options{NoEcho: true})
 	app := fake.AddApp("garden")
-	h := &chanHandler{recorder: *newRecorder(), got: make(chan time.Time, 1)}
+	h := &chanHandler{Recorder: newRecorder(), got: make(chan time.Time, 1)}
 	startAdapter(b, fake, app, h, nil)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

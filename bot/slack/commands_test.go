@@ -37,7 +37,7 @@ func TestSlashNamedCommandsReplyInAck(t *testing.T) {
 		if p.ResponseType != "ephemeral" || p.Text != "ok: "+name || len(p.Blocks) != 1 {
 			t.Fatalf("%s: ack payload = %+v", name, p)
 		}
-		c := r.rec.commands()[i]
+		c := r.rec.Commands()[i]
 		want := bot.Target{Platform: bot.Slack, Space: slacktest.Team, Channel: chanMention}
 		if c.Name != name || c.Args != "" || c.Agent != "garden" || c.User.ID != alice || c.Target != want {
 			t.Fatalf("command = %+v", c)
@@ -55,15 +55,15 @@ func TestSlashNamedCommandsReplyInAck(t *testing.T) {
 
 func TestSlashPromptStartsThreadedConversation(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
-	r.rec.reply = func(c bot.Command) bot.Reply {
+	r.rec.OnCommand(func(c bot.Command) bot.Reply {
 		return bot.Reply{Message: bot.Message{Text: "On it."}, Ephemeral: true}
-	}
+	})
 	env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: "what grows in <shade>?", Channel: chanMention, User: alice})
 	if k := r.fake.WaitAck(r.app, env); k.Payload != nil {
 		t.Fatalf("ask must be acked at once, empty; got %s", k.Payload)
 	}
-	r.rec.wait(t, "ask command", func() bool { return len(r.rec.commands()) == 1 })
-	c := r.rec.commands()[0]
+	r.rec.WaitFor(t, "ask command", func() bool { return len(r.rec.Commands()) == 1 })
+	c := r.rec.Commands()[0]
 	posted := r.fake.Messages(chanMention)
 	if len(posted) != 1 || !strings.Contains(posted[0].Text, "asked: what grows in &lt;shade&gt;?") {
 		t.Fatalf("posted = %+v", posted)
@@ -77,7 +77,7 @@ func TestSlashPromptStartsThreadedConversation(t *testing.T) {
 	}
 	// Replies in the prompt's thread continue that conversation.
 	r.fake.Post(r.app, slacktest.Post{Channel: chanMention, User: alice, Text: "and sun?", ThreadTS: posted[0].TS})
-	if got := r.rec.waitMessages(t, 1); got[0].Target.Key() != c.Target.Key() {
+	if got := r.rec.WaitMessages(t, 1); got[0].Target.Key() != c.Target.Key() {
 		t.Fatalf("thread reply key %s, want %s", got[0].Target.Key(), c.Target.Key())
 	}
 }
@@ -85,10 +85,10 @@ func TestSlashPromptStartsThreadedConversation(t *testing.T) {
 func TestSlashSlowReplyGoesToResponseURL(t *testing.T) {
 	release := make(chan struct{})
 	r := startRig(t, slacktest.Options{NoEcho: true}, func(c *slack.Config) { c.CommandWait = 20 * time.Millisecond })
-	r.rec.reply = func(c bot.Command) bot.Reply {
+	r.rec.OnCommand(func(c bot.Command) bot.Reply {
 		<-release
 		return bot.Reply{Message: bot.Message{Text: "Status: **idle**"}}
-	}
+	})
 	env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: "status", Channel: chanMention, User: alice})
 	if k := r.fake.WaitAck(r.app, env); k.Payload != nil {
 		t.Fatalf("slow reply: ack must be empty, got %s", k.Payload)
@@ -123,14 +123,14 @@ func TestSlashAccessChecks(t *testing.T) {
 			}
 		})
 	}
-	if n := len(r.rec.commands()); n != 0 {
+	if n := len(r.rec.Commands()); n != 0 {
 		t.Fatalf("handler got %d commands", n)
 	}
 	// An allowlisted DM works and has no thread.
 	dm := slacktest.DMChannel(r.app, alice)
 	r.fake.WaitAck(r.app, r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: "hi there", Channel: dm, User: alice}))
-	r.rec.wait(t, "DM ask", func() bool { return len(r.rec.commands()) == 1 })
-	if c := r.rec.commands()[0]; c.Target.Channel != dm || c.Target.Thread != "" || c.Target.User != alice || c.Args != "hi there" {
+	r.rec.WaitFor(t, "DM ask", func() bool { return len(r.rec.Commands()) == 1 })
+	if c := r.rec.Commands()[0]; c.Target.Channel != dm || c.Target.Thread != "" || c.Target.User != alice || c.Args != "hi there" {
 		t.Fatalf("DM command = %+v", c)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
 )
@@ -14,7 +15,7 @@ func TestMentionGetsThreadedReply(t *testing.T) {
 	r := startRig(t, slacktest.Options{}, nil)
 	sent := r.fake.Mention(r.app, chanMention, alice, "what should I plant &amp; when?", "")
 
-	got := r.rec.waitMessages(t, 1)[0]
+	got := r.rec.WaitMessages(t, 1)[0]
 	want := bot.Target{Platform: bot.Slack, Space: slacktest.Team, Channel: chanMention, Thread: sent.TS}
 	if got.Target != want {
 		t.Fatalf("target = %+v, want %+v", got.Target, want)
@@ -39,7 +40,7 @@ func TestMentionGetsThreadedReply(t *testing.T) {
 	// A second mention, handled after both, proves the first's twin was
 	// dropped rather than late.
 	r.fake.Mention(r.app, chanMention, alice, "second", "")
-	msgs2 := r.rec.waitMessages(t, 2)
+	msgs2 := r.rec.WaitMessages(t, 2)
 	if len(msgs2) != 2 || msgs2[1].Text != "second" {
 		t.Fatalf("handled = %+v", msgs2)
 	}
@@ -52,25 +53,25 @@ func TestMentionGetsThreadedReply(t *testing.T) {
 func TestThreadRepliesAreTheirOwnConversation(t *testing.T) {
 	r := startRig(t, slacktest.Options{}, nil)
 	root := r.fake.Mention(r.app, chanMention, alice, "start", "")
-	r.rec.waitMessages(t, 1)
+	r.rec.WaitMessages(t, 1)
 
 	// A reply in the bot's thread needs no mention.
 	r.fake.Post(r.app, slacktest.Post{Channel: chanMention, User: bob, Text: "and tomatoes?", ThreadTS: root.TS})
-	got := r.rec.waitMessages(t, 2)[1]
+	got := r.rec.WaitMessages(t, 2)[1]
 	if got.Target.Thread != root.TS || got.Text != "and tomatoes?" || got.User.ID != bob {
 		t.Fatalf("thread reply = %+v", got)
 	}
 	// A mention inside someone else's thread starts a run in that thread.
 	other := r.fake.Post(r.app, slacktest.Post{Channel: chanMention, User: bob, Text: "no bot here"})
 	r.fake.Mention(r.app, chanMention, alice, "join in", other.TS)
-	got = r.rec.waitMessages(t, 3)[2]
+	got = r.rec.WaitMessages(t, 3)[2]
 	if got.Target.Thread != other.TS || got.Text != "join in" {
 		t.Fatalf("mention in thread = %+v", got)
 	}
-	if got.Target.Key() == r.rec.messages()[0].Target.Key() {
+	if got.Target.Key() == r.rec.Messages()[0].Target.Key() {
 		t.Fatal("two threads share a conversation key")
 	}
-	if n := len(r.rec.messages()); n != 3 {
+	if n := len(r.rec.Messages()); n != 3 {
 		t.Fatalf("handled %d messages, want 3 (the unmentioned top-level post is ignored)", n)
 	}
 }
@@ -79,7 +80,7 @@ func TestDirectMessages(t *testing.T) {
 	r := startRig(t, slacktest.Options{}, nil)
 	r.fake.DM(r.app, bob, "let me in") // not allowlisted
 	dm := r.fake.DM(r.app, alice, "hello")
-	got := r.rec.waitMessages(t, 1)
+	got := r.rec.WaitMessages(t, 1)
 	want := bot.Target{Platform: bot.Slack, Space: slacktest.Team, Channel: slacktest.DMChannel(r.app, alice), User: alice}
 	if len(got) != 1 || got[0].Target != want || got[0].Text != "hello" || got[0].MessageID != dm.TS {
 		t.Fatalf("handled = %+v, want one DM from alice at %+v", got, want)
@@ -92,7 +93,7 @@ func TestDirectMessages(t *testing.T) {
 	// Told once only.
 	r.fake.DM(r.app, bob, "please")
 	r.fake.DM(r.app, alice, "again")
-	r.rec.waitMessages(t, 2)
+	r.rec.WaitMessages(t, 2)
 	if n := len(r.fake.Messages(bobDM)); n != 1 {
 		t.Fatalf("bob got %d notices, want 1", n)
 	}
@@ -102,7 +103,7 @@ func TestDMsDeniedByDefault(t *testing.T) {
 	r := startRig(t, slacktest.Options{}, func(c *slack.Config) { c.DM = slack.DM{} })
 	r.fake.DM(r.app, alice, "hello")
 	r.fake.Mention(r.app, chanMention, alice, "sync", "")
-	got := r.rec.waitMessages(t, 1)
+	got := r.rec.WaitMessages(t, 1)
 	if len(got) != 1 || got[0].Text != "sync" {
 		t.Fatalf("handled = %+v: the DM must be denied when DMs are off", got)
 	}
@@ -117,12 +118,12 @@ func TestChannelModesAndAccess(t *testing.T) {
 	auto := r.fake.Post(r.app, slacktest.Post{Channel: chanAuto, User: bob, Text: "auto mode"})
 	r.fake.Mention(r.app, chanMention, alice, "mentioned", "")
 
-	got := r.rec.waitMessages(t, 2)
+	got := r.rec.WaitMessages(t, 2)
 	if got[0].Text != "auto mode" || got[0].Target.Thread != auto.TS || got[1].Text != "mentioned" {
 		t.Fatalf("handled = %+v", got)
 	}
 	r.waitAllAcked(t)
-	if n := len(r.rec.messages()); n != 2 {
+	if n := len(r.rec.Messages()); n != 2 {
 		t.Fatalf("handled %d, want 2", n)
 	}
 	r.fake.WaitFor("notice to mallory", func() bool { return len(r.fake.Ephemerals(chanMention)) == 1 })
@@ -148,8 +149,8 @@ func TestBotMessagesIgnored(t *testing.T) {
 		return len(fake.Stats(garden).Unacked) == 0 && len(fake.Stats(herb).Unacked) == 0 && fake.Stats(herb).Envelopes == 1
 	})
 	fake.Post(garden, slacktest.Post{Channel: chanAuto, User: alice, Text: "a person"})
-	for _, rec := range []*recorder{gRec, hRec} {
-		got := rec.waitMessages(t, 1)
+	for _, rec := range []*bottest.Recorder{gRec, hRec} {
+		got := rec.WaitMessages(t, 1)
 		if len(got) != 1 || got[0].Text != "a person" {
 			t.Fatalf("handled = %+v, want only the person's message", got)
 		}
@@ -159,13 +160,13 @@ func TestBotMessagesIgnored(t *testing.T) {
 func TestRedeliveredEnvelopeDoesNotRunTwice(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
 	sent := r.fake.DM(r.app, alice, "once")
-	r.rec.waitMessages(t, 1)
+	r.rec.WaitMessages(t, 1)
 	r.fake.WaitAck(r.app, sent.Envelope)
 
 	r.fake.Redeliver(r.app, sent.Envelope) // retry_attempt 1, same event_id
 	r.fake.WaitFor("redelivery acked", func() bool { return len(r.fake.Acks(r.app, sent.Envelope)) == 2 })
 	r.fake.DM(r.app, alice, "twice")
-	got := r.rec.waitMessages(t, 2)
+	got := r.rec.WaitMessages(t, 2)
 	if len(got) != 2 || got[0].Text != "once" || got[1].Text != "twice" {
 		t.Fatalf("handled = %+v, want once then twice", got)
 	}
@@ -182,7 +183,7 @@ func TestReconnects(t *testing.T) {
 		cut()
 		r.fake.WaitConnected(r.app, opened+1)
 		r.fake.DM(r.app, alice, "after reconnect")
-		if got := r.rec.waitMessages(t, i+1); len(got) != i+1 {
+		if got := r.rec.WaitMessages(t, i+1); len(got) != i+1 {
 			t.Fatalf("cut %d: handled %d", i, len(got))
 		}
 	}
@@ -197,7 +198,7 @@ func TestEventQueuedDuringOutageArrives(t *testing.T) {
 	r.fake.DropSockets(r.app)
 	r.fake.DM(r.app, alice, "sent while the socket was down")
 	r.fake.WaitConnected(r.app, opened+1)
-	if got := r.rec.waitMessages(t, 1); got[0].Text != "sent while the socket was down" {
+	if got := r.rec.WaitMessages(t, 1); got[0].Text != "sent while the socket was down" {
 		t.Fatalf("handled = %+v", got)
 	}
 }

@@ -3,107 +3,20 @@ package slack_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
 )
 
-// recorder is a recording bot.Handler.
-type recorder struct {
-	mu      sync.Mutex
-	changed chan struct{}
-	msgs    []bot.Inbound
-	cmds    []bot.Command
-	acts    []bot.Action
-	// reply and result answer commands and actions when set.
-	reply  func(bot.Command) bot.Reply
-	result func(bot.Action) bot.ActionResult
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
-
-func (r *recorder) notifyLocked() {
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
-
-func (r *recorder) HandleMessage(_ context.Context, in bot.Inbound) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, in)
-	r.notifyLocked()
-}
-
-func (r *recorder) HandleCommand(_ context.Context, c bot.Command) bot.Reply {
-	r.mu.Lock()
-	r.cmds = append(r.cmds, c)
-	r.notifyLocked()
-	reply := r.reply
-	r.mu.Unlock()
-	if reply != nil {
-		return reply(c)
-	}
-	return bot.Reply{Message: bot.Message{Text: "ok: " + c.Name}, Ephemeral: true}
-}
-
-func (r *recorder) HandleAction(_ context.Context, a bot.Action) bot.ActionResult {
-	r.mu.Lock()
-	r.acts = append(r.acts, a)
-	r.notifyLocked()
-	result := r.result
-	r.mu.Unlock()
-	if result != nil {
-		return result(a)
-	}
-	return bot.ActionResult{}
-}
-
-func (r *recorder) messages() []bot.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bot.Inbound(nil), r.msgs...)
-}
-
-func (r *recorder) commands() []bot.Command {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bot.Command(nil), r.cmds...)
-}
-
-func (r *recorder) actions() []bot.Action {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bot.Action(nil), r.acts...)
-}
-
-// wait waits until cond holds.
-func (r *recorder) wait(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		r.mu.Lock()
-		ch := r.changed
-		r.mu.Unlock()
-		if cond() {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-func (r *recorder) waitMessages(t testing.TB, n int) []bot.Inbound {
-	t.Helper()
-	r.wait(t, "handled messages", func() bool { return len(r.messages()) >= n })
-	return r.messages()
+// newRecorder returns a recording handler whose default command reply is
+// an ephemeral "ok: <name>".
+func newRecorder() *bottest.Recorder {
+	return bottest.NewRecorder().OnCommand(func(c bot.Command) bot.Reply {
+		return bot.Reply{Message: bot.Message{Text: "ok: " + c.Name}, Ephemeral: true}
+	})
 }
 
 // rig is a fake Slack with one agent's adapter running against it.
@@ -111,7 +24,7 @@ type rig struct {
 	fake *slacktest.Server
 	app  slacktest.App
 	ad   *slack.Adapter
-	rec  *recorder
+	rec  *bottest.Recorder
 }
 
 const (

@@ -178,7 +178,7 @@ func TestFilesAreUploadedIntoTheThread(t *testing.T) {
 func TestTypingIsAReactionUntilTheReply(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
 	sent := r.fake.Post(r.app, slacktest.Post{Channel: chanAuto, User: alice, Text: "hello"})
-	in := r.rec.waitMessages(t, 1)[0]
+	in := r.rec.WaitMessages(t, 1)[0]
 	for range 2 { // refreshes do not stack
 		if err := r.ad.Typing(context.Background(), in.Target); err != nil {
 			t.Fatalf("Typing: %v", err)
