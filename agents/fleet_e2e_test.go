@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,30 +13,25 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
-	"github.com/herdbot/herdbot/internal/testenv"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
 )
 
-// world is one fleet wired to real parts: the real CLI (native backend),
-// the fake model API, a real SQLite store and the console chat.
+// world is one fleet wired to real parts (agentstest) with the console
+// chat.
 type world struct {
-	t       *testing.T
-	fleet   *agents.Fleet
-	store   *store.DB
-	model   *claudetest.ModelServer
-	hub     *console.Hub
-	lines   <-chan console.Line
-	ws      string
-	logs    *syncBuffer
-	cancel  context.CancelFunc
-	stopped chan struct{}
+	t     *testing.T
+	fleet *agents.Fleet
+	store *store.DB
+	model *claudetest.ModelServer
+	hub   *console.Hub
+	lines <-chan console.Line
+	ws    string
+	logs  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -57,73 +51,27 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-const agentName = "garden"
+const agentName = agentstest.Agent
 
 func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.AgentSpec), secrets ...string) *world {
 	t.Helper()
-	bin := testenv.RequireClaude(t)
-	w := &world{t: t, ws: t.TempDir(), logs: &syncBuffer{}, stopped: make(chan struct{})}
-	red := redact.New(secrets...)
-	log := slog.New(redact.NewHandler(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), red))
-	w.model = claudetest.NewModelServer(t, model)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.store = st
-	t.Cleanup(func() { st.Close() })
-
-	spec := agents.AgentSpec{
-		Name:            agentName,
-		Options:         agents.RunOptions{PermissionMode: "default"},
-		Sandbox:         newSandbox(w.ws, t.TempDir(), w.model.URL),
-		Approvers:       map[string][]string{bot.Console: {"alice"}},
-		ApprovalTimeout: time.Minute,
-	}
-	if tweak != nil {
-		tweak(&spec)
-	}
-	w.hub = console.New("alice", nil)
-	mux := bot.NewMux()
-	ad := w.hub.For(agentName)
-	mux.Register(agentName, bot.Console, ad)
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Redactor: red, Log: log,
-		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond},
-		Grace:  2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.fleet = f
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	w := &world{t: t, logs: &syncBuffer{}, hub: console.New("alice", nil)}
 	lines, unsub := w.hub.Subscribe()
 	w.lines = lines
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = ad.Run(ctx, f) }()
-	go func() { defer wg.Done(); _ = f.Serve(ctx) }()
-	go func() { wg.Wait(); close(w.stopped) }()
-	t.Cleanup(func() {
-		cancel()
-		<-w.stopped
-		unsub()
+	t.Cleanup(unsub) // after the rig's cleanup has stopped the adapter
+	rig := agentstest.Start(t, agentstest.Options{
+		Model:     model,
+		Approvers: map[string][]string{bot.Console: {"alice"}},
+		Spec:      tweak,
+		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: w.hub.For(agentName)}},
+		Secrets:   secrets,
+		Stream:    agentstest.FastStream,
+		LogOutput: w.logs,
 	})
+	w.fleet, w.store, w.model, w.ws = rig.Fleet, rig.Store, rig.Model, rig.Workspace
 	// The adapter registers its handler asynchronously.
 	w.waitHandler()
 	return w
-}
-
-func newSandbox(ws, state, modelURL string) (spec sandbox.Spec) {
-	spec.Workspace = ws
-	spec.StateDir = state
-	spec.Env = append(claudetest.Env(modelURL), "PATH=/usr/local/bin:/usr/bin:/bin")
-	return spec
 }
 
 func (w *world) waitHandler() {

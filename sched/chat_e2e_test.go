@@ -3,27 +3,21 @@ package sched_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
 	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
-	"github.com/herdbot/herdbot/internal/testenv"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/sched"
-	"github.com/herdbot/herdbot/store"
 )
 
 // TestReportsLandInChat wires the scheduler as herdbot does: the fleet
@@ -33,7 +27,6 @@ import (
 // state. A fake clock fires three schedules: a report to a Discord channel,
 // one to a Slack channel, and one whose run fails, reported to Discord.
 func TestReportsLandInChat(t *testing.T) {
-	bin := testenv.RequireClaude(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	// Fake Discord: the garden bot in a guild with a #reports channel.
@@ -59,9 +52,6 @@ func TestReportsLandInChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := bot.NewMux()
-	mux.Register("garden", bot.Discord, dad)
-	mux.Register("garden", bot.Slack, sad)
 
 	// The model answers by prompt; the frost check's model is unreachable
 	// (401), so that run fails.
@@ -74,29 +64,13 @@ func TestReportsLandInChat(t *testing.T) {
 		}
 		return claudetest.Fail(401)
 	})
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Store: st, Backend: native.New(log), Chat: mux, Log: log,
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Grace: 2 * time.Second,
-		Agents: []agents.AgentSpec{{
-			Name: "garden", Options: agents.RunOptions{PermissionMode: "default"},
-			Sandbox: sandbox.Spec{Workspace: t.TempDir(), StateDir: t.TempDir(),
-				Env: append(claudetest.Env(model.URL), "PATH=/usr/local/bin:/usr/bin:/bin")},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// The fleet rig runs the fleet and both adapters until stopped.
+	rig := agentstest.Start(t, agentstest.Options{ModelServer: model, LogLevel: slog.LevelInfo,
+		Chats: []agentstest.Chat{{Platform: bot.Discord, Adapter: dad}, {Platform: bot.Slack, Adapter: sad}}})
+	st := rig.Store
 
 	clk := clockwork.NewFakeClockAt(t0)
-	s, err := sched.New(sched.Config{Clock: clk, Location: time.UTC}, f, mux, st, log)
+	s, err := sched.New(sched.Config{Clock: clk, Location: time.UTC}, rig.Fleet, rig.Mux, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,27 +88,7 @@ func TestReportsLandInChat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.Serve(ctx) })
-	wg.Go(func() {
-		if err := dad.Run(ctx, f); err != nil {
-			t.Errorf("discord Run: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := sad.Run(ctx, f); err != nil {
-			t.Errorf("slack Run: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := s.Run(ctx); err != nil {
-			t.Errorf("scheduler Run: %v", err)
-		}
-	})
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
-	t.Cleanup(stop)
+	rig.Go("scheduler", s.Run)
 	if !dc.WaitFor(wait, dbot.Ready) {
 		t.Fatal("discord adapter did not connect")
 	}
@@ -217,7 +171,7 @@ func TestReportsLandInChat(t *testing.T) {
 
 	// The outcome is persisted with the schedule (written after the
 	// report; stopping waits for fires in flight).
-	stop()
+	rig.Stop()
 	states, err := st.ScheduleStates(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -6,95 +6,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
-	"github.com/herdbot/herdbot/internal/testenv"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
-	"github.com/herdbot/herdbot/store"
 )
 
-// node is one herdbot process's worth of the fleet rig: its own store
-// handle, Discord adapter and fleet, on a world, store file and workspace
-// that outlive it (so a test can restart herdbot).
-type node struct {
-	store *store.DB
-	fleet *agents.Fleet
-	stop  func() // ends Serve and Run and waits for them; idempotent
-}
-
-type nodeConfig struct {
-	world    *world
-	db       string // SQLite file
-	modelURL string
-	ws       string
-	spec     func(*agents.AgentSpec)
-	stream   bot.StreamOptions // zero: the renderer's defaults
-	// beforeRecover runs after the fleet is built, before Recover.
-	beforeRecover func()
-}
-
-func startNode(t *testing.T, c nodeConfig) *node {
+// startNode starts one herdbot process's worth of the fleet rig on w: its
+// own store handle, Discord adapter and fleet (agentstest), with people
+// holding the staff role (alice) as approvers. A test restarts herdbot by
+// stopping one node and starting another on the same world, o.DB,
+// o.Workspace and o.ModelServer. It waits until the adapter has identified
+// and registered its commands.
+func startNode(t *testing.T, w *world, o agentstest.Options) *agentstest.Rig {
 	t.Helper()
-	bin := testenv.RequireClaude(t)
-	log := testLog(t)
-	st, err := store.Open(context.Background(), c.db, log)
+	ad, err := discord.New(w.config(), testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	ad, err := discord.New(c.world.config(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := bot.NewMux()
-	mux.Register("garden", bot.Discord, ad)
-	spec := agents.AgentSpec{
-		Name:    "garden",
-		Options: agents.RunOptions{PermissionMode: "default"},
-		Sandbox: sandbox.Spec{Workspace: c.ws, StateDir: t.TempDir(),
-			Env: append(claudetest.Env(c.modelURL), "PATH=/usr/local/bin:/usr/bin:/bin")},
-		Approvers:       map[string][]string{bot.Discord: {"role:" + c.world.staff}},
-		ApprovalTimeout: time.Minute,
-	}
-	if c.spec != nil {
-		c.spec(&spec)
-	}
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
-		Stream: c.stream, Grace: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.beforeRecover != nil {
-		c.beforeRecover()
-	}
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	identified := c.world.bot.Identifies()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.Serve(ctx) })
-	wg.Go(func() {
-		if err := ad.Run(ctx, f); err != nil {
-			t.Errorf("adapter Run: %v", err)
-		}
-	})
-	var once sync.Once
-	n := &node{store: st, fleet: f, stop: func() { once.Do(func() { cancel(); wg.Wait() }) }}
-	t.Cleanup(n.stop)
-	w := c.world
+	o.Chats = []agentstest.Chat{{Platform: bot.Discord, Adapter: ad}}
+	o.Approvers = map[string][]string{bot.Discord: {"role:" + w.staff}}
+	identified := w.bot.Identifies()
+	n := agentstest.Start(t, o)
 	if !srv.WaitFor(wait, func() bool {
 		return w.bot.Ready() && w.bot.Identifies() > identified && len(srv.Commands(w.bot, w.guild)) == 6
 	}) {
@@ -175,8 +113,8 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 	// Discord is down when the approval expires: herdbot's own edit of the
 	// card fails, so the card still shows its buttons afterwards.
 	srv.FailNext("PATCH", "/channels/"+w.general+"/messages/*", "Expired: nobody decided", http.StatusServiceUnavailable, 1)
-	n := startNode(t, nodeConfig{world: w, db: filepath.Join(t.TempDir(), "herdbot.db"), modelURL: model.URL, ws: ws,
-		spec: func(s *agents.AgentSpec) { s.ApprovalTimeout = time.Second }})
+	n := startNode(t, w, agentstest.Options{ModelServer: model, Workspace: ws,
+		Spec: func(s *agents.AgentSpec) { s.ApprovalTimeout = time.Second }})
 
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" please create late.txt")
 	card := waitCard(t, w, w.general)
@@ -193,7 +131,7 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "late.txt")); err == nil {
 		t.Fatal("the tool ran after the approval expired")
 	}
-	as, err := n.store.Approvals(context.Background(), "garden", false, 10)
+	as, err := n.Store.Approvals(context.Background(), "garden", false, 10)
 	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].DecidedBy != "herdbot" {
 		t.Fatalf("approvals %+v (%v): want one, expired by herdbot, not decided by the late click", as, err)
 	}
@@ -203,22 +141,22 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	w := newWorld()
 	model := claudetest.NewModelServer(t, claudetest.Script(claudetest.Bash("touch restarted.txt", "create a file"), claudetest.Text("never")))
 	ws, db := t.TempDir(), filepath.Join(t.TempDir(), "herdbot.db")
-	first := startNode(t, nodeConfig{world: w, db: db, modelURL: model.URL, ws: ws})
+	first := startNode(t, w, agentstest.Options{ModelServer: model, DB: db, Workspace: ws})
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" please create restarted.txt")
 	card := waitCard(t, w, w.general)
 
 	// herdbot dies with the approval pending: nothing more reaches its
 	// database (a clean shutdown would settle the approval itself).
-	first.store.Close()
-	first.stop()
+	first.Store.Close()
+	first.Stop()
 	if m, _ := srv.Message(w.general, card.ID); len(m.Buttons()) != 3 {
 		t.Fatalf("card %+v: want its buttons still shown after the crash", m)
 	}
 
 	// The new herdbot expires the approval at start; its edit of the old
 	// card fails (Discord is down), so the card keeps its buttons.
-	second := startNode(t, nodeConfig{world: w, db: db, modelURL: model.URL, ws: ws,
-		beforeRecover: func() {
+	second := startNode(t, w, agentstest.Options{ModelServer: model, DB: db, Workspace: ws,
+		BeforeRecover: func() {
 			srv.FailNext("PATCH", "/channels/"+w.general+"/messages/"+card.ID, "herdbot restarted", http.StatusServiceUnavailable, 1)
 		}})
 	if got := failedCalls("PATCH", "/channels/"+w.general+"/messages/"+card.ID, http.StatusServiceUnavailable); got != 1 {
@@ -230,11 +168,11 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "restarted.txt")); err == nil {
 		t.Fatal("the tool ran after the restart")
 	}
-	as, err := second.store.Approvals(context.Background(), "garden", false, 10)
+	as, err := second.Store.Approvals(context.Background(), "garden", false, 10)
 	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].Reason != "expired (herdbot restarted)" {
 		t.Fatalf("approvals %+v (%v): want one, expired by the restart", as, err)
 	}
-	js, err := second.store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})
+	js, err := second.Store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})
 	if err != nil || len(js) != 1 || js[0].Status != agents.JobInterrupted {
 		t.Fatalf("jobs %+v (%v): want the one job interrupted", js, err)
 	}

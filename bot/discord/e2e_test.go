@@ -5,25 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/bot"
-	"github.com/herdbot/herdbot/bot/discord"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
-	"github.com/herdbot/herdbot/internal/testenv"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
 )
 
-// fleetRig is the fleet with the real Claude Code CLI (native backend), the
-// fake model, a real SQLite store and the Discord adapter on the fake
-// Discord. Approvers are people with the staff role (alice).
+// fleetRig is the fleet rig (agentstest: the real Claude Code CLI, the
+// fake model, a real SQLite store) with the Discord adapter on the fake
+// Discord, in a world of its own. Approvers are people with the staff role
+// (alice).
 type fleetRig struct {
 	*world
 	store *store.DB
@@ -32,58 +28,9 @@ type fleetRig struct {
 
 func startFleet(t *testing.T, script claudetest.Responder, opts func(*agents.AgentSpec)) *fleetRig {
 	t.Helper()
-	bin := testenv.RequireClaude(t)
-	log := testLog(t)
-	r := &fleetRig{world: newWorld(), ws: t.TempDir()}
-	model := claudetest.NewModelServer(t, script)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r.store = st
-
-	ad, err := discord.New(r.config(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := bot.NewMux()
-	mux.Register("garden", bot.Discord, ad)
-	spec := agents.AgentSpec{
-		Name:    "garden",
-		Options: agents.RunOptions{PermissionMode: "default"},
-		Sandbox: sandbox.Spec{Workspace: r.ws, StateDir: t.TempDir(),
-			Env: append(claudetest.Env(model.URL), "PATH=/usr/local/bin:/usr/bin:/bin")},
-		Approvers:       map[string][]string{bot.Discord: {"role:" + r.staff}},
-		ApprovalTimeout: time.Minute,
-	}
-	if opts != nil {
-		opts(&spec)
-	}
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
-		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond}, Grace: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.Serve(ctx) })
-	wg.Go(func() {
-		if err := ad.Run(ctx, f); err != nil {
-			t.Errorf("adapter Run: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	if !srv.WaitFor(wait, func() bool { return r.bot.Ready() && len(srv.Commands(r.bot, r.guild)) == 6 }) {
-		t.Fatal("adapter did not connect")
-	}
-	return r
+	w := newWorld()
+	n := startNode(t, w, agentstest.Options{Model: script, Spec: opts, Stream: agentstest.FastStream})
+	return &fleetRig{world: w, store: n.Store, ws: n.Workspace}
 }
 
 const e2eWait = 60 * time.Second
@@ -91,24 +38,7 @@ const e2eWait = 60 * time.Second
 // waitBot waits for a bot message in ch containing want.
 func (r *fleetRig) waitBot(t *testing.T, ch, want string) discordtest.Message {
 	t.Helper()
-	var found discordtest.Message
-	ok := srv.WaitFor(e2eWait, func() bool {
-		for _, m := range r.botMessages(ch) {
-			if strings.Contains(m.Content, want) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	if !ok {
-		var got []string
-		for _, m := range r.botMessages(ch) {
-			got = append(got, m.Content)
-		}
-		t.Fatalf("no bot message containing %q; bot said %q", want, got)
-	}
-	return found
+	return waitBotIn(t, r.world, ch, want)
 }
 
 func (r *fleetRig) jobs(t *testing.T, n int) []agents.Job {
@@ -170,18 +100,7 @@ func TestFleetApprovalByButton(t *testing.T) {
 	r := startFleet(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")), nil)
 	srv.SendMessage(r.alice.ID, r.general, r.mention()+" please create the file")
 
-	var card discordtest.Message
-	if !srv.WaitFor(e2eWait, func() bool {
-		for _, m := range r.botMessages(r.general) {
-			if len(m.Buttons()) > 0 {
-				card = m
-				return true
-			}
-		}
-		return false
-	}) {
-		t.Fatal("no approval card")
-	}
+	card := waitCard(t, r.world, r.general)
 	var once string
 	for _, b := range card.Buttons() {
 		if strings.HasSuffix(b.CustomID, ":once") {

@@ -3,12 +3,12 @@ package discord_test
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
 )
@@ -37,9 +37,9 @@ func TestFleetStatusEditsWithinRateLimit(t *testing.T) {
 	route := "/channels/" + w.general + "/messages/*"
 	remove := srv.AddBucket(discordtest.Bucket{Method: "PATCH", Pattern: route, Limit: editLimit, Window: editWindow})
 	t.Cleanup(remove)
-	model := claudetest.NewModelServer(t, claudetest.Script(replies...))
-	startNode(t, nodeConfig{world: w, db: filepath.Join(t.TempDir(), "herdbot.db"), modelURL: model.URL, ws: t.TempDir(),
-		spec: func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash(sleep *)"} }})
+	// The renderer's default edit interval: Stream is left zero.
+	startNode(t, w, agentstest.Options{Model: claudetest.Script(replies...),
+		Spec: func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash(sleep *)"} }})
 
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" run the steps")
 	waitBotIn(t, w, w.general, "all steps done")

@@ -6,96 +6,37 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
-	"github.com/herdbot/herdbot/store"
 )
 
-// node is one herdbot process's worth of the fleet rig: its own store
-// handle, Slack adapter and fleet, on a fake Slack, store file and
-// workspace that outlive it (so a test can restart herdbot).
-type node struct {
-	store *store.DB
-	stop  func() // ends Serve and Run and waits for them; idempotent
-}
-
-type nodeConfig struct {
-	fake     *slacktest.Server
-	app      slacktest.App
-	db       string
-	modelURL string
-	ws       string
-	spec     func(*agents.AgentSpec)
-	// beforeRecover runs after the fleet is built, before Recover.
-	beforeRecover func()
-}
-
-func startNode(t *testing.T, c nodeConfig) *node {
+// startNode starts one herdbot process's worth of the fleet rig on fake:
+// its own store handle, Slack adapter for app and fleet (agentstest), with
+// alice as approver. A test restarts herdbot by stopping one node and
+// starting another on the same fake, o.DB, o.Workspace and o.ModelServer.
+// It waits until the adapter has opened a new connection.
+func startNode(t *testing.T, fake *slacktest.Server, app slacktest.App, o agentstest.Options) *agentstest.Rig {
 	t.Helper()
-	bin := testenvClaude(t)
-	log := testLogger(t)
-	st, err := store.Open(context.Background(), c.db, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	ad, err := slack.New(slack.Config{
-		Agent: "garden", BotToken: c.app.BotToken, AppToken: c.app.AppToken, APIURL: c.fake.APIURL(),
+		Agent: "garden", BotToken: app.BotToken, AppToken: app.AppToken, APIURL: fake.APIURL(),
 		SlashCommand: "/garden", Channels: []slack.Channel{{ID: chanMention}},
-	}, log)
+	}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := bot.NewMux()
-	mux.Register("garden", bot.Slack, ad)
-	spec := agents.AgentSpec{
-		Name:    "garden",
-		Options: agents.RunOptions{PermissionMode: "default"},
-		Sandbox: sandbox.Spec{Workspace: c.ws, StateDir: t.TempDir(),
-			Env: append(claudetest.Env(c.modelURL), "PATH=/usr/local/bin:/usr/bin:/bin")},
-		Approvers:       map[string][]string{bot.Slack: {alice}},
-		ApprovalTimeout: time.Minute,
-	}
-	if c.spec != nil {
-		c.spec(&spec)
-	}
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
-		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond}, Grace: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.beforeRecover != nil {
-		c.beforeRecover()
-	}
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	opened, _ := c.fake.Connections(c.app)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.Serve(ctx) })
-	wg.Go(func() {
-		if err := ad.Run(ctx, f); err != nil {
-			t.Errorf("adapter Run: %v", err)
-		}
-	})
-	var once sync.Once
-	n := &node{store: st, stop: func() { once.Do(func() { cancel(); wg.Wait() }) }}
-	t.Cleanup(n.stop)
-	c.fake.WaitConnected(c.app, opened+1)
+	o.Chats = []agentstest.Chat{{Platform: bot.Slack, Adapter: ad}}
+	o.Approvers = map[string][]string{bot.Slack: {alice}}
+	o.Stream = agentstest.FastStream
+	opened, _ := fake.Connections(app)
+	n := agentstest.Start(t, o)
+	fake.WaitConnected(app, opened+1)
 	return n
 }
 
@@ -127,15 +68,19 @@ func waitCard(fake *slacktest.Server) slacktest.Message {
 	return card
 }
 
-func waitText(fake *slacktest.Server, thread, want string) {
+// waitText waits for a bot message in thread whose text contains want.
+func waitText(fake *slacktest.Server, thread, want string) slacktest.Message {
+	var found slacktest.Message
 	fake.WaitFor("bot message "+want, func() bool {
 		for _, m := range fake.Messages(chanMention) {
 			if m.ThreadTS == thread && strings.Contains(m.Text, want) {
+				found = m
 				return true
 			}
 		}
 		return false
 	})
+	return found
 }
 
 // updatesOf counts the chat.update calls for the message ts, failed or not.
@@ -188,8 +133,8 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 	// Slack fails herdbot's own update of the card at expiry, so the card
 	// still shows its buttons afterwards.
 	fake.FailWhen("chat.update", "internal_error", anyParam("Expired: nobody decided"))
-	n := startNode(t, nodeConfig{fake: fake, app: app, db: filepath.Join(t.TempDir(), "herdbot.db"), modelURL: model.URL, ws: ws,
-		spec: func(s *agents.AgentSpec) { s.ApprovalTimeout = time.Second }})
+	n := startNode(t, fake, app, agentstest.Options{ModelServer: model, Workspace: ws,
+		Spec: func(s *agents.AgentSpec) { s.ApprovalTimeout = time.Second }})
 
 	sent := fake.Mention(app, chanMention, alice, "please create late.txt", "")
 	card := waitCard(fake)
@@ -206,7 +151,7 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "late.txt")); err == nil {
 		t.Fatal("the tool ran after the approval expired")
 	}
-	as, err := n.store.Approvals(context.Background(), "garden", false, 10)
+	as, err := n.Store.Approvals(context.Background(), "garden", false, 10)
 	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].DecidedBy != "herdbot" {
 		t.Fatalf("approvals %+v (%v): want one, expired by herdbot, not decided by the late click", as, err)
 	}
@@ -217,22 +162,22 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	app := fake.AddApp("garden")
 	model := claudetest.NewModelServer(t, claudetest.Script(claudetest.Bash("touch restarted.txt", "create a file"), claudetest.Text("never")))
 	ws, db := t.TempDir(), filepath.Join(t.TempDir(), "herdbot.db")
-	first := startNode(t, nodeConfig{fake: fake, app: app, db: db, modelURL: model.URL, ws: ws})
+	first := startNode(t, fake, app, agentstest.Options{ModelServer: model, DB: db, Workspace: ws})
 	sent := fake.Mention(app, chanMention, alice, "please create restarted.txt", "")
 	card := waitCard(fake)
 
 	// herdbot dies with the approval pending: nothing more reaches its
 	// database (a clean shutdown would settle the approval itself).
-	first.store.Close()
-	first.stop()
+	first.Store.Close()
+	first.Stop()
 	if m, _ := fake.Message(chanMention, card.TS); len(m.Buttons()) != 3 {
 		t.Fatalf("card %+v: want its buttons still shown after the crash", m)
 	}
 
 	// The new herdbot expires the approval at start; Slack fails its
 	// update of the old card, so the card keeps its buttons.
-	second := startNode(t, nodeConfig{fake: fake, app: app, db: db, modelURL: model.URL, ws: ws,
-		beforeRecover: func() { fake.FailWhen("chat.update", "internal_error", anyParam("herdbot restarted")) }})
+	second := startNode(t, fake, app, agentstest.Options{ModelServer: model, DB: db, Workspace: ws,
+		BeforeRecover: func() { fake.FailWhen("chat.update", "internal_error", anyParam("herdbot restarted")) }})
 	if got := updatesOf(fake, card.TS); got != 1 {
 		t.Fatalf("%d updates of the card, want Recover's (failed) update", got)
 	}
@@ -242,11 +187,11 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "restarted.txt")); err == nil {
 		t.Fatal("the tool ran after the restart")
 	}
-	as, err := second.store.Approvals(context.Background(), "garden", false, 10)
+	as, err := second.Store.Approvals(context.Background(), "garden", false, 10)
 	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].Reason != "expired (herdbot restarted)" {
 		t.Fatalf("approvals %+v (%v): want one, expired by the restart", as, err)
 	}
-	js, err := second.store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})
+	js, err := second.Store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})
 	if err != nil || len(js) != 1 || js[0].Status != agents.JobInterrupted {
 		t.Fatalf("jobs %+v (%v): want the one job interrupted", js, err)
 	}

@@ -5,23 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
-	"github.com/herdbot/herdbot/bot"
-	"github.com/herdbot/herdbot/bot/slack"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
 )
 
-// fleetRig is the fleet with the real Claude Code CLI (native backend), the
-// fake model, a real SQLite store, and the Slack adapter on the fake Slack.
+// fleetRig is the fleet rig (agentstest: the real Claude Code CLI, the
+// fake model, a real SQLite store) with the Slack adapter on a fake Slack
+// of its own.
 type fleetRig struct {
 	fake  *slacktest.Server
 	app   slacktest.App
@@ -31,73 +26,17 @@ type fleetRig struct {
 
 func startFleet(t *testing.T, script claudetest.Responder) *fleetRig {
 	t.Helper()
-	bin := testenvClaude(t)
-	log := testLogger(t)
-	r := &fleetRig{fake: slacktest.New(t, slacktest.Options{}), ws: t.TempDir()}
+	r := &fleetRig{fake: slacktest.New(t, slacktest.Options{})}
 	r.app = r.fake.AddApp("garden")
-	model := claudetest.NewModelServer(t, script)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "herdbot.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r.store = st
-
-	ad, err := slack.New(slack.Config{
-		Agent: "garden", BotToken: r.app.BotToken, AppToken: r.app.AppToken, APIURL: r.fake.APIURL(),
-		SlashCommand: "/garden", Channels: []slack.Channel{{ID: chanMention}},
-	}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := bot.NewMux()
-	mux.Register("garden", bot.Slack, ad)
-	spec := agents.AgentSpec{
-		Name:    "garden",
-		Options: agents.RunOptions{PermissionMode: "default"},
-		Sandbox: sandbox.Spec{Workspace: r.ws, StateDir: t.TempDir(),
-			Env: append(claudetest.Env(model.URL), "PATH=/usr/local/bin:/usr/bin:/bin")},
-		Approvers:       map[string][]string{bot.Slack: {alice}},
-		ApprovalTimeout: time.Minute,
-	}
-	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(log),
-		Runtime: claude.New(claude.Config{Binary: bin, Log: log}), Chat: mux, Log: log,
-		Stream: bot.StreamOptions{EditInterval: 50 * time.Millisecond}, Grace: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = f.Serve(ctx) })
-	wg.Go(func() {
-		if err := ad.Run(ctx, f); err != nil {
-			t.Errorf("adapter Run: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	r.fake.WaitConnected(r.app, 1)
+	n := startNode(t, r.fake, r.app, agentstest.Options{Model: script})
+	r.store, r.ws = n.Store, n.Workspace
 	return r
 }
 
 // waitThread waits for a bot message in thread whose text contains want.
 func (r *fleetRig) waitThread(t *testing.T, thread, want string) slacktest.Message {
 	t.Helper()
-	var found slacktest.Message
-	r.fake.WaitFor("bot message "+want, func() bool {
-		for _, m := range r.fake.Messages(chanMention) {
-			if m.ThreadTS == thread && strings.Contains(m.Text, want) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	return waitText(r.fake, thread, want)
 }
 
 func TestFleetMentionGetsThreadedReply(t *testing.T) {
@@ -120,16 +59,7 @@ func TestFleetButtonApprovalBySlackUsers(t *testing.T) {
 	r := startFleet(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")))
 	sent := r.fake.Mention(r.app, chanMention, alice, "please create the file", "")
 
-	var card slacktest.Message
-	r.fake.WaitFor("approval card", func() bool {
-		for _, m := range r.fake.Messages(chanMention) {
-			if len(m.Buttons()) > 0 {
-				card = m
-				return true
-			}
-		}
-		return false
-	})
+	card := waitCard(r.fake)
 	if card.ThreadTS != sent.TS {
 		t.Fatalf("card not in the thread: %+v", card)
 	}

@@ -1,0 +1,201 @@
+// Package agentstest builds a Fleet wired to real parts for end-to-end
+// tests: the real Claude Code CLI (testenv.RequireClaude) run through the
+// native sandbox backend, the claudetest fake model API, a real SQLite
+// store, a bot.Mux holding the chat adapters under test, redaction and a
+// logger.
+//
+// Package agents must not import it (agentstest imports agents); its own
+// end-to-end tests live in package agents_test.
+package agentstest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/internal/testenv"
+	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/store"
+)
+
+// Agent is the name of the rig's agent unless Options.Agent says otherwise.
+const Agent = "garden"
+
+// Grace is the fleet's shutdown grace for runs in flight.
+const Grace = 2 * time.Second
+
+// FastStream edits status messages every 50 ms, so tests see tool rows
+// quickly. The zero bot.StreamOptions keeps the renderer's defaults.
+var FastStream = bot.StreamOptions{EditInterval: 50 * time.Millisecond}
+
+// Chat is one chat adapter the rig registers for its agent in the Mux and
+// runs against the fleet.
+type Chat struct {
+	Platform string // bot.Console, bot.Discord, bot.Slack
+	Adapter  bot.Adapter
+}
+
+// Options configure a Rig. The zero value is a rig with no chat adapters
+// and a model that must not be called.
+type Options struct {
+	// Agent names the one agent (default [Agent]).
+	Agent string
+	// Model answers the CLI's model requests, on a new fake model server.
+	Model claudetest.Responder
+	// ModelServer, when set, is used instead of a new server for Model, so
+	// that a restarted rig talks to the same fake model.
+	ModelServer *claudetest.ModelServer
+	// Workspace is the agent's workspace (default a new t.TempDir()).
+	Workspace string
+	// DB is the SQLite file (default herdbot.db in a new t.TempDir()). A
+	// restarted rig passes the same file.
+	DB string
+	// Approvers is AgentSpec.Approvers.
+	Approvers map[string][]string
+	// Spec, when set, adjusts the agent's spec before the fleet is built.
+	Spec func(*agents.AgentSpec)
+	// Chats are registered in the Mux for the agent and run with the fleet
+	// as their handler; a Run error fails the test.
+	Chats []Chat
+	// Secrets are redacted from chat, transcripts and logs (token shapes
+	// are redacted regardless).
+	Secrets []string
+	// Stream is the status renderer's options (zero: its defaults).
+	Stream bot.StreamOptions
+	// LogOutput receives the fleet's text log (default t.Output()).
+	LogOutput io.Writer
+	// LogLevel is the log's level (default slog.LevelDebug).
+	LogLevel slog.Leveler
+	// BeforeRecover, when set, runs after the fleet is built and before
+	// Recover.
+	BeforeRecover func()
+}
+
+// Rig is a running fleet and its parts. Start registers a cleanup that
+// stops it and then closes its store.
+type Rig struct {
+	Fleet     *agents.Fleet
+	Store     *store.DB
+	Model     *claudetest.ModelServer
+	Mux       *bot.Mux
+	Redactor  *redact.Redactor
+	Log       *slog.Logger
+	Agent     string
+	Workspace string
+
+	t      testing.TB
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Sandbox is the native sandbox spec of an agent: workspace ws, state dir
+// state, and an environment that points the CLI at the fake model at
+// modelURL.
+func Sandbox(ws, state, modelURL string) sandbox.Spec {
+	return sandbox.Spec{Workspace: ws, StateDir: state,
+		Env: append(claudetest.Env(modelURL), "PATH=/usr/local/bin:/usr/bin:/bin")}
+}
+
+// Start builds the fleet, recovers it, and runs Fleet.Serve and every chat
+// adapter until the test ends or Stop is called. It skips the test (fails
+// under HERDBOT_REQUIRE_CLAUDE=1) when the Claude Code CLI is not
+// installed. It does not wait for adapters to connect: that is the
+// caller's, who knows the platform.
+func Start(t testing.TB, o Options) *Rig {
+	t.Helper()
+	bin := testenv.RequireClaude(t)
+	r := &Rig{t: t, Agent: o.Agent, Workspace: o.Workspace, Model: o.ModelServer, Mux: bot.NewMux()}
+	if r.Agent == "" {
+		r.Agent = Agent
+	}
+	if r.Workspace == "" {
+		r.Workspace = t.TempDir()
+	}
+	out := o.LogOutput
+	if out == nil {
+		out = t.Output()
+	}
+	level := o.LogLevel
+	if level == nil {
+		level = slog.LevelDebug
+	}
+	r.Redactor = redact.New(o.Secrets...)
+	r.Log = slog.New(redact.NewHandler(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}), r.Redactor))
+	if r.Model == nil {
+		r.Model = claudetest.NewModelServer(t, o.Model)
+	}
+	db := o.DB
+	if db == "" {
+		db = filepath.Join(t.TempDir(), "herdbot.db")
+	}
+	st, err := store.Open(context.Background(), db, r.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.Store = st
+
+	spec := agents.AgentSpec{
+		Name:            r.Agent,
+		Options:         agents.RunOptions{PermissionMode: "default"},
+		Sandbox:         Sandbox(r.Workspace, t.TempDir(), r.Model.URL),
+		Approvers:       o.Approvers,
+		ApprovalTimeout: time.Minute,
+	}
+	if o.Spec != nil {
+		o.Spec(&spec)
+	}
+	for _, c := range o.Chats {
+		r.Mux.Register(r.Agent, c.Platform, c.Adapter)
+	}
+	f, err := agents.New(agents.Config{
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(r.Log),
+		Runtime: claude.New(claude.Config{Binary: bin, Log: r.Log}), Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
+		Stream: o.Stream, Grace: Grace,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Fleet = f
+	if o.BeforeRecover != nil {
+		o.BeforeRecover()
+	}
+	if err := f.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.wg.Go(func() { _ = f.Serve(r.ctx) })
+	for _, c := range o.Chats {
+		r.Go(c.Platform+" adapter", func(ctx context.Context) error { return c.Adapter.Run(ctx, f) })
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Go runs run beside the fleet until the rig stops; an error it returns
+// fails the test, naming what.
+func (r *Rig) Go(what string, run func(context.Context) error) {
+	r.wg.Go(func() {
+		if err := run(r.ctx); err != nil {
+			r.t.Errorf("%s Run: %v", what, err)
+		}
+	})
+}
+
+// Stop cancels the fleet, its adapters and everything started with Go, and
+// waits for them to return. It is idempotent; the store stays open (a test
+// may close it first to play a crash).
+func (r *Rig) Stop() { r.once.Do(func() { r.cancel(); r.wg.Wait() }) }
