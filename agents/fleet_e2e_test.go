@@ -1,14 +1,13 @@
 package agents_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/herdbot/herdbot/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,31 +30,14 @@ type world struct {
 	hub   *console.Hub
 	lines <-chan console.Line
 	ws    string
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testenv.Buffer
 }
 
 const agentName = agentstest.Agent
 
 func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.AgentSpec), secrets ...string) *world {
 	t.Helper()
-	w := &world{t: t, logs: &syncBuffer{}, hub: console.New("alice", nil)}
+	w := &world{t: t, logs: &testenv.Buffer{}, hub: console.New("alice", nil)}
 	lines, unsub := w.hub.Subscribe()
 	w.lines = lines
 	t.Cleanup(unsub) // after the rig's cleanup has stopped the adapter

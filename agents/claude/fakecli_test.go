@@ -1,10 +1,10 @@
 package claude_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/herdbot/herdbot/internal/testenv"
 	"log/slog"
 	"os"
 	"strings"
@@ -54,26 +54,8 @@ func TestFakeCLI_TenMegabyteLine(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the driver's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestFakeCLI_GarbageLinesLoggedAndSkipped(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	r := startFake(t, fakecli.ModeGarbage, claude.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	r.send("hi")
 	res, evs := r.until(agents.EventResult)

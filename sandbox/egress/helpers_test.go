@@ -2,10 +2,10 @@ package egress
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/herdbot/herdbot/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -21,24 +21,6 @@ import (
 const failsafe = 10 * time.Second
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // recorder collects Records.
 type recorder struct {
@@ -73,7 +55,7 @@ type testProxy struct {
 	*Proxy
 	addr, modelAddr string
 	rec             *recorder
-	logs            *syncBuffer
+	logs            *testenv.Buffer
 	res             *fakeResolver
 	stop            func() // cancels and waits; idempotent
 }
@@ -82,7 +64,7 @@ type testProxy struct {
 // debug-level log captured in logs. The proxy stops at test cleanup.
 func startProxy(t testing.TB, cfg Config) *testProxy {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rec := newRecorder()
 	p, err := New(cfg, log, rec.add)

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"github.com/herdbot/herdbot/internal/testenv"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -252,7 +253,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestConfigLogValueHidesSecrets(t *testing.T) {
 	cfg := Config{Agent: "garden", ModelAPIKey: "sk-ant-SECRET1", ModelOAuthToken: "oat-SECRET2", ModelURL: "https://u:SECRET3@x.test"}
-	var b syncBuffer
+	var b testenv.Buffer
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("cfg", "config", cfg)
 	out := b.String() + cfg.String()
 	if strings.Contains(out, "SECRET") {
