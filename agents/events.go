@@ -64,30 +64,6 @@ func (rs *runState) flush(ctx context.Context) {
 // Subscribe returns a channel of every job event recorded from now on
 // (for `herdbot logs -f`) and a func to stop. Slow readers miss events
 // rather than slow runs down.
-func (f *Fleet) Subscribe() (<-chan JobEvent, func()) {
-	ch := make(chan JobEvent, 256)
-	f.mu.Lock()
-	id := f.nextLis
-	f.nextLis++
-	f.listeners[id] = ch
-	f.mu.Unlock()
-	return ch, func() {
-		f.mu.Lock()
-		if _, ok := f.listeners[id]; ok {
-			delete(f.listeners, id)
-			close(ch)
-		}
-		f.mu.Unlock()
-	}
-}
+func (f *Fleet) Subscribe() (<-chan JobEvent, func()) { return f.events.Subscribe(256) }
 
-func (f *Fleet) publish(ev JobEvent) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, ch := range f.listeners {
-		select {
-		case ch <- ev:
-		default:
-		}
-	}
-}
+func (f *Fleet) publish(ev JobEvent) { f.events.Publish(ev) }

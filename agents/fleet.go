@@ -19,6 +19,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/internal/broadcast"
 	"github.com/herdbot/herdbot/sandbox"
 )
 
@@ -126,12 +127,11 @@ type Fleet struct {
 	life     context.Context
 	stopRuns context.CancelFunc
 
-	mu        sync.Mutex
-	closing   bool
-	convs     map[string]*convState // by agent + "|" + key
-	running   map[string]*runState  // by job id
-	listeners map[int]chan JobEvent
-	nextLis   int
+	mu      sync.Mutex
+	closing bool
+	convs   map[string]*convState // by agent + "|" + key
+	running map[string]*runState  // by job id
+	events  broadcast.Hub[JobEvent]
 
 	approvals *broker
 	wg        sync.WaitGroup // every goroutine the fleet starts
@@ -168,7 +168,7 @@ func New(cfg Config) (*Fleet, error) {
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
-		convs: map[string]*convState{}, running: map[string]*runState{}, listeners: map[int]chan JobEvent{},
+		convs: map[string]*convState{}, running: map[string]*runState{},
 	}
 	if f.red == nil {
 		f.red = redact.New()

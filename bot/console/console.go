@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/internal/broadcast"
 )
 
 // Channel is the console's one channel; each agent has its own
@@ -40,8 +41,7 @@ type Hub struct {
 	current  string
 	nextID   int
 	sent     map[string]string // message id -> last text
-	subs     map[int]chan Line
-	nextSub  int
+	lines    broadcast.Hub[Line]
 }
 
 // New returns a Hub. user is the console user's id (approver lists name
@@ -50,29 +50,14 @@ func New(user string, out io.Writer) *Hub {
 	if user == "" {
 		user = "local"
 	}
-	return &Hub{user: user, out: out, handlers: map[string]bot.Handler{}, sent: map[string]string{}, subs: map[int]chan Line{}}
+	return &Hub{user: user, out: out, handlers: map[string]bot.Handler{}, sent: map[string]string{}}
 }
 
 // For returns agent's console adapter.
 func (h *Hub) For(agent string) *Adapter { return &Adapter{hub: h, agent: agent} }
 
 // Subscribe returns a channel of every output line and a func to stop.
-func (h *Hub) Subscribe() (<-chan Line, func()) {
-	ch := make(chan Line, 256)
-	h.mu.Lock()
-	id := h.nextSub
-	h.nextSub++
-	h.subs[id] = ch
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		if _, ok := h.subs[id]; ok {
-			delete(h.subs, id)
-			close(ch)
-		}
-		h.mu.Unlock()
-	}
-}
+func (h *Hub) Subscribe() (<-chan Line, func()) { return h.lines.Subscribe(256) }
 
 func (h *Hub) emit(agent, text string) {
 	h.mu.Lock()
@@ -89,12 +74,7 @@ func (h *Hub) emit(agent, text string) {
 			}
 		}
 	}
-	for _, ch := range h.subs {
-		select {
-		case ch <- Line{Agent: agent, Text: text}:
-		default:
-		}
-	}
+	h.lines.Publish(Line{Agent: agent, Text: text})
 }
 
 // ReadFrom reads lines from r until EOF or ctx is done and handles each as
