@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,21 +22,14 @@ import (
 	"github.com/herdbot/herdbot/store"
 )
 
-// lastStamp reads the fake CLI's stamp file: how many user lines it read,
-// and the time and pid of the last one.
+// lastStamp reads the fake CLI's stamp file (fakecli.LastStamp).
 func lastStamp(tb testing.TB, path string) (n int, at time.Time, pid string) {
 	tb.Helper()
-	data, err := os.ReadFile(path)
+	n, at, pid, err := fakecli.LastStamp(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	ns, pid, _ := strings.Cut(lines[len(lines)-1], " ")
-	v, err := strconv.ParseInt(ns, 10, 64)
-	if err != nil {
-		tb.Fatalf("stamp file line %q", lines[len(lines)-1])
-	}
-	return len(lines), time.Unix(0, v), pid
+	return n, at, pid
 }
 
 // BenchmarkMessageToWarmStdin measures the whole inbound path: from the
