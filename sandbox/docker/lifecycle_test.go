@@ -356,3 +356,19 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSidecarThatFailsIsReported: a sidecar that exits before it listens
+// (here a policy the proxy refuses: a literal IP in the name allowlist)
+// fails Start with its own words from the exit path ("before listening"),
+// not from the ready timeout ("not listening after").
+func TestSidecarThatFailsIsReported(t *testing.T) {
+	t.Parallel()
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	spec := testSpec(t, a, "badpolicy", "/helper", "exit", "0")
+	spec.Network = sandbox.Network{Allow: []string{"10.0.0.1"}}
+	_, err := b.Start(testCtx(t), spec)
+	if err == nil || !strings.Contains(err.Error(), "before listening") || !strings.Contains(err.Error(), "10.0.0.1") {
+		t.Fatalf("Start: %v", err)
+	}
+}

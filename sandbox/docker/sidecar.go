@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"bytes"
 	"net/netip"
 	"strings"
 	"sync"
@@ -226,8 +226,8 @@ func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON strin
 	if err != nil {
 		return fail(fmt.Errorf("start egress sidecar for %s: %w", a.name, err))
 	}
-	b.followSidecar(a, res.ID)
-	if err := b.waitSidecarReady(ctx, res.ID, egressNet.name); err != nil {
+	ready := b.followSidecar(a, res.ID)
+	if err := b.waitSidecarReady(ctx, res.ID, ready, a.logsDone); err != nil {
 		b.stopFollowing(a)
 		return fail(fmt.Errorf("egress sidecar for %s: %w", a.name, err))
 	}
@@ -235,51 +235,30 @@ func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON strin
 	return res.ID, nil
 }
 
-// waitSidecarReady dials the proxy's ports from the host through the egress
-// network until both accept, or the sidecar exits, or readyTimeout passes.
-func (b *Backend) waitSidecarReady(ctx context.Context, id, egressNetName string) error {
+// readyLine is what the proxy logs once both its listeners are bound.
+var readyLine = []byte(`"msg":"egress proxy listening"`)
+
+// waitSidecarReady waits until the sidecar says it listens (its log line,
+// read by followSidecar), or it exits, or readyTimeout passes. Readiness
+// comes from the sidecar itself, so herdbot need not reach the egress
+// network (it may run in a container on a private bridge of its own).
+func (b *Backend) waitSidecarReady(ctx context.Context, id string, ready, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	var ip netip.Addr
-	for attempt := 0; ; attempt++ {
-		if attempt%10 == 0 || !ip.IsValid() {
-			cctx, ccancel := b.callCtx(ctx)
-			ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
-			ccancel()
-			if err != nil {
-				return fmt.Errorf("inspect: %w", err)
-			}
-			c := ins.Container
-			if c.State != nil && !c.State.Running {
-				return fmt.Errorf("exited with code %d before listening: %s", c.State.ExitCode, b.sidecarTail(ctx, id))
-			}
-			if c.NetworkSettings != nil {
-				if ep := c.NetworkSettings.Networks[egressNetName]; ep != nil {
-					ip = ep.IPAddress
-				}
-			}
+	select {
+	case <-ready:
+		return nil
+	case <-exited:
+		cctx, ccancel := b.callCtx(context.WithoutCancel(ctx))
+		ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+		ccancel()
+		if err == nil && ins.Container.State != nil && !ins.Container.State.Running {
+			return fmt.Errorf("exited with code %d before listening: %s", ins.Container.State.ExitCode, b.sidecarTail(context.WithoutCancel(ctx), id))
 		}
-		if ip.IsValid() && dialOK(ctx, ip, proxyPort) && dialOK(ctx, ip, modelPort) {
-			return nil
-		}
-		t := time.NewTimer(20 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("not listening after %s: %s", readyTimeout, b.sidecarTail(context.WithoutCancel(ctx), id))
-		case <-t.C:
-		}
+		return fmt.Errorf("its log stream ended before it listened: %s", b.sidecarTail(context.WithoutCancel(ctx), id))
+	case <-ctx.Done():
+		return fmt.Errorf("not listening after %s: %s", readyTimeout, b.sidecarTail(context.WithoutCancel(ctx), id))
 	}
-}
-
-func dialOK(ctx context.Context, ip netip.Addr, port string) bool {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 // sidecarTail returns the end of the sidecar's stderr for an error message.
@@ -299,9 +278,12 @@ func (b *Backend) sidecarTail(ctx context.Context, id string) string {
 
 // followSidecar reads the sidecar's output until it stops: stdout carries
 // one egress.Record per line (handed to Config.OnEgress), stderr its log.
-func (b *Backend) followSidecar(a *agentState, id string) {
+// The returned channel is closed when the proxy logs that it listens.
+func (b *Backend) followSidecar(a *agentState, id string) <-chan struct{} {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	ready := make(chan struct{})
+	var readyOnce sync.Once
 	a.stopLogs, a.logsDone = cancel, done
 	log := b.log.With("agent", a.name, "component", "sandbox.egress")
 	b.wg.Go(func() {
@@ -325,7 +307,12 @@ func (b *Backend) followSidecar(a *agentState, id string) {
 				b.cfg.OnEgress(rec)
 			}
 		}}
-		logs := &lineWriter{fn: func(line []byte) { log.Info("egress: " + string(line)) }}
+		logs := &lineWriter{fn: func(line []byte) {
+			if bytes.Contains(line, readyLine) {
+				readyOnce.Do(func() { close(ready) })
+			}
+			log.Info("egress: " + string(line))
+		}}
 		_, err = stdcopy.StdCopy(records, logs, rc)
 		records.flush()
 		logs.flush()
@@ -333,6 +320,7 @@ func (b *Backend) followSidecar(a *agentState, id string) {
 			log.Warn("follow egress sidecar", "err", err)
 		}
 	})
+	return ready
 }
 
 func (b *Backend) stopFollowing(a *agentState) {
@@ -371,6 +359,10 @@ func (b *Backend) teardownAgent(ctx context.Context, a *agentState) error {
 	if a.hasNet {
 		err = errors.Join(err, b.removeNetwork(ctx, a.net.id))
 		a.hasNet = false
+	} else if n, ferr := b.findNetwork(ctx, b.agentNetworkName(a.name)); ferr == nil && n != nil {
+		// Forgotten after a failed start (the sidecar did not come up),
+		// but created by this backend: remove it too.
+		err = errors.Join(err, b.removeNetwork(ctx, n.ID))
 	}
 	return err
 }
