@@ -1,12 +1,12 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"bytes"
 	"net/netip"
 	"strings"
 	"sync"
