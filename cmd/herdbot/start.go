@@ -66,6 +66,11 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if l := os.Getenv("HERDBOT_HTTP_LISTEN"); l != "" {
+		// In a container (deploy/docker-compose.yml) herdbot listens on its
+		// own namespace's addresses; the host publishes the port on loopback.
+		cfg.HTTP.Listen = l
+	}
 	red := redact.New(cfg.Secrets()...)
 	log := slog.New(redact.NewHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), red))
 	for _, w := range cfg.Warnings {
