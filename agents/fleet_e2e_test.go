@@ -444,3 +444,19 @@ func TestFleetResumedScheduleWaitsForTheConversation(t *testing.T) {
 		t.Fatalf("report must follow the chat run in the same session: chat %+v report %+v", chat, report)
 	}
 }
+
+// TestFleetLongToolOutputIsAttached: a long tool result reaches chat as a
+// file on the answer, not as message text.
+func TestFleetLongToolOutputIsAttached(t *testing.T) {
+	w := newWorld(t, claudetest.Script(
+		claudetest.Bash("seq 1 3000", "count"), claudetest.Text("counted"),
+	), func(s *agents.AgentSpec) { s.Options.AllowedTools = []string{"Bash"} })
+	w.say("count to 3000")
+	line := w.expect(`📎 bash-output-1\.txt \(\d+ bytes\)`)
+	if !strings.HasPrefix(line, "counted") {
+		t.Fatalf("the file should ride on the answer: %q", line)
+	}
+	if strings.Contains(line, "2999") {
+		t.Fatalf("tool output pasted as text: %q", line)
+	}
+}

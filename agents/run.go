@@ -41,6 +41,8 @@ type runState struct {
 	denied  []string
 	tools   int
 	interim string            // assistant text not yet shown (shown before the next tool row)
+	files   []bot.File        // long tool outputs, attached to the answer
+	names   map[string]string // tool_use id -> tool name
 	pending map[string]string // CLI request id -> approval id
 }
 
@@ -238,6 +240,10 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		if ev.Tool != nil {
 			rs.mu.Lock()
 			rs.tools++
+			if rs.names == nil {
+				rs.names = map[string]string{}
+			}
+			rs.names[ev.Tool.ID] = ev.Tool.Name
 			said := rs.interim
 			rs.interim = ""
 			rs.mu.Unlock()
@@ -248,6 +254,10 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 			if rs.stream != nil {
 				rs.stream.Row("🔧 " + ev.Tool.Name + ": " + f.red.String(summarize(ev.Tool.Input, 80)))
 			}
+		}
+	case EventToolResult:
+		if ev.ToolResult != nil {
+			rs.attach(f, *ev.ToolResult)
 		}
 	case EventPermission:
 		if ev.Permission != nil {
@@ -304,7 +314,10 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	if rs.stream != nil {
 		if j.Status == JobSucceeded {
 			footer := fmt.Sprintf("✅ Done · %d tool call(s) · $%.4f · job %s", rs.tools, j.CostUSD, j.ID)
-			if err := rs.stream.Finish(ctx, footer, text, nil); err != nil {
+			rs.mu.Lock()
+			files := rs.files
+			rs.mu.Unlock()
+			if err := rs.stream.Finish(ctx, footer, text, files); err != nil {
 				f.log.Warn("send answer", "job", j.ID, "err", err)
 			}
 		} else {
@@ -393,4 +406,33 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			f.log.Error("record conversation", "job", j.ID, "err", err)
 		}
 	}
+}
+
+// Long tool output goes to chat as a file attached to the answer, not as
+// message text.
+const (
+	attachOver = 1500    // characters of output before it is attached
+	maxFiles   = 5       // attachments per answer
+	maxFile    = 1 << 20 // bytes per attachment (the rest is cut)
+)
+
+// attach keeps a long tool result, redacted, for the answer.
+func (rs *runState) attach(f *Fleet, tr ToolResult) {
+	if len(tr.Content) <= attachOver {
+		return
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if len(rs.files) >= maxFiles {
+		return
+	}
+	body := f.red.String(tr.Content)
+	if len(body) > maxFile {
+		body = body[:maxFile] + "\n… (cut at 1 MiB)\n"
+	}
+	name := rs.names[tr.ToolUseID]
+	if name == "" {
+		name = "tool"
+	}
+	rs.files = append(rs.files, bot.File{Name: fmt.Sprintf("%s-output-%d.txt", strings.ToLower(name), len(rs.files)+1), Data: []byte(body)})
 }
