@@ -30,6 +30,9 @@ import (
 	"github.com/herdbot/herdbot/store"
 )
 
+// errConsoleClosed ends `start --demo/--console` when its input ends.
+var errConsoleClosed = errors.New("console input closed")
+
 // service is a started herdbot: everything `herdbot start` wires.
 type service struct {
 	model       model
@@ -83,10 +86,16 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	if *demo || *stdinChat {
 		svc.runs = append(svc.runs, func(ctx context.Context) error {
 			printDemoBanner(e.stdout, cfg, *demo)
-			return svc.hub.ReadFrom(ctx, e.stdin)
+			if err := svc.hub.ReadFrom(ctx, e.stdin); err != nil || ctx.Err() != nil {
+				return err
+			}
+			return errConsoleClosed // Ctrl-D: stop herdbot like Ctrl-C
 		})
 	}
-	return svc.run(ctx)
+	if err := svc.run(ctx); err != nil && !errors.Is(err, errConsoleClosed) {
+		return err
+	}
+	return nil
 }
 
 type buildOptions struct {
@@ -381,6 +390,6 @@ func printDemoBanner(w interface{ Write([]byte) (int, error) }, cfg *config.Flee
 	if demo {
 		b.WriteString("DEMO: replies come from a scripted demo model, not from Claude.\n")
 	}
-	b.WriteString("Type a message and press Enter (start with @agent to pick one). /help, /status, /reset; approve with /approve ID once|session|deny. Ctrl-C stops.\n\n")
+	b.WriteString("Type a message and press Enter (start with @agent to pick one). /help, /status, /reset; approve with /approve ID once|session|deny. Ctrl-C or Ctrl-D stops.\n\n")
 	_, _ = w.Write([]byte(b.String()))
 }
