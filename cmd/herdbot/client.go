@@ -122,20 +122,16 @@ func oneLine(s string, n int) string {
 
 func cmdJob(ctx context.Context, e env, args []string) error {
 	fs := newFlags("job", e, true)
-	pos, err := fs.parse(args)
+	id, err := fs.one(args, "a job id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("job: need a job id")
 	}
 	c, err := dial(fs)
 	if err != nil {
 		return err
 	}
 	var d control.JobDetail
-	if err := c.Call(ctx, "GET", "/v1/jobs/"+url.PathEscape(pos[0]), nil, &d); err != nil {
+	if err := c.Call(ctx, "GET", "/v1/jobs/"+url.PathEscape(id), nil, &d); err != nil {
 		return err
 	}
 	if fs.json {
@@ -201,21 +197,17 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 	prompt := fs.String("p", "", "prompt (default: the agent's default_prompt)")
 	schedule := fs.String("schedule", "", "run this schedule now (its prompt and report target)")
 	wait := fs.Bool("wait", false, "wait for the job to end and print its answer")
-	pos, err := fs.parse(args)
+	name, err := fs.one(args, "one agent name")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("trigger: name one agent")
 	}
 	cfg, err := config.Load(fs.config)
 	if err != nil {
 		return err
 	}
-	a := cfg.Agent(pos[0])
+	a := cfg.Agent(name)
 	if a == nil {
-		return fmt.Errorf("trigger: no agent %q in %s", pos[0], cfg.Path)
+		return fmt.Errorf("trigger: no agent %q in %s", name, cfg.Path)
 	}
 	p := *prompt
 	if p == "" && *schedule == "" {
@@ -280,19 +272,15 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 
 func cmdCancel(ctx context.Context, e env, args []string) error {
 	fs := newFlags("cancel", e, false)
-	pos, err := fs.parse(args)
+	id, err := fs.one(args, "a job id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("cancel: need a job id")
 	}
 	c, err := dial(fs)
 	if err != nil {
 		return err
 	}
-	if err := c.Call(ctx, "POST", "/v1/jobs/"+url.PathEscape(pos[0])+"/cancel", struct{}{}, nil); err != nil {
+	if err := c.Call(ctx, "POST", "/v1/jobs/"+url.PathEscape(id)+"/cancel", struct{}{}, nil); err != nil {
 		return err
 	}
 	// Wait (up to 5 s) for the job to reach a final state, so the command
@@ -300,13 +288,13 @@ func cmdCancel(ctx context.Context, e env, args []string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		var d control.JobDetail
-		if err := c.Call(ctx, "GET", "/v1/jobs/"+url.PathEscape(pos[0]), nil, &d); err == nil && d.Job.Status.Final() {
+		if err := c.Call(ctx, "GET", "/v1/jobs/"+url.PathEscape(id), nil, &d); err == nil && d.Job.Status.Final() {
 			fmt.Fprintf(e.stdout, "job %s %s\n", d.Job.ID, d.Job.Status)
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("cancel: job %s did not stop within 5 s", pos[0])
+	return fmt.Errorf("cancel: job %s did not stop within 5 s", id)
 }
 
 func cmdSessions(ctx context.Context, e env, args []string) error {
@@ -383,15 +371,10 @@ func cmdApprove(ctx context.Context, e env, args []string) error {
 
 func cmdChat(ctx context.Context, e env, args []string) error {
 	fs := newFlags("chat", e, false)
-	pos, err := fs.parse(args)
+	agent, err := fs.one(args, "one agent name")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("chat: name one agent")
-	}
-	agent := pos[0]
 	c, err := dial(fs)
 	if err != nil {
 		return err

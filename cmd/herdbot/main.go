@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 
 	"syscall"
 )
@@ -131,6 +132,20 @@ func newFlags(name string, e env, withJSON bool) *flags {
 		f.PrintDefaults()
 	}
 	return f
+}
+
+// one parses args and returns the single positional argument the command
+// takes (what names it in the error).
+func (f *flags) one(args []string, what string) (string, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		f.Usage()
+		return "", fmt.Errorf("%s: need %s", strings.TrimPrefix(f.Name(), "herdbot "), what)
+	}
+	return pos[0], nil
 }
 
 // parse parses args, allowing flags after positional arguments.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,5 +26,28 @@ func TestSessionTimeoutFromChatExpiry(t *testing.T) {
 	a.Chat.Slack = &config.Slack{SessionExpiryHours: 6}
 	if got := sessionTimeout(a); got != 6*time.Hour {
 		t.Fatalf("slack 6h: %v", got)
+	}
+}
+
+// TestCLIArgumentErrors: commands that take one argument say what is
+// missing, before touching any config or socket.
+func TestCLIArgumentErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"job"}, "job: need a job id"},
+		{[]string{"cancel", "a", "b"}, "cancel: need a job id"},
+		{[]string{"chat"}, "chat: need one agent name"},
+		{[]string{"trigger"}, "trigger: need one agent name"},
+		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not once, session or deny`},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"docs", "other"}, "docs: the only topic is `config`"},
+	} {
+		var out, errb strings.Builder
+		err := run(context.Background(), c.args, strings.NewReader(""), &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("herdbot %v: got %v, want %q", c.args, err, c.want)
+		}
 	}
 }
