@@ -146,17 +146,24 @@ func (p *process) monitor(wait client.ContainerWaitResult) {
 }
 
 // inspectExit inspects the exited container. An exit by SIGKILL that
-// herdbot did not send is likely the OOM killer: Engine 20.10 on cgroup v1
-// can set State.OOMKilled a moment after the wait returns, so the
-// inspection is retried briefly (up to 1 s) for that case only.
+// herdbot did not send is likely the OOM killer, but Engine 20.10 on cgroup
+// v1 can set State.OOMKilled late or not at all: the container's memory
+// cgroup (still there: the container is not removed yet) has the kernel's
+// own count, and failing that the inspection is retried briefly (1 s).
 func (p *process) inspectExit(ctx context.Context, code int) (client.ContainerInspectResult, error) {
 	for try := 0; ; try++ {
 		cctx, cancel := p.b.callCtx(ctx)
 		ins, err := p.b.cli.ContainerInspect(cctx, p.id, client.ContainerInspectOptions{})
 		cancel()
-		if err != nil || ins.Container.State == nil || ins.Container.State.OOMKilled ||
-			code != 137 || p.killed.Load() || try == 10 {
+		if err != nil || ins.Container.State == nil || ins.Container.State.OOMKilled || code != 137 || p.killed.Load() {
 			return ins, err
+		}
+		if n, known := cgroupOOMKills(cgroupRoot, ins.Container.ID); known {
+			ins.Container.State.OOMKilled = n > 0
+			return ins, nil
+		}
+		if try == 10 {
+			return ins, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
