@@ -3,8 +3,8 @@ package agents_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sync/atomic"
@@ -12,14 +12,11 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest/fakecli"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
-	"github.com/herdbot/herdbot/sandbox"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
-	"log/slog"
 )
 
 func TestMain(m *testing.M) {
@@ -45,34 +42,17 @@ func (c *runCounter) wait(n int64) {
 
 func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.Fleet, *store.DB, *console.Hub) {
 	b.Helper()
-	log := slog.New(slog.DiscardHandler)
-	st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
 	hub := console.New("alice", nil)
-	mux := bot.NewMux()
-	mux.Register(agentName, bot.Console, hub.For(agentName))
-	spec := agents.AgentSpec{
-		Name: agentName,
-		Sandbox: sandbox.Spec{Workspace: b.TempDir(), StateDir: b.TempDir(),
-			Env: []string{fakecli.EnvMode + "=" + mode, "GORACE=atexit_sleep_ms=0"}},
-		Approvers:     map[string][]string{bot.Console: {"alice"}},
-		MaxConcurrent: conc, MaxProcesses: 4 * conc, Warm: true, QueueMax: 1 << 20,
-	}
-	f, err := agents.New(agents.Config{Fleet: "bench", Agents: []agents.AgentSpec{spec}, Store: st,
-		Backend: native.New(log), Runtime: claude.New(claude.Config{Binary: os.Args[0], Log: log}),
-		Chat: mux, Log: log, Metrics: runs})
-	if err != nil {
-		b.Fatal(err)
-	}
-	hub.Register(agentName, f)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = f.Serve(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
-	return f, st, hub
+	r := agentstest.Start(b, agentstest.Options{
+		Agent: agentName, FakeCLI: mode, Metrics: runs, LogOutput: io.Discard,
+		Approvers: map[string][]string{bot.Console: {"alice"}},
+		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: hub.For(agentName)}},
+		Spec: func(s *agents.AgentSpec) {
+			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax = conc, 4*conc, true, 1<<20
+		},
+	})
+	hub.Register(agentName, r.Fleet) // before the first input, not when the adapter's goroutine gets to it
+	return r.Fleet, r.Store, hub
 }
 
 // BenchmarkRouteMessages measures chat messages routed into recorded jobs

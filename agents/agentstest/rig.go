@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/claudetest/fakecli"
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/internal/testenv"
@@ -79,6 +81,13 @@ type Options struct {
 	// BeforeRecover, when set, runs after the fleet is built and before
 	// Recover.
 	BeforeRecover func()
+	// FakeCLI, when set, runs the fake CLI in that mode (a fakecli.Mode*)
+	// instead of the real one: the test binary re-executes itself, so its
+	// TestMain must call fakecli.RunIfRequested. No model server is made.
+	// For benchmarks of the plumbing, and tests the real CLI cannot drive.
+	FakeCLI string
+	// Metrics is the fleet's metrics sink (default none).
+	Metrics agents.Metrics
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -92,6 +101,8 @@ type Rig struct {
 	Log       *slog.Logger
 	Agent     string
 	Workspace string
+	// Stamps is the fake CLI's stamp file (FakeCLI): a line per prompt read.
+	Stamps string
 
 	t      testing.TB
 	ctx    context.Context
@@ -115,7 +126,12 @@ func Sandbox(ws, state, modelURL string) sandbox.Spec {
 // caller's, who knows the platform.
 func Start(t testing.TB, o Options) *Rig {
 	t.Helper()
-	bin := testenv.RequireClaude(t)
+	var bin string
+	if o.FakeCLI != "" {
+		bin = os.Args[0]
+	} else {
+		bin = testenv.RequireClaude(t)
+	}
 	r := &Rig{t: t, Agent: o.Agent, Workspace: o.Workspace, Model: o.ModelServer, Mux: bot.NewMux()}
 	if r.Agent == "" {
 		r.Agent = Agent
@@ -133,7 +149,7 @@ func Start(t testing.TB, o Options) *Rig {
 	}
 	r.Redactor = redact.New(o.Secrets...)
 	r.Log = slog.New(redact.NewHandler(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}), r.Redactor))
-	if r.Model == nil {
+	if r.Model == nil && o.FakeCLI == "" {
 		r.Model = claudetest.NewModelServer(t, o.Model)
 	}
 	db := o.DB
@@ -150,9 +166,14 @@ func Start(t testing.TB, o Options) *Rig {
 	spec := agents.AgentSpec{
 		Name:            r.Agent,
 		Options:         agents.RunOptions{PermissionMode: "default"},
-		Sandbox:         Sandbox(r.Workspace, t.TempDir(), r.Model.URL),
+		Sandbox:         Sandbox(r.Workspace, t.TempDir(), modelURL(r.Model)),
 		Approvers:       o.Approvers,
 		ApprovalTimeout: time.Minute,
+	}
+	if o.FakeCLI != "" {
+		r.Stamps = filepath.Join(t.TempDir(), "stamps")
+		spec.Sandbox.Env = []string{fakecli.EnvMode + "=" + o.FakeCLI, fakecli.EnvStampFile + "=" + r.Stamps,
+			"GORACE=atexit_sleep_ms=0"}
 	}
 	if o.Spec != nil {
 		o.Spec(&spec)
@@ -163,7 +184,7 @@ func Start(t testing.TB, o Options) *Rig {
 	f, err := agents.New(agents.Config{
 		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(r.Log),
 		Runtime: claude.New(claude.Config{Binary: bin, Log: r.Log}), Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
-		Stream: o.Stream, Grace: Grace,
+		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +204,13 @@ func Start(t testing.TB, o Options) *Rig {
 	}
 	t.Cleanup(r.Stop)
 	return r
+}
+
+func modelURL(m *claudetest.ModelServer) string {
+	if m == nil {
+		return ""
+	}
+	return m.URL
 }
 
 // Go runs run beside the fleet until the rig stops; an error it returns
