@@ -32,6 +32,10 @@ type origin struct {
 
 // loadAgent reads, checks and resolves one agent file.
 func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
+	if err := checkOperatorFile(a.file, l.euid); err != nil {
+		l.ps.add(a.file, 0, "", "%v", err)
+		return nil
+	}
 	b, err := readFile(a.file)
 	if err != nil {
 		l.ps.add(a.file, 0, "", "%v", err)
@@ -206,6 +210,11 @@ func (r *agentRes) workingDir(v any) string {
 		return r.a.dir
 	}
 	if dir == "" {
+		return r.a.dir
+	}
+	dir, err := expandHome(dir, r.l.home)
+	if err != nil {
+		r.errf(p, "%v", err)
 		return r.a.dir
 	}
 	if !filepath.IsAbs(dir) {

@@ -29,7 +29,8 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 		msg   string
 	}{
 		{"EmptyFleetFile", map[string]string{"herdbot.yaml": ""}, "herdbot.yaml", "no agents"},
-		{"EmptyAgentFile", map[string]string{"agents/a/agent.yaml": ""}, "agents/a/agent.yaml", "required"},
+		// An empty agent file is herdbot's read-only placeholder, never the agent file.
+		{"EmptyAgentFile", map[string]string{"agents/a/agent.yaml": ""}, "herdbot.yaml", "an empty file is herdbot's read-only placeholder"},
 		{"CommentsOnly", map[string]string{"agents/a/agent.yaml": "# nothing\n"}, "agents/a/agent.yaml", "required"},
 		{"YAMLBombAgent", map[string]string{"agents/a/agent.yaml": "name: a\nx:\n" + indent(bomb)}, "agents/a/agent.yaml", "alias bomb"},
 		{"YAMLBombFleet", map[string]string{"herdbot.yaml": bomb + "agents:\n  - path: agents/a\n"}, "herdbot.yaml", "alias bomb"},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/herdbot/herdbot/internal/pathguard"
 )
 
 // checkAgents runs the checks that span agents: unique names, one bot per
@@ -55,24 +57,63 @@ func (l *loader) checkAgents(f *Fleet) {
 			use("chat.slack.app_token_env", s.AppToken, "Slack app token")
 		}
 	}
-	// A workspace set in an agent file must not expose the fleet directory
-	// or another agent's directory: the agent could point it there itself.
+	l.checkWorkspaces(f)
+}
+
+// checkWorkspaces applies the workspace rules to every agent, wherever its
+// working_directory was set (the fleet file too): a workspace may not be,
+// contain or lie inside herdbot's state directory, another agent's
+// directory, another agent's workspace or volumes (unless both sides are
+// read-only), / or a system directory; and it may not be or contain the
+// fleet directory or herdbot's home. Paths are compared after resolving
+// symbolic links; the Docker backend checks again when it mounts.
+func (l *loader) checkWorkspaces(f *Fleet) {
 	for _, a := range f.Agents {
-		r := l.resFor(a)
-		if a.WorkingDirectory == a.Dir || r.origin("working_directory").fleet {
+		if a.WorkingDirectory == "" {
 			continue
 		}
-		if within(l.dir, a.WorkingDirectory) {
-			r.errf("working_directory", "%s contains the fleet directory; an agent file may not choose that (set it in the fleet file under agents[].overrides if you mean it)", a.WorkingDirectory)
+		if err := pathguard.Check(a.WorkingDirectory, WorkspaceRules(f, a, l.homes)); err != nil {
+			r := l.resFor(a)
+			msg := err.Error() + "; an agent's workspace may not hold or lie in herdbot's own files, another agent's files or a system directory"
+			if a.WorkingDirectory == a.Dir {
+				msg += " (this is the agent's own directory, the default working_directory: give the agent a directory of its own or set working_directory)"
+			}
+			r.errf("working_directory", "%s", msg)
+		}
+	}
+}
+
+// WorkspaceRules are the paths agent a's workspace must keep clear of,
+// besides / and the system directories (pathguard.System): herdbot's state
+// directory, the fleet directory and herdbot's home directories (only
+// containing them is refused), every other agent's directory, and every
+// other agent's workspace and volumes unless both mounts are read-only.
+func WorkspaceRules(f *Fleet, a *Agent, homes []string) []pathguard.Rule {
+	rules := []pathguard.Rule{
+		{Path: f.StateDir, What: "herdbot's state directory"},
+		{Path: f.Dir, What: "the fleet directory", MayLieInside: true},
+	}
+	for _, h := range homes {
+		rules = append(rules, pathguard.Rule{Path: h, What: "herdbot's home directory", MayLieInside: true})
+	}
+	aRO := a.Docker.Enabled && a.Docker.WorkspaceMode == "ro"
+	for _, b := range f.Agents {
+		if b == a {
 			continue
 		}
-		for _, b := range f.Agents {
-			if b != a && within(b.Dir, a.WorkingDirectory) {
-				r.errf("working_directory", "%s contains agent %s's directory; an agent file may not choose that", a.WorkingDirectory, b.Name)
-				break
+		rules = append(rules, pathguard.Rule{Path: b.Dir, What: "agent " + b.Name + "'s directory"})
+		bRO := b.Docker.Enabled && b.Docker.WorkspaceMode == "ro"
+		if !aRO || !bRO {
+			rules = append(rules, pathguard.Rule{Path: b.WorkingDirectory, What: "agent " + b.Name + "'s workspace"})
+		}
+		for _, v := range b.Docker.Volumes {
+			src, _, _ := strings.Cut(v, ":")
+			if filepath.IsAbs(src) && (!aRO || !strings.HasSuffix(v, ":ro")) {
+				rules = append(rules, pathguard.Rule{Path: src, What: "a volume of agent " + b.Name})
 			}
 		}
 	}
+	return rules
 }
 
 // resFor returns a resolver view of an already resolved agent, for errors.
@@ -83,10 +124,4 @@ func (l *loader) resFor(a *Agent) *agentRes {
 		}
 	}
 	return &agentRes{l: l, a: &agentLoad{file: a.File}, out: a}
-}
-
-// within reports whether path is dir or inside it.
-func within(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

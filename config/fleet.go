@@ -55,6 +55,11 @@ func (l *loader) resolveFleet() *Fleet {
 	if f.StateDir == "" {
 		f.StateDir = DefaultStateDir
 	}
+	if sd, err := expandHome(f.StateDir, l.home); err != nil {
+		l.ps.add(l.file, at("state_dir"), "state_dir", "%v", err)
+	} else {
+		f.StateDir = sd
+	}
 	if !filepath.IsAbs(f.StateDir) {
 		f.StateDir = filepath.Join(l.dir, f.StateDir)
 	}

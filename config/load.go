@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -30,6 +31,24 @@ func Load(path string) (*Fleet, error) {
 	return load(path, os.LookupEnv)
 }
 
+// Reload loads prev's fleet file again, as Load does, except that every
+// agent already running keeps the agent file it was first loaded from: an
+// agent file name that appeared beside it since (agent.yaml beside
+// herdctl-agent.yaml, say) is ignored with a warning, and one that replaced
+// it is an error. Restart herdbot to switch an agent to another file.
+func Reload(prev *Fleet) (*Fleet, error) {
+	return loadPinned(prev.Path, os.LookupEnv, pinsOf(prev))
+}
+
+// pinsOf maps each agent directory of f to its agent file.
+func pinsOf(f *Fleet) map[string]string {
+	pins := make(map[string]string, len(f.Agents))
+	for _, a := range f.Agents {
+		pins[a.Dir] = a.File
+	}
+	return pins
+}
+
 // loader holds the state of one Load.
 type loader struct {
 	ps       problems
@@ -45,6 +64,11 @@ type loader struct {
 	raw     map[string]any // fleet file as a map, interpolated
 
 	agents []*agentLoad
+
+	euid  int               // herdbot's user, who must own the agent files
+	home  string            // herdbot's home directory, for ~ ("" if unknown)
+	homes []string          // every home directory herdbot may have, for the workspace rules
+	pins  map[string]string // agent directory -> agent file (Reload)
 }
 
 // agentLoad is one entry of the fleet's agents list while loading.
@@ -60,7 +84,12 @@ type agentLoad struct {
 }
 
 func load(path string, procEnv lookupFunc) (*Fleet, error) {
-	l := &loader{procEnv: procEnv}
+	return loadPinned(path, procEnv, nil)
+}
+
+func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet, error) {
+	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins}
+	l.findHomes()
 	file, err := findFleetFile(path)
 	if err != nil {
 		return nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
@@ -92,7 +121,7 @@ func (l *loader) result(f *Fleet) *Errors {
 	for _, v := range l.env {
 		secrets = append(secrets, v)
 	}
-	secrets = cleanSecrets(secrets)
+	secrets = cleanSecrets(secrets, minErrorSecretLen)
 	if f != nil {
 		for _, w := range l.warnings {
 			w.Message = redact(w.Message, secrets)
@@ -157,6 +186,7 @@ func (l *loader) loadFleet() *Fleet {
 	})
 	l.doc.pos = quiet.pos // lines for problems found before the second pass
 	refs, _ := first["agents"].([]any)
+	badEnv := map[string]bool{}
 	for i, r := range refs {
 		a := &agentLoad{index: i}
 		l.agents = append(l.agents, a)
@@ -171,6 +201,20 @@ func (l *loader) loadFleet() *Fleet {
 			if a.envFile == l.envFile {
 				l.ps.add(l.file, l.doc.line(fmt.Sprintf("agents[%d].path", i)), fmt.Sprintf("agents[%d].path", i),
 					"agent file %s is in the fleet directory, so its .env would be the fleet .env; give each agent its own directory", a.file)
+				continue
+			}
+			// An agent .env feeds the agent file and the fleet's
+			// overrides for the agent: only the operator may write it.
+			bad, checked := badEnv[a.envFile]
+			if !checked && exists(a.envFile) {
+				if err := checkOperatorFile(a.envFile, l.euid); err != nil {
+					l.ps.add(a.envFile, 0, "", "%v", err)
+					bad = true
+				}
+				badEnv[a.envFile] = bad
+			}
+			if bad {
+				a.env = map[string]string{}
 				continue
 			}
 			a.env = l.loadEnv(a.envFile)
@@ -232,9 +276,15 @@ func (l *loader) loadEnv(path string) map[string]string {
 func (l *loader) findAgentFile(i int, p string) string {
 	field := fmt.Sprintf("agents[%d].path", i)
 	line := l.doc.line(field)
+	p, err := expandHome(p, l.home)
+	if err != nil {
+		l.ps.add(l.file, line, field, "%v", err)
+		return ""
+	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(l.dir, p)
 	}
+	p = filepath.Clean(p)
 	st, err := os.Stat(p)
 	if err != nil {
 		l.ps.add(l.file, line, field, "agent file %s: %v", p, unwrapPathErr(err))
@@ -243,14 +293,49 @@ func (l *loader) findAgentFile(i int, p string) string {
 	if !st.IsDir() {
 		return p
 	}
+	// An empty file is the read-only placeholder herdbot puts over an
+	// absent agent file name so that the agent cannot create it: never
+	// the agent file.
+	found := ""
 	for _, name := range AgentFileNames {
 		c := filepath.Join(p, name)
-		if exists(c) {
-			return c
+		if exists(c) && !isPlaceholder(c) {
+			found = c
+			break
 		}
 	}
-	l.ps.add(l.file, line, field, "directory %s has no %s", p, strings.Join(AgentFileNames, " or "))
-	return ""
+	if pinned, ok := l.pins[p]; ok && found != pinned {
+		if exists(pinned) && !isPlaceholder(pinned) {
+			l.warnings = append(l.warnings, Problem{File: l.file, Line: line, Field: field, Message: fmt.Sprintf(
+				"%s appeared beside %s after herdbot started and is ignored: herdbot keeps reading %s until it restarts (if you did not create it, the agent may have tried to)",
+				found, pinned, pinned)})
+			return pinned
+		}
+		if found != "" {
+			l.ps.add(l.file, line, field, "agent file %s is gone and %s is there instead; a reload never switches an agent to another file: restart herdbot to use it", pinned, found)
+			return ""
+		}
+	}
+	if found == "" {
+		l.ps.add(l.file, line, field, "directory %s has no %s (an empty file is herdbot's read-only placeholder, not an agent file)", p, strings.Join(AgentFileNames, " or "))
+	}
+	return found
+}
+
+// findHomes notes herdbot's home directory: $HOME for ~, and also the
+// account's home for the workspace rules.
+func (l *loader) findHomes() {
+	if h, ok := l.procEnv("HOME"); ok && filepath.IsAbs(h) {
+		l.home = filepath.Clean(h)
+	} else if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		l.home = filepath.Clean(h)
+	}
+	if l.home != "" {
+		l.homes = append(l.homes, l.home)
+	}
+	if u, err := user.Current(); err == nil && filepath.IsAbs(u.HomeDir) && filepath.Clean(u.HomeDir) != l.home {
+		l.homes = append(l.homes, filepath.Clean(u.HomeDir))
+	}
 }
 
 func unwrapPathErr(err error) error {

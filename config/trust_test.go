@@ -120,21 +120,39 @@ func TestSecretsNotInErrors(t *testing.T) {
 	}
 }
 
-// TestSecrets lists every .env value, the tokens and model credentials.
+// TestSecrets lists the operator's secrets that herdbot hands out, with
+// the variable each came from: the fleet .env, the model credentials, chat
+// tokens, webhook secrets, docker.env and MCP env/header values. An agent
+// .env value nothing references is not a redaction string (it would hide
+// text on approval cards for nothing), nor is a value under 8 characters.
 func TestSecrets(t *testing.T) {
 	f := mustLoad(t, with(baseFleet, map[string]string{
-		".env":                "ANTHROPIC_API_KEY=sk-ant-key\nSHORT=1\n",
-		"agents/a/.env":       "DISCORD=discord-token\nGH=gh-token-a\n",
-		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: DISCORD\n",
+		".env":          "ANTHROPIC_API_KEY=sk-ant-key\nSHORT=1234567\n",
+		"agents/a/.env": "DISCORD=discord-token\nGH=gh-token-a\nUNUSED=&& touch /workspace/x\nHOOK=hook-secret-1\nMCP=mcp-token-1\n",
+		"herdbot.yaml": "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        env:\n          GITHUB_TOKEN: ${GH}\n",
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: DISCORD\n" +
+			"schedules:\n  h:\n    type: webhook\n    secret_env: HOOK\n    prompt: p\n" +
+			"mcp_servers:\n  notes:\n    url: https://notes.example\n    headers:\n      Authorization: ${MCP}\n",
 	}), map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "oauth-from-process"})
-	got := strings.Join(f.Secrets(), ",")
-	for _, want := range []string{"sk-ant-key", "discord-token", "gh-token-a", "oauth-from-process"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("Fleet.Secrets() = %s; missing %s", got, want)
+	got := map[string]string{}
+	for _, s := range f.NamedSecrets() {
+		got[s.Value] = s.Name
+	}
+	for value, name := range map[string]string{
+		"sk-ant-key": "ANTHROPIC_API_KEY", "discord-token": "DISCORD", "gh-token-a": "GITHUB_TOKEN",
+		"oauth-from-process": "CLAUDE_CODE_OAUTH_TOKEN", "hook-secret-1": "HOOK", "mcp-token-1": "Authorization",
+	} {
+		if got[value] != name {
+			t.Errorf("NamedSecrets()[%s] = %q, want %q (all: %v)", value, got[value], name, got)
 		}
 	}
-	if strings.Contains(","+got+",", ",1,") {
-		t.Errorf("Fleet.Secrets() has the 1-character value: %s", got)
+	for _, not := range []string{"1234567", "&& touch /workspace/x"} {
+		if _, ok := got[not]; ok {
+			t.Errorf("NamedSecrets() has %q: %v", not, got)
+		}
+	}
+	if strings.Join(f.Secrets(), ",") != strings.Join(values(f.NamedSecrets()), ",") {
+		t.Errorf("Secrets() and NamedSecrets() disagree")
 	}
 	as := strings.Join(f.Agents[0].Secrets(), ",")
 	if strings.Contains(as, "sk-ant-key") || !strings.Contains(as, "discord-token") {
@@ -142,6 +160,19 @@ func TestSecrets(t *testing.T) {
 	}
 	if f.Model.APIKey != "sk-ant-key" || f.Model.OAuthToken != "oauth-from-process" {
 		t.Errorf("model credentials = %q/%q", f.Model.APIKey, f.Model.OAuthToken)
+	}
+}
+
+// TestSecretsSharedValueNamesEveryVariable: one value under two names is
+// masked once and names both.
+func TestSecretsSharedValueNamesEveryVariable(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		".env":         "SHARED=shared-value-1\n",
+		"herdbot.yaml": "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        env:\n          B_TOKEN: ${SHARED}\n",
+	}), nil)
+	s := f.NamedSecrets()
+	if len(s) != 1 || s[0].Name != "B_TOKEN,SHARED" || s[0].Value != "shared-value-1" {
+		t.Fatalf("NamedSecrets() = %+v", s)
 	}
 }
 

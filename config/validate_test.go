@@ -186,7 +186,7 @@ func TestValidationRules(t *testing.T) {
 		{name: "WorkingDirectoryMissing", files: map[string]string{"agents/a/agent.yaml": "name: a\nworking_directory: nowhere\n"},
 			file: "agents/a/agent.yaml", field: "working_directory", msg: "no such file"},
 		{name: "WorkingDirectoryIsFleetDir", files: map[string]string{"agents/a/agent.yaml": "name: a\nworking_directory: ../..\n"},
-			file: "agents/a/agent.yaml", field: "working_directory", msg: "contains the fleet directory"},
+			file: "agents/a/agent.yaml", field: "working_directory", msg: "is the fleet directory"},
 		{name: "WorkingDirectoryOtherAgent", files: map[string]string{"herdbot.yaml": "agents:\n  - path: agents/a\n  - path: x/b\n",
 			"agents/a/agent.yaml": "name: a\nworking_directory: ../../x\n", "x/b/agent.yaml": "name: b\n"},
 			file: "agents/a/agent.yaml", field: "working_directory", msg: "contains agent b's directory"},
