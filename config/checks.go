@@ -89,13 +89,11 @@ func (l *loader) checkWorkspaces(f *Fleet) {
 // containing them is refused), every other agent's directory, and every
 // other agent's workspace and volumes unless both mounts are read-only.
 func WorkspaceRules(f *Fleet, a *Agent, homes []string) []pathguard.Rule {
-	rules := []pathguard.Rule{
-		{Path: f.StateDir, What: "herdbot's state directory"},
-		{Path: f.Dir, What: "the fleet directory", MayLieInside: true},
-	}
+	rules := []pathguard.Rule{{Path: f.Dir, What: "the fleet directory", MayLieInside: true}}
 	for _, h := range homes {
 		rules = append(rules, pathguard.Rule{Path: h, What: "herdbot's home directory", MayLieInside: true})
 	}
+	rules = append(rules, pathguard.Rule{Path: f.StateDir, What: "herdbot's state directory"})
 	aRO := a.Docker.Enabled && a.Docker.WorkspaceMode == "ro"
 	for _, b := range f.Agents {
 		if b == a {

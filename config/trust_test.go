@@ -129,7 +129,7 @@ func TestSecrets(t *testing.T) {
 	f := mustLoad(t, with(baseFleet, map[string]string{
 		".env":          "ANTHROPIC_API_KEY=sk-ant-key\nSHORT=1234567\n",
 		"agents/a/.env": "DISCORD=discord-token\nGH=gh-token-a\nUNUSED=&& touch /workspace/x\nHOOK=hook-secret-1\nMCP=mcp-token-1\n",
-		"herdbot.yaml": "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        env:\n          GITHUB_TOKEN: ${GH}\n",
+		"herdbot.yaml":  "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        env:\n          GITHUB_TOKEN: ${GH}\n",
 		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: DISCORD\n" +
 			"schedules:\n  h:\n    type: webhook\n    secret_env: HOOK\n    prompt: p\n" +
 			"mcp_servers:\n  notes:\n    url: https://notes.example\n    headers:\n      Authorization: ${MCP}\n",
