@@ -167,7 +167,7 @@ func TestWorkspaceSharedReadWriteRefused(t *testing.T) {
 // TestTildePaths: ~ in state_dir and agents[].path is herdbot's home.
 func TestTildePaths(t *testing.T) {
 	f, err, dir := loadIn(t, map[string]string{
-		"herdbot.yaml":                 "state_dir: ~/state\nagents:\n  - path: ~/agents/c\n",
+		"herdbot.yaml":                  "state_dir: ~/state\nagents:\n  - path: ~/agents/c\n",
 		"users/bot/agents/c/agent.yaml": "name: c\n",
 	}, nil, map[string]string{"HOME": "{{dir}}/users/bot"})
 	if err != nil {
