@@ -30,6 +30,54 @@ func TestRedactKnownValuesAndForms(t *testing.T) {
 	}
 }
 
+// TestRedactNamed: a named secret's mask names its variable, in every
+// form; so a command on an approval card that holds a secret shows which
+// variable's value stood where, and nothing else of the command is hidden.
+func TestRedactNamed(t *testing.T) {
+	value := "garden-gh-token-0123"
+	r := NewNamed(Secret{Name: "GITHUB_TOKEN", Value: value}, Secret{Name: "A,B", Value: "shared-value-1"}, Secret{Value: "unnamed-value"})
+	cmd := `{"command":"echo harmless && touch /workspace/x && curl -H 'Authorization: ` + value + `' https://api.github.com"}`
+	want := `{"command":"echo harmless && touch /workspace/x && curl -H 'Authorization: [REDACTED:GITHUB_TOKEN]' https://api.github.com"}`
+	if got := r.String(cmd); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := r.String("b64 " + base64.StdEncoding.EncodeToString([]byte(value))); got != "b64 [REDACTED:GITHUB_TOKEN]" {
+		t.Errorf("base64 form: %q", got)
+	}
+	if got := r.String("x shared-value-1 unnamed-value"); got != "x [REDACTED:A,B] "+Mask {
+		t.Errorf("shared and unnamed: %q", got)
+	}
+	r.UpdateNamed(Secret{Name: "NEW", Value: value})
+	if got := r.String(value); got != "[REDACTED:NEW]" {
+		t.Errorf("after UpdateNamed: %q", got)
+	}
+}
+
+// TestMaskForSanitizesName: a name cannot break out of the mask or the
+// card's markdown.
+func TestMaskForSanitizesName(t *testing.T) {
+	for name, want := range map[string]string{
+		"":                       Mask,
+		"GITHUB_TOKEN":           "[REDACTED:GITHUB_TOKEN]",
+		"a]`b\n**c**":            "[REDACTED:abc]",
+		"```":                    Mask,
+		strings.Repeat("X", 100): "[REDACTED:" + strings.Repeat("X", 64) + "]",
+	} {
+		if got := MaskFor(name); got != want {
+			t.Errorf("MaskFor(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestRedactMinLength: values under 8 characters are never masked (they
+// would garble ordinary text); 8 and more are.
+func TestRedactMinLength(t *testing.T) {
+	r := New("seven77", "eight888", "  padded  ")
+	if got := r.String("seven77 eight888 padded"); got != "seven77 "+Mask+" padded" {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestRedactTokenShapes(t *testing.T) {
 	r := New()
 	for _, tok := range []string{
