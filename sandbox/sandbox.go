@@ -9,6 +9,8 @@ import (
 	"errors"
 	"io"
 	"syscall"
+
+	"github.com/herdbot/herdbot/internal/pathguard"
 )
 
 // ErrImageMissing is returned by Start when the agent image is not present
@@ -66,10 +68,22 @@ type Spec struct {
 	// CLI's sessions, which are keyed by cwd, resume.
 	ContainerWorkspace string
 	// ReadOnly lists host files or directories inside Workspace that the
-	// process may read but never change, even in a rw workspace: the
-	// agent's own config file, so it cannot widen its own permissions
-	// (approvers, schedules, allowed tools) and have herdbot reload them.
+	// process may read but never change, create or remove, even in a rw
+	// workspace: every agent file name and the .env of the agent's own
+	// directory, so it cannot widen its own permissions (approvers,
+	// schedules, allowed tools) and have herdbot reload them. In a
+	// writable workspace the docker backend creates an absent one as an
+	// empty read-only placeholder (mode 0444) before it mounts it
+	// read-only; one named like a secret (.env) stays masked. Paths
+	// outside Workspace are ignored.
 	ReadOnly []string
+	// Protected lists host paths the workspace must keep clear of
+	// (herdbot's state directory, the fleet directory, other agents'
+	// directories and workspaces), besides / and the system directories,
+	// which are always refused. The docker backend checks them on paths
+	// with symbolic links resolved just before it mounts the workspace,
+	// because a link can change after the configuration was checked.
+	Protected []pathguard.Rule
 	// StateDir is a host directory private to this agent where the
 	// backend keeps the CLI's config dir (HOME), so sessions survive
 	// ephemeral containers.

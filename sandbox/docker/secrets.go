@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"github.com/herdbot/herdbot/internal/pathguard"
 )
 
 // secretMatch reports whether a workspace entry's name marks it as a secret
@@ -70,4 +74,68 @@ func findSecrets(root string, limit int) (secretPaths, error) {
 		return secretPaths{}, fmt.Errorf("scan workspace for secrets: %w", err)
 	}
 	return out, nil
+}
+
+// readOnlyPath is a Spec.ReadOnly entry to bind read-only over itself.
+type readOnlyPath struct {
+	host string // resolved host path
+	rel  string // relative to the workspace
+}
+
+// prepareReadOnly turns Spec.ReadOnly into the binds to add, for workspace
+// ws (resolved). Entries outside ws are dropped. In a writable workspace an
+// absent entry is first created as an empty read-only placeholder, so that
+// the agent cannot create it (its name stays a read-only mount point), and
+// a symbolic link is refused (the agent could replace it). Entries named
+// like a secret (.env) are left to findSecrets, which masks them with an
+// empty file: binding them would show their contents.
+func prepareReadOnly(ws string, entries []string, wsReadOnly bool) ([]readOnlyPath, error) {
+	var out []readOnlyPath
+	for _, p := range entries {
+		// Resolve the directory, never the name itself.
+		host := filepath.Join(pathguard.Resolve(filepath.Dir(p)), filepath.Base(p))
+		rel, err := filepath.Rel(ws, host)
+		if err != nil || rel == "." || !pathguard.Within(host, ws) {
+			continue // outside the workspace: not visible anyway
+		}
+		fi, err := os.Lstat(host)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if wsReadOnly {
+				continue // nothing can be created in a read-only workspace
+			}
+			if err := createPlaceholder(host); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, fmt.Errorf("read-only path: %w", err)
+		case fi.Mode()&os.ModeSymlink != 0:
+			if wsReadOnly {
+				continue
+			}
+			return nil, fmt.Errorf("%s is a symbolic link inside the agent's writable workspace: the agent could replace it with a file of its own; make it a regular file (or set docker.workspace_mode: ro)", host)
+		}
+		if secretMatch(filepath.Base(host)) {
+			continue // masked by findSecrets
+		}
+		out = append(out, readOnlyPath{host: host, rel: rel})
+	}
+	return out, nil
+}
+
+// createPlaceholder creates path as an empty file of mode 0444, never
+// following a link.
+func createPlaceholder(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o444)
+	if err != nil {
+		return fmt.Errorf("create the read-only placeholder %s, so that the agent cannot create that file itself: %w (create it yourself, empty and mode 0444, or set docker.workspace_mode: ro)", path, err)
+	}
+	err = f.Chmod(0o444)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read-only placeholder %s: %w", path, err)
+	}
+	return nil
 }

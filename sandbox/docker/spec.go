@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/herdbot/herdbot/internal/pathguard"
 	"github.com/herdbot/herdbot/sandbox"
 )
 
@@ -95,8 +96,15 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 	if err := b.validate(spec); err != nil {
 		return nil, err
 	}
+	// The workspace is mounted by its resolved path, checked just now:
+	// a symbolic link may have changed since the configuration was loaded.
+	ws := ""
 	if spec.Workspace != "" {
-		fi, err := os.Stat(spec.Workspace)
+		if err := pathguard.Check(spec.Workspace, spec.Protected); err != nil {
+			return nil, fmt.Errorf("workspace refused: %w", err)
+		}
+		ws = pathguard.Resolve(spec.Workspace)
+		fi, err := os.Stat(ws)
 		if err != nil {
 			return nil, fmt.Errorf("workspace: %w", err)
 		}
@@ -104,12 +112,16 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 			return nil, fmt.Errorf("workspace %s is not a directory", spec.Workspace)
 		}
 	}
-	user, err := resolveUser(spec.User, spec.Workspace, spec.Dangerous)
+	user, err := resolveUser(spec.User, ws, spec.Dangerous)
 	if err != nil {
 		return nil, err
 	}
-	if spec.Workspace != "" {
-		if err := checkAccess(spec.Workspace, user, spec.WorkspaceReadOnly); err != nil {
+	var readOnly []readOnlyPath
+	if ws != "" {
+		if err := checkAccess(ws, user, spec.WorkspaceReadOnly); err != nil {
+			return nil, err
+		}
+		if readOnly, err = prepareReadOnly(ws, spec.ReadOnly, spec.WorkspaceReadOnly); err != nil {
 			return nil, err
 		}
 	}
@@ -125,10 +137,10 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 	}
 	var mounts []mount.Mount
 	workDir := homeDir
-	if spec.Workspace != "" {
+	if ws != "" {
 		workDir = cw
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Workspace, Target: cw, ReadOnly: spec.WorkspaceReadOnly})
-		secrets, err := findSecrets(spec.Workspace, b.cfg.ScanLimit)
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: ws, Target: cw, ReadOnly: spec.WorkspaceReadOnly})
+		secrets, err := findSecrets(ws, b.cfg.ScanLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -138,15 +150,8 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 		for _, d := range secrets.dirs {
 			tmpfs[path.Join(cw, filepath.ToSlash(d))] = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
 		}
-		for _, p := range spec.ReadOnly {
-			rel, err := filepath.Rel(spec.Workspace, p)
-			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-				continue // outside the workspace: not visible anyway
-			}
-			if _, err := os.Stat(p); err != nil {
-				continue
-			}
-			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p, Target: path.Join(cw, filepath.ToSlash(rel)), ReadOnly: true})
+		for _, p := range readOnly {
+			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p.host, Target: path.Join(cw, filepath.ToSlash(p.rel)), ReadOnly: true})
 		}
 	}
 	if spec.StateDir != "" {
