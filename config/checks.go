@@ -72,7 +72,7 @@ func (l *loader) checkWorkspaces(f *Fleet) {
 		if a.WorkingDirectory == "" {
 			continue
 		}
-		if err := pathguard.Check(a.WorkingDirectory, WorkspaceRules(f, a, l.homes)); err != nil {
+		if err := pathguard.Check(a.WorkingDirectory, WorkspaceRules(f, a)); err != nil {
 			r := l.resFor(a)
 			msg := err.Error() + "; an agent's workspace may not hold or lie in herdbot's own files, another agent's files or a system directory"
 			if a.WorkingDirectory == a.Dir {
@@ -88,9 +88,9 @@ func (l *loader) checkWorkspaces(f *Fleet) {
 // directory, the fleet directory and herdbot's home directories (only
 // containing them is refused), every other agent's directory, and every
 // other agent's workspace and volumes unless both mounts are read-only.
-func WorkspaceRules(f *Fleet, a *Agent, homes []string) []pathguard.Rule {
+func WorkspaceRules(f *Fleet, a *Agent) []pathguard.Rule {
 	rules := []pathguard.Rule{{Path: f.Dir, What: "the fleet directory", MayLieInside: true}}
-	for _, h := range homes {
+	for _, h := range f.Homes {
 		rules = append(rules, pathguard.Rule{Path: h, What: "herdbot's home directory", MayLieInside: true})
 	}
 	rules = append(rules, pathguard.Rule{Path: f.StateDir, What: "herdbot's state directory"})

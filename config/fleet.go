@@ -23,7 +23,7 @@ func (l *loader) checkFleetWarnings() {
 // resolveFleet builds the Fleet from the fleet file's own fields.
 func (l *loader) resolveFleet() *Fleet {
 	s := &l.spec
-	f := &Fleet{Path: l.file, Dir: l.dir, Env: l.env, EnvFile: l.envFile}
+	f := &Fleet{Path: l.file, Dir: l.dir, Env: l.env, EnvFile: l.envFile, Homes: l.homes}
 	at := func(p string) int { return l.doc.line(p) }
 
 	switch v := s.Version.(type) {

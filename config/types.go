@@ -40,6 +40,9 @@ type Fleet struct {
 	Env map[string]string
 	// EnvFile is the fleet .env path (it may not exist).
 	EnvFile string
+	// Homes are herdbot's home directories ($HOME and the account's), which
+	// no workspace may be or contain (see WorkspaceRules).
+	Homes []string
 }
 
 // HTTP configures herdbot's own HTTP server.

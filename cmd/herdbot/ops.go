@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -108,10 +109,16 @@ func (svc *service) addReload() {
 // for agents whose chat config changed. Anything invalid keeps the running
 // config whole.
 func (svc *service) reload(ctx context.Context) {
-	next, err := config.Load(svc.cfg.Path)
+	// Reload, not Load: each agent keeps the agent file it started with.
+	next, err := config.Reload(svc.cfg)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
 		return
+	}
+	for _, w := range next.Warnings {
+		if !slices.Contains(svc.cfg.Warnings, w) {
+			svc.log.Warn("config: " + w)
+		}
 	}
 	if sameFleetLevel(svc.cfg, next) != "" {
 		svc.log.Error("config reload refused: " + sameFleetLevel(svc.cfg, next) + " changed; restart herdbot for that")
@@ -128,7 +135,7 @@ func (svc *service) reload(ctx context.Context) {
 			return
 		}
 	}
-	svc.red.Update(next.Secrets()...)
+	svc.red.UpdateNamed(redactSecrets(next)...)
 	if err := svc.fleet.SetAgents(specs); err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
 		return

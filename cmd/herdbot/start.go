@@ -74,7 +74,7 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 		// own namespace's addresses; the host publishes the port on loopback.
 		cfg.HTTP.Listen = l
 	}
-	red := redact.New(cfg.Secrets()...)
+	red := redact.NewNamed(redactSecrets(cfg)...)
 	log := slog.New(redact.NewHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), red))
 	for _, w := range cfg.Warnings {
 		log.Warn("config: " + w)

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/internal/pathguard"
 	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sched"
 )
@@ -99,9 +102,11 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		Sandbox: sandbox.Spec{
 			Fleet: f.Name, Agent: a.Name, Image: a.Docker.Image, Env: env,
 			Workspace: a.WorkingDirectory, WorkspaceReadOnly: a.Docker.WorkspaceMode == "ro",
-			// The agent may not edit its own config file (approvers,
-			// schedules, tools) and have herdbot reload it.
-			ReadOnly: []string{a.File},
+			// The agent may not edit, create or replace its own config
+			// files (approvers, schedules, tools, the .env they read)
+			// and have herdbot reload them.
+			ReadOnly:  protectedFiles(a),
+			Protected: workspaceRules(f, a),
 			StateDir: filepath.Join(f.StateDir, "agents", a.Name), User: a.Docker.User,
 			Limits: sandbox.Limits{MemoryBytes: a.Docker.Memory, CPUShares: a.Docker.CPUShares,
 				CPUPeriod: a.Docker.CPUPeriod, CPUQuota: a.Docker.CPUQuota, PidsLimit: a.Docker.PidsLimit},
@@ -115,6 +120,43 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
 		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
 	}
+}
+
+// protectedFiles are the agent's files that stay read-only in its
+// container: every agent file name and the .env in its directory (absent
+// ones become empty read-only placeholders), and its agent file.
+func protectedFiles(a *config.Agent) []string {
+	out := make([]string, 0, len(config.ProtectedAgentFileNames)+1)
+	for _, n := range config.ProtectedAgentFileNames {
+		out = append(out, filepath.Join(a.Dir, n))
+	}
+	if !slices.Contains(out, a.File) {
+		out = append(out, a.File)
+	}
+	return out
+}
+
+// workspaceRules are the config's workspace rules, checked again when the
+// container is started; the demo's scratch workspace <state>/demo/<agent>
+// is the one place inside the state directory a workspace may be.
+func workspaceRules(f *config.Fleet, a *config.Agent) []pathguard.Rule {
+	rules := config.WorkspaceRules(f, a)
+	for i := range rules {
+		if rules[i].Path == f.StateDir {
+			rules[i].Except = append(rules[i].Except, filepath.Join(f.StateDir, "demo", a.Name))
+		}
+	}
+	return rules
+}
+
+// redactSecrets are the fleet's secrets for the redactor, with their names.
+func redactSecrets(f *config.Fleet) []redact.Secret {
+	in := f.NamedSecrets()
+	out := make([]redact.Secret, len(in))
+	for i, s := range in {
+		out[i] = redact.Secret{Name: s.Name, Value: s.Value}
+	}
+	return out
 }
 
 // sessionTimeout is session.timeout, unless a chat platform's herdctl-style
