@@ -107,7 +107,7 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 			// and have herdbot reload them.
 			ReadOnly:  protectedFiles(a),
 			Protected: workspaceRules(f, a),
-			StateDir: filepath.Join(f.StateDir, "agents", a.Name), User: a.Docker.User,
+			StateDir:  filepath.Join(f.StateDir, "agents", a.Name), User: a.Docker.User,
 			Limits: sandbox.Limits{MemoryBytes: a.Docker.Memory, CPUShares: a.Docker.CPUShares,
 				CPUPeriod: a.Docker.CPUPeriod, CPUQuota: a.Docker.CPUQuota, PidsLimit: a.Docker.PidsLimit},
 			Tmpfs: a.Docker.Tmpfs, Labels: a.Docker.Labels, Network: net,
