@@ -292,12 +292,14 @@ func TestDoctorSeededProblems(t *testing.T) {
 		{"group-readable fleet .env", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.chmod(t, ".env", 0o640)
 		}, 0, "WARN", []string{"fleet .env:", "mode 0640"}},
+		// The loader itself refuses an agent .env or agent file that
+		// others can write (issue 12): doctor reports the config error.
 		{"world-writable agent .env", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.chmod(t, "agents/garden/.env", 0o666)
-		}, 1, "ERROR", []string{"agent garden .env:", "world-writable"}},
+		}, 1, "ERROR", []string{"config:", "agents/garden/.env is writable by group or others (mode 0666)", "chmod go-w"}},
 		{"group-writable agent file", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.chmod(t, "agents/garden/agent.yaml", 0o664)
-		}, 0, "WARN", []string{"config file:", "agents/garden/agent.yaml", "writable by group or others"}},
+		}, 1, "ERROR", []string{"config:", "agents/garden/agent.yaml is writable by group or others (mode 0664)", "chmod go-w"}},
 		{"state dir 0755", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.chmod(t, ".herdbot", 0o755)
 		}, 1, "ERROR", []string{"state dir:", "mode 0755", "chmod 700"}},
