@@ -16,7 +16,7 @@ package config
 type fleetSpec struct {
 	Version          any           `koanf:"version" doc:"Schema version; herdctl writes 1. Optional."`
 	Fleet            fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
-	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file." default:".herdbot"`
+	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file (~ is herdbot's home)." default:".herdbot"`
 	Timezone         string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
 	HTTP             httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
 	ModelAPI         modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
@@ -45,7 +45,7 @@ type modelAPISpec struct {
 }
 
 type agentRef struct {
-	Path      string    `koanf:"path" doc:"Agent file, or a directory holding agent.yaml or herdctl-agent.yaml; relative to the fleet file."`
+	Path      string    `koanf:"path" doc:"Agent file, or a directory holding agent.yaml or herdctl-agent.yaml (an empty one is herdbot's placeholder and skipped); relative to the fleet file."`
 	Overrides agentSpec `koanf:"overrides" doc:"Agent fields merged over the agent file (maps merge, lists replace). Variables here resolve against the agent's .env, then the fleet .env, then the process environment. The only place for docker.dangerous_host_config."`
 }
 
@@ -54,7 +54,7 @@ type agentRef struct {
 type agentSpec struct {
 	Name             string                  `koanf:"name" doc:"Agent name: letters, digits, _ and -, starting with a letter or digit; unique in the fleet. Required."`
 	Description      string                  `koanf:"description" doc:"Free text, shown by herdbot validate."`
-	WorkingDirectory any                     `koanf:"working_directory" doc:"The agent's workspace: a path (relative to the agent file) or herdctl's {root: path}." default:"the agent file's directory"`
+	WorkingDirectory any                     `koanf:"working_directory" doc:"The agent's workspace: a path (relative to the agent file) or herdctl's {root: path}. It must keep clear of herdbot's state, the fleet directory, other agents and system directories (see above)." default:"the agent file's directory"`
 	SystemPrompt     string                  `koanf:"system_prompt" doc:"Appended to Claude Code's system prompt."`
 	DefaultPrompt    string                  `koanf:"default_prompt" doc:"Prompt for runs started without one (herdbot trigger, schedules without prompt)."`
 	Model            string                  `koanf:"model" doc:"Claude model name or alias (e.g. sonnet)." default:"the CLI's default"`
