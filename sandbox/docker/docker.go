@@ -106,6 +106,9 @@ type Backend struct {
 	runDir    string
 	ownRunDir bool
 	emptyFile string
+	// createPlaceholder makes a read-only placeholder; nil means the
+	// package's createPlaceholder (tests replace it).
+	createPlaceholder func(path string) error
 
 	netMu sync.Mutex // serializes network creation (20.10 accepts duplicate names)
 

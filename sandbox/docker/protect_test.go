@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/moby/moby/api/types/mount"
@@ -190,5 +191,44 @@ func TestMakePlanChecksWorkspaceAtMountTime(t *testing.T) {
 		if _, err := b.makePlan(&s); err == nil || !strings.Contains(err.Error(), "workspace refused") {
 			t.Errorf("workspace %s: %v", ws, err)
 		}
+	}
+}
+
+// TestMakePlanEngineMakesPlaceholdersWhenHerdbotCannot: when herdbot may
+// not write the agent's directory (systemd's ProtectSystem=strict), the
+// empty file is bound at every absent protected name, .env included, and
+// the engine makes the mount points; nothing is created by herdbot.
+func TestMakePlanEngineMakesPlaceholdersWhenHerdbotCannot(t *testing.T) {
+	b := offlineBackend(t)
+	b.createPlaceholder = func(p string) error { return &os.PathError{Op: "open", Path: p, Err: syscall.EROFS} }
+	ws := t.TempDir()
+	_ = os.Chmod(ws, 0o777)
+	if err := os.WriteFile(filepath.Join(ws, "agent.yaml"), []byte("name: g\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
+		Workspace: ws, Network: sandbox.Network{None: true}, ReadOnly: protectedIn(ws)}
+	pl, err := b.makePlan(&spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mount.Mount{
+		{Type: mount.TypeBind, Source: ws, Target: "/workspace"},
+		{Type: mount.TypeBind, Source: filepath.Join(ws, "agent.yaml"), Target: "/workspace/agent.yaml", ReadOnly: true},
+		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/agent.yml", ReadOnly: true},
+		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/herdctl-agent.yaml", ReadOnly: true},
+		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/herdctl-agent.yml", ReadOnly: true},
+		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/.env", ReadOnly: true},
+	}
+	if got := pl.base.Mounts; !slices.Equal(got, want) {
+		t.Errorf("mounts\n%+v\nwant\n%+v", got, want)
+	}
+	if ents, _ := os.ReadDir(ws); len(ents) != 1 {
+		t.Errorf("herdbot created files: %v", ents)
+	}
+	// Any other failure is an error, not a silent fallback.
+	b.createPlaceholder = func(p string) error { return &os.PathError{Op: "open", Path: p, Err: syscall.ENOSPC} }
+	if _, err := b.makePlan(&spec); err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Errorf("makePlan with a full disk = %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
@@ -221,4 +222,52 @@ func toolOutput(t *testing.T, stream string) string {
 		t.Fatalf("no tool result in the CLI's output: %.3000s", stream)
 	}
 	return b.String()
+}
+
+// TestEnginePlaceholdersHold: when herdbot cannot create the placeholders
+// itself (here: it is told EROFS, as under systemd's ProtectSystem), the
+// engine makes the mount points and the names are just as read-only; the
+// files it leaves on the host are empty, root's and not writable by group
+// or others, which the loader takes for placeholders, never agent files.
+func TestEnginePlaceholdersHold(t *testing.T) {
+	t.Parallel()
+	b, tag := testCLIImage(t)
+	b.createPlaceholder = func(p string) error { return &os.PathError{Op: "open", Path: p, Err: syscall.EROFS} }
+	ws := workspace(t, 1000, 1000)
+	agentFile := filepath.Join(ws, "herdctl-agent.yaml")
+	if err := os.WriteFile(agentFile, []byte("name: garden\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var readOnly []string
+	for _, n := range []string{"agent.yaml", "agent.yml", "herdctl-agent.yaml", "herdctl-agent.yml", ".env"} {
+		readOnly = append(readOnly, filepath.Join(ws, n))
+	}
+	spec := sandbox.Spec{
+		Agent: "enginephs", Job: "plant", Image: tag, Command: []string{"/bin/bash", "-c", plantScript},
+		Workspace: ws, ReadOnly: readOnly, StateDir: t.TempDir(), Network: sandbox.Network{None: true},
+	}
+	out, errOut, st := runAll(t, b, spec)
+	if st.Code != 0 {
+		t.Fatalf("exit %d: %s %s", st.Code, out, errOut)
+	}
+	t.Logf("attempts:\n%s", out)
+	for _, name := range []string{"env", "env_rm", "agent_yaml", "agent_yaml_rm", "agent_yml", "herdctl_yml", "truncate", "rename"} {
+		if !strings.Contains(out, "refused="+name+" (") {
+			t.Errorf("%s not refused", name)
+		}
+	}
+	if !strings.Contains(out, "allowed=notes") {
+		t.Error("the workspace is not writable")
+	}
+	for _, n := range []string{"agent.yaml", "agent.yml", "herdctl-agent.yml", ".env"} {
+		fi, err := os.Lstat(filepath.Join(ws, n))
+		if err != nil {
+			t.Errorf("%s: no mount point left on the host: %v", n, err)
+			continue
+		}
+		sys := fi.Sys().(*syscall.Stat_t)
+		if !fi.Mode().IsRegular() || fi.Size() != 0 || sys.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s: %v size %d uid %d; want an empty root-owned file nobody else can write", n, fi.Mode(), fi.Size(), sys.Uid)
+		}
+	}
 }

@@ -76,20 +76,23 @@ func findSecrets(root string, limit int) (secretPaths, error) {
 	return out, nil
 }
 
-// readOnlyPath is a Spec.ReadOnly entry to bind read-only over itself.
+// readOnlyPath is a Spec.ReadOnly entry to bind read-only.
 type readOnlyPath struct {
-	host string // resolved host path
-	rel  string // relative to the workspace
+	source string // host path bound: the entry itself, or the empty file
+	rel    string // target, relative to the workspace
 }
 
 // prepareReadOnly turns Spec.ReadOnly into the binds to add, for workspace
 // ws (resolved). Entries outside ws are dropped. In a writable workspace an
-// absent entry is first created as an empty read-only placeholder, so that
-// the agent cannot create it (its name stays a read-only mount point), and
-// a symbolic link is refused (the agent could replace it). Entries named
-// like a secret (.env) are left to findSecrets, which masks them with an
-// empty file: binding them would show their contents.
-func prepareReadOnly(ws string, entries []string, wsReadOnly bool) ([]readOnlyPath, error) {
+// absent entry is first created as an empty read-only placeholder (create,
+// normally createPlaceholder), so that the agent cannot create it: its name
+// stays a read-only mount point. When herdbot may not write the directory
+// (systemd's ProtectSystem, a foreign owner), the empty file is bound there
+// instead and the engine makes the mount point (an empty root-owned file).
+// A symbolic link is refused (the agent could replace it). An existing
+// entry named like a secret (.env) is left to findSecrets, which masks it
+// with the empty file: binding it would show its contents.
+func prepareReadOnly(ws string, entries []string, wsReadOnly bool, emptyFile string, create func(string) error) ([]readOnlyPath, error) {
 	var out []readOnlyPath
 	for _, p := range entries {
 		// Resolve the directory, never the name itself.
@@ -104,8 +107,12 @@ func prepareReadOnly(ws string, entries []string, wsReadOnly bool) ([]readOnlyPa
 			if wsReadOnly {
 				continue // nothing can be created in a read-only workspace
 			}
-			if err := createPlaceholder(host); err != nil {
-				return nil, err
+			if err := create(host); err != nil {
+				if !errors.Is(err, syscall.EROFS) && !errors.Is(err, fs.ErrPermission) {
+					return nil, err
+				}
+				out = append(out, readOnlyPath{source: emptyFile, rel: rel})
+				continue
 			}
 		case err != nil:
 			return nil, fmt.Errorf("read-only path: %w", err)
@@ -118,7 +125,7 @@ func prepareReadOnly(ws string, entries []string, wsReadOnly bool) ([]readOnlyPa
 		if secretMatch(filepath.Base(host)) {
 			continue // masked by findSecrets
 		}
-		out = append(out, readOnlyPath{host: host, rel: rel})
+		out = append(out, readOnlyPath{source: host, rel: rel})
 	}
 	return out, nil
 }
@@ -128,7 +135,7 @@ func prepareReadOnly(ws string, entries []string, wsReadOnly bool) ([]readOnlyPa
 func createPlaceholder(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o444)
 	if err != nil {
-		return fmt.Errorf("create the read-only placeholder %s, so that the agent cannot create that file itself: %w (create it yourself, empty and mode 0444, or set docker.workspace_mode: ro)", path, err)
+		return fmt.Errorf("create the read-only placeholder %s, so that the agent cannot create that file itself: %w", path, err)
 	}
 	err = f.Chmod(0o444)
 	if cerr := f.Close(); err == nil {

@@ -121,7 +121,11 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 		if err := checkAccess(ws, user, spec.WorkspaceReadOnly); err != nil {
 			return nil, err
 		}
-		if readOnly, err = prepareReadOnly(ws, spec.ReadOnly, spec.WorkspaceReadOnly); err != nil {
+		create := b.createPlaceholder
+		if create == nil {
+			create = createPlaceholder
+		}
+		if readOnly, err = prepareReadOnly(ws, spec.ReadOnly, spec.WorkspaceReadOnly, b.emptyFile, create); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +155,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 			tmpfs[path.Join(cw, filepath.ToSlash(d))] = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
 		}
 		for _, p := range readOnly {
-			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p.host, Target: path.Join(cw, filepath.ToSlash(p.rel)), ReadOnly: true})
+			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p.source, Target: path.Join(cw, filepath.ToSlash(p.rel)), ReadOnly: true})
 		}
 	}
 	if spec.StateDir != "" {
