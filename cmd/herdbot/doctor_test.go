@@ -334,9 +334,11 @@ func TestDoctorSeededProblems(t *testing.T) {
 		{"CLI prints no version", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.fakeCLI(t, "hello")
 		}, 1, "ERROR", []string{"claude CLI:", "printed no version"}},
+		// 10.5 s: the measured skew (taken at the request's midpoint) may be
+		// off by half a round trip and still reads "10.…".
 		{"clock skew 10s", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
-			e.skew = 10 * time.Second
-		}, 0, "WARN", []string{"clock skew: the engine's clock is 10"}},
+			e.skew = 10500 * time.Millisecond
+		}, 0, "WARN", []string{"clock skew: the engine's clock is 10."}},
 		{"clock skew 10m behind", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			e.skew = -10 * time.Minute
 		}, 1, "ERROR", []string{"clock skew: the engine's clock is -10m"}},
