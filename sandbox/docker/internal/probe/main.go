@@ -32,7 +32,7 @@ import (
 // Check is one escape attempt.
 type Check struct {
 	Name   string `json:"name"`
-	Kind   string `json:"kind"`   // dial, resolve, proxy_get, connect, model_get, exists, read, write, status, scan
+	Kind   string `json:"kind"`   // dial, resolve, dns, dns_self, proxy_get, connect, model_get, model_do, exists, read, write, find, unix, status, scan
 	Target string `json:"target"` // address, URL, path or base64 needle
 }
 
@@ -111,6 +111,16 @@ func run(c Check) Result {
 			return Result{Detail: err.Error()}
 		}
 		return Result{OK: true, Detail: strings.Join(addrs, ",")}
+	case "dns":
+		// Target "SERVER:PORT NAME": one A query straight to SERVER,
+		// bypassing /etc/resolv.conf (as hostile code would).
+		server, name, ok := strings.Cut(c.Target, " ")
+		if !ok {
+			return Result{Detail: "want SERVER:PORT NAME"}
+		}
+		return dnsQuery(server, name)
+	case "dns_self":
+		return dnsSelf(c.Target)
 	case "proxy_get":
 		// Plain HTTP through HTTP_PROXY.
 		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
