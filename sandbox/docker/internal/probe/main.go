@@ -128,6 +128,11 @@ func run(c Check) Result {
 	case "model_get":
 		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
 		return httpGet(cl, os.Getenv("ANTHROPIC_BASE_URL")+c.Target)
+	case "model_do":
+		// Target "METHOD /path?query": one call to the model proxy, sent
+		// as written (no path cleaning), with the container's key.
+		method, path, _ := strings.Cut(c.Target, " ")
+		return modelDo(method, path)
 	case "connect":
 		return connect(c.Target)
 	case "fetch", "fetch_direct":
@@ -183,6 +188,24 @@ func httpGet(cl *http.Client, u string) Result {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	return Result{OK: resp.StatusCode == 200, Detail: fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))}
+}
+
+func modelDo(method, path string) Result {
+	req, err := http.NewRequest(method, os.Getenv("ANTHROPIC_BASE_URL")+path, strings.NewReader(`{"model":"x","max_tokens":1,"messages":[]}`))
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	req.Header.Set("X-Api-Key", os.Getenv("ANTHROPIC_API_KEY"))
+	req.Header.Set("Content-Type", "application/json")
+	cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return Result{OK: resp.StatusCode == 200, Detail: fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b))),
+		Fields: map[string]string{"status": strconv.Itoa(resp.StatusCode)}}
 }
 
 // connect asks the HTTPS_PROXY for a CONNECT tunnel to target and reads
