@@ -154,6 +154,25 @@ func run(c Check) Result {
 			return Result{Detail: err.Error()}
 		}
 		return Result{OK: true, Detail: "written"}
+	case "find":
+		// Target: comma-separated file names; "SOCKET" matches any unix
+		// socket. Walks the whole file system but /proc, /sys and /dev.
+		return find(strings.Split(c.Target, ","))
+	case "grep":
+		// Target: base64 needle, searched in every readable regular file
+		// (but /proc, /sys and /dev).
+		needle, err := base64.StdEncoding.DecodeString(c.Target)
+		if err != nil || len(needle) == 0 {
+			return Result{Detail: "bad needle"}
+		}
+		return grep(needle)
+	case "unix":
+		conn, err := net.DialTimeout("unix", c.Target, timeout)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		conn.Close()
+		return Result{OK: true, Detail: "connected"}
 	case "status":
 		return status()
 	case "env":
@@ -300,6 +319,57 @@ func status() Result {
 	wd, _ := os.Getwd()
 	f["cwd"] = wd
 	return Result{OK: true, Fields: f}
+}
+
+// walk calls fn for every file under / except /proc, /sys and /dev.
+func walk(fn func(path string, d os.DirEntry)) {
+	_ = filepath.WalkDir("/", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: skip
+		}
+		if d.IsDir() && (path == "/proc" || path == "/sys" || path == "/dev") {
+			return filepath.SkipDir
+		}
+		fn(path, d)
+		return nil
+	})
+}
+
+func find(names []string) Result {
+	var hits []string
+	walk(func(path string, d os.DirEntry) {
+		for _, n := range names {
+			if n == d.Name() || n == "SOCKET" && d.Type()&os.ModeSocket != 0 {
+				hits = append(hits, path)
+			}
+		}
+	})
+	if len(hits) > 0 {
+		return Result{OK: true, Detail: strings.Join(hits, ", ")}
+	}
+	return Result{Detail: "nothing found"}
+}
+
+func grep(needle []byte) Result {
+	var hits []string
+	files := 0
+	walk(func(path string, d os.DirEntry) {
+		if !d.Type().IsRegular() {
+			return
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		files++
+		if strings.Contains(string(b), string(needle)) {
+			hits = append(hits, path)
+		}
+	})
+	if len(hits) > 0 {
+		return Result{OK: true, Detail: "found in " + strings.Join(hits, ", ")}
+	}
+	return Result{Detail: fmt.Sprintf("not in any of %d readable files", files)}
 }
 
 // scan looks for needle in this process's environment and in every
