@@ -36,9 +36,9 @@ func TestHerdbotStateUnreachableFromAgent(t *testing.T) {
 	)
 	state := filepath.Join(fleet, ".herdbot")
 	files := map[string]string{
-		".env":                                    "ANTHROPIC_API_KEY=" + envMarker + "\n",
-		"herdbot.yaml":                            "version: 1\n",
-		".herdbot/herdbot.db":                     "SQLite format 3\x00" + dbMarker,
+		".env":                "ANTHROPIC_API_KEY=" + envMarker + "\n",
+		"herdbot.yaml":        "version: 1\n",
+		".herdbot/herdbot.db": "SQLite format 3\x00" + dbMarker,
 		".herdbot/agents/other/home/.claude.json": otherMarker,
 		".herdbot/agents/garden/home/notes.txt":   controlMarker,
 		"agents/garden/agent.yaml":                "name: garden\n",
