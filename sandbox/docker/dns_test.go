@@ -1,7 +1,9 @@
 package docker
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/herdbot/herdbot/sandbox"
@@ -61,5 +63,29 @@ func TestAgentDNSNeverForwardsOut(t *testing.T) {
 	t.Logf("self: ok=%t %s", r.OK, r.Detail)
 	if r.Fields["forwarded_here"] != "true" {
 		t.Errorf("the embedded resolver did not forward %s to the agent's own loopback: %s", self, r.Detail)
+	}
+}
+
+// An agent opted into the host's network namespace (the dangerous opt-in)
+// keeps the host's resolver: the loopback upstream is for an agent's own
+// namespace, where it is dead; on the host's it would be whatever listens
+// on the host's 127.0.0.1:53.
+func TestHostNetworkAgentKeepsTheHostsResolver(t *testing.T) {
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	spec := testSpec(t, a, "hostnet", "/probe", "sleep")
+	spec.Dangerous = true
+	spec.HostConfig = map[string]any{"NetworkMode": "host"}
+	res := runProbe(t, b, spec, []probeCheck{{Name: "resolv.conf", Kind: "read", Target: "/etc/resolv.conf"}})
+	got := res["resolv.conf"].Detail
+	host, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got, "nameserver 127.0.0.1") && !strings.Contains(string(host), "nameserver 127.0.0.1") {
+		t.Errorf("host-network agent's resolv.conf: %s; host's: %q", got, host)
+	}
+	if !strings.Contains(got, "nameserver") {
+		t.Errorf("host-network agent's resolv.conf: %s", got)
 	}
 }
