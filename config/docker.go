@@ -35,6 +35,7 @@ var hardeningKeys = map[string]string{
 	"pidslimit":         "changes the process limit (use docker.pids_limit)",
 	"memory":            "changes the memory limit (use docker.memory)",
 	"memoryswap":        "changes the swap limit",
+	"dns":               "gives the agent a DNS upstream other than its own loopback, so lookups could leave the sandbox",
 }
 
 // hostConfigHarmless reports whether a hardening-related key is set to a

@@ -139,6 +139,8 @@ func TestValidationRules(t *testing.T) {
 			file: "herdbot.yaml", field: "docker.host_config.ReadonlyRootfs", msg: "writable"},
 		{name: "HostConfigSecurityOptLowercase", files: map[string]string{"herdbot.yaml": "docker:\n  host_config:\n    securityopt: [\"seccomp=unconfined\"]\nagents:\n  - path: agents/a\n"},
 			file: "herdbot.yaml", field: "docker.host_config.securityopt", msg: "security options"},
+		{name: "HostConfigDns", files: map[string]string{"herdbot.yaml": "docker:\n  host_config:\n    Dns: [\"8.8.8.8\"]\nagents:\n  - path: agents/a\n"},
+			file: "herdbot.yaml", field: "docker.host_config.Dns", msg: "DNS upstream"},
 		{name: "HostConfigPidMode", files: map[string]string{"herdbot.yaml": "docker:\n  host_config:\n    PidMode: host\nagents:\n  - path: agents/a\n"},
 			file: "herdbot.yaml", field: "docker.host_config.PidMode", msg: "PID namespace"},
 		{name: "NetworkHost", files: map[string]string{"herdbot.yaml": "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        network: host\n"},

@@ -359,7 +359,7 @@ func cmdApprove(ctx context.Context, e env, args []string) error {
 	}
 	var a agents.Approval
 	if err := c.Call(ctx, "POST", "/v1/approvals/"+url.PathEscape(pos[0]),
-		control.ApproveRequest{Choice: pos[1], Reason: *reason, Actor: consoleUser()}, &a); err != nil {
+		control.ApproveRequest{Choice: pos[1], Reason: *reason}, &a); err != nil {
 		return err
 	}
 	if fs.json {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -296,6 +297,8 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 		return nil
 	}
 	d.report(statusOK, "docker engine: reachable at %s (Engine %s, API %s)", eng.host, v.Version, v.APIVersion)
+	d.checkEngineDNS(v.Version)
+	d.checkEngineLSM(ctx, eng)
 	refs := make([]string, 0, len(images))
 	for ref := range images {
 		refs = append(refs, ref)
@@ -319,6 +322,86 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 }
 
 var versionRe = regexp.MustCompile(`\d+\.\d+\.\d+`)
+
+// engineVersionRe reads an Engine version's numbers: "20.10.24+dfsg1",
+// "26.1.4", "25.0.5-ce".
+var engineVersionRe = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)`)
+
+// dnsLeakFixed reports whether an Engine version has the fix for
+// CVE-2024-29018 (an internal network's DNS lookups forwarded out through
+// the host's resolver when that listens on the host's loopback): 26.0.0
+// and later, 25.0.5 and later 25.0 releases, 23.0.11 and later 23.0
+// releases (moby advisory GHSA-mq39-4gv4-mvpx; the Go vulnerability
+// database lists 25.0.5 as the fixed 25.0 release). 24.0 never got the
+// fix. ok is false when the version cannot be read.
+func dnsLeakFixed(version string) (fixed, ok bool) {
+	m := engineVersionRe.FindStringSubmatch(version)
+	if m == nil {
+		return false, false
+	}
+	var n [3]int
+	for i := range n {
+		fmt.Sscan(m[i+1], &n[i])
+	}
+	major, minor, patch := n[0], n[1], n[2]
+	switch {
+	case major >= 26:
+		return true, true
+	case major == 25:
+		return minor > 0 || patch >= 5, true
+	case major == 23:
+		return minor > 0 || patch >= 11, true
+	}
+	return false, true
+}
+
+// checkEngineDNS warns when the engine is one affected by CVE-2024-29018.
+// herdbot's agent containers are not exposed (their DNS upstream is their
+// own loopback), but other containers on the engine are.
+func (d *doctor) checkEngineDNS(version string) {
+	fixed, ok := dnsLeakFixed(version)
+	switch {
+	case !ok:
+		d.report(statusWarn, "docker engine: cannot read the version %q; check it is 26.0.0 or later (CVE-2024-29018)", version)
+	case !fixed:
+		d.report(statusWarn, "docker engine: Engine %s is affected by CVE-2024-29018 (containers on internal networks can send DNS lookups out through the host); "+
+			"herdbot's agents use their own loopback as DNS upstream, which closes it for them, but upgrade to 26.0.0 or later (or 25.0.5+, 23.0.11+)", version)
+	default:
+		d.report(statusOK, "docker engine: Engine %s has the fix for CVE-2024-29018", version)
+	}
+}
+
+// checkEngineLSM warns when the engine runs containers without an
+// AppArmor or SELinux profile (docker info's SecurityOptions).
+func (d *doctor) checkEngineLSM(ctx context.Context, eng *engineClient) {
+	opts, err := eng.securityOptions(ctx)
+	if err != nil {
+		d.report(statusWarn, "docker engine: cannot read its security options: %v", err)
+		return
+	}
+	var names []string
+	for _, o := range opts {
+		name := o
+		for kv := range strings.SplitSeq(o, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == "name" {
+				name = v
+			}
+		}
+		names = append(names, name)
+	}
+	list := strings.Join(names, ", ")
+	if list == "" {
+		list = "none"
+	}
+	for _, lsm := range [][2]string{{"apparmor", "an AppArmor"}, {"selinux", "an SELinux"}} {
+		if slices.Contains(names, lsm[0]) {
+			d.report(statusOK, "docker engine: containers run under %s profile (security options: %s)", lsm[1], list)
+			return
+		}
+	}
+	d.report(statusWarn, "docker engine: neither AppArmor nor SELinux is active (security options: %s); agents still run with no capabilities, no-new-privileges, seccomp and a read-only root, "+
+		"but a kernel security module is one more layer: enable AppArmor on the host, or SELinux with \"selinux-enabled\": true in daemon.json", list)
+}
 
 // checkCLI compares the CLI that native agents run with the pinned version.
 func (d *doctor) checkCLI(ctx context.Context) {
@@ -503,6 +586,25 @@ func (e *engineClient) imageExists(ctx context.Context, ref string) (bool, error
 		return false, nil
 	}
 	return false, fmt.Errorf("inspect: HTTP %d", code)
+}
+
+// securityOptions returns docker info's SecurityOptions
+// ("name=seccomp,profile=default", "name=apparmor", …).
+func (e *engineClient) securityOptions(ctx context.Context) ([]string, error) {
+	code, _, b, err := e.get(ctx, "/info")
+	if err != nil {
+		return nil, fmt.Errorf("GET /info: %w", err)
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET /info: HTTP %d", code)
+	}
+	var info struct {
+		SecurityOptions []string `json:"SecurityOptions"`
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("GET /info: %w", err)
+	}
+	return info.SecurityOptions, nil
 }
 
 // clockSkew returns the engine's clock minus this host's, taking this

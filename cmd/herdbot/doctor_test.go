@@ -145,8 +145,10 @@ func (f *doctorFleet) fakeCLI(t *testing.T, versionLine string) {
 // fakeEngine is a loopback Docker Engine API with the three read-only
 // calls doctor makes, on a unix socket; DOCKER_HOST points at it.
 type fakeEngine struct {
-	images map[string]bool
-	skew   time.Duration
+	images  map[string]bool
+	skew    time.Duration
+	version string
+	secOpts []string // docker info's SecurityOptions
 }
 
 func startFakeEngine(t *testing.T, e *fakeEngine) {
@@ -163,10 +165,10 @@ func startFakeEngine(t *testing.T, e *fakeEngine) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"Version": "20.10.24-fake", "ApiVersion": "1.41"})
+		json.NewEncoder(w).Encode(map[string]string{"Version": e.version, "ApiVersion": "1.41"})
 	})
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"SystemTime": time.Now().Add(e.skew).Format(time.RFC3339Nano)})
+		json.NewEncoder(w).Encode(map[string]any{"SystemTime": time.Now().Add(e.skew).Format(time.RFC3339Nano), "SecurityOptions": e.secOpts})
 	})
 	mux.HandleFunc("GET /images/", func(w http.ResponseWriter, r *http.Request) {
 		ref, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/images/"), "/json")
@@ -184,7 +186,8 @@ func startFakeEngine(t *testing.T, e *fakeEngine) {
 }
 
 func healthyEngine() *fakeEngine {
-	return &fakeEngine{images: map[string]bool{"herdbot-agent:2.1.330": true}}
+	return &fakeEngine{images: map[string]bool{"herdbot-agent:2.1.330": true}, version: "26.1.4-fake",
+		secOpts: []string{"name=apparmor", "name=seccomp,profile=default", "name=cgroupns"}}
 }
 
 // runDoctor runs `herdbot doctor` on the fleet and returns its output and
@@ -244,7 +247,9 @@ func TestDoctorHealthyFleet(t *testing.T) {
 	startFakeEngine(t, healthyEngine())
 	out, code := runDoctor(t, f)
 	wantCode(t, out, code, 0)
-	wantLine(t, out, "OK", "docker engine: reachable", "20.10.24-fake")
+	wantLine(t, out, "OK", "docker engine: reachable", "26.1.4-fake")
+	wantLine(t, out, "OK", "docker engine: Engine 26.1.4-fake has the fix for CVE-2024-29018")
+	wantLine(t, out, "OK", "docker engine: containers run under an AppArmor profile")
 	wantLine(t, out, "OK", "image herdbot-agent:2.1.330: present", "garden")
 	wantLine(t, out, "OK", "agent garden: discord token GARDEN_DISCORD_BOT_TOKEN is set")
 	wantLine(t, out, "OK", "GARDEN_SLACK_BOT_TOKEN")
@@ -349,6 +354,27 @@ func TestDoctorSeededProblems(t *testing.T) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
 			t.Setenv("HERDBOT_IN_CONTAINER", "1")
 		}, 0, "OK", []string{"http.listen: 0.0.0.0:9090 inside a container", "127.0.0.1"}},
+		{"engine affected by CVE-2024-29018", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.version = "20.10.24+dfsg1"
+		}, 0, "WARN", []string{"docker engine: Engine 20.10.24+dfsg1 is affected by CVE-2024-29018", "26.0.0"}},
+		{"engine 25.0.4", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.version = "25.0.4"
+		}, 0, "WARN", []string{"Engine 25.0.4 is affected by CVE-2024-29018"}},
+		{"engine version unreadable", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.version = "master-dockerproject-2024"
+		}, 0, "WARN", []string{"cannot read the version", "CVE-2024-29018"}},
+		{"no AppArmor or SELinux", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.secOpts = []string{"name=seccomp,profile=default"}
+		}, 0, "WARN", []string{"docker engine: neither AppArmor nor SELinux is active", "security options: seccomp"}},
+		{"no security options at all", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.secOpts = nil
+		}, 0, "WARN", []string{"neither AppArmor nor SELinux", "security options: none"}},
+		{"SELinux", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.secOpts = []string{"name=seccomp,profile=default", "name=selinux"}
+		}, 0, "OK", []string{"containers run under an SELinux profile"}},
+		{"old-style security options", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			e.secOpts = []string{"apparmor", "seccomp"}
+		}, 0, "OK", []string{"containers run under an AppArmor profile"}},
 		{"invalid config", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "agents/garden/agent.yaml", gardenYAML+"bogus_field: 1\n", 0o644)
 		}, 1, "ERROR", []string{"config:", "bogus_field"}},
@@ -430,6 +456,32 @@ func TestDoctorRealEngine(t *testing.T) {
 	wantLine(t, out, "OK", "image "+tag+": present", "garden")
 	wantLine(t, out, "ERROR", "image "+missing+": not found", "notes")
 	wantLine(t, out, "OK", "clock skew:")
+}
+
+func TestDNSLeakFixed(t *testing.T) {
+	for _, c := range []struct {
+		version   string
+		fixed, ok bool
+	}{
+		{"20.10.24+dfsg1", false, true},
+		{"19.03.15", false, true},
+		{"23.0.10", false, true},
+		{"23.0.11", true, true},
+		{"23.0.15", true, true},
+		{"24.0.9", false, true}, // 24.0 never got the fix
+		{"25.0.4", false, true},
+		{"25.0.5", true, true},
+		{"26.0.0", true, true},
+		{"v26.1.4", true, true},
+		{"28.0.0-rc.1", true, true},
+		{"", false, false},
+		{"dev", false, false},
+	} {
+		fixed, ok := dnsLeakFixed(c.version)
+		if fixed != c.fixed || ok != c.ok {
+			t.Errorf("dnsLeakFixed(%q) = %t, %t; want %t, %t", c.version, fixed, ok, c.fixed, c.ok)
+		}
+	}
 }
 
 // TestPinnedClaudeVersion keeps doctor's pin with the Makefile's and

@@ -54,6 +54,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("control socket %s: permission denied: run herdbot's commands as the user herdbot runs as (or root)", c.socket)
+		}
 		if _, serr := os.Stat(c.socket); errors.Is(serr, os.ErrNotExist) || isRefused(err) {
 			return nil, fmt.Errorf("herdbot is not running (no control socket at %s); start it with `herdbot start`", c.socket)
 		}

@@ -2,6 +2,12 @@
 // state directory (mode 0600, no TCP), used by the herdbot CLI subcommands
 // (jobs, job, logs, trigger, cancel, sessions, approvals, approve, chat,
 // schedules) to talk to a running `herdbot start`.
+//
+// Every caller is identified by the socket's peer credentials (uid, pid),
+// never by anything in the request. Only herdbot's own uid and root are
+// served; any other caller gets a 403 and an audit row (control.refused).
+// The peer is the actor of what it does: the decision of an approval, and
+// a control.cancel, control.trigger or control.chat audit row.
 package control
 
 import (
@@ -29,8 +35,9 @@ type Fleet interface {
 	Subscribe() (<-chan agents.JobEvent, func())
 }
 
-// Store is what the control API reads.
+// Store is what the control API reads, and where it audits.
 type Store interface {
+	Audit(ctx context.Context, e agents.AuditEntry) error
 	Jobs(ctx context.Context, f agents.JobFilter) ([]agents.Job, error)
 	Job(ctx context.Context, id string) (agents.Job, error)
 	Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error)
@@ -102,8 +109,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc("POST /v1/chat", s.chatSend)
 	mux.HandleFunc("GET /v1/chat", s.chatStream)
 	mux.HandleFunc("GET /v1/schedules", s.schedules)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv := &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ConnContext: connContext}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -120,6 +128,49 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return nil
 		}
 		return fmt.Errorf("control API: %w", err)
+	}
+}
+
+// authorize serves only callers whose uid is herdbot's own or root,
+// refusing (403, audited) everyone else and callers whose credentials
+// cannot be read.
+func (s *Server) authorize(next http.Handler) http.Handler {
+	own := os.Getuid()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := PeerFrom(r.Context())
+		switch {
+		case err != nil:
+			s.refuse(w, r, "cli:unknown", err.Error())
+		case p.UID != own && p.UID != 0:
+			s.refuse(w, r, p.String(), fmt.Sprintf("uid %d is neither herdbot's (uid %d) nor root", p.UID, own))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, actor, why string) {
+	s.Log.Warn("control socket caller refused", "actor", actor, "why", why, "request", r.Method+" "+r.URL.Path)
+	detail, _ := json.Marshal(map[string]string{"reason": why})
+	s.audit(r.Context(), agents.AuditEntry{Actor: actor, Action: "control.refused", Subject: r.Method + " " + r.URL.Path, Detail: string(detail)})
+	w.Header().Set("Connection", "close")
+	fail(w, http.StatusForbidden, errors.New("control socket: "+why))
+}
+
+// actor is the caller of r as it is recorded (authorize has checked it).
+func actor(r *http.Request) string {
+	p, err := PeerFrom(r.Context())
+	if err != nil {
+		return "cli:unknown"
+	}
+	return p.String()
+}
+
+// audit writes an audit row, logging (not failing) when it cannot.
+func (s *Server) audit(ctx context.Context, e agents.AuditEntry) {
+	e.Time = time.Now()
+	if err := s.Store.Audit(context.WithoutCancel(ctx), e); err != nil {
+		s.Log.Warn("audit control request", "action", e.Action, "err", err)
 	}
 }
 
@@ -173,7 +224,13 @@ func (s *Server) job(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	if err := s.Fleet.Cancel(r.PathValue("id")); err != nil {
+	id := r.PathValue("id")
+	e := agents.AuditEntry{Actor: actor(r), Action: "control.cancel", Subject: id}
+	if j, err := s.Store.Job(r.Context(), id); err == nil {
+		e.Agent = j.Agent
+	}
+	s.audit(r.Context(), e)
+	if err := s.Fleet.Cancel(id); err != nil {
 		if errors.Is(err, agents.ErrNotRunning) {
 			fail(w, http.StatusConflict, err)
 			return
@@ -270,6 +327,8 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("bad trigger request: %w", err))
 		return
 	}
+	detail, _ := json.Marshal(map[string]any{"schedule": req.Schedule, "wait": req.Wait})
+	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.trigger", Subject: req.Agent, Detail: string(detail)})
 	if req.Schedule != "" {
 		if s.Trigger == nil {
 			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
@@ -333,11 +392,11 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, as)
 }
 
-// ApproveRequest is the body of POST /v1/approvals/{id}.
+// ApproveRequest is the body of POST /v1/approvals/{id}. Who decides is
+// not in it: the decision's actor is the caller's peer credentials.
 type ApproveRequest struct {
 	Choice string `json:"choice"`
 	Reason string `json:"reason,omitempty"`
-	Actor  string `json:"actor,omitempty"`
 }
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
@@ -346,11 +405,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("bad approve request: %w", err))
 		return
 	}
-	actor := "cli"
-	if req.Actor != "" {
-		actor = "cli:" + req.Actor
-	}
-	a, err := s.Fleet.Decide(r.Context(), r.PathValue("id"), req.Choice, actor, req.Reason)
+	a, err := s.Fleet.Decide(r.Context(), r.PathValue("id"), req.Choice, actor(r), req.Reason)
 	switch {
 	case errors.Is(err, agents.ErrNotPending):
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "already " + string(a.Status), "approval": a})
@@ -379,6 +434,9 @@ func (s *Server) chatSend(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("bad chat request: %w", err))
 		return
 	}
+	// The line itself is not recorded (a person may paste anything); who
+	// typed into the console through the socket is.
+	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.chat", Subject: req.Agent})
 	s.Console.Input(r.Context(), req.Agent, req.Text)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
 }

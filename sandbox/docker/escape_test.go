@@ -316,7 +316,8 @@ func TestEscape(t *testing.T) {
 	add(false, "write HOME", "write", "/home/agent/probe")
 	add(false, "write workspace", "write", "/workspace/new-file")
 	add(false, "proxy: host through the private-destination opt-in", "connect", gw+":"+strconv.Itoa(hostPort))
-	add(false, "model API through the sidecar", "model_get", "/v1/models")
+	add(false, "model API through the sidecar", "model_do", "POST /v1/messages?beta=true")
+	add(true, "model proxy: another API path", "model_do", "GET /v1/models")
 	add(false, "status", "status", "")
 	add(false, "env", "env", "")
 

@@ -14,6 +14,7 @@ import (
 func testBase() *hardenedInput {
 	return &hardenedInput{
 		netMode:   "net123",
+		dns:       agentDNS,
 		limits:    limitsSpec{memory: 256 << 20, nanoCPUs: 1e9, pids: 64},
 		mounts:    []mount.Mount{{Type: mount.TypeBind, Source: "/empty", Target: "/workspace/.env", ReadOnly: true}},
 		tmpfs:     map[string]string{"/tmp": "rw,size=1m"},
@@ -60,6 +61,9 @@ func TestPassthroughCannotRemoveHardening(t *testing.T) {
 		{"volumes from", map[string]any{"VolumesFrom": []string{"other"}}, "VolumesFrom"},
 		{"tmp tmpfs changed", map[string]any{"Tmpfs": map[string]any{"/tmp": "rw,exec,size=10g"}}, "Tmpfs"},
 		{"mount removed", map[string]any{"Mounts": []any{}}, ""}, // appended: ours stay
+		{"dns options", map[string]any{"DnsOptions": []string{"ndots:1"}}, ""},
+		{"extra host", map[string]any{"ExtraHosts": []string{"git.internal:10.0.0.5"}}, ""},
+		{"dns upstream added", map[string]any{"Dns": []string{"8.8.8.8"}}, "Dns"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := hardenedHostConfig(*testBase())
@@ -126,6 +130,9 @@ func TestHardenedHostConfig(t *testing.T) {
 	}
 	if hc.NanoCPUs != 0 || hc.CPUQuota != 50000 {
 		t.Errorf("NanoCPUs %d with a CPU quota: the engine refuses both", hc.NanoCPUs)
+	}
+	if !slices.Equal(hc.DNS, agentDNS) {
+		t.Errorf("DNS = %v, want the container's own loopback %v", hc.DNS, agentDNS)
 	}
 	if hc.Init == nil || !*hc.Init || hc.Memory != hc.MemorySwap || hc.Privileged {
 		t.Errorf("unexpected host config %+v", hc)

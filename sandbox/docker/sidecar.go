@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
@@ -28,6 +31,20 @@ const (
 	sidecarCPUs   = 1_000_000_000
 	// readyTimeout bounds the wait for a new sidecar to listen.
 	readyTimeout = 20 * time.Second
+)
+
+// The model credential reaches the sidecar as a file: an anonymous volume
+// at credentialDir (the root file system is read-only), into which the
+// backend copies credentialFile (mode 0400, the sidecar's user) between
+// create and start. It is in no environment variable, command line or
+// label of any container, so `docker inspect` does not show it; the only
+// copy outside the sidecar's memory is in the engine's volume store
+// (root-only, /var/lib/docker/volumes), removed with the sidecar. No agent
+// container mounts anything of it.
+const (
+	credentialDir  = "/run/herdbot-egress"
+	credentialName = "model-credential.json"
+	credentialFile = credentialDir + "/" + credentialName
 )
 
 // agentState is what the backend shares between one agent's processes.
@@ -95,21 +112,25 @@ func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spe
 		return netInfo{}, err
 	}
 	cfg := egress.Config{
-		Agent:           spec.Agent,
-		Listen:          ":" + proxyPort,
-		ModelListen:     ":" + modelPort,
-		Allow:           spec.Network.Allow,
-		Private:         spec.Network.Private,
-		DenyCIDRs:       denyCIDRs(a.net, egressNet),
-		ModelURL:        spec.Network.Model.URL,
-		ModelAPIKey:     spec.Network.Model.APIKey,
-		ModelOAuthToken: spec.Network.Model.OAuthToken,
+		Agent:          spec.Agent,
+		Listen:         ":" + proxyPort,
+		ModelListen:    ":" + modelPort,
+		Allow:          spec.Network.Allow,
+		Private:        spec.Network.Private,
+		DenyCIDRs:      denyCIDRs(a.net, egressNet),
+		ModelURL:       spec.Network.Model.URL,
+		CredentialFile: credentialFile,
 	}
-	raw, err := json.Marshal(cfg)
+	raw, err := json.Marshal(cfg) // no credentials: they are not marshalled
 	if err != nil {
 		return netInfo{}, fmt.Errorf("egress config: %w", err)
 	}
-	sum := sha256.Sum256(raw)
+	cred, err := json.Marshal(egress.Credentials{ModelAPIKey: spec.Network.Model.APIKey, ModelOAuthToken: spec.Network.Model.OAuthToken})
+	if err != nil {
+		return netInfo{}, fmt.Errorf("egress credentials: %w", err)
+	}
+	// A changed credential also replaces the sidecar.
+	sum := sha256.Sum256(append(append(raw, 0), cred...))
 	if a.sidecar != "" && a.cfgSum == sum {
 		// The follower's log stream ends when the sidecar stops.
 		select {
@@ -122,7 +143,7 @@ func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spe
 	if err := b.stopSidecar(ctx, a); err != nil {
 		return netInfo{}, err
 	}
-	id, err := b.startSidecar(ctx, a, string(raw), egressNet)
+	id, err := b.startSidecar(ctx, a, string(raw), cred, egressNet)
 	if err != nil {
 		return netInfo{}, err
 	}
@@ -168,9 +189,9 @@ func excludeAddr(p netip.Prefix, a netip.Addr) []netip.Prefix {
 }
 
 // startSidecar creates and starts the agent's egress proxy on the egress
-// network and the agent network (alias "egress"), follows its records, and
-// returns once it accepts connections.
-func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON string, egressNet netInfo) (string, error) {
+// network and the agent network (alias "egress"), with its credential file
+// copied in, follows its records, and returns once it accepts connections.
+func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON string, cred []byte, egressNet netInfo) (string, error) {
 	img, err := b.ensureEgressImage(ctx)
 	if err != nil {
 		return "", err
@@ -184,6 +205,7 @@ func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON strin
 	hc := hardenedHostConfig(hardenedInput{
 		netMode:   egressNet.id,
 		limits:    limitsSpec{memory: sidecarMemory, nanoCPUs: sidecarCPUs, pids: sidecarPids},
+		mounts:    []mount.Mount{{Type: mount.TypeVolume, Target: credentialDir}},
 		readOnly:  true,
 		logDriver: "json-file",
 	})
@@ -211,6 +233,9 @@ func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON strin
 	fail := func(err error) (string, error) {
 		return "", errors.Join(err, b.removeContainer(ctx, res.ID))
 	}
+	if err := b.copyCredential(ctx, res.ID, cred); err != nil {
+		return fail(fmt.Errorf("egress sidecar for %s: %w", a.name, err))
+	}
 	cctx, cancel = b.callCtx(ctx)
 	_, err = b.cli.NetworkConnect(cctx, a.net.id, client.NetworkConnectOptions{
 		Container:      res.ID,
@@ -233,6 +258,46 @@ func (b *Backend) startSidecar(ctx context.Context, a *agentState, cfgJSON strin
 	}
 	b.log.Debug("egress sidecar started", "agent", a.name, "container", name)
 	return res.ID, nil
+}
+
+// copyCredential copies the credential file into the created sidecar's
+// credential volume, owned by the sidecar's user with mode 0400.
+func (b *Backend) copyCredential(ctx context.Context, id string, cred []byte) error {
+	uid, gid, err := egressIDs()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: credentialName, Mode: 0o400, Size: int64(len(cred)), Uid: uid, Gid: gid,
+		Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(cred); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	cctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	// The archive's owner is kept (the engine extracts as root without
+	// CopyUIDGID, which would look the user up on the host).
+	if _, err := b.cli.CopyToContainer(cctx, id, client.CopyToContainerOptions{DestinationPath: credentialDir, Content: &buf}); err != nil {
+		return fmt.Errorf("copy the credential file in: %w", err)
+	}
+	return nil
+}
+
+// egressIDs returns egressUser's uid and gid.
+func egressIDs() (int, int, error) {
+	u, g, ok := strings.Cut(egressUser, ":")
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("egress user %q is not uid:gid", egressUser)
+	}
+	return uid, gid, nil
 }
 
 // readyLine is what the proxy logs once both its listeners are bound.

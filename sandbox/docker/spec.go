@@ -195,6 +195,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 
 	name := b.containerName(spec.Agent, spec.Job)
 	base := hardenedHostConfig(hardenedInput{
+		dns: agentDNS,
 		limits: limitsSpec{
 			memory: lim.MemoryBytes, nanoCPUs: lim.NanoCPUs, cpuShares: lim.CPUShares,
 			cpuPeriod: lim.CPUPeriod, cpuQuota: lim.CPUQuota, pids: lim.PidsLimit,

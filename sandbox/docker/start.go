@@ -50,6 +50,12 @@ func (b *Backend) start(ctx context.Context, spec *sandbox.Spec) (*process, erro
 	if err != nil {
 		return nil, err
 	}
+	if hc.NetworkMode.IsHost() || hc.NetworkMode.IsContainer() {
+		// A shared network namespace (only with the dangerous opt-in)
+		// has the host's or that container's resolver; agentDNS is for
+		// the agent's own namespace.
+		hc.DNS = nil
+	}
 	if !spec.Dangerous {
 		if err := checkHardening(hc, pl.base); err != nil {
 			return nil, err

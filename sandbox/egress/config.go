@@ -1,11 +1,14 @@
 package egress
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -19,7 +22,8 @@ const (
 
 // Config is the egress proxy's configuration. `herdbot egress` reads it as
 // JSON from the HERDBOT_EGRESS_CONFIG environment variable; flags override
-// the non-secret fields.
+// its fields. The credentials are never in that JSON (nor in argv): they
+// come from CredentialFile.
 //
 // Allow entries are host names: "api.github.com" (exact) or "*.github.com"
 // (any subdomain, not github.com itself), each optionally followed by
@@ -43,9 +47,17 @@ type Config struct {
 	ModelURL    string   `json:"model_url"` // default https://api.anthropic.com
 
 	// ModelAPIKey is sent upstream as x-api-key; ModelOAuthToken as
-	// Authorization: Bearer. Neither is ever logged or recorded.
-	ModelAPIKey     string `json:"model_api_key"`
-	ModelOAuthToken string `json:"model_oauth_token"`
+	// Authorization: Bearer. Neither is ever logged, recorded or marshalled
+	// (a Config turned into JSON for the environment never holds them).
+	ModelAPIKey     string `json:"-"`
+	ModelOAuthToken string `json:"-"`
+
+	// CredentialFile is where `herdbot egress` reads ModelAPIKey and
+	// ModelOAuthToken from at start: a JSON Credentials object. The docker
+	// backend copies it into the sidecar (mode 0400, the sidecar's user)
+	// before the sidecar starts, so the credentials are in no environment
+	// variable, command line or label (`docker inspect` shows none).
+	CredentialFile string `json:"credential_file"`
 
 	// MaxConns caps concurrent client connections per listener (default
 	// 512). Further connections wait in the listen backlog.
@@ -69,8 +81,52 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ParseConfig decodes a JSON Config, rejecting unknown fields.
+// Credentials is the content of Config.CredentialFile.
+type Credentials struct {
+	ModelAPIKey     string `json:"model_api_key,omitempty"`
+	ModelOAuthToken string `json:"model_oauth_token,omitempty"`
+}
+
+// maxCredentialFile bounds the credential file read at start.
+const maxCredentialFile = 64 << 10
+
+// ReadCredentials reads and decodes a credential file (unknown fields are
+// an error). Errors name the file, never its content.
+func ReadCredentials(path string) (Credentials, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("credential file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCredentialFile+1))
+	if err != nil {
+		return Credentials{}, fmt.Errorf("credential file %s: %w", path, err)
+	}
+	if len(data) > maxCredentialFile {
+		return Credentials{}, fmt.Errorf("credential file %s: larger than %d bytes", path, maxCredentialFile)
+	}
+	var c Credentials
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		// The JSON decoder's messages quote types and field names, not
+		// values.
+		return Credentials{}, fmt.Errorf("credential file %s: not a JSON credentials object: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a JSON Config, rejecting unknown fields and any
+// credential (they are read from CredentialFile only).
 func ParseConfig(data []byte) (Config, error) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) == nil {
+		for _, k := range []string{"model_api_key", "model_oauth_token"} {
+			if _, ok := fields[k]; ok {
+				return Config{}, fmt.Errorf("decode egress config: %s: credentials are read only from credential_file, never from the environment", k)
+			}
+		}
+	}
 	var c Config
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
@@ -96,6 +152,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("model_url", redactURL(c.ModelURL)),
 		slog.Bool("model_api_key_set", c.ModelAPIKey != ""),
 		slog.Bool("model_oauth_token_set", c.ModelOAuthToken != ""),
+		slog.String("credential_file", c.CredentialFile),
 		slog.Int("max_conns", c.MaxConns),
 	)
 }

@@ -21,8 +21,8 @@ const ConfigEnv = "HERDBOT_EGRESS_CONFIG"
 
 // Main runs the egress proxy as the `herdbot egress` subcommand until ctx
 // is done. The Config comes from $HERDBOT_EGRESS_CONFIG (JSON) and flags,
-// which override the non-secret fields (credentials are accepted only
-// from the environment, never from argv). Records go to stdout as JSON
+// which override it; the credentials only from the credential file it
+// names (never from the environment or argv). Records go to stdout as JSON
 // lines, logs to stderr as JSON.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return run(ctx, args, os.Getenv, stdout, stderr)
@@ -58,7 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-// loadConfig reads $HERDBOT_EGRESS_CONFIG, then applies flags.
+// loadConfig reads $HERDBOT_EGRESS_CONFIG, applies flags, then reads the
+// credential file.
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var cfg Config
 	if s := getenv(ConfigEnv); strings.TrimSpace(s) != "" {
@@ -75,12 +76,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.ModelListen, "model-listen", cfg.ModelListen, "model API proxy address (default "+DefaultModelListen+")")
 	fs.StringVar(&cfg.ModelURL, "model-url", cfg.ModelURL, "model API upstream (default "+DefaultModelURL+")")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "concurrent connections per listener")
+	fs.StringVar(&cfg.CredentialFile, "credential-file", cfg.CredentialFile, `JSON file {"model_api_key": …, "model_oauth_token": …} read at start`)
 	fs.Func("allow", "allowed host name, host:port, *.domain or *.domain:port (repeatable, comma-separated)", listFlag(&cfg.Allow))
 	fs.Func("private", "private destination host:port or CIDR:port (repeatable, comma-separated)", listFlag(&cfg.Private))
 	fs.Func("deny-cidr", "network always refused (repeatable, comma-separated)", listFlag(&cfg.DenyCIDRs))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: herdbot egress [flags]\n\nConfig JSON is read from $%s; flags override it.\n"+
-			"Credentials (model_api_key, model_oauth_token) are read only from the JSON.\n\n", ConfigEnv)
+			"Credentials (model_api_key, model_oauth_token) are read only from the credential file.\n\n", ConfigEnv)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +90,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("egress: unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.CredentialFile != "" {
+		c, err := ReadCredentials(cfg.CredentialFile)
+		if err != nil {
+			return Config{}, fmt.Errorf("egress: %w", err)
+		}
+		cfg.ModelAPIKey, cfg.ModelOAuthToken = c.ModelAPIKey, c.ModelOAuthToken
 	}
 	return cfg, nil
 }

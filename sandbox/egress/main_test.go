@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,10 @@ func TestMainRejectsBadConfig(t *testing.T) {
 		{"stray argument", "", []string{"extra"}, `unexpected argument "extra"`},
 		{"empty list value", "", []string{"-allow", "a.com,,b.com"}, "empty value"},
 		{"bad listen", `{"listen":"nope:nope"}`, nil, "listen"},
+		{"key in the environment", `{"model_api_key":"sk-ant-api03-REALSECRET"}`, nil, "model_api_key: credentials are read only from credential_file"},
+		{"token in the environment", `{"model_oauth_token":"x"}`, nil, "model_oauth_token: credentials are read only from credential_file"},
+		{"key on the command line", "", []string{"-model-api-key", "k"}, "flag provided but not defined"},
+		{"missing credential file", `{"credential_file":"/nonexistent/cred.json"}`, nil, "credential file: open /nonexistent/cred.json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			getenv := func(k string) string {
@@ -45,23 +51,53 @@ func TestMainRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// writeCredentials writes a credential file and returns its path.
+func writeCredentials(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "model-credential.json")
+	if err := os.WriteFile(p, []byte(content), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestLoadConfigFlagsOverrideEnv(t *testing.T) {
-	env := `{"agent":"a","allow":["x.com"],"private":["p.lan:1"],"model_api_key":"k"}`
-	cfg, err := loadConfig([]string{"-agent", "b", "-allow", "y.com,z.com", "-allow", "w.com"},
+	cred := writeCredentials(t, `{"model_api_key":"k","model_oauth_token":"o"}`)
+	env := `{"agent":"a","allow":["x.com"],"private":["p.lan:1"],"credential_file":"/elsewhere"}`
+	cfg, err := loadConfig([]string{"-agent", "b", "-allow", "y.com,z.com", "-allow", "w.com", "-credential-file", cred},
 		func(string) string { return env }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Agent != "b" || strings.Join(cfg.Allow, " ") != "y.com z.com w.com" ||
-		strings.Join(cfg.Private, " ") != "p.lan:1" || cfg.ModelAPIKey != "k" {
+		strings.Join(cfg.Private, " ") != "p.lan:1" || cfg.ModelAPIKey != "k" || cfg.ModelOAuthToken != "o" || cfg.CredentialFile != cred {
 		t.Errorf("config = %+v", cfg)
+	}
+}
+
+// The credentials never travel in the config JSON, and a bad credential
+// file is reported without its content.
+func TestCredentialsStayOutOfTheConfigJSON(t *testing.T) {
+	raw, err := json.Marshal(Config{Agent: "a", ModelAPIKey: realKey, ModelOAuthToken: realToken, CredentialFile: "/run/c.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "REALSECRET") || strings.Contains(string(raw), "model_api_key") {
+		t.Errorf("marshalled config holds a credential: %s", raw)
+	}
+	for _, bad := range []string{`{"model_api_key":"sk-ant-api03-REALSECRET-x","extra":1}`, `sk-ant-api03-REALSECRET-notjson`, `{"model_api_key":["sk-ant-api03-REALSECRET"]}`} {
+		_, err := ReadCredentials(writeCredentials(t, bad))
+		if err == nil || strings.Contains(err.Error(), "REALSECRET") || !strings.Contains(err.Error(), "credential file") {
+			t.Errorf("ReadCredentials(%.20q…) = %v, want an error naming the file and not the value", bad, err)
+		}
 	}
 }
 
 // Main end to end: listens, writes a record line per connection to stdout
 // that ParseRecord reads, logs without the key, stops on ctx.
 func TestMainServesAndRecords(t *testing.T) {
-	env := `{"agent":"garden","listen":"127.0.0.1:0","model_listen":"127.0.0.1:0","allow":["*.example.com"],"model_api_key":"` + realKey + `"}`
+	cred := writeCredentials(t, `{"model_api_key":"`+realKey+`"}`)
+	env := `{"agent":"garden","listen":"127.0.0.1:0","model_listen":"127.0.0.1:0","allow":["*.example.com"],"credential_file":"` + cred + `"}`
 	stdoutR, stdoutW := io.Pipe()
 	stderrR, stderrW := io.Pipe()
 	ctx, cancel := context.WithCancel(t.Context())

@@ -8,14 +8,92 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"slices"
+	"strings"
 	"time"
 )
 
+// modelCalls are the only requests the model proxy forwards (and so the
+// only ones it adds the credential to): "METHOD target-path" with the raw
+// query strings allowed on it. Everything else is answered 403 and
+// recorded as a refused connection.
+//
+// Observed on the pinned CLI (2.1.330) with herdbot's environment
+// (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 and the rest of
+// cmd/herdbot's noTrafficEnv) through this proxy, TestModelProxyRealCLI:
+// a turn, a tool call and a resumed session send only
+// POST /v1/messages?beta=true. Without that switch the CLI also sends
+// HEAD /api/hello (a connectivity check); it is refused, and the CLI
+// works on. count_tokens is the Messages API's token counter, which the
+// CLI uses to size a conversation; it takes the same body and returns
+// only a number.
+var modelCalls = map[string][]string{
+	"POST /v1/messages":              {"", "beta=true"},
+	"POST /v1/messages/count_tokens": {"", "beta=true"},
+}
+
+// refuseModelCall returns why r is not a model call the proxy forwards,
+// or "" when it is. The request target is compared byte for byte, before
+// any decoding or cleaning, so that "/v1/messages/../files", encoded
+// slashes, "//v1/messages" and absolute-form targets never match.
+func refuseModelCall(r *http.Request) string {
+	if r.Header.Get("Upgrade") != "" || headerHasToken(r.Header, "Connection", "upgrade") {
+		return "protocol upgrade"
+	}
+	path, query, _ := strings.Cut(r.RequestURI, "?")
+	queries, ok := modelCalls[r.Method+" "+path]
+	if !ok {
+		return "not a model API call"
+	}
+	if !slices.Contains(queries, query) {
+		return "query not allowed"
+	}
+	return ""
+}
+
+// headerHasToken reports whether a comma-separated header holds token.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxRecordedTarget bounds the request target a refusal record holds.
+const maxRecordedTarget = 120
+
+// recordedTarget is "METHOD path" for a refusal record and log: the path
+// without its query, cut to maxRecordedTarget bytes, with anything but
+// printable ASCII replaced, since the agent chose it.
+func recordedTarget(r *http.Request) string {
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	s := r.Method + " " + path
+	if len(s) > maxRecordedTarget {
+		s = s[:maxRecordedTarget] + "…"
+	}
+	return strings.Map(func(c rune) rune {
+		if c < 0x20 || c > 0x7e && c != '…' {
+			return '?'
+		}
+		return c
+	}, s)
+}
+
+// modelRefused is the body of a 403 from the model proxy, shaped like an
+// Anthropic API error.
+const modelRefused = `{"type":"error","error":{"type":"permission_error","message":"egress: herdbot forwards only the model API calls its agents need"}}`
+
 // ServeModel runs the model API reverse proxy on ln until ctx is done,
-// with the same shutdown as Serve. Every request is forwarded to
-// Config.ModelURL with any x-api-key or Authorization header the client
+// with the same shutdown as Serve. The calls in modelCalls are forwarded
+// to Config.ModelURL with any x-api-key or Authorization header the client
 // sent replaced by the configured credential; responses stream through
-// unbuffered (server-sent events arrive as they are written).
+// unbuffered (server-sent events arrive as they are written). Any other
+// request is answered 403 and recorded as refused, and never reaches the
+// upstream.
 func (p *Proxy) ServeModel(ctx context.Context, ln net.Listener) error {
 	tr := newTracker()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -24,6 +102,17 @@ func (p *Proxy) ServeModel(ctx context.Context, ln net.Listener) error {
 			return
 		}
 		defer tr.leave()
+		if why := refuseModelCall(r); why != "" {
+			target := recordedTarget(r)
+			p.log.Warn("model API call refused", "call", target, "why", why)
+			p.emit(Record{Time: time.Now(), Host: p.modelHost, Port: p.modelPort,
+				Reason: "model API call refused (" + why + "): " + target})
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(modelRefused))
+			return
+		}
 		p.model.ServeHTTP(w, r)
 	})
 	err := p.serve(ctx, p.newServer(h), ln, tr)

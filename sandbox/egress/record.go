@@ -12,8 +12,10 @@ import (
 // backend reads them with ParseRecord for the audit table.
 //
 // For a CONNECT tunnel a Record covers the tunnel; for plain HTTP and the
-// model reverse proxy it covers one upstream connection. Records never hold
-// credentials, paths or headers: only where the connection went.
+// model reverse proxy it covers one upstream connection. A request the
+// model proxy refuses (not a model API call herdbot forwards) is a Record
+// of its own, not allowed, whose Reason names the method and path (no
+// query, at most 120 bytes). Records never hold credentials or headers.
 type Record struct {
 	Time      time.Time `json:"time"`       // when the connection was decided
 	Agent     string    `json:"agent"`      // Config.Agent

@@ -32,7 +32,7 @@ import (
 // Check is one escape attempt.
 type Check struct {
 	Name   string `json:"name"`
-	Kind   string `json:"kind"`   // dial, resolve, proxy_get, connect, model_get, exists, read, write, status, scan
+	Kind   string `json:"kind"`   // dial, resolve, dns, dns_self, proxy_get, connect, model_get, model_do, exists, read, write, find, unix, status, scan
 	Target string `json:"target"` // address, URL, path or base64 needle
 }
 
@@ -111,6 +111,16 @@ func run(c Check) Result {
 			return Result{Detail: err.Error()}
 		}
 		return Result{OK: true, Detail: strings.Join(addrs, ",")}
+	case "dns":
+		// Target "SERVER:PORT NAME": one A query straight to SERVER,
+		// bypassing /etc/resolv.conf (as hostile code would).
+		server, name, ok := strings.Cut(c.Target, " ")
+		if !ok {
+			return Result{Detail: "want SERVER:PORT NAME"}
+		}
+		return dnsQuery(server, name)
+	case "dns_self":
+		return dnsSelf(c.Target)
 	case "proxy_get":
 		// Plain HTTP through HTTP_PROXY.
 		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
@@ -118,6 +128,11 @@ func run(c Check) Result {
 	case "model_get":
 		cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
 		return httpGet(cl, os.Getenv("ANTHROPIC_BASE_URL")+c.Target)
+	case "model_do":
+		// Target "METHOD /path?query": one call to the model proxy, sent
+		// as written (no path cleaning), with the container's key.
+		method, path, _ := strings.Cut(c.Target, " ")
+		return modelDo(method, path)
 	case "connect":
 		return connect(c.Target)
 	case "fetch", "fetch_direct":
@@ -139,6 +154,25 @@ func run(c Check) Result {
 			return Result{Detail: err.Error()}
 		}
 		return Result{OK: true, Detail: "written"}
+	case "find":
+		// Target: comma-separated file names; "SOCKET" matches any unix
+		// socket. Walks the whole file system but /proc, /sys and /dev.
+		return find(strings.Split(c.Target, ","))
+	case "grep":
+		// Target: base64 needle, searched in every readable regular file
+		// (but /proc, /sys and /dev).
+		needle, err := base64.StdEncoding.DecodeString(c.Target)
+		if err != nil || len(needle) == 0 {
+			return Result{Detail: "bad needle"}
+		}
+		return grep(needle)
+	case "unix":
+		conn, err := net.DialTimeout("unix", c.Target, timeout)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		conn.Close()
+		return Result{OK: true, Detail: "connected"}
 	case "status":
 		return status()
 	case "env":
@@ -173,6 +207,24 @@ func httpGet(cl *http.Client, u string) Result {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	return Result{OK: resp.StatusCode == 200, Detail: fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))}
+}
+
+func modelDo(method, path string) Result {
+	req, err := http.NewRequest(method, os.Getenv("ANTHROPIC_BASE_URL")+path, strings.NewReader(`{"model":"x","max_tokens":1,"messages":[]}`))
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	req.Header.Set("X-Api-Key", os.Getenv("ANTHROPIC_API_KEY"))
+	req.Header.Set("Content-Type", "application/json")
+	cl := &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return Result{OK: resp.StatusCode == 200, Detail: fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b))),
+		Fields: map[string]string{"status": strconv.Itoa(resp.StatusCode)}}
 }
 
 // connect asks the HTTPS_PROXY for a CONNECT tunnel to target and reads
@@ -267,6 +319,57 @@ func status() Result {
 	wd, _ := os.Getwd()
 	f["cwd"] = wd
 	return Result{OK: true, Fields: f}
+}
+
+// walk calls fn for every file under / except /proc, /sys and /dev.
+func walk(fn func(path string, d os.DirEntry)) {
+	_ = filepath.WalkDir("/", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: skip
+		}
+		if d.IsDir() && (path == "/proc" || path == "/sys" || path == "/dev") {
+			return filepath.SkipDir
+		}
+		fn(path, d)
+		return nil
+	})
+}
+
+func find(names []string) Result {
+	var hits []string
+	walk(func(path string, d os.DirEntry) {
+		for _, n := range names {
+			if n == d.Name() || n == "SOCKET" && d.Type()&os.ModeSocket != 0 {
+				hits = append(hits, path)
+			}
+		}
+	})
+	if len(hits) > 0 {
+		return Result{OK: true, Detail: strings.Join(hits, ", ")}
+	}
+	return Result{Detail: "nothing found"}
+}
+
+func grep(needle []byte) Result {
+	var hits []string
+	files := 0
+	walk(func(path string, d os.DirEntry) {
+		if !d.Type().IsRegular() {
+			return
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		files++
+		if strings.Contains(string(b), string(needle)) {
+			hits = append(hits, path)
+		}
+	})
+	if len(hits) > 0 {
+		return Result{OK: true, Detail: "found in " + strings.Join(hits, ", ")}
+	}
+	return Result{Detail: fmt.Sprintf("not in any of %d readable files", files)}
 }
 
 // scan looks for needle in this process's environment and in every
