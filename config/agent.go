@@ -47,8 +47,8 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 	}
 	where := fmt.Sprintf("an agent file reads only its own %s", a.envFile)
 	a.raw = a.doc.toMap(func(string) (lookupFunc, string) { return mapLookup(a.env), where })
-	l.warnFields(agentSpecType, a.raw, a.doc, "")
 	a.raw = l.fleetOnly(a.raw, a.doc)
+	a.raw = hcWalk{l: l, d: a.doc}.object(hcAgentFile, a.raw, "", agentSpecType, false)
 	var own agentSpec
 	for _, fe := range decode(a.raw, &own, true) {
 		l.ps.add(a.file, a.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
@@ -139,10 +139,11 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 		r.errf("name", "%v", err)
 	}
 	ag.WorkingDirectory = r.workingDir(s.WorkingDirectory)
-	ag.MaxTurns = r.nonNegative("max_turns", s.MaxTurns, 0)
+	ag.MaxTurns = r.positive("max_turns", s.MaxTurns, 0)
 	ag.PermissionMode = defaultStr(s.PermissionMode, "default")
 	if ag.PermissionMode == "delegate" {
-		r.errf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; use one of %s", strings.Join(PermissionModes, ", "))
+		r.warnf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; this agent runs with permission mode default (tools not pre-approved are asked for in chat)")
+		ag.PermissionMode = "default"
 	} else if ag.PermissionMode == "bypassPermissions" && !r.origin("permission_mode").fleet {
 		// An agent can edit its own file: it may not skip every approval.
 		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit")
@@ -155,7 +156,7 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.MCPServers = r.mcpServers(s.MCPServers)
 
 	ag.Session.Timeout = r.duration("session.timeout", s.Session.Timeout, DefaultSessionTimeout)
-	ag.Session.MaxTurns = r.nonNegative("session.max_turns", s.Session.MaxTurns, 0)
+	ag.Session.MaxTurns = r.positive("session.max_turns", s.Session.MaxTurns, 0)
 	ag.Session.Model = s.Session.Model
 	ag.MaxConcurrent = r.positive("instances.max_concurrent", s.Instances.MaxConcurrent, DefaultMaxConcurrent)
 	ag.Queue.Max = r.nonNegative("queue.max", s.Queue.Max, DefaultQueueMax)
@@ -191,18 +192,9 @@ func (r *agentRes) workingDir(v any) string {
 	case string:
 		dir = w
 	case map[string]any:
-		for k, val := range w {
-			switch k {
-			case "root":
-				dir, _ = val.(string)
-			case "auto_clone", "clone_depth", "default_branch":
-				r.warnf(p+"."+k, "working_directory.%s is not supported; clone the repository yourself", k)
-			default:
-				r.errf(p+"."+k, "unknown key")
-			}
-		}
+		// herdctl's {root: path}; hcWalk checked it and dropped the rest.
+		dir, _ = w["root"].(string)
 		if dir == "" {
-			r.errf(p, "root is required when working_directory is a mapping")
 			return r.a.dir
 		}
 	default:

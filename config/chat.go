@@ -95,6 +95,9 @@ func (r *agentRes) discord(s *discordSpec) *Discord {
 
 func (r *agentRes) slack(s *slackSpec) *Slack {
 	const p = "chat.slack"
+	// herdctl's defaults for the token variables.
+	s.BotTokenEnv = defaultStr(s.BotTokenEnv, "SLACK_BOT_TOKEN")
+	s.AppTokenEnv = defaultStr(s.AppTokenEnv, "SLACK_APP_TOKEN")
 	sl := &Slack{
 		BotTokenEnv:  s.BotTokenEnv,
 		AppTokenEnv:  s.AppTokenEnv,

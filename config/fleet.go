@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// checkFleetWarnings warns about unsupported herdctl fields anywhere in
-// the fleet file and refuses the per-agent-only dangerous flag elsewhere.
-func (l *loader) checkFleetWarnings() {
-	l.warnFields(reflect.TypeOf(fleetSpec{}), l.raw, l.doc, "")
+var fleetSpecType = reflect.TypeOf(fleetSpec{})
+
+// checkDangerousFlag refuses the per-agent dangerous flag outside
+// agents[].overrides.
+func (l *loader) checkDangerousFlag() {
 	for _, p := range []string{"docker.dangerous_host_config", "defaults.docker.dangerous_host_config"} {
 		if l.doc.has(p) {
 			l.ps.add(l.file, l.doc.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
@@ -26,19 +27,8 @@ func (l *loader) resolveFleet() *Fleet {
 	f := &Fleet{Path: l.file, Dir: l.dir, Env: l.env, EnvFile: l.envFile, Homes: l.homes}
 	at := func(p string) int { return l.doc.line(p) }
 
-	switch v := s.Version.(type) {
-	case nil:
-	case int64:
-		if v != 1 {
-			l.ps.add(l.file, at("version"), "version", "unsupported version %d; herdbot reads version 1", v)
-		}
-	case string:
-		if v != "1" {
-			l.ps.add(l.file, at("version"), "version", "unsupported version %q; herdbot reads version 1", v)
-		}
-	default:
-		l.ps.add(l.file, at("version"), "version", "version must be 1")
-	}
+	// version: hcWalk checked it is a whole number of at least 1, which is
+	// all herdctl asks; every version reads alike.
 
 	f.Name = s.Fleet.Name
 	if f.Name == "" {
@@ -102,8 +92,9 @@ func (l *loader) resolveFleet() *Fleet {
 		*v.dst, _ = look(v.name)
 	}
 
-	if len(s.Agents) == 0 {
-		l.ps.add(l.file, at("agents"), "agents", "the fleet has no agents: list at least one under agents: with a path")
+	if len(s.Agents) == 0 && len(s.Fleets) == 0 {
+		l.warnings = append(l.warnings, Problem{File: l.file, Line: at("agents"), Field: "agents",
+			Message: "the fleet has no agents: herdbot starts and runs nothing; list agents under agents: with a path"})
 	}
 	for i, r := range s.Agents {
 		if r.Path == "" {

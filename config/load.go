@@ -12,8 +12,8 @@ import (
 
 // Fleet and agent file names, in the order Load looks for them.
 var (
-	FleetFileNames = []string{"herdbot.yaml", "herdctl.yaml"}
-	AgentFileNames = []string{"agent.yaml", "herdctl-agent.yaml"}
+	FleetFileNames = []string{"herdbot.yaml", "herdctl.yaml", "herdctl.yml"}
+	AgentFileNames = []string{"agent.yaml", "herdctl-agent.yaml", "agent.yml", "herdctl-agent.yml"}
 )
 
 // EnvFileName is the name of the fleet and agent .env files.
@@ -223,7 +223,8 @@ func (l *loader) loadFleet() *Fleet {
 
 	// Second pass with the right scope for every field.
 	l.raw = l.doc.toMap(l.fleetScope)
-	l.checkFleetWarnings()
+	l.raw = hcWalk{l: l, d: l.doc}.object(hcFleetFile, l.raw, "", fleetSpecType, false)
+	l.checkDangerousFlag()
 	for _, fe := range decode(l.raw, &l.spec, true) {
 		l.ps.add(l.file, l.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}

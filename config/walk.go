@@ -106,17 +106,6 @@ func walkSchema(t reflect.Type, m map[string]any, path string, visit func(path s
 	}
 }
 
-// warnFields adds a warning for each accepted-but-unsupported field set in m.
-func (l *loader) warnFields(t reflect.Type, m map[string]any, d *doc, prefix string) {
-	walkSchema(t, m, prefix, func(p string, f schemaField, v any) bool {
-		if f.Warn != "" {
-			l.warnings = append(l.warnings, Problem{File: d.file, Line: d.line(p), Field: p, Message: f.Warn})
-			return false
-		}
-		return true
-	})
-}
-
 // fleetOnly removes the fleet-only keys from an agent file's map, adding a
 // problem for each one set.
 func (l *loader) fleetOnly(m map[string]any, d *doc) map[string]any {

@@ -281,6 +281,39 @@ func (d *doc) line(path string) int {
 	return 0
 }
 
+// rename makes the field written at from known as to (and everything
+// below it): herdctl's old field names are read as their new ones, and
+// problems about them still point at the line where they are written.
+func (d *doc) rename(from, to string) {
+	if d == nil || from == to {
+		return
+	}
+	under := func(p string) (string, bool) {
+		rest, ok := strings.CutPrefix(p, from)
+		return rest, ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+	}
+	pos := map[string]int{}
+	for p, line := range d.pos {
+		if rest, ok := under(p); ok {
+			pos[to+rest] = line
+		}
+	}
+	for p, line := range pos {
+		if _, taken := d.pos[p]; !taken {
+			d.pos[p] = line
+		}
+	}
+	order := map[string][]string{}
+	for p, keys := range d.order {
+		if rest, ok := under(p); ok {
+			order[to+rest] = keys
+		}
+	}
+	for p, keys := range order {
+		d.order[p] = keys
+	}
+}
+
 // has reports whether path was written in the document.
 func (d *doc) has(path string) bool {
 	if d == nil {
