@@ -16,10 +16,30 @@ type agentRes struct {
 	l        *loader
 	a        *agentLoad
 	f        *Fleet
-	ovPrefix string         // "agents[i].overrides"
+	ovPrefix string         // "agents[i].overrides" in the agent's fleet file
 	ov       map[string]any // the overrides block, interpolated
-	defs     map[string]any // the fleet's defaults block
+	defs     map[string]any // the defaults in effect for the agent
 	out      *Agent
+}
+
+// newAgentRes returns the resolver of a, with its overrides and defaults.
+func (l *loader) newAgentRes(a *agentLoad, f *Fleet) *agentRes {
+	r := &agentRes{l: l, a: a, f: f, ovPrefix: fmt.Sprintf("agents[%d].overrides", a.index)}
+	if a.level != nil {
+		if refs, ok := a.level.raw["agents"].([]any); ok && a.index < len(refs) {
+			r.ov = asMap(asMap(refs[a.index])["overrides"])
+		}
+		r.defs = a.level.defaults
+	}
+	return r
+}
+
+// fleetDoc is the fleet file that lists the agent.
+func (r *agentRes) fleetDoc() *doc {
+	if r.a.level != nil {
+		return r.a.level.doc
+	}
+	return r.l.doc
 }
 
 // origin says where a merged agent field was written.
@@ -45,8 +65,15 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 	if a.doc == nil {
 		return nil
 	}
-	where := fmt.Sprintf("an agent file reads only its own %s", a.envFile)
-	a.raw = a.doc.toMap(func(string) (lookupFunc, string) { return mapLookup(a.env), where })
+	// The file as written, to see its docker settings before its
+	// variables are resolved (which depends on them).
+	quiet := &doc{file: a.doc.file, root: a.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}
+	a.vars = l.newAgentVars(a, quiet.toMap(nil))
+	a.doc.whereVar = a.vars.where
+	a.raw = a.doc.toMap(func(p string) (lookupFunc, string) {
+		line := a.doc.line(p)
+		return func(name string) (string, bool) { return a.vars.lookup(p, line, name) }, ""
+	})
 	a.raw = l.fleetOnly(a.raw, a.doc)
 	a.raw = hcWalk{l: l, d: a.doc}.object(hcAgentFile, a.raw, "", agentSpecType, false)
 	var own agentSpec
@@ -54,11 +81,7 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 		l.ps.add(a.file, a.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
 
-	r := &agentRes{l: l, a: a, f: f, ovPrefix: fmt.Sprintf("agents[%d].overrides", a.index)}
-	if refs, ok := l.raw["agents"].([]any); ok && a.index < len(refs) {
-		r.ov = asMap(asMap(refs[a.index])["overrides"])
-	}
-	r.defs = asMap(l.raw["defaults"])
+	r := l.newAgentRes(a, f)
 	merged := map[string]any{}
 	if d, ok := l.raw["docker"].(map[string]any); ok {
 		merged["docker"] = d
@@ -75,9 +98,14 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 
 // origin finds where merged field p (or its nearest written ancestor) was
 // written: the fleet's overrides for the agent first, then the agent file,
-// then defaults, then the fleet's top-level docker.
+// then the defaults (this fleet file's, then its parents'), then the top
+// fleet file's docker.
 func (r *agentRes) origin(p string) origin {
-	ld, ad := r.l.doc, r.a.doc
+	ld, ad, top := r.fleetDoc(), r.a.doc, r.l.doc
+	var defs []fieldSource
+	if r.a.level != nil {
+		defs = r.a.level.defSources
+	}
 	for q := p; q != ""; q = parentPath(q) {
 		if k := r.ovPrefix + "." + q; ld.has(k) {
 			return origin{ld.file, ld.line(k), r.ovPrefix + "." + p, true}
@@ -85,11 +113,13 @@ func (r *agentRes) origin(p string) origin {
 		if ad.has(q) {
 			return origin{ad.file, ad.line(q), p, false}
 		}
-		if k := "defaults." + q; ld.has(k) {
-			return origin{ld.file, ld.line(k), "defaults." + p, true}
+		for _, s := range defs {
+			if k := s.prefix + "." + q; s.d.has(k) {
+				return origin{s.d.file, s.d.line(k), s.prefix + "." + p, true}
+			}
 		}
-		if (q == "docker" || strings.HasPrefix(q, "docker.")) && ld.has(q) {
-			return origin{ld.file, ld.line(q), p, true}
+		if (q == "docker" || strings.HasPrefix(q, "docker.")) && top.has(q) {
+			return origin{top.file, top.line(q), p, true}
 		}
 	}
 	return origin{r.a.file, 0, p, false}
@@ -108,15 +138,15 @@ func (r *agentRes) warnf(p, format string, args ...any) {
 }
 
 // lookupName finds the value of a variable named in field p, following
-// trust: a name written in the agent file is looked up in the agent's .env
-// only; one written in the fleet file in the agent's .env, then the fleet
-// .env, then the process environment.
+// trust: a name written in the fleet file is looked up in the agent's
+// .env, then the fleet .env, then the process environment; one written in
+// the agent file as its ${VAR}s are (see agentVars).
 func (r *agentRes) lookupName(p, name string) (string, bool) {
-	if r.origin(p).fleet {
+	if o := r.origin(p); o.fleet || r.a.vars == nil {
 		return chain(mapLookup(r.a.env), mapLookup(r.l.env), r.l.procEnv)(name)
+	} else {
+		return r.a.vars.lookup(o.field, o.line, name)
 	}
-	v, ok := r.a.env[name]
-	return v, ok
 }
 
 // resolve builds the Agent.
@@ -137,6 +167,10 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 		r.l.ps.add(r.a.file, 0, "name", "required: the agent's name (letters, digits, _ and -)")
 	} else if err := validName(ag.Name); err != nil {
 		r.errf("name", "%v", err)
+	} else if r.a.level != nil && len(r.a.level.names) > 0 {
+		// herdctl's qualified name: an agent of a sub-fleet is
+		// <fleet>.<name>, so two sub-fleets may each have an "engineer".
+		ag.Name = strings.Join(r.a.level.names, ".") + "." + ag.Name
 	}
 	ag.WorkingDirectory = r.workingDir(s.WorkingDirectory)
 	ag.MaxTurns = r.positive("max_turns", s.MaxTurns, 0)
@@ -146,7 +180,7 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 		ag.PermissionMode = "default"
 	} else if ag.PermissionMode == "bypassPermissions" && !r.origin("permission_mode").fleet {
 		// An agent can edit its own file: it may not skip every approval.
-		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit")
+		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit; run `herdbot migrate` to move it to agents[].overrides")
 	} else if err := oneOf(ag.PermissionMode, PermissionModes); err != nil {
 		r.errf("permission_mode", "%v", err)
 	}
@@ -210,7 +244,7 @@ func (r *agentRes) workingDir(v any) string {
 		return r.a.dir
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(r.a.dir, dir)
+		dir = filepath.Join(r.relBase(p), dir)
 	}
 	dir = filepath.Clean(dir)
 	st, err := os.Stat(dir)
@@ -221,6 +255,21 @@ func (r *agentRes) workingDir(v any) string {
 		r.errf(p, "%s is not a directory", dir)
 	}
 	return dir
+}
+
+// relBase is the directory a relative path in merged field p is relative
+// to: the agent file's, or for one from defaults, the fleet file's that
+// wrote it (as herdctl resolves defaults.working_directory).
+func (r *agentRes) relBase(p string) string {
+	o := r.origin(p)
+	if o.fleet && r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			if strings.HasPrefix(o.field, s.prefix+".") && s.d.file == o.file {
+				return s.dir
+			}
+		}
+	}
+	return r.a.dir
 }
 
 func (r *agentRes) duration(p, s string, def time.Duration) time.Duration {

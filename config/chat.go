@@ -127,7 +127,9 @@ func (r *agentRes) slack(s *slackSpec) *Slack {
 	sl.DM = r.dm(p+".dm", s.DM, validSlackUser)
 	r.ids(p+".allowed_users", s.AllowedUsers, validSlackUser)
 	if sl.SlashCommand == "" && r.out != nil {
-		sl.SlashCommand = "/" + strings.ToLower(r.out.Name)
+		// The agent's own name, without its sub-fleet's.
+		name := r.out.Name[strings.LastIndexByte(r.out.Name, '.')+1:]
+		sl.SlashCommand = "/" + strings.ToLower(name)
 	}
 	if !slashRe.MatchString(sl.SlashCommand) {
 		r.errf(p+".slash_command", "%q is not a slash command (/ then up to 31 lower-case letters, digits, _ or -)", sl.SlashCommand)

@@ -71,13 +71,13 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 		Privileged:    boolOr(s.Privileged, false),
 		CapAdd:        s.CapAdd,
 	}
-	if r.l.doc.has(r.ovPrefix + ".docker.dangerous_host_config") {
+	if r.fleetDoc().has(r.ovPrefix + ".docker.dangerous_host_config") {
 		d.DangerousHostConfig = boolOr(s.DangerousHostConfig, false)
 	}
 	if !d.Enabled {
 		if o := r.origin("docker.enabled"); !o.fleet {
 			// An agent can edit its own file: it may not turn its sandbox off.
-			r.errf("docker.enabled", "an agent file may not turn docker off (the agent would run without isolation); set it in the fleet file under defaults.docker or agents[].overrides.docker")
+			r.errf("docker.enabled", "an agent file may not turn docker off (the agent would run without isolation); set it in the fleet file under defaults.docker or agents[].overrides.docker; run `herdbot migrate` to move it to agents[].overrides")
 		}
 	}
 	if s.Memory != "" {
@@ -128,7 +128,7 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 	// What would undo the hardening needs the per-agent opt-in.
 	dangerous := func(p, why string) {
 		if !d.DangerousHostConfig {
-			r.errf(p, "%s, which undoes the container hardening; if this agent really needs it, set docker.dangerous_host_config: true in the fleet file under its agents[].overrides", why)
+			r.errf(p, "%s, which undoes the container hardening; if this agent really needs it, set docker.dangerous_host_config: true in the fleet file under its agents[].overrides (run `herdbot migrate` to drop the option instead, with a note in the file)", why)
 		}
 	}
 	if d.Network == "host" {

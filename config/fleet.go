@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -32,12 +33,19 @@ func (l *loader) resolveFleet() *Fleet {
 
 	f.Name = s.Fleet.Name
 	if f.Name == "" {
-		f.Name = filepath.Base(l.dir)
-		if validName(f.Name) != nil {
+		f.Name = dockerName(filepath.Base(l.dir))
+		if f.Name == "" {
 			f.Name = "herdbot"
 		}
-	} else if err := validName(f.Name); err != nil {
-		l.ps.add(l.file, at("fleet.name"), "fleet.name", "%v", err)
+	} else if n := dockerName(f.Name); n != f.Name {
+		// herdctl takes any text; container and network names do not.
+		if n == "" {
+			l.ps.add(l.file, at("fleet.name"), "fleet.name", "%q has no letter or digit; container and network names need one", truncate(f.Name, 60))
+		} else {
+			l.warnings = append(l.warnings, Problem{File: l.file, Line: at("fleet.name"), Field: "fleet.name",
+				Message: fmt.Sprintf("%q is %q in container and network names (letters, digits, ., _ and -, starting with a letter or digit)", truncate(f.Name, 60), n)})
+		}
+		f.Name = n
 	}
 	f.Description = s.Fleet.Description
 
@@ -113,6 +121,29 @@ func loadLocation(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Berlin or UTC", truncate(name, 60))
 	}
 	return loc, nil
+}
+
+// dockerName makes s usable in container and network names: letters,
+// digits, ., _ and -, starting with a letter or digit, at most 63
+// characters. It is "" when s has no letter or digit.
+func dockerName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() == 0:
+		case r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := b.String()
+	if len(out) > 63 {
+		out = out[:63]
+	}
+	return strings.TrimRight(out, "-._")
 }
 
 func defaultStr(v, def string) string {

@@ -14,11 +14,13 @@ import (
 func (r *agentRes) scheduleOrder(in map[string]scheduleSpec) []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, keys := range [][]string{
-		r.a.doc.order["schedules"],
-		r.l.doc.order[r.ovPrefix+".schedules"],
-		r.l.doc.order["defaults.schedules"],
-	} {
+	orders := [][]string{r.a.doc.order["schedules"], r.fleetDoc().order[r.ovPrefix+".schedules"]}
+	if r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			orders = append(orders, s.d.order[s.prefix+".schedules"])
+		}
+	}
+	for _, keys := range orders {
 		for _, k := range keys {
 			if _, ok := in[k]; ok && !seen[k] {
 				seen[k] = true

@@ -34,6 +34,9 @@ type doc struct {
 	order map[string][]string
 	nodes int
 	probs *problems
+	// whereVar, if set, says where a missing variable was looked for
+	// (instead of the scope's sentence).
+	whereVar func(name string) string
 }
 
 // parseYAML parses b (one YAML document) into a node tree.
@@ -244,7 +247,7 @@ func (d *doc) scalar(n *yaml.Node, path string, scope scopeFunc) any {
 		d.probs.add(d.file, n.Line, path, "custom YAML tag %s is not supported", n.Tag)
 		return n.Value
 	}
-	if n.Tag != "!!str" || scope == nil {
+	if n.Tag != "!!str" || scope == nil { // scope nil: as written
 		return n.Value
 	}
 	lookup, where := scope(path)
@@ -254,7 +257,11 @@ func (d *doc) scalar(n *yaml.Node, path string, scope scopeFunc) any {
 		return n.Value
 	}
 	for _, name := range missing {
-		d.probs.add(d.file, n.Line, path, "variable %s is not set (%s); set it there or write ${%s:-default}", name, where, name)
+		w := where
+		if d.whereVar != nil {
+			w = d.whereVar(name)
+		}
+		d.probs.add(d.file, n.Line, path, "variable %s is not set (%s); set it there or write ${%s:-default}", name, w, name)
 	}
 	return out
 }
