@@ -163,11 +163,8 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 		Env:           r.a.env,
 	}
 	r.out = ag
-	if ag.Name == "" {
-		r.l.ps.add(r.a.file, 0, "name", "required: the agent's name (letters, digits, _ and -)")
-	} else if err := validName(ag.Name); err != nil {
-		r.errf("name", "%v", err)
-	} else if r.a.level != nil && len(r.a.level.names) > 0 {
+	// hcWalk checked the name (required, letters, digits, _ and -).
+	if validName(ag.Name) == nil && r.a.level != nil && len(r.a.level.names) > 0 {
 		// herdctl's qualified name: an agent of a sub-fleet is
 		// <fleet>.<name>, so two sub-fleets may each have an "engineer".
 		ag.Name = strings.Join(r.a.level.names, ".") + "." + ag.Name

@@ -81,6 +81,7 @@ type hcField struct {
 	use      hcUse
 	note     string // hcIgnored: the warning; hcDiffers: how herdbot differs; hcAlias: unused
 	aliasOf  string // hcAlias: the key it is renamed to
+	what     string // required: what to write, for the error ("" : the type)
 }
 
 func (t *hcType) field(key string) *hcField {
@@ -327,7 +328,7 @@ var (
 	// agentCommon are the fields of an agent file that defaults and
 	// overrides share.
 	hcAgentFile = hcObj(true,
-		hcField{key: "name", t: tAgentName, use: hcDiffers, note: "required in the agent file; an agent of a sub-fleet is named <fleet>.<name>, as herdctl's qualified name"},
+		hcField{key: "name", t: tAgentName, required: true, what: "the agent's name (letters, digits, _ and -)", use: hcDiffers, note: "an agent of a sub-fleet is named <fleet>.<name>, as herdctl's qualified name"},
 		f("description", tText),
 		differs("working_directory", hcAgentWD, "must exist, and may not hold or lie in herdbot's files, another agent's files or a system directory; default: the agent file's directory"),
 		alias("workspace", "working_directory"),
@@ -506,7 +507,11 @@ func (w hcWalk) object(t *hcType, m map[string]any, p string, hb reflect.Type, i
 			continue
 		}
 		if _, ok := m[fd.key]; !ok {
-			w.errf(joinPath(p, fd.key), "required (%s)", fd.t.desc)
+			what := fd.what
+			if what == "" {
+				what = fd.t.desc
+			}
+			w.errf(joinPath(p, fd.key), "required (%s)", what)
 		}
 	}
 	return out
