@@ -13,11 +13,11 @@ import (
 var fleetSpecType = reflect.TypeOf(fleetSpec{})
 
 // checkDangerousFlag refuses the per-agent dangerous flag outside
-// agents[].overrides.
-func (l *loader) checkDangerousFlag() {
+// agents[].overrides of a fleet file.
+func (l *loader) checkDangerousFlag(d *doc) {
 	for _, p := range []string{"docker.dangerous_host_config", "defaults.docker.dangerous_host_config"} {
-		if l.doc.has(p) {
-			l.ps.add(l.file, l.doc.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
+		if d.has(p) {
+			l.ps.add(d.file, d.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
 		}
 	}
 }

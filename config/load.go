@@ -199,7 +199,6 @@ func (l *loader) loadFleet() *Fleet {
 		return nil
 	}
 	l.root, l.doc, l.raw = root, root.doc, root.raw
-	l.checkDangerousFlag()
 	for _, fe := range decode(l.raw, &l.spec, true) {
 		l.ps.add(l.file, l.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
@@ -266,6 +265,7 @@ func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, 
 	// Second pass with the right scope for every field.
 	lv.raw = lv.doc.toMap(func(p string) (lookupFunc, string) { return l.fleetScope(lv, p) })
 	lv.raw = hcWalk{l: l, d: lv.doc}.object(hcFleetFile, lv.raw, "", fleetSpecType, false)
+	l.checkDangerousFlag(lv.doc)
 	own := asMap(lv.raw["defaults"])
 	lv.defSources = []fieldSource{{lv.doc, "defaults", lv.dir}}
 	if parent != nil {
@@ -294,10 +294,6 @@ func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, 
 				l.warnings = append(l.warnings, Problem{File: file, Line: lv.doc.line(k), Field: k,
 					Message: "ignored in a sub-fleet: only the top fleet file's " + k + " applies"})
 			}
-		}
-		if lv.doc.has("docker.dangerous_host_config") || lv.doc.has("defaults.docker.dangerous_host_config") {
-			l.ps.add(file, lv.doc.line("defaults.docker.dangerous_host_config"), "defaults.docker.dangerous_host_config",
-				"dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
 		}
 	} else {
 		lv.defaults = own
