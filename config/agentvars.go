@@ -111,7 +111,9 @@ func (v *agentVars) lookup(p string, line int, name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !v.warned[name] {
+	// A field herdbot ignores needs the variable set (herdctl reads it),
+	// but it is not worth a warning.
+	if !v.warned[name] && !hcIgnoredAt(hcAgentFile, p) {
 		v.warned[name] = true
 		v.l.warnings = append(v.l.warnings, Problem{File: v.a.file, Line: line, Field: p, Message: fmt.Sprintf(
 			"%s comes from %s, as in herdctl (the agent cannot change this file); to make it this agent's own, set it in %s (`herdbot migrate --write` copies it)",

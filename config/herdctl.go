@@ -718,3 +718,34 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// hcIgnoredAt reports whether field path p of a file of type t lies in a
+// herdctl field herdbot ignores (hooks.after_run[0].channel_id, say).
+func hcIgnoredAt(t *hcType, p string) bool {
+	for _, part := range splitPath(p) {
+		if t == nil {
+			return false
+		}
+		switch t.kind {
+		case hcArray, hcRecord:
+			t = t.elem
+			if part.index >= 0 || t == nil {
+				continue
+			}
+		case hcPathOrDir:
+			t = t.elem
+		}
+		if part.index >= 0 || t == nil || t.kind != hcObject {
+			return false
+		}
+		fd := t.field(part.key)
+		if fd == nil {
+			return false
+		}
+		if fd.use == hcIgnored {
+			return true
+		}
+		t = fd.t
+	}
+	return false
+}

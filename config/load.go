@@ -85,6 +85,8 @@ type agentLoad struct {
 	doc     *doc
 	raw     map[string]any // agent file, interpolated, fleet-only keys removed
 	vars    *agentVars     // where the agent file's variables come from
+	// inFleetDir: the file is in the fleet directory (refused; not loaded).
+	inFleetDir bool
 	agent   *Agent
 }
 
@@ -93,11 +95,18 @@ func load(path string, procEnv lookupFunc) (*Fleet, error) {
 }
 
 func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet, error) {
+	_, f, err := loadWith(path, procEnv, pins)
+	return f, err
+}
+
+// loadWith loads the fleet at path and returns the loader too, for
+// PlanMigration to look at what it read.
+func loadWith(path string, procEnv lookupFunc, pins map[string]string) (*loader, *Fleet, error) {
 	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins, badEnv: map[string]bool{}}
 	l.findHomes()
 	file, err := findFleetFile(path)
 	if err != nil {
-		return nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
+		return l, nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
 	}
 	l.file = file
 	l.dir = filepath.Dir(file)
@@ -106,9 +115,9 @@ func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet
 		if f != nil {
 			err.Warnings = f.Warnings
 		}
-		return nil, err
+		return l, nil, err
 	}
-	return f, nil
+	return l, f, nil
 }
 
 // result turns the collected problems into the error Load returns and
@@ -208,7 +217,7 @@ func (l *loader) loadFleet() *Fleet {
 		f.SubFleetFiles = append(f.SubFleetFiles, lv.file)
 	}
 	for _, a := range l.agents {
-		if a.file == "" {
+		if a.file == "" || a.inFleetDir {
 			continue
 		}
 		if ag := l.loadAgent(a, f); ag != nil {
@@ -369,7 +378,7 @@ func (l *loader) findAgent(a *agentLoad, p string) {
 		field := fmt.Sprintf("agents[%d].path", a.index)
 		l.ps.add(lv.file, lv.doc.line(field), field,
 			"agent file %s is in the fleet directory, so its .env would be the fleet .env; give each agent its own directory (`herdbot migrate` moves it)", a.file)
-		a.file = ""
+		a.inFleetDir = true
 		return
 	}
 	// An agent .env feeds the agent file and the fleet's overrides for the
