@@ -60,16 +60,16 @@ const (
 
 // hcType is a node of herdctl's schema.
 type hcType struct {
-	kind     hcKind
-	strict   bool       // object: unknown keys are refused (zod .strict())
-	fields   []hcField  // object
-	elem     *hcType    // array, record; hcPathOrDir: the object form
-	enum     []string   // hcEnum: herdctl's values
-	extra    []string   // hcEnum: values herdbot adds
-	rule     func(any) string
-	ruleDoc  string              // the rule, for the docs
-	variants map[string]*hcType  // hcHook: by type
-	desc     string              // what the type is, for the docs ("text", …)
+	kind      hcKind
+	strict    bool      // object: unknown keys are refused (zod .strict())
+	fields    []hcField // object
+	elem      *hcType   // array, record; hcPathOrDir: the object form
+	enum      []string  // hcEnum: herdctl's values
+	extra     []string  // hcEnum: values herdbot adds
+	rule      func(any) string
+	ruleDoc   string             // the rule, for the docs
+	variants  map[string]*hcType // hcHook: by type
+	desc      string             // what the type is, for the docs ("text", …)
 	overrides bool               // agents[].overrides or fleets[].overrides: the docs point to the file's own table
 }
 
@@ -99,7 +99,7 @@ func hcStrRule(doc string, rule func(string) string) *hcType {
 }
 
 var (
-	tText    = &hcType{kind: hcString, desc: "text"}
+	tText     = &hcType{kind: hcString, desc: "text"}
 	tNonEmpty = hcStrRule("not empty", func(s string) string {
 		if s == "" {
 			return "must not be empty"
@@ -371,7 +371,7 @@ var (
 		f("enabled", tBool), f("port", tPosInt), f("host", tText), f("session_expiry_hours", tPosInt),
 		f("open_browser", tBool), f("tool_results", tBool),
 	)
-	hcWebhooks = hcObj(false, f("enabled", tBool), f("port", tPosInt), f("secret_env", tText))
+	hcWebhooks  = hcObj(false, f("enabled", tBool), f("port", tPosInt), f("secret_env", tText))
 	hcFleetChat = hcObj(false, f("discord", hcObj(false, f("enabled", tBool), f("token_env", tText))))
 
 	hcAgentRef = hcObj(false,

@@ -77,7 +77,7 @@ type loader struct {
 // agentLoad is one entry of a fleet file's agents list while loading.
 type agentLoad struct {
 	level   *fleetLevel
-	index   int // in level's agents list
+	index   int    // in level's agents list
 	file    string // absolute agent file; "" when it could not be found
 	dir     string
 	env     map[string]string
@@ -87,7 +87,7 @@ type agentLoad struct {
 	vars    *agentVars     // where the agent file's variables come from
 	// inFleetDir: the file is in the fleet directory (refused; not loaded).
 	inFleetDir bool
-	agent   *Agent
+	agent      *Agent
 }
 
 func load(path string, procEnv lookupFunc) (*Fleet, error) {

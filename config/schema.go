@@ -16,16 +16,16 @@ package config
 
 // fleetSpec is the fleet file, herdbot.yaml (or herdctl.yaml).
 type fleetSpec struct {
-	Version          any           `koanf:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
-	Fleet            fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
-	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file (~ is herdbot's home)." default:".herdbot"`
-	Timezone         string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
-	HTTP             httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
-	ModelAPI         modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
-	Docker           dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
-	Defaults         agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
-	Agents           []agentRef    `koanf:"agents" doc:"The agents of the fleet, in order."`
-	Fleets           []fleetRef    `koanf:"fleets" doc:"herdctl's sub-fleets: other fleet files whose agents join this fleet, named <fleet>.<agent>. Their defaults cascade below this file's; only this file's state_dir, http, model_api, timezone and docker apply."`
+	Version  any           `koanf:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
+	Fleet    fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
+	StateDir string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file (~ is herdbot's home)." default:".herdbot"`
+	Timezone string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
+	HTTP     httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
+	ModelAPI modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
+	Docker   dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
+	Defaults agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
+	Agents   []agentRef    `koanf:"agents" doc:"The agents of the fleet, in order."`
+	Fleets   []fleetRef    `koanf:"fleets" doc:"herdctl's sub-fleets: other fleet files whose agents join this fleet, named <fleet>.<agent>. Their defaults cascade below this file's; only this file's state_dir, http, model_api, timezone and docker apply."`
 }
 
 type fleetMetaSpec struct {
@@ -190,9 +190,9 @@ type guildSpec struct {
 }
 
 type channelSpec struct {
-	ID              string `koanf:"id" doc:"Channel id."`
-	Name            string `koanf:"name" doc:"A label for humans."`
-	Mode            string `koanf:"mode" doc:"mention or auto." default:"the guild's default_channel_mode (Slack: mention)"`
+	ID   string `koanf:"id" doc:"Channel id."`
+	Name string `koanf:"name" doc:"A label for humans."`
+	Mode string `koanf:"mode" doc:"mention or auto." default:"the guild's default_channel_mode (Slack: mention)"`
 }
 
 type dmSpec struct {
