@@ -66,3 +66,48 @@ func TestMigrateCorpus(t *testing.T) {
 	}
 	t.Logf("after herdbot migrate --write: %d of %d herdctl-valid fleets load", ok, valid)
 }
+
+// TestMigrateWriteRefusesChangedFiles: a file that appeared, or changed,
+// after the plan was made stops Write before anything is written.
+func TestMigrateWriteRefusesChangedFiles(t *testing.T) {
+	for _, change := range []string{"created", "changed"} {
+		t.Run(change, func(t *testing.T) {
+			var c corpusCase
+			for _, cc := range corpusCases(t, filepath.Join("testdata", "herdctl-corpus")) {
+				if cc.Name == "valid/ex-star-trek-captains" {
+					c = cc
+				}
+			}
+			_, dir := loadCase(t, c)
+			fleet := filepath.Join(dir, "herdctl.yaml")
+			m, err := planMigration(fleet, mapLookup(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig, _ := os.ReadFile(fleet)
+			target := filepath.Join(dir, "agents", "gorn-captain", "herdctl-agent.yaml")
+			switch change {
+			case "created":
+				os.MkdirAll(filepath.Dir(target), 0o755)
+				if err := os.WriteFile(target, []byte("name: mine\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case "changed":
+				orig = append(orig, "# edited meanwhile\n"...)
+				if err := os.WriteFile(fleet, orig, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			backups, err := m.Write()
+			if err == nil || len(backups) != 0 {
+				t.Fatalf("Write = %v, %v; want a refusal before anything is written", backups, err)
+			}
+			if b, _ := os.ReadFile(fleet); !bytes.Equal(b, orig) {
+				t.Errorf("the fleet file was written")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "agents", "captain-kirk", "herdctl-agent.yaml")); err == nil {
+				t.Errorf("an agent file was created")
+			}
+		})
+	}
+}

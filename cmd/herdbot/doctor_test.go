@@ -64,6 +64,7 @@ chat:
   slack:
     bot_token_env: GARDEN_SLACK_BOT_TOKEN
     app_token_env: GARDEN_SLACK_APP_TOKEN
+    channels: []
 `
 
 // gardenEnv returns garden's .env with the named variables left out and

@@ -68,7 +68,8 @@ func commands() map[string]command {
 		"chat":      {"talk to an agent from this terminal, through the running service", "chat AGENT", cmdChat},
 		"schedules": {"list schedules with their next fire times and last outcome", "schedules [agent] [--json]", cmdSchedules},
 		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
-		"docs":      {"print generated docs (configuration reference)", "docs config", cmdDocs},
+		"docs":      {"print generated docs (configuration reference, herdctl's fields)", "docs config|herdctl", cmdDocs},
+		"migrate":   {"turn a herdctl fleet into herdbot's secure layout (prints the changes; --write applies them)", "migrate [-c herdctl.yaml] [--write]", cmdMigrate},
 		"doctor":    {"check the engine, images, tokens, permissions, CLI and clock", "doctor [-c herdbot.yaml]", cmdDoctor},
 		"egress":    {"run the egress proxy (inside the sidecar container)", "egress [flags]", cmdEgress},
 	}
