@@ -11,8 +11,7 @@ type schemaField struct {
 	Key   string
 	Doc   string
 	Def   string
-	Fleet bool   // fleet-only in an agent file
-	Warn  string // accepted herdctl field, not supported
+	Fleet bool // fleet-only in an agent file
 	Type  reflect.Type
 }
 
@@ -33,7 +32,6 @@ func fieldsOf(t reflect.Type) []schemaField {
 			Doc:   sf.Tag.Get("doc"),
 			Def:   sf.Tag.Get("default"),
 			Fleet: sf.Tag.Get("scope") == "fleet",
-			Warn:  sf.Tag.Get("warn"),
 			Type:  sf.Type,
 		})
 	}
