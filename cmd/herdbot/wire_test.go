@@ -42,7 +42,7 @@ func TestCLIArgumentErrors(t *testing.T) {
 		{[]string{"trigger"}, "trigger: need one agent name"},
 		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not once, session or deny`},
 		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"docs", "other"}, "docs: the only topic is `config`"},
+		{[]string{"docs", "other"}, "docs: the topics are `config` and `herdctl`"},
 	} {
 		var out, errb strings.Builder
 		err := run(context.Background(), c.args, strings.NewReader(""), &out, &errb)
