@@ -522,7 +522,7 @@ func (m *migrator) annotate() {
 		if k == nil || strings.Contains(k.HeadComment, "herdbot:") {
 			continue
 		}
-		k.HeadComment = strings.TrimSpace(k.HeadComment + "\n# herdbot: " + oneLine(w.Message))
+		k.HeadComment = strings.TrimSpace(k.HeadComment + "\n# herdbot: " + strings.Join(strings.Fields(w.Message), " "))
 		y.note("noted at %s: %s", w.Field, truncate(w.Message, 90))
 	}
 }
