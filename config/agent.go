@@ -65,6 +65,7 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 	if a.doc == nil {
 		return nil
 	}
+	a.doc.warn = l.warn
 	// The file as written, to see its docker settings before its
 	// variables are resolved (which depends on them).
 	quiet := &doc{file: a.doc.file, root: a.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}

@@ -247,6 +247,7 @@ func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, 
 	if lv.doc == nil {
 		return nil
 	}
+	lv.doc.warn = l.warn
 	l.levels = append(l.levels, lv)
 
 	// First pass: find the agent files, whose .env files the overrides
@@ -364,6 +365,9 @@ func (l *loader) loadSubFleets(lv *fleetLevel, visited map[string]bool, chain []
 		l.loadSubFleets(sub, visited, append(append([]string{}, chain...), p))
 	}
 }
+
+// warn adds a warning.
+func (l *loader) warn(p Problem) { l.warnings = append(l.warnings, p) }
 
 // findAgent finds the agent file of a and reads its .env.
 func (l *loader) findAgent(a *agentLoad, p string) {

@@ -201,3 +201,18 @@ func TestFleetNameAnyText(t *testing.T) {
 		}
 	}
 }
+
+// TestNotAReferenceIsKept: "${" that does not start a ${NAME} reference
+// (GitHub's ${{ }}, an unclosed one) is kept as written, with a warning,
+// as herdctl keeps it.
+func TestNotAReferenceIsKept(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"agents/a/agent.yaml": "name: a\nsystem_prompt: \"use ${{ secrets.TOKEN }} and ${1X} and ${X\"\n",
+	}), nil)
+	if got := f.Agents[0].SystemPrompt; got != "use ${{ secrets.TOKEN }} and ${1X} and ${X" {
+		t.Errorf("system_prompt = %q", got)
+	}
+	if n := len(warningsContaining(f.Warnings, "agents/a/agent.yaml:2: system_prompt:", "kept as written")); n != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", n, strings.Join(f.Warnings, "\n"))
+	}
+}

@@ -37,6 +37,8 @@ type doc struct {
 	// whereVar, if set, says where a missing variable was looked for
 	// (instead of the scope's sentence).
 	whereVar func(name string) string
+	// warn, if set, receives warnings (text kept as written).
+	warn func(Problem)
 }
 
 // parseYAML parses b (one YAML document) into a node tree.
@@ -251,10 +253,12 @@ func (d *doc) scalar(n *yaml.Node, path string, scope scopeFunc) any {
 		return n.Value
 	}
 	lookup, where := scope(path)
-	out, missing, err := interpolate(n.Value, lookup)
-	if err != nil {
-		d.probs.add(d.file, n.Line, path, "%v", err)
-		return n.Value
+	out, missing, literal := interpolate(n.Value, lookup)
+	for _, lit := range literal {
+		if d.warn != nil {
+			d.warn(Problem{File: d.file, Line: n.Line, Field: path, Message: fmt.Sprintf(
+				"%s is not a variable reference (${NAME} or ${NAME:-default}); kept as written, as herdctl keeps it (write $${ for a literal ${)", lit)})
+		}
 	}
 	for _, name := range missing {
 		w := where
