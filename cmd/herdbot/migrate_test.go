@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/testenv"
+	"github.com/herdbot/herdbot/sched"
 )
 
 // copyCorpusCase copies a fleet of config/testdata/herdctl-corpus to a
@@ -221,5 +223,47 @@ func TestDocsHerdctlFieldsUpToDate(t *testing.T) {
 				t.Fatalf("docs/migrating-from-herdctl.md is stale (line %d of the list):\n  file:    %q\n  command: %q\nregenerate the part between the markers with `go run ./cmd/herdbot docs herdctl`", k+1, g, w)
 			}
 		}
+	}
+}
+
+// TestValidateAndStartAgreeOnSchedules: every schedule of every fleet of
+// the herdctl corpus (migrated where it needs it) is one the scheduler takes
+// (sched.Validate on what start hands it); config checks timing with the
+// scheduler's own parser, and this keeps the rest in step.
+func TestValidateAndStartAgreeOnSchedules(t *testing.T) {
+	root := filepath.Join(testenv.ModuleRoot(), "config", "testdata", "herdctl-corpus", "valid")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		dir := copyCorpusCase(t, "valid/"+e.Name())
+		fleet := dir
+		if _, err := os.Stat(filepath.Join(dir, "root.yaml")); err == nil {
+			fleet = filepath.Join(dir, "root.yaml")
+		}
+		cfg, err := config.Load(fleet)
+		if err != nil { // refused until migrated
+			m, err := config.PlanMigration(fleet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Write(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg, err = config.Load(fleet); err != nil {
+				t.Fatalf("%s after migrate: %v", e.Name(), err)
+			}
+		}
+		for _, s := range schedules(cfg) {
+			n++
+			if err := sched.Validate(s); err != nil {
+				t.Errorf("%s: validate accepts it, the scheduler does not: %v", e.Name(), err)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d schedules checked", n)
 	}
 }
