@@ -547,7 +547,12 @@ func (w hcWalk) hint(key string, t *hcType, hb map[string]schemaField) string {
 		known = append(known, k)
 	}
 	sort.Strings(known)
+	// Two edits for a long key, one for a short one (so that "id" is not
+	// taken for "at").
 	best, bestD := "", 3
+	if len(key) <= 4 {
+		bestD = 2
+	}
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d

@@ -216,3 +216,18 @@ func TestNotAReferenceIsKept(t *testing.T) {
 		t.Errorf("%d warnings, want 3:\n%s", n, strings.Join(f.Warnings, "\n"))
 	}
 }
+
+// TestMisspellingHint: a short unknown key is not taken for a misspelling
+// of a different short key.
+func TestMisspellingHint(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: interval\n    interval: 1h\n    id: 7\n",
+	}), nil)
+	if len(warningsContaining(f.Warnings, "schedules.s.id: unknown key: ignored")) != 1 {
+		t.Errorf("warnings %q", f.Warnings)
+	}
+	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+		"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: interval\n    intervl: 1h\n",
+	}), nil)
+	findProblem(t, err, "agents/a/agent.yaml", "schedules.s.intervl", "did you mean interval?")
+}
