@@ -126,6 +126,22 @@ func (r *agentRes) origin(p string) origin {
 	return origin{r.a.file, 0, p, false}
 }
 
+// written reports whether merged field p itself (not only an ancestor)
+// is written in the agent file, its overrides or the defaults.
+func (r *agentRes) written(p string) bool {
+	if r.a.doc.has(p) || r.fleetDoc().has(r.ovPrefix+"."+p) {
+		return true
+	}
+	if r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			if s.d.has(s.prefix + "." + p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // errf adds a problem at merged field p.
 func (r *agentRes) errf(p, format string, args ...any) {
 	o := r.origin(p)

@@ -139,6 +139,10 @@ func (r *agentRes) slack(s *slackSpec) *Slack {
 
 func (r *agentRes) dm(p string, s dmSpec, valid func(string) error) DM {
 	d := DM{Enabled: boolOr(s.Enabled, false), Allowlist: s.Allowlist, Blocklist: s.Blocklist}
+	if s.Enabled == nil && r.written(p) {
+		// herdctl turns DMs on when dm: is written.
+		r.warnf(p, "DMs stay off: herdbot takes DMs only with dm.enabled: true, and then only from the allowlist (herdctl turns them on, from anyone, when dm: is written)")
+	}
 	r.ids(p+".allowlist", s.Allowlist, valid)
 	r.ids(p+".blocklist", s.Blocklist, valid)
 	if d.Enabled && len(d.Allowlist) == 0 {

@@ -231,3 +231,14 @@ func TestMisspellingHint(t *testing.T) {
 	}), nil)
 	findProblem(t, err, "agents/a/agent.yaml", "schedules.s.intervl", "did you mean interval?")
 }
+
+// TestDMOffUnlessEnabled: herdctl turns DMs on when dm: is written;
+// herdbot keeps them off unless enabled is true, and says so.
+func TestDMOffUnlessEnabled(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: T\n    guilds: []\n    dm:\n      allowlist: [\"1\"]\n",
+	}), nil)
+	if f.Agents[0].Chat.Discord.DM.Enabled || len(warningsContaining(f.Warnings, "chat.discord.dm: DMs stay off")) != 1 {
+		t.Errorf("dm %+v; warnings %q", f.Agents[0].Chat.Discord.DM, f.Warnings)
+	}
+}
