@@ -32,6 +32,8 @@ type runCounter struct{ n atomic.Int64 }
 func (c *runCounter) RunFinished(string, string, string, time.Duration) { c.n.Add(1) }
 func (c *runCounter) ApprovalDecided(string, string, time.Duration)     {}
 func (c *runCounter) QueueDepth(string, int)                            {}
+func (c *runCounter) DiskUsage(string, int64, int64)                    {}
+func (c *runCounter) DiskOverLimit(string, string)                      {}
 
 // wait blocks until n runs have finished.
 func (c *runCounter) wait(n int64) {

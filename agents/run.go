@@ -31,6 +31,9 @@ type runState struct {
 	p      runParams
 	job    Job
 	cancel context.CancelCauseFunc
+	// diskStopped: the disk watcher stopped this run (guarded by the
+	// fleet's mu).
+	diskStopped bool
 
 	mu      sync.Mutex
 	conn    Conn
@@ -120,6 +123,21 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
+	// Over its disk limit the agent gets no new run.
+	if a.disk != nil {
+		if err := f.checkDisk(runCtx, rs); err != nil {
+			var de *DiskError
+			if errors.As(err, &de) {
+				if !p.silent {
+					f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
+				}
+			} else {
+				err = causeOf(runCtx)
+			}
+			return f.finish(context.WithoutCancel(ctx), rs, "", nil, err)
+		}
+	}
+
 	if !p.silent {
 		if out, ok := f.outbox(a.spec.Name, p.target); ok {
 			rs.stream = bot.NewStream(runCtx, out, p.target, "⏳ Working…", f.cfg.Stream)
@@ -128,6 +146,10 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	rs.record("prompt", map[string]any{"text": rs.job.Prompt, "user": p.user.ID})
 
 	text, res, err := f.turn(runCtx, rs, true)
+	var de *DiskError
+	if err != nil && errors.As(context.Cause(runCtx), &de) {
+		err = de // stopped by the disk watcher, wherever the run was
+	}
 	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
 }
 
