@@ -127,14 +127,14 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	if a.disk != nil {
 		if err := f.checkDisk(runCtx, rs); err != nil {
 			var de *DiskError
-			if errors.As(err, &de) {
-				if !p.silent {
-					f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
-				}
-			} else {
+			if !errors.As(err, &de) {
 				err = causeOf(runCtx)
 			}
-			return f.finish(context.WithoutCancel(ctx), rs, "", nil, err)
+			res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, err)
+			if de != nil && !p.silent {
+				f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
+			}
+			return res, err
 		}
 	}
 
