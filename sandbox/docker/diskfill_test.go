@@ -57,6 +57,7 @@ func TestDiskFillFromInsideTheContainer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			srv.URL = "http://" + ln.Addr().String() // before Serve, which would set it beside the rig reading it
 			serveCtx, stop := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Go(func() { _ = srv.Serve(serveCtx, ln) })
