@@ -21,15 +21,21 @@ var ErrDiskLimit = errors.New("disk limit reached")
 // DiskOptions configure how the fleet enforces AgentSpec.DiskLimit.
 //
 // An agent's writable places (its workspace unless read-only, and its
-// state dir, which holds its HOME) are measured before each run, and every
-// Interval while the agent has a process (running or warm, which may have
-// left a background job writing). Over the limit, new runs are refused
-// and running ones stopped.
+// state dir, which holds its HOME) are walked before each run, and while
+// the agent has a process (running, or warm, which may have left a
+// background job writing) every Interval, or sooner: every Poll the free
+// space of their file systems is read (one statfs), and when it dropped by
+// more than the agent's headroom under its limit since the last walk, the
+// agent may be over it and is walked at once. Over the limit, new runs are
+// refused and running ones stopped.
 type DiskOptions struct {
-	// Interval is how often the disk use is measured while the agent
-	// has a process (default 10 s). The check before a run reuses a
-	// measurement younger than this.
+	// Interval is the longest time between walks while the agent has a
+	// process (default 10 s). The check before a run reuses a walk
+	// younger than this.
 	Interval time.Duration
+	// Poll is how often the free space is read while the agent has a
+	// process (default 1 s).
+	Poll time.Duration
 	// Fresh is how long a measurement taken while the agent had no
 	// process at all stays good for the check before a run: nothing of
 	// the agent's could write since (default 5 min; it bounds what the
@@ -38,14 +44,17 @@ type DiskOptions struct {
 	// MaxEntries bounds a walk (default diskuse.DefaultMaxEntries).
 	// More entries than that counts as over the limit.
 	MaxEntries int
-	// Ticker makes the watcher's ticks every d and returns a func that
-	// stops them; nil: a time.Ticker. Tests drive ticks by hand.
+	// Ticker makes the watcher's ticks every d (Poll) and returns a func
+	// that stops them; nil: a time.Ticker. Tests drive ticks by hand.
 	Ticker func(d time.Duration) (<-chan time.Time, func())
 }
 
 func (o *DiskOptions) defaults() {
 	if o.Interval <= 0 {
 		o.Interval = 10 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
 	}
 	if o.Fresh <= 0 {
 		o.Fresh = 5 * time.Minute
@@ -121,6 +130,7 @@ type diskGuard struct {
 	paths []string
 	what  string
 	idle  chan struct{} // the agent's last process ended: measure now
+	free  func(roots []string) (int64, error)
 
 	mu    sync.Mutex // held while measuring: one walk at a time
 	last  diskReading
@@ -138,6 +148,10 @@ type diskReading struct {
 	// count of process starts (nothing of the agent's has run since).
 	quiet  bool
 	starts uint64
+	// free is the free space of the file systems when the walk began
+	// (freeOK: it could be read).
+	free   int64
+	freeOK bool
 }
 
 // newDiskGuard returns the guard for spec, or nil when there is no limit
@@ -156,7 +170,8 @@ func newDiskGuard(s AgentSpec) *diskGuard {
 	if len(paths) == 0 {
 		return nil
 	}
-	return &diskGuard{limit: s.DiskLimit, paths: paths, what: strings.Join(names, " and "), idle: make(chan struct{}, 1)}
+	return &diskGuard{limit: s.DiskLimit, paths: paths, what: strings.Join(names, " and "), idle: make(chan struct{}, 1),
+		free: diskuse.Free}
 }
 
 // over returns the DiskError for a reading over the limit (or unknown),
@@ -189,6 +204,7 @@ func (f *Fleet) measureDisk(ctx context.Context, a *agentState, maxAge time.Dura
 		}
 	}
 	g.walks++
+	free, ferr := g.free(g.paths)
 	u, err := diskuse.Measure(ctx, g.paths, diskuse.Options{MaxEntries: f.cfg.Disk.MaxEntries})
 	if err != nil && ctx.Err() != nil {
 		return diskReading{}, ctx.Err()
@@ -196,7 +212,7 @@ func (f *Fleet) measureDisk(ctx context.Context, a *agentState, maxAge time.Dura
 	a.mu.Lock()
 	quiet := procs == 0 && a.starts == starts
 	a.mu.Unlock()
-	g.last = diskReading{at: now, ok: true, usage: u, err: err, quiet: quiet, starts: starts}
+	g.last = diskReading{at: now, ok: true, usage: u, err: err, quiet: quiet, starts: starts, free: free, freeOK: ferr == nil}
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.DiskUsage(a.spec.Name, u.Bytes, g.limit)
 	}
@@ -242,6 +258,21 @@ func (f *Fleet) diskAudit(a *agentState, action, subject string, de *DiskError) 
 	f.log.Warn("disk limit", "agent", a.spec.Name, "action", action, "subject", subject, "reason", de.Error())
 }
 
+// walkDue reports whether the watcher should walk now: the last walk is
+// Interval old (or failed, or over the limit), or the free space dropped by
+// more than the headroom it left under the limit.
+func (f *Fleet) walkDue(a *agentState) bool {
+	g := a.disk
+	g.mu.Lock()
+	l := g.last
+	g.mu.Unlock()
+	if !l.ok || !l.freeOK || g.over(a.spec.Name, l) != nil || f.now().Sub(l.at) >= f.cfg.Disk.Interval {
+		return true
+	}
+	free, err := g.free(g.paths)
+	return err != nil || l.free-free >= g.limit-l.usage.Bytes
+}
+
 // procStarted is called (a.mu held) when a process of a starts: the disk
 // watcher runs while the agent has any.
 func (f *Fleet) procStarted(a *agentState) {
@@ -264,13 +295,13 @@ func (f *Fleet) procEnded(a *agentState) {
 	}
 }
 
-// watchDisk measures a's disk use every Interval while it has a process,
-// and once more when the last one ends (so the next run's check finds a
-// quiet reading and need not walk). Over the limit it stops a's running
-// jobs and closes its warm processes.
+// watchDisk measures a's disk use while it has a process (see
+// DiskOptions), and once more when the last one ends (so the next run's
+// check finds a quiet reading and need not walk). Over the limit it stops
+// a's running jobs and closes its warm processes.
 func (f *Fleet) watchDisk(a *agentState) {
 	defer f.watchers.Done()
-	ticks, stop := f.cfg.Disk.Ticker(f.cfg.Disk.Interval)
+	ticks, stop := f.cfg.Disk.Ticker(f.cfg.Disk.Poll)
 	defer stop()
 	for {
 		select {
@@ -280,6 +311,9 @@ func (f *Fleet) watchDisk(a *agentState) {
 			a.mu.Unlock()
 			return
 		case <-ticks:
+			if !f.walkDue(a) {
+				continue
+			}
 		case <-a.disk.idle:
 		}
 		r, err := f.measureDisk(f.life, a, 0)
@@ -299,14 +333,15 @@ func (f *Fleet) watchDisk(a *agentState) {
 }
 
 // stopForDisk stops a's running jobs (each recorded and counted once) and
-// closes its warm processes.
+// closes its warm processes. Runs still waiting for a slot or in their
+// check before the start are left to that check, which refuses them.
 func (f *Fleet) stopForDisk(a *agentState, de *DiskError) {
 	stopped := *de
 	stopped.Stopped = true
 	f.mu.Lock()
 	var runs []*runState
 	for _, rs := range f.running {
-		if rs.a == a && !rs.diskStopped {
+		if rs.a == a && rs.diskChecked && !rs.diskStopped {
 			rs.diskStopped = true
 			runs = append(runs, rs)
 		}

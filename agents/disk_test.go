@@ -204,3 +204,93 @@ func TestDiskErrorWhenUseCannotBeMeasured(t *testing.T) {
 		t.Fatal("exactly at the limit is over it")
 	}
 }
+
+// Between walks the watcher reads the free space only; it walks when the
+// last walk is Interval old, or when the free space dropped by the
+// headroom the agent had under its limit (it may be over it now).
+func TestDiskWatcherWalksWhenFreeSpaceDropsByTheHeadroom(t *testing.T) {
+	r := newDiskRig(t, 8<<20, false, DiskOptions{Interval: 10 * time.Second})
+	free := int64(100 << 30)
+	r.a.disk.free = func([]string) (int64, error) { return free, nil }
+	fill(t, filepath.Join(r.ws, "some"), 3<<20) // headroom: about 5 MiB
+	r.check(t)
+	r.a.disk.mu.Lock()
+	headroom := r.a.disk.limit - r.a.disk.last.usage.Bytes
+	r.a.disk.mu.Unlock()
+	if r.f.walkDue(r.a) {
+		t.Fatal("nothing changed: walk due")
+	}
+	free -= headroom - 1
+	r.now = r.now.Add(9 * time.Second)
+	if r.f.walkDue(r.a) {
+		t.Fatal("free space dropped by less than the headroom: walk due")
+	}
+	free--
+	if !r.f.walkDue(r.a) {
+		t.Fatal("free space dropped by the headroom: no walk due")
+	}
+	free += headroom // someone else freed space: no drop
+	if r.f.walkDue(r.a) {
+		t.Fatal("no drop: walk due")
+	}
+	r.now = r.now.Add(time.Second)
+	if !r.f.walkDue(r.a) {
+		t.Fatal("last walk Interval old: no walk due")
+	}
+	r.a.disk.free = func([]string) (int64, error) { return 0, errors.New("statfs failed") }
+	r.now = r.now.Add(-5 * time.Second)
+	if !r.f.walkDue(r.a) {
+		t.Fatal("free space unknown: no walk due")
+	}
+}
+
+// The watcher runs while the agent has a process, walks once more when
+// the last one ends, and then ends (waited for by the fleet).
+func TestDiskWatcherLivesWithTheAgentsProcesses(t *testing.T) {
+	ticks := make(chan time.Time)
+	made := make(chan time.Duration, 1)
+	r := newDiskRig(t, 8<<20, false, DiskOptions{Interval: time.Nanosecond, Poll: 3 * time.Second,
+		Ticker: func(d time.Duration) (<-chan time.Time, func()) { made <- d; return ticks, func() {} }})
+	life, stop := context.WithCancel(context.Background())
+	defer stop()
+	r.f.life = life
+	start := func() {
+		r.a.mu.Lock()
+		r.a.procs++
+		r.f.procStarted(r.a)
+		r.a.mu.Unlock()
+	}
+	end := func() {
+		r.a.mu.Lock()
+		r.a.procs--
+		r.f.procEnded(r.a)
+		r.a.mu.Unlock()
+	}
+	start()
+	if d := <-made; d != 3*time.Second {
+		t.Fatalf("ticker every %v, want Poll", d)
+	}
+	start() // a second process: still one watcher
+	ticks <- time.Now()
+	ticks <- time.Now() // the first tick's walk is done once the second is taken
+	if n := r.walks(); n < 1 {
+		t.Fatalf("walks %d after ticks", n)
+	}
+	end()
+	end()
+	r.f.watchers.Wait() // the final walk, then the watcher ends
+	r.a.mu.Lock()
+	watching := r.a.watching
+	r.a.mu.Unlock()
+	r.a.disk.mu.Lock()
+	last := r.a.disk.last
+	r.a.disk.mu.Unlock()
+	if watching || !last.quiet {
+		t.Fatalf("after the last process: watching %v, last reading quiet %v", watching, last.quiet)
+	}
+	// A new process starts a new watcher; the fleet's end stops it.
+	start()
+	<-made
+	stop()
+	r.f.watchers.Wait()
+}

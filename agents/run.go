@@ -31,9 +31,10 @@ type runState struct {
 	p      runParams
 	job    Job
 	cancel context.CancelCauseFunc
-	// diskStopped: the disk watcher stopped this run (guarded by the
-	// fleet's mu).
-	diskStopped bool
+	// Guarded by the fleet's mu: diskChecked, the run passed the disk
+	// check before it (runs that have not are the check's to refuse);
+	// diskStopped, the disk watcher stopped it.
+	diskChecked, diskStopped bool
 
 	mu      sync.Mutex
 	conn    Conn
@@ -136,6 +137,9 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			}
 			return res, err
 		}
+		f.mu.Lock()
+		rs.diskChecked = true
+		f.mu.Unlock()
 	}
 
 	if !p.silent {

@@ -65,9 +65,11 @@ func (d *DiskFill) Model(req *claudetest.Request) claudetest.Reply {
 	return claudetest.Text("ok")
 }
 
-// Disk is the fleet's disk options: the watcher ticks only when Run says.
+// Disk is the fleet's disk options: the watcher ticks only when Run says,
+// and walks at every tick (Interval 1 ns), whatever the free space did.
 func (d *DiskFill) Disk() agents.DiskOptions {
-	return agents.DiskOptions{Ticker: func(time.Duration) (<-chan time.Time, func()) { return d.ticks, func() {} }}
+	return agents.DiskOptions{Interval: time.Nanosecond,
+		Ticker: func(time.Duration) (<-chan time.Time, func()) { return d.ticks, func() {} }}
 }
 
 // Run starts a rig from o (Model, ModelServer, Spec and Backend are the
@@ -137,7 +139,7 @@ func (d *DiskFill) Run(t *testing.T, o Options) {
 		t.Fatalf("jobs: %v %+v", err, jobs)
 	}
 	first := jobs[0]
-	if first.Status != agents.JobFailed || !regexp.MustCompile(`^` + stopped).MatchString(first.Error) {
+	if first.Status != agents.JobFailed || !regexp.MustCompile(`^`+stopped).MatchString(first.Error) {
 		t.Fatalf("stopped job: %s %q", first.Status, first.Error)
 	}
 	asked := len(modelRequests(r))

@@ -252,3 +252,31 @@ func (w *walker) list(f *frame, dev uint64) error {
 		}
 	}
 }
+
+// Free returns the free bytes of the file systems that hold roots, each
+// file system counted once. It costs one statfs per root, so it can be
+// called often: a drop in free space bounds how much any writer (the
+// agent among them) can have added since, without a walk. Missing roots
+// are skipped.
+func Free(roots []string) (int64, error) {
+	seen := map[unix.Fsid]bool{}
+	var free int64
+	for _, r := range roots {
+		if r == "" {
+			continue
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(r, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return 0, fmt.Errorf("statfs %s: %w", r, err)
+		}
+		if seen[st.Fsid] {
+			continue
+		}
+		seen[st.Fsid] = true
+		free += int64(st.Bfree) * st.Bsize
+	}
+	return free, nil
+}

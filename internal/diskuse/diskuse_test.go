@@ -313,3 +313,24 @@ func TestMeasureDoesNotEnterMountPoints(t *testing.T) {
 		t.Fatalf("with a 4 MiB tmpfs mounted inside: %+v; without: %+v", r.Usage, before)
 	}
 }
+
+func TestFreeCountsEachFileSystemOnce(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "file"), 1)
+	twice, err := Free([]string{dir, dir, filepath.Join(dir, "missing")})
+	if err != nil || twice <= 0 {
+		t.Fatalf("free %d, %v", twice, err)
+	}
+	once, err := Free([]string{dir})
+	if err != nil || once <= 0 {
+		t.Fatalf("free %d, %v", once, err)
+	}
+	// Counted twice it would be about double (the figures otherwise
+	// differ only by what others wrote in between).
+	if twice > once+once/2 {
+		t.Fatalf("one file system counted twice: %d vs %d", twice, once)
+	}
+	if _, err := Free([]string{filepath.Join(dir, "file", "x")}); err == nil {
+		t.Fatal("statfs below a file: no error")
+	}
+}
