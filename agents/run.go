@@ -236,6 +236,14 @@ func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text str
 			f.onEvent(ctx, rs, ev)
 		case <-ctx.Done():
 			cause := causeOf(ctx)
+			if de := (*DiskError)(nil); errors.As(cause, &de) {
+				// Over the disk limit every second counts: end the
+				// process now (SIGKILL), no polite interrupt.
+				now, kill := context.WithCancel(context.WithoutCancel(ctx))
+				kill()
+				_ = conn.Close(now)
+				return last, nil, false, cause
+			}
 			// Interrupt politely, give the CLI a moment to end the turn,
 			// then end the process.
 			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -59,3 +59,13 @@ func BenchmarkMeasure100kFiles(b *testing.B) {
 	}
 	b.ReportMetric(float64(u.Entries)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// BenchmarkFree is the watcher's poll between walks: one statfs per root.
+func BenchmarkFree(b *testing.B) {
+	roots := []string{b.TempDir(), b.TempDir()}
+	for b.Loop() {
+		if _, err := Free(roots); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
