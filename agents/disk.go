@@ -97,7 +97,7 @@ func (e *DiskError) Error() string {
 	}
 	switch {
 	case e.Err != nil:
-		fmt.Fprintf(&b, "%s's disk use cannot be measured (%v); herdbot does not run an agent whose disk use it cannot see: make that readable to herdbot or remove it", e.Agent, e.Err)
+		fmt.Fprintf(&b, "%s's disk use cannot be measured (%v); herdbot does not run an agent whose disk use it cannot see: make that readable to herdbot, remove it, or set docker.disk_limit: none for this agent in the fleet file", e.Agent, e.Err)
 		return b.String()
 	case e.Truncated:
 		fmt.Fprintf(&b, "%s's %s hold more than %d files and directories, more than herdbot measures", e.Agent, e.What, e.Entries)
