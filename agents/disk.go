@@ -27,7 +27,9 @@ var ErrDiskLimit = errors.New("disk limit reached")
 // space of their file systems is read (one statfs), and when it dropped by
 // more than the agent's headroom under its limit since the last walk, the
 // agent may be over it and is walked at once. Over the limit, new runs are
-// refused and running ones stopped.
+// refused and running ones stopped. So are they when those file systems
+// have less than Reserve free, whatever the agent's own use: herdbot's
+// state usually lives there too.
 type DiskOptions struct {
 	// Interval is the longest time between walks while the agent has a
 	// process (default 10 s). The check before a run reuses a walk
@@ -41,6 +43,9 @@ type DiskOptions struct {
 	// the agent's could write since (default 5 min; it bounds what the
 	// operator changes by hand).
 	Fresh time.Duration
+	// Reserve is the free space kept on the file systems of an agent's
+	// writable places (default 512 MiB).
+	Reserve int64
 	// MaxEntries bounds a walk (default diskuse.DefaultMaxEntries).
 	// More entries than that counts as over the limit.
 	MaxEntries int
@@ -62,6 +67,9 @@ func (o *DiskOptions) defaults() {
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = diskuse.DefaultMaxEntries
 	}
+	if o.Reserve <= 0 {
+		o.Reserve = 512 << 20
+	}
 	if o.Ticker == nil {
 		o.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
 			t := time.NewTicker(d)
@@ -81,6 +89,9 @@ type DiskError struct {
 	Entries int
 	// Truncated: more than the walk's entry bound.
 	Truncated bool
+	// Free is set (with Reserve) when the file systems had less than
+	// Reserve free.
+	Free, Reserve int64
 	// Err is why the use could not be measured (nil when it was).
 	Err error
 	// Stopped: found during a run, which was stopped; otherwise the run
@@ -101,6 +112,9 @@ func (e *DiskError) Error() string {
 		return b.String()
 	case e.Truncated:
 		fmt.Fprintf(&b, "%s's %s hold more than %d files and directories, more than herdbot measures", e.Agent, e.What, e.Entries)
+	case e.Reserve > 0:
+		fmt.Fprintf(&b, "the disk of %s's %s has %s free, under the %s herdbot keeps free for its own state: free space on that disk", e.Agent, e.What, sizeText(e.Free), sizeText(e.Reserve))
+		return b.String()
 	default:
 		fmt.Fprintf(&b, "%s's %s take %s, over its disk limit of %s", e.Agent, e.What, sizeText(e.Used), sizeText(e.Limit))
 	}
@@ -174,11 +188,15 @@ func newDiskGuard(s AgentSpec) *diskGuard {
 		free: diskuse.Free}
 }
 
-// over returns the DiskError for a reading over the limit (or unknown),
-// or nil.
-func (g *diskGuard) over(agent string, r diskReading) *DiskError {
+// over returns the DiskError for a reading over the limit (or unknown,
+// or with less than reserve free), or nil.
+func (g *diskGuard) over(agent string, r diskReading, reserve int64) *DiskError {
 	e := &DiskError{Agent: agent, What: g.what, Used: r.usage.Bytes, Limit: g.limit, Entries: r.usage.Entries,
 		Truncated: r.usage.Truncated, Err: r.err}
+	if r.err == nil && !r.usage.Truncated && r.freeOK && r.free < reserve {
+		e.Free, e.Reserve = r.free, reserve
+		return e
+	}
 	if r.err == nil && !r.usage.Truncated && r.usage.Bytes <= g.limit {
 		return nil
 	}
@@ -197,7 +215,7 @@ func (f *Fleet) measureDisk(ctx context.Context, a *agentState, maxAge time.Dura
 	a.mu.Lock()
 	procs, starts := a.procs, a.starts
 	a.mu.Unlock()
-	if l := g.last; l.ok && g.over(a.spec.Name, l) == nil {
+	if l := g.last; l.ok && g.over(a.spec.Name, l, f.cfg.Disk.Reserve) == nil {
 		age := now.Sub(l.at)
 		if age < maxAge || (l.quiet && l.starts == starts && age < f.cfg.Disk.Fresh) {
 			return l, nil
@@ -230,7 +248,7 @@ func (f *Fleet) checkDisk(ctx context.Context, rs *runState) error {
 	if err != nil {
 		return err
 	}
-	de := a.disk.over(a.spec.Name, r)
+	de := a.disk.over(a.spec.Name, r, f.cfg.Disk.Reserve)
 	if de == nil {
 		return nil
 	}
@@ -266,11 +284,11 @@ func (f *Fleet) walkDue(a *agentState) bool {
 	g.mu.Lock()
 	l := g.last
 	g.mu.Unlock()
-	if !l.ok || !l.freeOK || g.over(a.spec.Name, l) != nil || f.now().Sub(l.at) >= f.cfg.Disk.Interval {
+	if !l.ok || !l.freeOK || g.over(a.spec.Name, l, f.cfg.Disk.Reserve) != nil || f.now().Sub(l.at) >= f.cfg.Disk.Interval {
 		return true
 	}
 	free, err := g.free(g.paths)
-	return err != nil || l.free-free >= g.limit-l.usage.Bytes
+	return err != nil || free < f.cfg.Disk.Reserve || l.free-free >= g.limit-l.usage.Bytes
 }
 
 // procStarted is called (a.mu held) when a process of a starts: the disk
@@ -318,7 +336,7 @@ func (f *Fleet) watchDisk(a *agentState) {
 		}
 		r, err := f.measureDisk(f.life, a, 0)
 		if err == nil {
-			if de := a.disk.over(a.spec.Name, r); de != nil {
+			if de := a.disk.over(a.spec.Name, r, f.cfg.Disk.Reserve); de != nil {
 				f.stopForDisk(a, de)
 			}
 		}

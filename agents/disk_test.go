@@ -25,7 +25,7 @@ type diskRig struct {
 	st  string
 }
 
-func newDiskRig(t *testing.T, limit int64, readOnly bool, o DiskOptions) *diskRig {
+func newDiskRig(t testing.TB, limit int64, readOnly bool, o DiskOptions) *diskRig {
 	t.Helper()
 	r := &diskRig{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), ws: t.TempDir(), st: t.TempDir()}
 	o.defaults()
@@ -35,7 +35,7 @@ func newDiskRig(t *testing.T, limit int64, readOnly bool, o DiskOptions) *diskRi
 	return r
 }
 
-func fill(t *testing.T, path string, size int) {
+func fill(t testing.TB, path string, size int) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -46,13 +46,13 @@ func fill(t *testing.T, path string, size int) {
 }
 
 // check is the check before a run, without the audit.
-func (r *diskRig) check(t *testing.T) *DiskError {
+func (r *diskRig) check(t testing.TB) *DiskError {
 	t.Helper()
 	rd, err := r.f.measureDisk(context.Background(), r.a, r.f.cfg.Disk.Interval)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.a.disk.over("garden", rd)
+	return r.a.disk.over("garden", rd, r.f.cfg.Disk.Reserve)
 }
 
 func (r *diskRig) walks() int {
@@ -197,10 +197,10 @@ func TestDiskErrorWhenUseCannotBeMeasured(t *testing.T) {
 		t.Fatalf("message %q", de.Error())
 	}
 	r := &diskGuard{limit: 1 << 20, what: "HOME"}
-	if r.over("garden", diskReading{ok: true, err: errors.New("x")}) == nil {
+	if r.over("garden", diskReading{ok: true, err: errors.New("x")}, 1) == nil {
 		t.Fatal("an unmeasurable reading is not over the limit")
 	}
-	if r.over("garden", diskReading{ok: true, usage: diskuse.Usage{Bytes: 1 << 20}}) != nil {
+	if r.over("garden", diskReading{ok: true, usage: diskuse.Usage{Bytes: 1 << 20}}, 1) != nil {
 		t.Fatal("exactly at the limit is over it")
 	}
 }
@@ -293,4 +293,33 @@ func TestDiskWatcherLivesWithTheAgentsProcesses(t *testing.T) {
 	<-made
 	stop()
 	r.f.watchers.Wait()
+}
+
+// Whatever the agent's own use, a disk with less than Reserve free refuses
+// runs and stops running ones: herdbot's state is usually on it.
+func TestDiskCheckKeepsAReserveFree(t *testing.T) {
+	r := newDiskRig(t, 8<<20, false, DiskOptions{Interval: 10 * time.Second, Reserve: 1 << 30})
+	free := int64(2 << 30)
+	r.a.disk.free = func([]string) (int64, error) { return free, nil }
+	if de := r.check(t); de != nil {
+		t.Fatalf("2 GiB free: %v", de)
+	}
+	free = 1<<30 - 1
+	if !r.f.walkDue(r.a) {
+		t.Fatal("under the reserve: no walk due")
+	}
+	r.now = r.now.Add(time.Hour)
+	de := r.check(t)
+	if de == nil || de.Reserve != 1<<30 || de.Free != free {
+		t.Fatalf("under the reserve: %+v", de)
+	}
+	if want := "refused because the disk of garden's workspace and HOME has 1024MiB free, under the 1GiB herdbot keeps free for its own state: free space on that disk"; de.Error() != want {
+		t.Fatalf("message\n%q\nwant\n%q", de.Error(), want)
+	}
+	// Under the reserve, no reading is reused.
+	n := r.walks()
+	r.check(t)
+	if r.walks() != n+1 {
+		t.Fatal("a reading under the reserve was reused")
+	}
 }
