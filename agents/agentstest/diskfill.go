@@ -98,7 +98,7 @@ func (d *DiskFill) Run(t *testing.T, o Options) {
 	}
 	r := Start(t, o)
 	defer r.Stop()
-	waitConsole(t, hub)
+	WaitConsole(t, hub, Agent)
 
 	expect := func(re string) string {
 		t.Helper()
@@ -231,13 +231,14 @@ func gauge(t *testing.T, reg *prometheus.Registry, name, action string) float64 
 	return 0
 }
 
-// waitConsole waits until the console adapter has registered its handler.
-func waitConsole(t *testing.T, hub *console.Hub) {
+// WaitConsole waits until the console adapter of agent (run by a rig's
+// Chats) has registered its handler: the adapter does so asynchronously.
+func WaitConsole(t testing.TB, hub *console.Hub, agent string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		ch, stop := hub.Subscribe()
-		hub.Input(context.Background(), Agent, "/agents")
+		hub.Input(context.Background(), agent, "/agents")
 		select {
 		case l := <-ch:
 			stop()
