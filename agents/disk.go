@@ -129,6 +129,15 @@ func (e *DiskError) Error() string {
 // Unwrap lets errors.Is match ErrDiskLimit.
 func (e *DiskError) Unwrap() error { return ErrDiskLimit }
 
+// wrap returns the error of a run that e refused or stopped, so that
+// errors.Is(err, ErrDiskLimit) holds for the caller; err otherwise.
+func (e *DiskError) wrap(j Job, err error) error {
+	if e == nil || err == nil {
+		return err
+	}
+	return fmt.Errorf("job %s %s: %w", j.ID, j.Status, e)
+}
+
 // chatText is the refusal as a chat message.
 func (e *DiskError) chatText() string {
 	s := e.Error()

@@ -135,7 +135,7 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			if de != nil && !p.silent {
 				f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
 			}
-			return res, err
+			return res, de.wrap(res.Job, err)
 		}
 		f.mu.Lock()
 		rs.diskChecked = true
@@ -154,7 +154,8 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	if err != nil && errors.As(context.Cause(runCtx), &de) {
 		err = de // stopped by the disk watcher, wherever the run was
 	}
-	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	out, err := f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	return out, de.wrap(out.Job, err)
 }
 
 func causeOf(ctx context.Context) error {
