@@ -32,6 +32,9 @@ func newDiskRig(t testing.TB, limit int64, readOnly bool, o DiskOptions) *diskRi
 	r.f = &Fleet{cfg: Config{Disk: o}, log: slog.New(slog.DiscardHandler), red: redact.New(), now: func() time.Time { return r.now }}
 	r.a = newAgentState(AgentSpec{Name: "garden", DiskLimit: limit,
 		Sandbox: sandbox.Spec{Workspace: r.ws, WorkspaceReadOnly: readOnly, StateDir: r.st}})
+	// Plenty of free space, whatever this machine has: tests that care
+	// set their own.
+	r.a.disk.free = func([]string) (int64, error) { return 1 << 40, nil }
 	return r
 }
 
