@@ -1,9 +1,8 @@
 // Package agentstest builds a Fleet wired to real parts for end-to-end
 // tests: the real Claude Code CLI (testenv.RequireClaude) run through the
 // native sandbox backend (or Options.Backend, e.g. the Docker one), the
-// claudetest fake model API, a real SQLite
-// store, a bot.Mux holding the chat adapters under test, redaction and a
-// logger.
+// claudetest fake model API, a real SQLite store, a bot.Mux holding the
+// chat adapters under test, redaction and a logger.
 //
 // Package agents must not import it (agentstest imports agents); its own
 // end-to-end tests live in package agents_test.
