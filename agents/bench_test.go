@@ -32,6 +32,8 @@ type runCounter struct{ n atomic.Int64 }
 func (c *runCounter) RunFinished(string, string, string, time.Duration) { c.n.Add(1) }
 func (c *runCounter) ApprovalDecided(string, string, time.Duration)     {}
 func (c *runCounter) QueueDepth(string, int)                            {}
+func (c *runCounter) DiskUsage(string, int64, int64)                    {}
+func (c *runCounter) DiskOverLimit(string, string)                      {}
 
 // wait blocks until n runs have finished.
 func (c *runCounter) wait(n int64) {
@@ -40,7 +42,7 @@ func (c *runCounter) wait(n int64) {
 	}
 }
 
-func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.Fleet, *store.DB, *console.Hub) {
+func benchFleet(b *testing.B, mode string, conc int, runs *runCounter, tweak ...func(*agents.AgentSpec)) (*agents.Fleet, *store.DB, *console.Hub) {
 	b.Helper()
 	hub := console.New("alice", nil)
 	r := agentstest.Start(b, agentstest.Options{
@@ -49,6 +51,9 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.
 		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: hub.For(agentName)}},
 		Spec: func(s *agents.AgentSpec) {
 			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax = conc, 4*conc, true, 1<<20
+			for _, f := range tweak {
+				f(s)
+			}
 		},
 	})
 	hub.Register(agentName, r.Fleet) // before the first input, not when the adapter's goroutine gets to it
@@ -58,10 +63,19 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.
 // BenchmarkRouteMessages measures chat messages routed into recorded jobs
 // (job row, transcript, answer posted) with warm fake-CLI processes, over
 // 32 conversations.
-func BenchmarkRouteMessages(b *testing.B) {
+func BenchmarkRouteMessages(b *testing.B) { routeMessages(b) }
+
+// BenchmarkRouteMessagesWithDiskLimit is BenchmarkRouteMessages with a
+// disk limit: every run's check before it starts, and the disk watcher of
+// the warm processes.
+func BenchmarkRouteMessagesWithDiskLimit(b *testing.B) {
+	routeMessages(b, func(s *agents.AgentSpec) { s.DiskLimit = 10 << 30 })
+}
+
+func routeMessages(b *testing.B, tweak ...func(*agents.AgentSpec)) {
 	const convs = 32
 	runs := &runCounter{}
-	f, st, _ := benchFleet(b, fakecli.ModeEcho, 8, runs)
+	f, st, _ := benchFleet(b, fakecli.ModeEcho, 8, runs, tweak...)
 	send := func(i int) {
 		f.HandleMessage(context.Background(), bot.Inbound{Agent: agentName,
 			Target: bot.Target{Platform: bot.Console, Channel: fmt.Sprintf("c%d", i%convs)},

@@ -52,6 +52,10 @@ type AgentSpec struct {
 	SessionTimeout  time.Duration // a conversation's session expires after this idle time (default 24 h)
 	RunTimeout      time.Duration // wall-clock limit per run (default 30 min)
 	ApprovalTimeout time.Duration // approval expiry, then deny (default 10 min)
+	// DiskLimit is the most disk space, in bytes, that the agent's
+	// writable places may take: Sandbox.Workspace unless read-only, and
+	// Sandbox.StateDir (its HOME). 0: no limit. See DiskOptions.
+	DiskLimit int64
 }
 
 func (s *AgentSpec) defaults() {
@@ -92,6 +96,11 @@ type Metrics interface {
 	RunFinished(agent, trigger, outcome string, d time.Duration)
 	ApprovalDecided(agent, outcome string, latency time.Duration)
 	QueueDepth(agent string, n int)
+	// DiskUsage sets the agent's measured disk use and its limit (bytes).
+	DiskUsage(agent string, used, limit int64)
+	// DiskOverLimit counts a run refused or stopped (action) over the
+	// disk limit.
+	DiskOverLimit(agent, action string)
 }
 
 // Config is everything a Fleet needs.
@@ -104,6 +113,7 @@ type Config struct {
 	Chat     Chat             // nil: no chat
 	Redactor *redact.Redactor // nil: token shapes only
 	Metrics  Metrics          // nil: none
+	Disk     DiskOptions      // how AgentSpec.DiskLimit is enforced
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 	Stream   bot.StreamOptions
@@ -134,17 +144,22 @@ type Fleet struct {
 	events  broadcast.Hub[JobEvent]
 
 	approvals *broker
-	wg        sync.WaitGroup // every goroutine the fleet starts
+	wg        sync.WaitGroup // every goroutine the fleet starts but the disk watchers
+	watchers  sync.WaitGroup // disk watchers: they end with the fleet's life
 }
 
 type agentState struct {
 	spec  AgentSpec
 	slots chan struct{}
+	disk  *diskGuard // nil: no disk limit
 
 	mu     sync.Mutex
 	procs  int
 	idle   map[string]*warmConn // by conversation key
 	grants map[string][]string  // session id -> allow-for-session rules
+	// Under mu too, for the disk watcher:
+	starts   uint64 // processes started, ever (disk readings compare it)
+	watching bool   // the watcher runs
 }
 
 // New builds a fleet from cfg.
@@ -161,6 +176,7 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 30 * time.Second
 	}
+	cfg.Disk.defaults()
 	if cfg.Stream.Log == nil {
 		cfg.Stream.Log = cfg.Log
 	}
@@ -183,7 +199,7 @@ func New(cfg Config) (*Fleet, error) {
 
 func newAgentState(s AgentSpec) *agentState {
 	s.defaults()
-	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
+	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent), disk: newDiskGuard(s),
 		idle: map[string]*warmConn{}, grants: map[string][]string{}}
 }
 
@@ -285,6 +301,7 @@ func (f *Fleet) Serve(ctx context.Context) error {
 		<-done
 	}
 	f.stopRuns()
+	f.watchers.Wait()
 	f.approvals.stop()
 	f.closeIdle(context.WithoutCancel(ctx))
 	return nil

@@ -56,24 +56,7 @@ func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.Agent
 	return w
 }
 
-func (w *world) waitHandler() {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ch, stop := w.hub.Subscribe()
-		w.hub.Input(context.Background(), agentName, "/agents")
-		select {
-		case l := <-ch:
-			stop()
-			if !strings.Contains(l.Text, "No agent") {
-				return
-			}
-		case <-time.After(time.Second):
-			stop()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	w.t.Fatal("console adapter never registered")
-}
+func (w *world) waitHandler() { agentstest.WaitConsole(w.t, w.hub, agentName) }
 
 // say sends a console line as alice.
 func (w *world) say(text string) { w.hub.Input(context.Background(), agentName, text) }

@@ -50,6 +50,7 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 		a.mu.Lock()
 	}
 	a.procs++
+	f.procStarted(a)
 	grants := append([]string(nil), a.grants[session]...)
 	a.mu.Unlock()
 
@@ -64,6 +65,7 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 	if err != nil {
 		a.mu.Lock()
 		a.procs--
+		f.procEnded(a)
 		a.mu.Unlock()
 		return nil, fmt.Errorf("start agent %s: %w", a.spec.Name, err)
 	}
@@ -109,6 +111,7 @@ func (f *Fleet) closeConn(ctx context.Context, a *agentState, c Conn) {
 	}
 	a.mu.Lock()
 	a.procs--
+	f.procEnded(a)
 	a.mu.Unlock()
 }
 

@@ -31,6 +31,10 @@ type runState struct {
 	p      runParams
 	job    Job
 	cancel context.CancelCauseFunc
+	// Guarded by the fleet's mu: diskChecked, the run passed the disk
+	// check before it (runs that have not are the check's to refuse);
+	// diskStopped, the disk watcher stopped it.
+	diskChecked, diskStopped bool
 
 	mu      sync.Mutex
 	conn    Conn
@@ -120,6 +124,24 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
+	// Over its disk limit the agent gets no new run.
+	if a.disk != nil {
+		if err := f.checkDisk(runCtx, rs); err != nil {
+			var de *DiskError
+			if !errors.As(err, &de) {
+				err = causeOf(runCtx)
+			}
+			res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, err)
+			if de != nil && !p.silent {
+				f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
+			}
+			return res, de.wrap(res.Job, err)
+		}
+		f.mu.Lock()
+		rs.diskChecked = true
+		f.mu.Unlock()
+	}
+
 	if !p.silent {
 		if out, ok := f.outbox(a.spec.Name, p.target); ok {
 			rs.stream = bot.NewStream(runCtx, out, p.target, "⏳ Working…", f.cfg.Stream)
@@ -128,7 +150,12 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	rs.record("prompt", map[string]any{"text": rs.job.Prompt, "user": p.user.ID})
 
 	text, res, err := f.turn(runCtx, rs, true)
-	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	var de *DiskError
+	if err != nil && errors.As(context.Cause(runCtx), &de) {
+		err = de // stopped by the disk watcher, wherever the run was
+	}
+	out, err := f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	return out, de.wrap(out.Job, err)
 }
 
 func causeOf(ctx context.Context) error {
@@ -210,6 +237,14 @@ func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text str
 			f.onEvent(ctx, rs, ev)
 		case <-ctx.Done():
 			cause := causeOf(ctx)
+			if de := (*DiskError)(nil); errors.As(cause, &de) {
+				// Over the disk limit every second counts: end the
+				// process now (SIGKILL), no polite interrupt.
+				now, kill := context.WithCancel(context.WithoutCancel(ctx))
+				kill()
+				_ = conn.Close(now)
+				return last, nil, false, cause
+			}
 			// Interrupt politely, give the CLI a moment to end the turn,
 			// then end the process.
 			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

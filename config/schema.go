@@ -125,6 +125,7 @@ type dockerSpec struct {
 	Enabled             *bool             `koanf:"enabled" doc:"Run the agent in a hardened container. false runs it natively (no isolation; development only)." default:"true"`
 	Ephemeral           *bool             `koanf:"ephemeral" doc:"A fresh container per run (sessions survive in a per-agent volume)." default:"true"`
 	Memory              string            `koanf:"memory" doc:"Memory limit, e.g. 512m, 2g." default:"2g"`
+	DiskLimit           string            `koanf:"disk_limit" doc:"Disk space the agent's writable places (its workspace when rw, its HOME under the state dir) may take, e.g. 500m, 10g, or none. Over it new runs are refused and a running one is stopped; so they are while that disk has under 512 MiB free. An agent file may only lower the fleet's value." default:"10g"`
 	CPUShares           *int64            `koanf:"cpu_shares" doc:"Relative CPU weight."`
 	CPUPeriod           *int64            `koanf:"cpu_period" doc:"CFS period in microseconds."`
 	CPUQuota            *int64            `koanf:"cpu_quota" doc:"CFS quota in microseconds per period."`

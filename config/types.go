@@ -11,6 +11,7 @@ const (
 	DefaultOAuthTokenEnv   = "CLAUDE_CODE_OAUTH_TOKEN"
 	DefaultStateDir        = ".herdbot"
 	DefaultMemory          = 2 << 30
+	DefaultDiskLimit       = 10 << 30
 	DefaultPidsLimit       = 256
 	DefaultMaxContainers   = 5
 	DefaultMaxConcurrent   = 1
@@ -154,6 +155,10 @@ type Docker struct {
 	HostConfig    map[string]any    // passthrough over the hardened host config
 	Privileged    bool              // only with DangerousHostConfig
 	CapAdd        []string          // only with DangerousHostConfig
+	// DiskLimit is the most disk space, in bytes, that the agent's
+	// writable places (a rw workspace and its HOME) may take; 0: no limit.
+	// Default 10 GiB. An agent file may lower it, never raise it.
+	DiskLimit int64
 	// DangerousHostConfig is the per-agent fleet opt-in that lets
 	// HostConfig, Network, Privileged and CapAdd remove hardening.
 	DangerousHostConfig bool

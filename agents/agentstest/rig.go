@@ -1,8 +1,8 @@
 // Package agentstest builds a Fleet wired to real parts for end-to-end
 // tests: the real Claude Code CLI (testenv.RequireClaude) run through the
-// native sandbox backend, the claudetest fake model API, a real SQLite
-// store, a bot.Mux holding the chat adapters under test, redaction and a
-// logger.
+// native sandbox backend (or Options.Backend, e.g. the Docker one), the
+// claudetest fake model API, a real SQLite store, a bot.Mux holding the
+// chat adapters under test, redaction and a logger.
 //
 // Package agents must not import it (agentstest imports agents); its own
 // end-to-end tests live in package agents_test.
@@ -88,6 +88,13 @@ type Options struct {
 	FakeCLI string
 	// Metrics is the fleet's metrics sink (default none).
 	Metrics agents.Metrics
+	// Disk is the fleet's disk-limit options (zero: the defaults).
+	Disk agents.DiskOptions
+	// Backend, when set, runs the agent instead of the native backend
+	// (a docker.Backend, say); the CLI is then started as "claude", the
+	// name on the agent image's PATH, and Spec must set the sandbox
+	// (image, environment, network) for it.
+	Backend sandbox.Backend
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -127,9 +134,13 @@ func Sandbox(ws, state, modelURL string) sandbox.Spec {
 func Start(t testing.TB, o Options) *Rig {
 	t.Helper()
 	var bin string
-	if o.FakeCLI != "" {
+	switch {
+	case o.FakeCLI != "":
 		bin = os.Args[0]
-	} else {
+	case o.Backend != nil:
+		testenv.RequireClaude(t)
+		bin = "claude"
+	default:
 		bin = testenv.RequireClaude(t)
 	}
 	r := &Rig{t: t, Agent: o.Agent, Workspace: o.Workspace, Model: o.ModelServer, Mux: bot.NewMux()}
@@ -181,8 +192,12 @@ func Start(t testing.TB, o Options) *Rig {
 	for _, c := range o.Chats {
 		r.Mux.Register(r.Agent, c.Platform, c.Adapter)
 	}
+	var backend sandbox.Backend = native.New(r.Log)
+	if o.Backend != nil {
+		backend = o.Backend
+	}
 	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(r.Log),
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: backend, Disk: o.Disk,
 		Runtime: claude.New(claude.Config{Binary: bin, Log: r.Log}), Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
 		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics,
 	})

@@ -119,6 +119,7 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		MaxConcurrent: a.MaxConcurrent, QueueMax: a.Queue.Max, Steer: a.Queue.Mode == "steer",
 		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
 		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
+		DiskLimit: a.Docker.DiskLimit,
 	}
 }
 
