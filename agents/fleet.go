@@ -144,7 +144,7 @@ type agentState struct {
 	mu     sync.Mutex
 	procs  int
 	idle   map[string]*warmConn // by conversation key
-	grants map[string][]string  // session id -> allow-for-session rules
+	grants *grantBook           // "allow for this session" grants, by session id
 }
 
 // New builds a fleet from cfg.
@@ -184,7 +184,7 @@ func New(cfg Config) (*Fleet, error) {
 func newAgentState(s AgentSpec) *agentState {
 	s.defaults()
 	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
-		idle: map[string]*warmConn{}, grants: map[string][]string{}}
+		idle: map[string]*warmConn{}, grants: newGrantBook()}
 }
 
 // SetAgents replaces the fleet's agents (hot reload). New agents start
