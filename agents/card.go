@@ -78,11 +78,11 @@ func card(a Approval, o cardOpts) bot.Message {
 	room := limit - utf8.RuneCountInString(head.String()) - utf8.RuneCountInString(tail.String()) - 1
 	m := bot.Message{}
 	if faithful && utf8.RuneCountInString(body) <= room {
-		m.Text = head.String() + body + "\n" + tail.String()
+		m.Text = head.String() + strings.TrimSuffix(body, "\n") + "\n" + tail.String()
 	} else {
 		why := "too long to show here"
 		if !faithful {
-			why = "not shown faithfully as chat text (it holds ``` or invisible/control characters)"
+			why = "not shown faithfully as chat text (it holds a code fence or invisible/control characters)"
 		}
 		name := "input-" + shortHash(a.InputHash) + ".json"
 		where := "the attached file " + name
@@ -90,7 +90,7 @@ func card(a Approval, o cardOpts) bot.Message {
 			where = "the file " + name + " attached to this request"
 		}
 		lead := fmt.Sprintf("⚠️ The input is %s: read it whole in %s. Preview:\n", why, where)
-		m.Text = head.String() + lead + preview(a.Input, max(room-utf8.RuneCountInString(lead)-8, 40)) + "\n" + tail.String()
+		m.Text = head.String() + lead + preview(a.Input, max(room-utf8.RuneCountInString(lead)-10, 40)) + tail.String()
 		if o.attach {
 			m.Files = []bot.File{{Name: name, Data: indentJSON(a.Input)}}
 		}
@@ -127,20 +127,7 @@ func renderInput(tool string, input json.RawMessage) (string, bool) {
 		s := string(input)
 		return codeBlock("", s), faithfulText(s)
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		oi, oj := slices.Index(fieldOrder, keys[i]), slices.Index(fieldOrder, keys[j])
-		switch {
-		case oi >= 0 && oj >= 0:
-			return oi < oj
-		case oi >= 0 || oj >= 0:
-			return oi >= 0
-		}
-		return keys[i] < keys[j]
-	})
+	keys := sortedKeys(m)
 	var b strings.Builder
 	ok := true
 	old, hasOld := m["old_string"].(string)
@@ -188,6 +175,25 @@ func plainKey(k string) bool {
 	return true
 }
 
+// sortedKeys orders a tool input's fields: fieldOrder first, then by name.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		oi, oj := slices.Index(fieldOrder, keys[i]), slices.Index(fieldOrder, keys[j])
+		switch {
+		case oi >= 0 && oj >= 0:
+			return oi < oj
+		case oi >= 0 || oj >= 0:
+			return oi >= 0
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
 func codeBlock(lang, s string) string {
 	return "```" + lang + "\n" + s + "\n```\n"
 }
@@ -214,18 +220,23 @@ func faithfulText(s string) bool {
 	return true
 }
 
-// preview is a marked, cut rendering of input for the card: at most n
-// runes, fences and unsafe characters replaced.
+// preview is a cut rendering of input for the card: every field as
+// "name: value", at most n runes in all, fences and unsafe characters
+// replaced. It is marked as a preview where it is used.
 func preview(input json.RawMessage, n int) string {
 	s := string(input)
 	var m map[string]any
 	if json.Unmarshal(input, &m) == nil {
-		for _, k := range fieldOrder {
-			if v, ok := m[k].(string); ok {
-				s = k + ": " + v
-				break
+		var b strings.Builder
+		for _, k := range sortedKeys(m) {
+			v, ok := m[k].(string)
+			if !ok {
+				raw, _ := json.Marshal(m[k])
+				v = string(raw)
 			}
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
 		}
+		s = b.String()
 	}
 	var b strings.Builder
 	for _, r := range s {
@@ -238,7 +249,7 @@ func preview(input json.RawMessage, n int) string {
 			b.WriteRune(r)
 		}
 	}
-	s = strings.ReplaceAll(b.String(), "```", "ʼʼʼ")
+	s = strings.TrimSuffix(strings.ReplaceAll(b.String(), "```", "ʼʼʼ"), "\n")
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n]) + "…"
 	}
