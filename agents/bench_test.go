@@ -49,7 +49,8 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.
 		Approvers: map[string][]string{bot.Console: {"alice"}},
 		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: hub.For(agentName)}},
 		Spec: func(s *agents.AgentSpec) {
-			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax = conc, 4*conc, true, 1<<20
+			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax, s.AgentQueueMax = conc, 4*conc, true, 1<<20, 1<<20
+			s.UserRate = agents.Rate{N: -1} // one person sends everything
 		},
 	})
 	hub.Register(agentName, r.Fleet) // before the first input, not when the adapter's goroutine gets to it

@@ -45,6 +45,9 @@ type AgentSpec struct {
 
 	MaxConcurrent   int           // runs at once, chat, schedules and CLI together (default 1)
 	QueueMax        int           // waiting messages per conversation (default 10)
+	AgentQueueMax   int           // waiting chat messages across all conversations (default DefaultAgentQueueMax)
+	UserRate        Rate          // chat messages per person (token bucket); zero: DefaultUserRate; N < 0: no limit
+	NoticeEvery     time.Duration // at most one intake notice per person per this (default DefaultNoticeEvery)
 	Steer           bool          // a new message interrupts the running turn instead of queueing behind it
 	Warm            bool          // keep the process between turns (not ephemeral)
 	MaxProcesses    int           // live processes per agent, warm or running (default 5)
@@ -60,6 +63,15 @@ func (s *AgentSpec) defaults() {
 	}
 	if s.QueueMax <= 0 {
 		s.QueueMax = 10
+	}
+	if s.AgentQueueMax <= 0 {
+		s.AgentQueueMax = DefaultAgentQueueMax
+	}
+	if s.UserRate.N == 0 || (s.UserRate.N > 0 && s.UserRate.Per <= 0) {
+		s.UserRate = DefaultUserRate
+	}
+	if s.NoticeEvery <= 0 {
+		s.NoticeEvery = DefaultNoticeEvery
 	}
 	if s.MaxProcesses <= 0 {
 		s.MaxProcesses = 5
@@ -129,9 +141,11 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	closing bool
-	convs   map[string]*convState // by agent + "|" + key
+	convs   map[string]*convState // by agent + "|" + key; only those with work
+	intakes map[string]*intake    // by agent: waiting work, per-person buckets
 	running map[string]*runState  // by job id
 	events  broadcast.Hub[JobEvent]
+	notices bot.Notifier // intake notices, sent off the inbound path
 
 	approvals *broker
 	wg        sync.WaitGroup // every goroutine the fleet starts
@@ -168,8 +182,9 @@ func New(cfg Config) (*Fleet, error) {
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
-		convs: map[string]*convState{}, running: map[string]*runState{},
+		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
 	}
+	f.notices.Log = cfg.Log
 	if f.red == nil {
 		f.red = redact.New()
 	}
@@ -270,6 +285,7 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.mu.Lock()
 	f.closing = true
 	f.mu.Unlock()
+	f.drainAll() // waiting messages will not run: say so
 	f.log.Info("fleet stopping: waiting for running jobs", "grace", f.cfg.Grace)
 	// Runs waiting for a person cannot finish now: nobody will click
 	// before the restart expires their cards anyway.
@@ -287,6 +303,7 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.stopRuns()
 	f.approvals.stop()
 	f.closeIdle(context.WithoutCancel(ctx))
+	f.notices.Close()
 	return nil
 }
 

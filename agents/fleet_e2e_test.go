@@ -108,18 +108,24 @@ func (w *world) approvalID() string {
 }
 
 // cardRef is the chat message of approval id's card, as a click carries
-// it.
+// it, once herdbot has stored it (the console shows the card first).
 func (w *world) cardRef(id string) bot.MessageRef {
 	w.t.Helper()
-	a, err := w.store.Approval(context.Background(), id)
-	if err != nil {
-		w.t.Fatal(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, err := w.store.Approval(context.Background(), id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var refs []bot.MessageRef
+		if json.Unmarshal([]byte(a.Refs), &refs) == nil && len(refs) == 1 {
+			return refs[0]
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("approval %s: no card ref stored (%q)", id, a.Refs)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	var refs []bot.MessageRef
-	if err := json.Unmarshal([]byte(a.Refs), &refs); err != nil || len(refs) != 1 {
-		w.t.Fatalf("approval %s card refs %q: %v", id, a.Refs, err)
-	}
-	return refs[0]
 }
 
 func (w *world) jobs() []agents.Job {

@@ -30,7 +30,7 @@ func BenchmarkMessageToWarmStdin(b *testing.B) {
 	}
 	r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
 		Chats: []agentstest.Chat{{Platform: bot.Discord, Adapter: ad}},
-		Spec:  func(s *agents.AgentSpec) { s.Warm = true }})
+		Spec:  func(s *agents.AgentSpec) { s.Warm, s.UserRate = true, agents.Rate{N: -1} }}) // one person sends b.N messages
 	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
 		b.Fatal("not connected")
 	}

@@ -33,7 +33,7 @@ func BenchmarkEnvelopeToWarmStdin(b *testing.B) {
 	}
 	r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
 		Chats: []agentstest.Chat{{Platform: bot.Slack, Adapter: ad}},
-		Spec:  func(s *agents.AgentSpec) { s.Warm = true }})
+		Spec:  func(s *agents.AgentSpec) { s.Warm, s.UserRate = true, agents.Rate{N: -1} }}) // one person sends b.N messages
 	fake.WaitConnected(app, 1)
 	dm := slacktest.DMChannel(app, alice)
 	r.MeasureWarmStdin(b,
