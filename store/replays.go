@@ -40,6 +40,17 @@ func (db *DB) ClaimReplayKeys(ctx context.Context, now, expires time.Time, keys 
 	return true, nil
 }
 
+// ReleaseReplayKeys forgets keys (a claimed delivery that was not run
+// after all, so that its retry is not taken for a replay).
+func (db *DB) ReleaseReplayKeys(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if _, err := db.w.ExecContext(ctx, `DELETE FROM webhook_replays WHERE key = ?`, k); err != nil {
+			return fmt.Errorf("release replay key: %w", err)
+		}
+	}
+	return nil
+}
+
 // SeenReplayKey reports whether one of keys is recorded and not expired at
 // now.
 func (db *DB) SeenReplayKey(ctx context.Context, now time.Time, keys ...string) (bool, error) {

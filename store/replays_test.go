@@ -31,6 +31,13 @@ func TestReplayKeysClaimOnceUntilExpiry(t *testing.T) {
 	if ok, err := db.ClaimReplayKeys(ctx, later, later.Add(time.Hour), "d:1"); err != nil || !ok {
 		t.Fatalf("claim after expiry = %v, %v", ok, err)
 	}
+	// A released claim can be made again.
+	if err := db.ReleaseReplayKeys(ctx, "d:1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.ClaimReplayKeys(ctx, later, later.Add(time.Hour), "d:1"); err != nil || !ok {
+		t.Fatalf("claim after release = %v, %v", ok, err)
+	}
 }
 
 func TestReplayKeysSurviveReopenAndRace(t *testing.T) {
