@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -48,4 +49,61 @@ func BenchmarkMessageToWarmStdin(b *testing.B) {
 				b.Fatalf("no echo of %q", text)
 			}
 		})
+}
+
+// BenchmarkFlood: one person sends 200 mentions in 10 s in #general while
+// ten others each send one message during those 10 s, in another channel
+// (other-channel) or in #general too (same-channel). It reports how long the
+// others waited, from the fake's MESSAGE_CREATE to their prompt on a warm
+// agent's stdin (the fake CLI), with the intake's default limits, and the
+// process's goroutines and heap (agentstest.MeasureFlood). Each round takes
+// 10 s: run it with -benchtime=3x or so.
+func BenchmarkFlood(b *testing.B) {
+	for _, where := range []string{"other-channel", "same-channel"} {
+		b.Run(where, func(b *testing.B) {
+			w := newWorld()
+			mallory := srv.AddUser("mallory")
+			srv.AddMember(w.guild, mallory.ID)
+			others := make([]string, 10)
+			for k := range others {
+				u := srv.AddUser(fmt.Sprint("other", k))
+				srv.AddMember(w.guild, u.ID)
+				others[k] = u.ID
+			}
+			ad, err := discord.New(w.config(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
+				Chats: []agentstest.Chat{{Platform: bot.Discord, Adapter: ad}},
+				Spec:  func(s *agents.AgentSpec) { s.Warm = true }})
+			if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
+				b.Fatal("not connected")
+			}
+			ch := w.auto
+			if where == "same-channel" {
+				ch = w.general
+			}
+			say := func(user, ch, text string) {
+				if ch == w.general {
+					text = w.mention() + " " + text
+				}
+				srv.SendMessage(user, ch, text)
+			}
+			echoed := func(ch, text string) {
+				if !srv.WaitFor(wait, func() bool { return botSaid(w, ch, "echo: "+text) > 0 }) {
+					b.Fatalf("no echo of %q", text)
+				}
+			}
+			// Warm processes for both conversations.
+			say(mallory.ID, w.general, "warm up")
+			echoed(w.general, "warm up")
+			say(others[0], ch, "warm up too")
+			echoed(ch, "warm up too")
+			r.MeasureFlood(b, agentstest.Flood{
+				Send:      func(text string) { say(mallory.ID, w.general, text) },
+				SendOther: func(k int, text string) { say(others[k], ch, text) },
+			})
+		})
+	}
 }
