@@ -43,7 +43,7 @@ type AgentSpec struct {
 	// who may decide tool requests: user ids, "role:ID", or "*".
 	Approvers map[string][]string
 
-	MaxConcurrent   int           // runs at once, chat, schedules and CLI together (default 1)
+	MaxConcurrent   int           // runs at once (their turns; posting the answer is not counted), chat, schedules and CLI together (default 1)
 	QueueMax        int           // waiting messages per conversation (default 10)
 	AgentQueueMax   int           // waiting chat messages across all conversations (default DefaultAgentQueueMax)
 	UserRate        Rate          // chat messages per person (token bucket); zero: DefaultUserRate; N < 0: no limit

@@ -135,6 +135,13 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	rs.record("prompt", map[string]any{"text": rs.job.Prompt, "user": p.user.ID})
 
 	text, res, err := f.turn(runCtx, rs, true)
+	// The agent's process is done with this run: the slot is free before
+	// the answer goes to chat, so a channel the platform is rate-limiting
+	// holds up only its own conversation.
+	if held {
+		held = false
+		f.releaseSlot(a)
+	}
 	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
 }
 

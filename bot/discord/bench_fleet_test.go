@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest/fakecli"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord"
+	"github.com/herdbot/herdbot/bot/discord/discordtest"
 )
 
 // BenchmarkMessageToWarmStdin measures the whole inbound path: from the
@@ -56,11 +58,15 @@ func BenchmarkMessageToWarmStdin(b *testing.B) {
 // (other-channel) or in #general too (same-channel). It reports how long the
 // others waited, from the fake's MESSAGE_CREATE to their prompt on a warm
 // agent's stdin (the fake CLI), with the intake's default limits, and the
-// process's goroutines and heap (agentstest.MeasureFlood). Each round takes
-// 10 s: run it with -benchtime=3x or so.
+// process's goroutines and heap (agentstest.MeasureFlood). The
+// *-no-rate-limit cases turn queue.per_user off, so that the flood is held
+// back only by the bounds and the fair order. Each round takes 10 s: run it
+// with -benchtime=3x or so.
 func BenchmarkFlood(b *testing.B) {
-	for _, where := range []string{"other-channel", "same-channel"} {
-		b.Run(where, func(b *testing.B) {
+	for _, name := range []string{"other-channel", "same-channel", "same-channel-no-rate-limit", "other-channel-discord-buckets"} {
+		b.Run(name, func(b *testing.B) {
+			where, _, _ := strings.Cut(name, "-no-")
+			where, buckets := strings.CutSuffix(where, "-discord-buckets")
 			w := newWorld()
 			mallory := srv.AddUser("mallory")
 			srv.AddMember(w.guild, mallory.ID)
@@ -76,16 +82,41 @@ func BenchmarkFlood(b *testing.B) {
 			}
 			r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
 				Chats: []agentstest.Chat{{Platform: bot.Discord, Adapter: ad}},
-				Spec:  func(s *agents.AgentSpec) { s.Warm = true }})
+				Spec: func(s *agents.AgentSpec) {
+					s.Warm = true
+					if strings.Contains(name, "-no-rate-limit") {
+						s.UserRate = agents.Rate{N: -1}
+					}
+					if buckets {
+						s.MaxProcesses = 12 // a warm process for each channel
+					}
+				}})
 			if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
 				b.Fatal("not connected")
 			}
-			ch := w.auto
-			if where == "same-channel" {
-				ch = w.general
+			chans := make([]string, len(others)) // where each other person writes
+			for k := range chans {
+				chans[k] = w.auto
+				if where == "same-channel" {
+					chans[k] = w.general
+				}
 			}
+			if buckets {
+				// Discord's limit on posts per channel, 5 per 5 s, in every
+				// channel; each other person in a channel of their own (ten
+				// answers in 10 s would fill one channel's bucket alone).
+				for k := range chans {
+					if k > 0 {
+						chans[k] = srv.AddChannel(w.guild, fmt.Sprint("side", k))
+					}
+				}
+				for _, c := range append([]string{w.general}, chans...) {
+					defer srv.AddBucket(discordtest.Bucket{Method: "POST", Pattern: "/channels/" + c + "/messages", Limit: 5, Window: 5 * time.Second})()
+				}
+			}
+			ch := chans[0]
 			say := func(user, ch, text string) {
-				if ch == w.general {
+				if ch != w.auto { // the other channels are in mention mode
 					text = w.mention() + " " + text
 				}
 				srv.SendMessage(user, ch, text)
@@ -100,9 +131,15 @@ func BenchmarkFlood(b *testing.B) {
 			echoed(w.general, "warm up")
 			say(others[0], ch, "warm up too")
 			echoed(ch, "warm up too")
+			for k, c := range chans {
+				if c != ch {
+					say(others[k], c, fmt.Sprint("warm up ", k))
+					echoed(c, fmt.Sprint("warm up ", k))
+				}
+			}
 			r.MeasureFlood(b, agentstest.Flood{
 				Send:      func(text string) { say(mallory.ID, w.general, text) },
-				SendOther: func(k int, text string) { say(others[k], ch, text) },
+				SendOther: func(k int, text string) { say(others[k], chans[k], text) },
 			})
 		})
 	}

@@ -56,9 +56,17 @@ func BenchmarkEnvelopeToWarmStdin(b *testing.B) {
 // in a thread they already talk in, during those 10 s. It reports how long
 // the others waited, from the fake's envelope to their prompt on an agent's
 // stdin (the fake CLI), with the intake's default limits, and the process's
-// goroutines and heap (agentstest.MeasureFlood). Each round takes 10 s: run
-// it with -benchtime=3x or so.
+// goroutines and heap (agentstest.MeasureFlood). The no-rate-limit case
+// turns queue.per_user off, so that the flood is held back only by
+// queue.agent_max and the fair order. Each round takes 10 s: run it with
+// -benchtime=3x or so.
 func BenchmarkFlood(b *testing.B) {
+	for _, name := range []string{"default", "no-rate-limit"} {
+		b.Run(name, func(b *testing.B) { benchFlood(b, name == "no-rate-limit") })
+	}
+}
+
+func benchFlood(b *testing.B, noRateLimit bool) {
 	const mallory = "U0MALLORY"
 	fake := slacktest.New(b, slacktest.Options{})
 	app := fake.AddApp("garden")
@@ -70,7 +78,12 @@ func BenchmarkFlood(b *testing.B) {
 	}
 	r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
 		Chats: []agentstest.Chat{{Platform: bot.Slack, Adapter: ad}},
-		Spec:  func(s *agents.AgentSpec) { s.Warm = true }})
+		Spec: func(s *agents.AgentSpec) {
+			s.Warm = true
+			if noRateLimit {
+				s.UserRate = agents.Rate{N: -1}
+			}
+		}})
 	fake.WaitConnected(app, 1)
 	echoed := func(thread, text string) {
 		fake.WaitFor("echo of "+text, func() bool {
