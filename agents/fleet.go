@@ -243,6 +243,14 @@ func (f *Fleet) SetAgents(specs []AgentSpec) error {
 	for _, a := range retired {
 		f.closeIdleOf(context.Background(), a)
 	}
+	f.mu.Lock()
+	for name := range f.intakes {
+		if !seen[name] { // removed: its waiting messages will not run
+			f.drainLocked(name, "this agent was removed; the message did not run.")
+			delete(f.intakes, name)
+		}
+	}
+	f.mu.Unlock()
 	return nil
 }
 

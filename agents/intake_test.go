@@ -197,3 +197,50 @@ func TestIntakeServesLeastRecentlyServedFirst(t *testing.T) {
 		t.Fatalf("next %+v, want b1 while 'same' runs", q)
 	}
 }
+
+// interruptConn records interrupts.
+type interruptConn struct {
+	Conn
+	got chan struct{}
+}
+
+func (c *interruptConn) Interrupt(context.Context) error { c.got <- struct{}{}; return nil }
+
+// TestIntakeSteerInterruptsOffThePath: in steer mode a message for a busy
+// conversation interrupts its run on a goroutine of the fleet's, not in
+// HandleMessage.
+func TestIntakeSteerInterruptsOffThePath(t *testing.T) {
+	r := newIntakeRig(t, AgentSpec{Steer: true, UserRate: Rate{N: -1}})
+	key := bot.Target{Platform: bot.Discord, Space: "g", Channel: "c1"}.Key()
+	c := &interruptConn{got: make(chan struct{}, 1)}
+	r.f.mu.Lock()
+	r.f.conv(key, "garden").active = true
+	r.f.convs["garden|"+key].run = &runState{conn: c}
+	r.f.mu.Unlock()
+	r.say("alice", "c1", "actually, do this instead")
+	<-c.got
+	r.f.wg.Wait()
+	r.flush()
+	if n := r.box.count("Interrupting the current turn"); n != 1 {
+		t.Fatalf("notices %q", r.box.sent)
+	}
+	if got := r.waiting("alice"); len(got) != 1 {
+		t.Fatalf("the message should wait for the interrupted run: %v", got)
+	}
+}
+
+func TestIntakeRemovedAgentDropsWaiting(t *testing.T) {
+	r := newIntakeRig(t, AgentSpec{UserRate: Rate{N: -1}})
+	r.say("alice", "c1", "one")
+	r.say("bob", "c2", "two")
+	if err := r.f.SetAgents(nil); err != nil {
+		t.Fatal(err)
+	}
+	r.flush()
+	if n := r.box.count("this agent was removed"); n != 2 {
+		t.Fatalf("notices %q, want each waiting person told", r.box.sent)
+	}
+	if len(r.f.intakes) != 0 || len(r.f.convs) != 0 {
+		t.Fatalf("left behind: %d intakes, %d conversations", len(r.f.intakes), len(r.f.convs))
+	}
+}
