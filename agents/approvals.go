@@ -30,18 +30,20 @@ type broker struct {
 	f       *Fleet
 	mu      sync.Mutex
 	pending map[string]*pendingApproval // by approval id
+	posting map[string]chan struct{}    // approval id → closed once its card's ref is stored (or posting failed)
 }
 
 type pendingApproval struct {
-	rs     *runState
-	req    PermissionRequest
-	row    Approval
-	timer  *time.Timer
-	user   string        // the run's requester (userKey), for a session grant
-	posted chan struct{} // closed once the card's refs are stored (or posting failed)
+	rs    *runState
+	req   PermissionRequest
+	row   Approval
+	timer *time.Timer
+	user  string // the run's requester (userKey), for a session grant
 }
 
-func newBroker(f *Fleet) *broker { return &broker{f: f, pending: map[string]*pendingApproval{}} }
+func newBroker(f *Fleet) *broker {
+	return &broker{f: f, pending: map[string]*pendingApproval{}, posting: map[string]chan struct{}{}}
+}
 
 // InputHash is the sha256 of a tool input, compacted, hex.
 func InputHash(input json.RawMessage) string {
@@ -126,9 +128,11 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
 
-	p := &pendingApproval{rs: rs, req: req, row: row, user: user, posted: make(chan struct{})}
+	p := &pendingApproval{rs: rs, req: req, row: row, user: user}
+	posted := make(chan struct{})
 	b.mu.Lock()
 	b.pending[row.ID] = p
+	b.posting[row.ID] = posted
 	rs.mu.Lock()
 	rs.pending[req.RequestID] = row.ID
 	rs.mu.Unlock()
@@ -137,7 +141,12 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	})
 	b.mu.Unlock()
 
-	defer close(p.posted)
+	defer func() {
+		b.mu.Lock()
+		delete(b.posting, row.ID)
+		b.mu.Unlock()
+		close(posted)
+	}()
 	if out, ok := f.outbox(a.spec.Name, target); ok {
 		msg := card(row, cardOpts{buttons: true, attach: true, session: rs.job.SessionID != "", limit: bot.LimitOf(out)})
 		ref, err := out.Send(ctx, target, msg)
@@ -278,7 +287,8 @@ func (f *Fleet) limitFor(agent string, t bot.Target) int {
 
 // onCard reports whether ref is one of approval id's cards. A click can
 // arrive before the card's ref is stored (the platform shows the card
-// before herdbot has its id): then it waits for the post to finish.
+// before herdbot has its id), even after the approval was decided: then it
+// waits for the post to finish.
 func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool {
 	if ref.ID == "" {
 		return false
@@ -297,14 +307,14 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 			}
 		}
 		b.mu.Lock()
-		p := b.pending[id]
+		posted := b.posting[id]
 		b.mu.Unlock()
-		if p == nil {
+		if posted == nil {
 			return false
 		}
 		wait := time.NewTimer(10 * time.Second)
 		select {
-		case <-p.posted:
+		case <-posted:
 		case <-ctx.Done():
 		case <-wait.C:
 		}

@@ -66,7 +66,7 @@ func bindRig(t *testing.T, pending, stored json.RawMessage) (*broker, *bindStore
 	a := newAgentState(AgentSpec{Name: "garden"})
 	rs := &runState{f: f, a: a, job: Job{ID: "j", SessionID: "s"}, conn: c, pending: map[string]string{"r": "A"}}
 	b.pending["A"] = &pendingApproval{rs: rs, req: PermissionRequest{RequestID: "r", ToolName: "Bash", Input: pending},
-		row: st.row, timer: time.NewTimer(time.Hour), posted: make(chan struct{})}
+		row: st.row, timer: time.NewTimer(time.Hour)}
 	return b, st, c, a
 }
 
