@@ -2,6 +2,7 @@ package agents_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,7 +51,8 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter, tweak ...
 		Approvers: map[string][]string{bot.Console: {"alice"}},
 		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: hub.For(agentName)}},
 		Spec: func(s *agents.AgentSpec) {
-			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax = conc, 4*conc, true, 1<<20
+			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax, s.AgentQueueMax = conc, 4*conc, true, 1<<20, 1<<20
+			s.UserRate = agents.Rate{N: -1} // one person sends everything
 			for _, f := range tweak {
 				f(s)
 			}
@@ -111,7 +113,7 @@ var benchApproveRx = regexp.MustCompile(`/approve ([A-Z2-7]{26}) once`)
 // written to the agent's stdin (store compare-and-set, audit row, control
 // response), with the fake CLI asking one permission per turn.
 func BenchmarkApprovalClick(b *testing.B) {
-	f, _, hub := benchFleet(b, fakecli.ModePermission, 1, &runCounter{})
+	f, st, hub := benchFleet(b, fakecli.ModePermission, 1, &runCounter{})
 	lines, stop := hub.Subscribe()
 	defer stop()
 	lat := make([]time.Duration, 0, b.N)
@@ -124,9 +126,17 @@ func BenchmarkApprovalClick(b *testing.B) {
 				id = m[1]
 			}
 		}
+		var refs []bot.MessageRef // the card the click is on, once herdbot has stored it
+		for len(refs) == 0 {
+			a, err := st.Approval(context.Background(), id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = json.Unmarshal([]byte(a.Refs), &refs)
+		}
 		t0 := time.Now()
 		res := f.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
-			User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+			User: bot.User{ID: "alice"}, Ref: refs[0]})
 		lat = append(lat, time.Since(t0))
 		if res.Card == nil {
 			b.Fatalf("click refused: %+v", res)

@@ -43,8 +43,11 @@ type AgentSpec struct {
 	// who may decide tool requests: user ids, "role:ID", or "*".
 	Approvers map[string][]string
 
-	MaxConcurrent   int           // runs at once, chat, schedules and CLI together (default 1)
+	MaxConcurrent   int           // runs at once (their turns; posting the answer is not counted), chat, schedules and CLI together (default 1)
 	QueueMax        int           // waiting messages per conversation (default 10)
+	AgentQueueMax   int           // waiting chat messages across all conversations (default DefaultAgentQueueMax)
+	UserRate        Rate          // chat messages per person (token bucket); zero: DefaultUserRate; N < 0: no limit
+	NoticeEvery     time.Duration // at most one intake notice per person per this (default DefaultNoticeEvery)
 	Steer           bool          // a new message interrupts the running turn instead of queueing behind it
 	Warm            bool          // keep the process between turns (not ephemeral)
 	MaxProcesses    int           // live processes per agent, warm or running (default 5)
@@ -64,6 +67,15 @@ func (s *AgentSpec) defaults() {
 	}
 	if s.QueueMax <= 0 {
 		s.QueueMax = 10
+	}
+	if s.AgentQueueMax <= 0 {
+		s.AgentQueueMax = DefaultAgentQueueMax
+	}
+	if s.UserRate.N == 0 || (s.UserRate.N > 0 && s.UserRate.Per <= 0) {
+		s.UserRate = DefaultUserRate
+	}
+	if s.NoticeEvery <= 0 {
+		s.NoticeEvery = DefaultNoticeEvery
 	}
 	if s.MaxProcesses <= 0 {
 		s.MaxProcesses = 5
@@ -139,9 +151,11 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	closing bool
-	convs   map[string]*convState // by agent + "|" + key
+	convs   map[string]*convState // by agent + "|" + key; only those with work
+	intakes map[string]*intake    // by agent: waiting work, per-person buckets
 	running map[string]*runState  // by job id
 	events  broadcast.Hub[JobEvent]
+	notices bot.Notifier // intake notices, sent off the inbound path
 
 	approvals *broker
 	wg        sync.WaitGroup // every goroutine the fleet starts but the disk watchers
@@ -156,7 +170,7 @@ type agentState struct {
 	mu     sync.Mutex
 	procs  int
 	idle   map[string]*warmConn // by conversation key
-	grants map[string][]string  // session id -> allow-for-session rules
+	grants *grantBook           // "allow for this session" grants, by session id
 	// Under mu too, for the disk watcher:
 	starts   uint64 // processes started, ever (disk readings compare it)
 	watching bool   // the watcher runs
@@ -184,8 +198,9 @@ func New(cfg Config) (*Fleet, error) {
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
-		convs: map[string]*convState{}, running: map[string]*runState{},
+		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
 	}
+	f.notices.Log = cfg.Log
 	if f.red == nil {
 		f.red = redact.New()
 	}
@@ -200,7 +215,7 @@ func New(cfg Config) (*Fleet, error) {
 func newAgentState(s AgentSpec) *agentState {
 	s.defaults()
 	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent), disk: newDiskGuard(s),
-		idle: map[string]*warmConn{}, grants: map[string][]string{}}
+		idle: map[string]*warmConn{}, grants: newGrantBook()}
 }
 
 // SetAgents replaces the fleet's agents (hot reload). New agents start
@@ -244,6 +259,14 @@ func (f *Fleet) SetAgents(specs []AgentSpec) error {
 	for _, a := range retired {
 		f.closeIdleOf(context.Background(), a)
 	}
+	f.mu.Lock()
+	for name := range f.intakes {
+		if !seen[name] { // removed: its waiting messages will not run
+			f.drainLocked(name, "this agent was removed; the message did not run.")
+			delete(f.intakes, name)
+		}
+	}
+	f.mu.Unlock()
 	return nil
 }
 
@@ -286,6 +309,7 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.mu.Lock()
 	f.closing = true
 	f.mu.Unlock()
+	f.drainAll() // waiting messages will not run: say so
 	f.log.Info("fleet stopping: waiting for running jobs", "grace", f.cfg.Grace)
 	// Runs waiting for a person cannot finish now: nobody will click
 	// before the restart expires their cards anyway.
@@ -304,6 +328,7 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.watchers.Wait()
 	f.approvals.stop()
 	f.closeIdle(context.WithoutCancel(ctx))
+	f.notices.Close()
 	return nil
 }
 

@@ -51,12 +51,12 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 	}
 	a.procs++
 	f.procStarted(a)
-	grants := append([]string(nil), a.grants[session]...)
 	a.mu.Unlock()
 
+	// Session grants are never handed to the CLI as rules: it asks, and
+	// herdbot answers identical calls itself (broker.request).
 	opts := a.spec.Options
 	opts.Resume = session
-	opts.AllowedTools = append(append([]string(nil), opts.AllowedTools...), grants...)
 	spec := a.spec.Sandbox
 	spec.Agent = a.spec.Name
 	spec.Job = rs.job.ID

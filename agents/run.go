@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herdbot/herdbot/bot"
@@ -22,6 +23,7 @@ type runParams struct {
 	silent   bool
 	user     bot.User
 	jobID    string // preset job id, or ""
+	slotHeld bool   // dispatch took one of the agent's slots for this run; the run releases it
 }
 
 // runState is one job while it runs.
@@ -48,6 +50,8 @@ type runState struct {
 	files   []bot.File        // long tool outputs, attached to the answer
 	names   map[string]string // tool_use id -> tool name
 	pending map[string]string // CLI request id -> approval id
+
+	interrupting atomic.Bool // a steer interrupt is on its way
 }
 
 // execute runs one job to its end and returns its result. It waits for a
@@ -58,6 +62,12 @@ func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunRes
 
 // executeHooked is execute with a hook called once the run is registered.
 func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, hook func(*runState)) (RunResult, error) {
+	held := p.slotHeld // one of a.slots is ours: released when the run ends
+	defer func() {
+		if held {
+			f.releaseSlot(a)
+		}
+	}()
 	f.mu.Lock()
 	if f.closing {
 		f.mu.Unlock()
@@ -75,20 +85,17 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	}
 	// Take a free slot at once when there is one: the job row is then
 	// written once, as running; otherwise it waits, recorded as queued.
-	slotNow := false
-	select {
-	case a.slots <- struct{}{}:
-		slotNow = true
-		job.Status = JobRunning
-	default:
-	}
-	releaseSlot := func() {
-		if slotNow {
-			<-a.slots
+	if !held {
+		select {
+		case a.slots <- struct{}{}:
+			held = true
+		default:
 		}
 	}
+	if held {
+		job.Status = JobRunning
+	}
 	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
-		releaseSlot()
 		return RunResult{}, fmt.Errorf("create job: %w", err)
 	}
 	runCtx, cancel := context.WithCancelCause(f.life)
@@ -108,9 +115,10 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		f.mu.Unlock()
 	}()
 
-	if !slotNow {
+	if !held {
 		select {
 		case a.slots <- struct{}{}:
+			held = true
 		case <-runCtx.Done():
 			return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
 		}
@@ -119,7 +127,6 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			f.log.Error("mark job running", "job", job.ID, "err", err)
 		}
 	}
-	defer func() { <-a.slots }()
 
 	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
@@ -153,6 +160,13 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	var de *DiskError
 	if err != nil && errors.As(context.Cause(runCtx), &de) {
 		err = de // stopped by the disk watcher, wherever the run was
+	}
+	// The agent's process is done with this run: the slot is free before
+	// the answer goes to chat, so a channel the platform is rate-limiting
+	// holds up only its own conversation.
+	if held {
+		held = false
+		f.releaseSlot(a)
 	}
 	out, err := f.finish(context.WithoutCancel(ctx), rs, text, res, err)
 	return out, de.wrap(out.Job, err)

@@ -125,12 +125,20 @@ type Action struct {
 	ApprovalID string
 	Choice     string
 	User       User
-	Ref        MessageRef // the card clicked
+	// Ref is the message clicked, where it is (Space is the guild or team
+	// the click came from). The handler decides only when it is one of the
+	// approval's cards.
+	Ref MessageRef
+	// Refusal, when set, is why the adapter will not let this click
+	// decide anything (e.g. it came from a guild or team the agent does
+	// not serve). The handler audits it and answers with a notice only.
+	Refusal string
 }
 
 // ActionResult is what the adapter shows after an Action: Card replaces the
-// clicked card when not nil (buttons removed when Card has none); Notice is
-// shown only to the clicker when not empty.
+// clicked card when not nil (buttons removed when Card has none; it is nil
+// unless the clicked message is the approval's card); Notice is shown only
+// to the clicker when not empty.
 type ActionResult struct {
 	Card   *Message
 	Notice string

@@ -104,8 +104,11 @@ type instancesSpec struct {
 }
 
 type queueSpec struct {
-	Max  *int   `koanf:"max" doc:"Messages waiting per conversation before new ones are refused." default:"10"`
-	Mode string `koanf:"mode" doc:"queue (wait for the run to end) or steer (feed into the running turn)." default:"queue"`
+	Max         *int   `koanf:"max" doc:"Chat messages waiting per conversation. When full, someone with fewer waiting there takes the place of the newest message of whoever has the most; otherwise the new message is refused." default:"10"`
+	Mode        string `koanf:"mode" doc:"queue (wait for the run to end) or steer (feed into the running turn)." default:"queue"`
+	AgentMax    *int   `koanf:"agent_max" doc:"Chat messages waiting across all of the agent's conversations (Slack threads and DMs included), shared out like max." default:"50"`
+	PerUser     string `koanf:"per_user" doc:"How many messages one person may send the agent: N/duration, a bucket of N refilled at N per duration (10/1m), or off. Over it, a message is not queued." default:"10/1m"`
+	NoticeEvery string `koanf:"notice_every" doc:"At most one 'not queued' and one 'queued' notice per person per this long." default:"1m"`
 }
 
 type approversSpec struct {

@@ -259,7 +259,8 @@ func TestWebhookRefused(t *testing.T) {
 		{"unknown hook", req{path: "/hooks/garden/nope", body: payload, secret: secret}, 404, "unknown hook"},
 		{"unknown agent", req{path: "/hooks/..%2Fetc/github", body: payload, secret: secret}, 404, "unknown hook"},
 		{"oversize", req{body: bytes.Repeat([]byte("a"), ops.DefaultBodyLimit+1), secret: secret}, 413, "body over"},
-		{"not JSON", req{body: []byte("hello"), secret: secret}, 400, "not JSON"},
+		{"not JSON", req{body: []byte("hello"), secret: secret, delivery: "d-1"}, 400, "not JSON"},
+		{"neither timestamp nor delivery id", req{body: payload, secret: secret}, 400, "neither X-Herdbot-Timestamp nor X-GitHub-Delivery"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t, ops.Config{}, ghHook())
@@ -313,6 +314,14 @@ func TestWebhookReplay(t *testing.T) {
 	if resp, body := s.do(first); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "replayed") {
 		t.Fatalf("replay: %d %s, want 409", resp.StatusCode, body)
 	}
+	// The delivery id is not signed: changing it does not make the same
+	// signed body new; removing it leaves nothing to tell a replay by.
+	if resp, body := s.do(req{body: payload, secret: secret, delivery: "d-8"}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("replay with another delivery id: %d %s, want 409", resp.StatusCode, body)
+	}
+	if resp, body := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("replay without a delivery id: %d %s, want 400", resp.StatusCode, body)
+	}
 	// A timestamped request replayed without a delivery id.
 	ts := strconv.FormatInt(t0.Unix(), 10)
 	stamped := req{body: payload, secret: secret, ts: ts}
@@ -323,8 +332,8 @@ func TestWebhookReplay(t *testing.T) {
 	if resp, _ := s.do(stamped); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("stamped replay: %d, want 409", resp.StatusCode)
 	}
-	if rows := s.audit.actions("webhook.refused"); len(rows) != 2 {
-		t.Fatalf("%d refused rows, want 2", len(rows))
+	if rows := s.audit.actions("webhook.refused"); len(rows) != 4 {
+		t.Fatalf("%d refused rows, want 4", len(rows))
 	}
 	// Delivery ids are forgotten after DeliveryTTL.
 	s.clk.Advance(ops.DefaultDeliveryTTL + time.Second)
@@ -342,8 +351,9 @@ func TestWebhookFlood(t *testing.T) {
 	h.RateLimit = sched.RateLimit{N: 2, Per: time.Minute}
 	s := start(t, ops.Config{}, h)
 	var codes []int
+	body := func(i int) []byte { return fmt.Appendf(nil, `{"issue":{"title":"bug %d"}}`, i) }
 	for i := range 5 {
-		resp, _ := s.do(req{body: payload, secret: secret, delivery: fmt.Sprint("flood-", i)})
+		resp, _ := s.do(req{body: body(i), secret: secret, delivery: fmt.Sprint("flood-", i)})
 		codes = append(codes, resp.StatusCode)
 		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
@@ -354,7 +364,7 @@ func TestWebhookFlood(t *testing.T) {
 	}
 	// A rate-limited delivery is not remembered: its redelivery can pass later.
 	s.clk.Advance(30 * time.Second)
-	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "flood-2"}); resp.StatusCode != http.StatusAccepted {
+	if resp, _ := s.do(req{body: body(2), secret: secret, delivery: "flood-2"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("after refill: %d, want 202", resp.StatusCode)
 	}
 	if rows := s.audit.actions("webhook.refused"); len(rows) != 3 {
@@ -384,7 +394,7 @@ func TestRefusedAuditRowsAreCapped(t *testing.T) {
 func TestShutdownWaitsForWebhookRuns(t *testing.T) {
 	s := start(t, ops.Config{}, ghHook())
 	s.hooks.block = true
-	if resp, _ := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusAccepted {
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "d-1"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	s.nextRun()
@@ -403,8 +413,13 @@ func TestTooManyRunsGoing(t *testing.T) {
 	s.hooks.block = true
 	s.do(req{body: payload, secret: secret, delivery: "a"})
 	s.nextRun()
-	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "b"}); resp.StatusCode != http.StatusServiceUnavailable {
+	b := req{body: []byte(`{"other":1}`), secret: secret, delivery: "b"}
+	if resp, _ := s.do(b); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	// It did not run, so it is not remembered: its retry is not a replay.
+	if resp, body := s.do(b); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("retry: %d %s, want 503 again (not a replay)", resp.StatusCode, body)
 	}
 }
 

@@ -49,6 +49,19 @@ type Hooks interface {
 	RunWebhook(ctx context.Context, agent, name, prompt string) (agents.RunResult, error)
 }
 
+// Replays remembers the deliveries (ids, signatures) already accepted, for
+// the replay window; store.DB implements it in SQLite, so that a restart
+// does not forget them.
+type Replays interface {
+	// SeenReplayKey reports whether one of keys is remembered at now.
+	SeenReplayKey(ctx context.Context, now time.Time, keys ...string) (bool, error)
+	// ClaimReplayKeys remembers keys until expires unless one of them is
+	// already remembered (then it returns false: a replay).
+	ClaimReplayKeys(ctx context.Context, now, expires time.Time, keys ...string) (bool, error)
+	// ReleaseReplayKeys forgets keys claimed for a delivery that did not run.
+	ReleaseReplayKeys(ctx context.Context, keys ...string) error
+}
+
 // Auditor records audit rows; store.DB implements it.
 type Auditor interface {
 	Audit(ctx context.Context, e agents.AuditEntry) error
@@ -60,6 +73,7 @@ type Config struct {
 	Checks   []Check             // run by /healthz, in this order
 	Hooks    Hooks               // nil = every /hooks request is unknown
 	Audit    Auditor             // nil = refused requests are only logged
+	Replays  Replays             // nil = in memory (a restart forgets accepted deliveries)
 	// Redact masks secrets in payload values put into prompts and in
 	// health check errors; nil leaves them as they are.
 	Redact func(string) string
@@ -67,7 +81,7 @@ type Config struct {
 
 	BodyLimit    int64         // largest webhook body
 	ReplayWindow time.Duration // accepted age of X-Herdbot-Timestamp, either way
-	DeliveryTTL  time.Duration // how long delivery ids are remembered
+	DeliveryTTL  time.Duration // how long delivery ids and signatures of untimestamped requests are remembered
 	MaxFieldLen  int           // longest payload value in a prompt (characters)
 	CheckTimeout time.Duration // per health check
 	MaxInFlight  int           // webhook runs at once across hooks; more → 503
@@ -79,8 +93,9 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	limits  *limiter
-	replays *replayCache
-	audits  *bucket // of refused-request audit rows
+	replays Replays
+	keepFor time.Duration // how long accepted deliveries are remembered
+	audits  *bucket       // of refused-request audit rows
 	auditMu sync.Mutex
 	dropped int // refused-request audit rows not written (under auditMu)
 }
@@ -114,11 +129,17 @@ func New(cfg Config, log *slog.Logger) *Server {
 	if cfg.AuditRate.N <= 0 || cfg.AuditRate.Per <= 0 {
 		cfg.AuditRate = DefaultAuditRate
 	}
+	keep := max(cfg.DeliveryTTL, 2*cfg.ReplayWindow)
+	replays := cfg.Replays
+	if replays == nil {
+		replays = newReplayCache(keep, maxReplayEntries)
+	}
 	return &Server{
 		cfg:     cfg,
 		log:     log.With("component", "ops"),
 		limits:  newLimiter(),
-		replays: newReplayCache(max(cfg.DeliveryTTL, 2*cfg.ReplayWindow), maxReplayEntries),
+		replays: replays,
+		keepFor: keep,
 		audits:  newBucket(cfg.AuditRate, cfg.Clock.Now()),
 	}
 }
