@@ -161,7 +161,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		if err != nil {
 			return nil, fmt.Errorf("demo model: %w", err)
 		}
-		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo())
+		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
 		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
 		demoPrivate = ln.Addr().String()
 		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
