@@ -71,8 +71,8 @@ func (b *Backend) ensureNetwork(ctx context.Context, name string, labels map[str
 		return netInfo{}, err
 	}
 	if found != nil {
-		if found.Labels[LabelManaged] != "1" || found.Labels[LabelFleet] != b.cfg.Fleet {
-			return netInfo{}, fmt.Errorf("network %s exists but is not herdbot's (fleet %s); remove or rename it", name, b.cfg.Fleet)
+		if found.Labels[LabelManaged] != "1" || found.Labels[LabelInstallation] != b.cfg.Installation {
+			return netInfo{}, fmt.Errorf("network %s exists but is not this herdbot installation's (%s); remove or rename it", name, b.cfg.Installation)
 		}
 		if found.Internal != opts.Internal {
 			return netInfo{}, fmt.Errorf("network %s exists with internal=%t, want %t; remove it (herdbot recreates it)", name, found.Internal, opts.Internal)
