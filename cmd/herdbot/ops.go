@@ -29,12 +29,12 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 // addOps serves /healthz, /metrics and /hooks on the fleet's HTTP listen
 // address (default 127.0.0.1:9090).
 func (svc *service) addOps(reg *prometheus.Registry) error {
-	checks := []ops.Check{{Name: "store", Func: svc.store.Ping}}
+	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Redact: svc.red.String},
-		svc.log)
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Redact: svc.red.String,
+		StopGrace: runsStopGrace}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
@@ -43,6 +43,12 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 	svc.runs = append(svc.runs, func(ctx context.Context) error { return srv.Run(ctx, ln) })
 	return nil
 }
+
+// runsStopGrace is how long the scheduler and the webhook endpoint wait,
+// at shutdown, for their runs before cancelling them: a backstop well after
+// the fleet's own grace (30 s) and its retries of a store that cannot
+// write, which end every run first, all alike.
+const runsStopGrace = 90 * time.Second
 
 // addRetention prunes old jobs (keeping the newest 1000 per agent) and old
 // schedule slots every hour.

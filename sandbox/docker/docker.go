@@ -125,7 +125,9 @@ type Backend struct {
 	created     map[string]struct{} // container ids this backend created, for Cleanup to spare
 	egressNetID string
 	egressNet   netInfo         // cached once the egress network exists
+	lastEgress  netInfo         // the egress network last seen, to recreate it alike
 	images      map[string]bool // images seen present
+	lostGen     int             // counts engine losses; agents set up before one are set up again
 
 	egressMu    sync.Mutex
 	egressImage string

@@ -47,13 +47,28 @@ func (b *Backend) ensureEgressNetwork(ctx context.Context) (netInfo, error) {
 	if cached.id != "" {
 		return cached, nil
 	}
-	n, err := b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), client.NetworkCreateOptions{
+	opts := client.NetworkCreateOptions{
 		Driver:  "bridge",
 		Options: map[string]string{optEnableICC: "false"},
-	})
+	}
+	b.mu.Lock()
+	last := b.lastEgress
+	b.mu.Unlock()
+	if len(last.subnets) == 1 && len(last.gateways) == 1 {
+		// Recreated (the engine lost it): with the same subnet and
+		// gateway when free, so that what herdbot serves on the host's
+		// address there (the demo model) is reachable again.
+		opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: last.subnets[0], Gateway: last.gateways[0]}}}
+	}
+	n, err := b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), opts)
+	if err != nil && opts.IPAM != nil {
+		b.log.Warn("egress network: its former subnet is taken; creating it with another", "subnet", last.subnets[0], "err", err)
+		opts.IPAM = nil
+		n, err = b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), opts)
+	}
 	if err == nil {
 		b.mu.Lock()
-		b.egressNetID, b.egressNet = n.id, n
+		b.egressNetID, b.egressNet, b.lastEgress = n.id, n, n
 		b.mu.Unlock()
 	}
 	return n, err
