@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -78,66 +78,121 @@ func (svc *service) addRetention() {
 // validate, then apply. An invalid new config keeps the old one running.
 func (svc *service) addReload() {
 	svc.runs = append(svc.runs, func(ctx context.Context) error {
-		changed := make(chan struct{}, 1)
-		poke := func() {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		werr := make(chan error, 1)
-		go func() { werr <- config.Watch(ctx, svc.cfg, poke) }()
-		for {
-			select {
-			case <-ctx.Done():
-				<-werr
-				return nil
-			case err := <-werr:
-				if err != nil && !errors.Is(err, context.Canceled) {
-					svc.log.Warn("config file watch stopped; SIGHUP still reloads", "err", err)
-				}
-				werr = nil
-			case <-hup:
-				svc.reload(ctx)
-			case <-changed:
-				svc.reload(ctx)
-			}
-		}
+		w := &reloader{log: svc.log, watch: config.Watch, fleet: func() *config.Fleet { return svc.cfg },
+			reload: svc.reload, hup: hup, minBackoff: time.Second, maxBackoff: 5 * time.Minute}
+		w.run(ctx)
+		return nil
 	})
+}
+
+// reloader runs the config file watch and reloads on its changes and on
+// SIGHUP. The watch is restarted with the new config after every applied
+// reload (so files of new agents are watched), and after it stops by
+// itself (an inotify limit, say: retried with capped backoff, SIGHUP
+// works meanwhile). Shutdown waits only for a watch that was told to
+// stop.
+type reloader struct {
+	log    *slog.Logger
+	watch  func(ctx context.Context, f *config.Fleet, onChange func()) error // config.Watch
+	fleet  func() *config.Fleet                                              // the running config
+	reload func(ctx context.Context) bool                                    // true when applied
+	hup    <-chan os.Signal
+
+	minBackoff, maxBackoff time.Duration
+}
+
+func (r *reloader) run(ctx context.Context) {
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	var (
+		stopWatch context.CancelFunc // nil when no watch runs
+		ended     chan error         // the running watch's end
+		retry     <-chan time.Time   // armed after the watch stopped by itself
+		backoff   = r.minBackoff
+	)
+	start := func() {
+		wctx, cancel := context.WithCancel(ctx)
+		ch := make(chan error, 1)
+		f := r.fleet()
+		go func() { ch <- r.watch(wctx, f, poke) }()
+		stopWatch, ended, retry = cancel, ch, nil
+	}
+	stop := func() {
+		if stopWatch != nil {
+			stopWatch()
+			<-ended // Watch returns once its ctx is done
+			stopWatch, ended = nil, nil
+		}
+	}
+	defer stop()
+	start()
+	reload := func() {
+		if r.reload(ctx) {
+			stop()
+			start()
+			backoff = r.minBackoff
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-ended:
+			stopWatch()
+			stopWatch, ended = nil, nil
+			if ctx.Err() != nil {
+				return
+			}
+			r.log.Warn("config file watch stopped; restarting it (SIGHUP still reloads)", "in", backoff, "err", err)
+			retry = time.After(backoff)
+			backoff = min(2*backoff, r.maxBackoff)
+		case <-retry:
+			start()
+		case <-r.hup:
+			reload()
+		case <-changed:
+			reload()
+		}
+	}
 }
 
 // reload applies a changed config: agents added, removed or changed,
 // schedules added, removed or re-timed, and chat connections restarted only
 // for agents whose chat config changed. Anything invalid keeps the running
 // config whole.
-func (svc *service) reload(ctx context.Context) {
+func (svc *service) reload(ctx context.Context) bool {
 	next, err := config.Load(svc.cfg.Path)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	if sameFleetLevel(svc.cfg, next) != "" {
 		svc.log.Error("config reload refused: " + sameFleetLevel(svc.cfg, next) + " changed; restart herdbot for that")
-		return
+		return false
 	}
 	specs, err := svc.specs(next)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	for _, sc := range schedules(next) {
 		if err := sched.Validate(sc); err != nil {
 			svc.log.Error("config reload refused: schedules", "err", err)
-			return
+			return false
 		}
 	}
 	svc.red.Update(next.Secrets()...)
 	if err := svc.fleet.SetAgents(specs); err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	if err := svc.sched.Apply(ctx, schedules(next)); err != nil {
 		svc.log.Error("config reload: schedules not applied", "err", err)
@@ -145,6 +200,7 @@ func (svc *service) reload(ctx context.Context) {
 	svc.wantChat(next)
 	svc.cfg = next
 	svc.log.Info("config reloaded", "agents", len(next.Agents), "schedules", len(schedules(next)))
+	return true
 }
 
 // sameFleetLevel names a fleet-level setting that reload cannot change
