@@ -413,3 +413,46 @@ func TestSidecarThatFailsIsReported(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 }
+
+// TestNetworksRecreatedAfterTheyVanish: the agent's sidecar and both
+// networks disappear (an engine restart, a prune); the next Start sets them
+// up again at once (it used to fail once on the stale network id), and the
+// egress network gets its former subnet, so a server herdbot runs on the
+// host's address there (the demo model) is reachable again.
+func TestNetworksRecreatedAfterTheyVanish(t *testing.T) {
+	t.Parallel()
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	p := startHang(t, b, a, "gone")
+	gw, err := b.HostGateway(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p.Wait(testCtx(t))
+
+	// Everything of the agent goes, behind the backend's back.
+	ag, _ := b.agent("gone")
+	ag.mu.Lock()
+	sidecar := ag.sidecar
+	ag.mu.Unlock()
+	if _, err := b.cli.ContainerRemove(testCtx(t), sidecar, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{b.agentNetworkName("gone"), b.egressNetworkName()} {
+		if _, err := b.cli.NetworkRemove(testCtx(t), n, client.NetworkRemoveOptions{}); err != nil {
+			t.Fatalf("remove %s: %v", n, err)
+		}
+	}
+
+	p2 := startHang(t, b, a, "gone") // fails the test if Start fails
+	_ = p2.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p2.Wait(testCtx(t))
+	if c, n := listFleet(t, b, b.cfg.Fleet); len(n) != 2 || !slices.Contains(c, "egress:gone") {
+		t.Fatalf("after the second Start: containers %v networks %v", c, n)
+	}
+	gw2, err := b.HostGateway(testCtx(t))
+	if err != nil || gw2 != gw {
+		t.Fatalf("egress gateway %s (%v) after recreation, want the former %s", gw2, err, gw)
+	}
+}
