@@ -81,7 +81,7 @@ func (svc *service) addReload() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		w := &reloader{log: svc.log, watch: config.Watch, fleet: func() *config.Fleet { return svc.cfg },
+		w := &reloader{log: svc.log, watch: config.WatchReady, fleet: func() *config.Fleet { return svc.cfg },
 			reload: svc.reload, hup: hup, minBackoff: time.Second, maxBackoff: 5 * time.Minute}
 		w.run(ctx)
 		return nil
@@ -89,19 +89,28 @@ func (svc *service) addReload() {
 }
 
 // reloader runs the config file watch and reloads on its changes and on
-// SIGHUP. The watch is restarted with the new config after every applied
-// reload (so files of new agents are watched), and after it stops by
-// itself (an inotify limit, say: retried with capped backoff, SIGHUP
-// works meanwhile). Shutdown waits only for a watch that was told to
-// stop.
+// SIGHUP. After every applied reload the watch is restarted on the new
+// config (so files of new agents are watched): the new watch is in place
+// before the old one stops, and when the new config has files the old one
+// did not watch, one more reload catches a change made to them meanwhile.
+// A watch that stops by itself (an inotify limit, say) is restarted with
+// capped backoff, then a reload catches what it missed; SIGHUP works
+// meanwhile. Shutdown waits only for a watch that was told to stop.
 type reloader struct {
 	log    *slog.Logger
-	watch  func(ctx context.Context, f *config.Fleet, onChange func()) error // config.Watch
-	fleet  func() *config.Fleet                                              // the running config
-	reload func(ctx context.Context) bool                                    // true when applied
+	watch  func(ctx context.Context, f *config.Fleet, onChange, ready func()) error // config.WatchReady
+	fleet  func() *config.Fleet                                                     // the running config
+	reload func(ctx context.Context) bool                                           // true when applied
 	hup    <-chan os.Signal
 
 	minBackoff, maxBackoff time.Duration
+}
+
+// watchRun is one running watch.
+type watchRun struct {
+	files map[string]bool
+	stop  context.CancelFunc
+	ended chan error
 }
 
 func (r *reloader) run(ctx context.Context) {
@@ -112,50 +121,99 @@ func (r *reloader) run(ctx context.Context) {
 		default:
 		}
 	}
-	var (
-		stopWatch context.CancelFunc // nil when no watch runs
-		ended     chan error         // the running watch's end
-		retry     <-chan time.Time   // armed after the watch stopped by itself
-		backoff   = r.minBackoff
-	)
-	start := func() {
+	// start starts a watch of the running config and waits until it is
+	// in place; nil when it ended first (its error is returned).
+	start := func() (*watchRun, error) {
 		wctx, cancel := context.WithCancel(ctx)
-		ch := make(chan error, 1)
+		w := &watchRun{files: map[string]bool{}, stop: cancel, ended: make(chan error, 1)}
 		f := r.fleet()
-		go func() { ch <- r.watch(wctx, f, poke) }()
-		stopWatch, ended, retry = cancel, ch, nil
-	}
-	stop := func() {
-		if stopWatch != nil {
-			stopWatch()
-			<-ended // Watch returns once its ctx is done
-			stopWatch, ended = nil, nil
+		for _, p := range f.WatchedFiles() {
+			w.files[p] = true
+		}
+		ready := make(chan struct{})
+		go func() { w.ended <- r.watch(wctx, f, poke, func() { close(ready) }) }()
+		select {
+		case <-ready:
+			return w, nil
+		case err := <-w.ended:
+			cancel()
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, err
 		}
 	}
-	defer stop()
-	start()
+	stop := func(w *watchRun) {
+		if w != nil {
+			w.stop()
+			<-w.ended // Watch returns once its ctx is done
+		}
+	}
+	var (
+		cur     *watchRun
+		retry   <-chan time.Time // armed while no watch runs
+		backoff = r.minBackoff
+	)
+	failed := func(err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("config file watch stopped; restarting it (SIGHUP still reloads)", "in", backoff, "err", err)
+		retry = time.After(backoff)
+		backoff = min(2*backoff, r.maxBackoff)
+	}
+	defer func() { stop(cur) }()
+	if w, err := start(); err != nil {
+		failed(err)
+	} else {
+		cur = w
+	}
 	reload := func() {
-		if r.reload(ctx) {
-			stop()
-			start()
-			backoff = r.minBackoff
+		if !r.reload(ctx) {
+			return
+		}
+		next, err := start()
+		if err != nil {
+			stop(cur)
+			cur = nil
+			failed(err)
+			return
+		}
+		old := cur
+		cur, retry, backoff = next, nil, r.minBackoff
+		stop(old)
+		if old == nil {
+			return
+		}
+		for p := range next.files {
+			if !old.files[p] {
+				poke() // a file the old watch did not see may have changed since the load
+				return
+			}
 		}
 	}
+	var ended <-chan error
 	for {
+		ended = nil
+		if cur != nil {
+			ended = cur.ended
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case err := <-ended:
-			stopWatch()
-			stopWatch, ended = nil, nil
-			if ctx.Err() != nil {
-				return
-			}
-			r.log.Warn("config file watch stopped; restarting it (SIGHUP still reloads)", "in", backoff, "err", err)
-			retry = time.After(backoff)
-			backoff = min(2*backoff, r.maxBackoff)
+			cur.stop()
+			cur = nil
+			failed(err)
 		case <-retry:
-			start()
+			retry = nil
+			w, err := start()
+			if err != nil {
+				failed(err)
+				continue
+			}
+			cur, backoff = w, r.minBackoff
+			poke() // what changed while nothing watched
 		case <-r.hup:
 			reload()
 		case <-changed:

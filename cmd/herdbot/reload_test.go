@@ -13,7 +13,7 @@ import (
 	"github.com/herdbot/herdbot/config"
 )
 
-// fakeWatch stands in for config.Watch (whose real behaviour config's
+// fakeWatch stands in for config.WatchReady (whose real behaviour config's
 // tests cover): it records each start and the Fleet it watches, and ends
 // at once with an error while fail is set.
 type fakeWatch struct {
@@ -28,7 +28,7 @@ type fakeWatch struct {
 
 func newFakeWatch(fail bool) *fakeWatch { return &fakeWatch{fail: fail, changed: make(chan struct{})} }
 
-func (w *fakeWatch) watch(ctx context.Context, f *config.Fleet, onChange func()) error {
+func (w *fakeWatch) watch(ctx context.Context, f *config.Fleet, onChange, ready func()) error {
 	w.mu.Lock()
 	w.fleets = append(w.fleets, f)
 	w.onChg = onChange
@@ -44,6 +44,7 @@ func (w *fakeWatch) watch(ctx context.Context, f *config.Fleet, onChange func())
 	if fail {
 		return errors.New("inotify: too many open files")
 	}
+	ready()
 	<-ctx.Done()
 	return nil
 }
@@ -111,7 +112,13 @@ func TestReloaderRestartsTheWatch(t *testing.T) {
 	fw.mu.Lock()
 	fw.fail = false
 	fw.mu.Unlock()
-	fw.waitFor(t, "a retry that lasts", func() bool { return fw.lasting == 3 })
+	fw.waitFor(t, "a retry that lasts", func() bool { return fw.lasting >= 3 })
+	// Once it lasts, a reload catches what changed while nothing watched.
+	select {
+	case <-reloads:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload after the watch came back")
+	}
 
 	cancel()
 	select {

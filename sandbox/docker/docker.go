@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	}
 	b := &Backend{
 		cli:     cli,
-		log:     log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]),
+		log:     log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]), // validated above
 		cfg:     cfg,
 		limits:  mergeLimits(cfg.Limits, DefaultLimits),
 		agents:  make(map[string]*agentState),

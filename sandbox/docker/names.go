@@ -53,7 +53,16 @@ func (b *Backend) baseLabels(role string) map[string]string {
 // start of the installation id, so that two fleets of one name (two copies
 // of deploy/example, say) never share a network or a sidecar name.
 func (b *Backend) prefix() string {
-	return "herdbot-" + b.cfg.Fleet + "-" + b.cfg.Installation[:shortID]
+	return "herdbot-" + b.cfg.Fleet + "-" + b.shortInstallation()
+}
+
+// shortInstallation is the start of the installation id (New makes sure
+// there is one of 32 digits).
+func (b *Backend) shortInstallation() string {
+	if id := b.cfg.Installation; len(id) > shortID {
+		return id[:shortID]
+	}
+	return b.cfg.Installation
 }
 
 // shortID is how much of the installation id is in resource names.
