@@ -497,6 +497,12 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			}
 			return
 		}
+		if c, ok := f.cfg.Store.(closer); (ok && c.Closed()) || errors.Is(err, ErrNotFound) {
+			// No retry can succeed: the store was closed (a crash in
+			// tests) or the job row is gone. Recover settles it.
+			f.log.Error("record job end", "job", j.ID, "status", j.Status, "err", err)
+			return
+		}
 		if try == 1 || try%10 == 0 {
 			f.log.Error("record job end; retrying until the store takes it", "job", j.ID, "status", j.Status, "attempt", try, "err", err)
 		}
@@ -509,6 +515,10 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 		wait = min(2*wait, recordRetryMax)
 	}
 }
+
+// closer is implemented by stores that can tell they were closed;
+// store.DB does.
+type closer interface{ Closed() bool }
 
 // Retry pacing of recordEnd.
 const (
