@@ -443,7 +443,7 @@ func TestChatThroughTheRunningService(t *testing.T) {
 	id := expect(`/approve ([A-Z2-7]{26}) once`)[1]
 	_, _ = io.WriteString(stdin, "/approve "+id+" once\n")
 	expect(`Allowed once by tester`)
-	expect(`hello from the sandbox`)
+	expect(`The sandbox ran the command`) // the answer, after the tool ran (its command shows "hello from the sandbox" before)
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(fleet), ".herdbot", "demo", "garden", "hello.txt")); err != nil || !strings.Contains(string(b), "hello from the sandbox") {
 		t.Fatalf("the approved tool did not run in the demo workspace: %q %v", b, err)
 	}

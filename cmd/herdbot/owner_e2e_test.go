@@ -119,7 +119,7 @@ func TestSecondStartOnOneStateDirTouchesNothing(t *testing.T) {
 	if _, err := cli(t, fleet, "approve", id, "once"); err != nil {
 		t.Fatal(err)
 	}
-	first.expect(`hello from the sandbox`)
+	first.expect(`The sandbox ran the command`) // the answer, after the tool ran (its command shows "hello from the sandbox" before)
 }
 
 // TestSameFleetNameInTwoDirectories: two copies of a fleet with the same
@@ -163,7 +163,7 @@ func TestSameFleetNameInTwoDirectories(t *testing.T) {
 	if _, err := cli(t, fleetA, "approve", idA, "once"); err != nil {
 		t.Fatal(err)
 	}
-	a.expect(`hello from the sandbox`)
+	a.expect(`The sandbox ran the command`) // the answer, after the tool ran (its command shows "hello from the sandbox" before)
 	// And B works after its restart.
 	b2.say("hello again")
 	b2.expect(`/approve ([A-Z2-7]{26}) once`)
