@@ -73,7 +73,8 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	if trigger == "" {
 		trigger = TriggerCLI
 	}
-	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent, jobID: req.JobID}
+	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent,
+		jobID: req.JobID, stored: req.Stored}
 	if req.Resume && req.Target != (bot.Target{}) {
 		// Resuming the conversation's session: wait in its queue, so it
 		// never runs beside a chat message of the same session.

@@ -160,6 +160,8 @@ type Fleet struct {
 	approvals *broker
 	wg        sync.WaitGroup // every goroutine the fleet starts but the disk watchers
 	watchers  sync.WaitGroup // disk watchers: they end with the fleet's life
+	runs      sync.WaitGroup // every run in progress, whoever asked for it (Add under mu, while not closing)
+	giveUp    chan struct{}  // closed at the end of shutdown: stop retrying store writes
 }
 
 type agentState struct {
@@ -199,6 +201,7 @@ func New(cfg Config) (*Fleet, error) {
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
+		giveUp: make(chan struct{}),
 	}
 	f.notices.Log = cfg.Log
 	if f.red == nil {
@@ -302,8 +305,11 @@ func (f *Fleet) allAgents() []*agentState {
 }
 
 // Serve blocks until ctx is done, then shuts down: no new runs are taken,
-// running ones get the grace period to finish, then they are interrupted
-// and recorded, and every process is closed.
+// every running one (chat, schedule, webhook or CLI alike) gets the grace
+// period to finish, then they are interrupted and recorded, and every
+// process is closed. A run whose end the store cannot take is retried for
+// at most storeGrace more; then Serve returns and the next start's
+// Recover settles the job.
 func (f *Fleet) Serve(ctx context.Context) error {
 	<-ctx.Done()
 	f.mu.Lock()
@@ -316,21 +322,38 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.approvals.cancelWaiting()
 
 	done := make(chan struct{})
-	go func() { f.wg.Wait(); close(done) }()
+	go func() { f.runs.Wait(); f.wg.Wait(); close(done) }()
+	grace := time.NewTimer(f.cfg.Grace)
+	defer grace.Stop()
 	select {
 	case <-done:
-	case <-time.After(f.cfg.Grace):
+	case <-grace.C:
 		f.log.Warn("grace period over: interrupting running jobs")
 		f.stopRuns()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(storeGrace):
+			f.log.Error("runs still recording their end after the grace period; giving up on the store")
+			close(f.giveUp)
+			<-done
+		}
 	}
 	f.stopRuns()
 	f.watchers.Wait()
+	select {
+	case <-f.giveUp:
+	default:
+		close(f.giveUp)
+	}
 	f.approvals.stop()
 	f.closeIdle(context.WithoutCancel(ctx))
 	f.notices.Close()
 	return nil
 }
+
+// storeGrace is how long shutdown waits, after interrupting the runs, for
+// their ends to be recorded by a store that cannot write.
+const storeGrace = 15 * time.Second
 
 // newID returns a short random job id.
 func newID(prefix string) string {

@@ -15,8 +15,9 @@ type warmConn struct {
 }
 
 // acquire returns a process for rs: the conversation's warm one when it
-// holds the same session, else a new one resuming session ("" = fresh).
-func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn, error) {
+// holds the same session (warm is then true), else a new one resuming
+// session ("" = fresh).
+func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (conn Conn, warm bool, err error) {
 	a := rs.a
 	key := rs.p.convKey
 	a.mu.Lock()
@@ -25,7 +26,7 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 		w.timer.Stop()
 		if w.session == session && session != "" {
 			a.mu.Unlock()
-			return w.conn, nil
+			return w.conn, true, nil
 		}
 		a.mu.Unlock()
 		f.closeConn(ctx, a, w.conn)
@@ -67,9 +68,9 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 		a.procs--
 		f.procEnded(a)
 		a.mu.Unlock()
-		return nil, fmt.Errorf("start agent %s: %w", a.spec.Name, err)
+		return nil, false, fmt.Errorf("start agent %s: %w", a.spec.Name, err)
 	}
-	return f.cfg.Runtime.Attach(proc), nil
+	return f.cfg.Runtime.Attach(proc), false, nil
 }
 
 // release ends a turn's use of conn: a healthy warm process waits for the

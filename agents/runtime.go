@@ -152,6 +152,9 @@ var (
 	ErrTimeout         = errors.New("run timed out")
 	ErrOutOfMemory     = errors.New("out of memory")
 	ErrInterrupted     = errors.New("interrupted")
+	// ErrEngineLost: the container engine stopped answering while the
+	// process ran or started (sandbox.ErrEngineLost, the same sentinel).
+	ErrEngineLost = sandbox.ErrEngineLost
 )
 
 // RunError is an abnormal end of an agent process or turn.

@@ -163,8 +163,15 @@ type Reply struct {
 // Adapter connects one agent's bot identity to one chat platform.
 //
 // Run connects and blocks until ctx is done, calling h for each inbound
-// event; it returns nil on clean shutdown. Send and Edit may be called
+// event; it returns nil on clean shutdown, and an error when it cannot
+// connect or loses the connection for good. Send and Edit may be called
 // concurrently with Run and with each other.
+//
+// An Adapter is single-use: Run may be called at most once (a second call
+// may return an error at once, as the Discord adapter's does). To connect
+// again after Run returned, make a new Adapter (herdbot's chat supervisor
+// does, with backoff); reconnects within one Run (gateway resumes, socket
+// redials) are the adapter's own.
 type Adapter interface {
 	Run(ctx context.Context, h Handler) error
 	Send(ctx context.Context, to Target, m Message) (MessageRef, error)

@@ -16,7 +16,7 @@ package config
 type fleetSpec struct {
 	Version          any           `koanf:"version" doc:"Schema version; herdctl writes 1. Optional."`
 	Fleet            fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
-	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file (~ is herdbot's home)." default:".herdbot"`
+	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
 	Timezone         string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
 	HTTP             httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
 	ModelAPI         modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`

@@ -242,3 +242,28 @@ func (r *Rig) Go(what string, run func(context.Context) error) {
 // waits for them to return. It is idempotent; the store stays open (a test
 // may close it first to play a crash).
 func (r *Rig) Stop() { r.once.Do(func() { r.cancel(); r.wg.Wait() }) }
+
+// WaitCardRecorded waits until the agent has a pending approval whose chat
+// card refs are stored, and returns it. An approval card is posted before
+// its refs are written, so a test that plays a crash right after seeing the
+// card in chat must wait for this first: otherwise the restarted herdbot
+// has no card to edit.
+func (r *Rig) WaitCardRecorded(t testing.TB) agents.Approval {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		as, err := r.Store.Approvals(context.Background(), r.Agent, true, 10)
+		if err != nil {
+			t.Fatalf("list approvals: %v", err)
+		}
+		for _, a := range as {
+			if a.Refs != "" {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending approval with its card recorded after 30 s: %+v", as)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -164,6 +164,11 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}
 	<-ctx.Done()
 
+	// discordgo's heartbeat can hit the closing socket and reconnect on its
+	// own (a resumed session after Run returned): no reconnects from now.
+	a.s.Lock()
+	a.s.ShouldReconnectOnError = false
+	a.s.Unlock()
 	err := a.s.Close()
 	a.stop()
 	if err != nil {

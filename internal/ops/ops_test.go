@@ -30,13 +30,14 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 type hookRun struct{ agent, name, prompt string }
 
 // fakeHooks serves webhook schedules and records runs. With block set, a
-// run waits for its ctx to end.
+// run waits for its ctx to end or for release to be closed.
 type fakeHooks struct {
-	mu    sync.Mutex
-	hooks map[string]sched.Schedule
-	block bool
-	runs  chan hookRun
-	ended chan hookRun // runs that returned after their ctx ended
+	mu      sync.Mutex
+	hooks   map[string]sched.Schedule
+	block   bool
+	release chan struct{}
+	runs    chan hookRun
+	ended   chan hookRun // runs that returned after their ctx ended
 }
 
 func (f *fakeHooks) Webhook(agent, name string) (sched.Schedule, bool) {
@@ -50,9 +51,12 @@ func (f *fakeHooks) RunWebhook(ctx context.Context, agent, name, prompt string) 
 	r := hookRun{agent, name, prompt}
 	f.runs <- r
 	if f.block {
-		<-ctx.Done()
-		f.ended <- r
-		return agents.RunResult{}, ctx.Err()
+		select {
+		case <-ctx.Done():
+			f.ended <- r
+			return agents.RunResult{}, ctx.Err()
+		case <-f.release:
+		}
 	}
 	return agents.RunResult{Job: agents.Job{ID: "j-1", Status: agents.JobSucceeded}}, nil
 }
@@ -99,7 +103,8 @@ type server struct {
 
 func start(t *testing.T, cfg ops.Config, hooks ...sched.Schedule) *server {
 	t.Helper()
-	fh := &fakeHooks{hooks: map[string]sched.Schedule{}, runs: make(chan hookRun, 100), ended: make(chan hookRun, 100)}
+	fh := &fakeHooks{hooks: map[string]sched.Schedule{}, runs: make(chan hookRun, 100), ended: make(chan hookRun, 100),
+		release: make(chan struct{})}
 	for _, h := range hooks {
 		fh.hooks[h.Key()] = h
 	}
@@ -391,26 +396,73 @@ func TestRefusedAuditRowsAreCapped(t *testing.T) {
 	}
 }
 
-func TestShutdownWaitsForWebhookRuns(t *testing.T) {
+// TestShutdownGivesWebhookRunsTheirGrace: on shutdown a webhook run is not
+// cancelled (the fleet gives it the grace every run gets); Run waits for
+// it, and cancels it only StopGrace later.
+func TestShutdownGivesWebhookRunsTheirGrace(t *testing.T) {
+	s := start(t, ops.Config{StopGrace: time.Minute}, ghHook())
+	s.hooks.block = true
+	if resp, _ := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	s.nextRun()
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	// Run is waiting for the run once it has armed its backstop timer.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.clk.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.hooks.ended:
+		t.Fatal("the webhook run was cancelled at shutdown")
+	case <-stopped:
+		t.Fatal("Run returned while the webhook run was going")
+	default:
+	}
+	s.clk.Advance(time.Minute)
+	select {
+	case <-s.hooks.ended: // cancelled by the backstop
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook run was not cancelled after StopGrace")
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShutdownWaitsForAWebhookRunThatEnds: a webhook run that ends within
+// the grace ends as it would have; Run returns after it.
+func TestShutdownWaitsForAWebhookRunThatEnds(t *testing.T) {
 	s := start(t, ops.Config{}, ghHook())
 	s.hooks.block = true
 	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "d-1"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	s.nextRun()
-	if err := s.stop(); err != nil {
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.clk.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	close(s.hooks.release)
+	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-s.hooks.ended: // Run returned only after the run saw its ctx end
+	case <-s.hooks.ended:
+		t.Fatal("the webhook run was cancelled")
 	default:
-		t.Fatal("Run returned before the webhook run ended")
 	}
 }
 
 func TestTooManyRunsGoing(t *testing.T) {
 	s := start(t, ops.Config{MaxInFlight: 1}, ghHook())
 	s.hooks.block = true
+	t.Cleanup(func() { close(s.hooks.release) }) // before the server's own cleanup stops it
 	s.do(req{body: payload, secret: secret, delivery: "a"})
 	s.nextRun()
 	b := req{body: []byte(`{"other":1}`), secret: secret, delivery: "b"}

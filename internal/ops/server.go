@@ -86,6 +86,12 @@ type Config struct {
 	CheckTimeout time.Duration // per health check
 	MaxInFlight  int           // webhook runs at once across hooks; more → 503
 	AuditRate    sched.RateLimit
+	// StopGrace is how long Run, once its ctx is done, lets webhook runs
+	// still going finish before it cancels them. The runs' own owner (the
+	// fleet, which gives every run the same grace on shutdown and then
+	// interrupts it) is expected to end them first; this is the backstop.
+	// 0 = 1 min.
+	StopGrace time.Duration
 }
 
 // Server serves the ops endpoints. Create it with New; Run serves.
@@ -134,6 +140,9 @@ func New(cfg Config, log *slog.Logger) *Server {
 	if replays == nil {
 		replays = newReplayCache(keep, maxReplayEntries)
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = time.Minute
+	}
 	return &Server{
 		cfg:     cfg,
 		log:     log.With("component", "ops"),
@@ -144,15 +153,19 @@ func New(cfg Config, log *slog.Logger) *Server {
 	}
 }
 
-// Run serves on ln until ctx is done, then shuts the listener down, cancels
-// the webhook runs still going and waits for them (and their reports). It
-// returns nil after a clean shutdown.
+// Run serves on ln until ctx is done, then shuts the listener down and
+// waits for the webhook runs still going (and their reports): they are not
+// cancelled, as a scheduled or chat run is not (the fleet gives each the
+// same grace), unless they are still going StopGrace later. It returns nil
+// after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	hookCtx, cancelHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHooks()
 	runs := &group{limit: s.cfg.MaxInFlight}
 	srv := &http.Server{
-		Handler:           s.routes(runCtx, runs),
+		Handler:           s.routes(hookCtx, runs),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -178,14 +191,16 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		serveErr = <-errc
 	}
 	cancel()
+	backstop := s.cfg.Clock.AfterFunc(s.cfg.StopGrace, cancelHooks)
 	runs.close()
+	backstop.Stop()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("ops serve: %w", serveErr)
 	}
 	return nil
 }
 
-func (s *Server) routes(runCtx context.Context, runs *group) http.Handler {
+func (s *Server) routes(hookCtx context.Context, runs *group) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
 	if s.cfg.Gatherer != nil {
@@ -194,7 +209,7 @@ func (s *Server) routes(runCtx context.Context, runs *group) http.Handler {
 		}))
 	}
 	mux.HandleFunc("/hooks/{agent}/{name}", func(w http.ResponseWriter, r *http.Request) {
-		s.hook(w, r, func(f func(ctx context.Context)) bool { return runs.goWith(runCtx, f) })
+		s.hook(w, r, func(f func(ctx context.Context)) bool { return runs.goWith(hookCtx, f) })
 	})
 	return mux
 }
