@@ -13,7 +13,7 @@ export CGO_ENABLED ?= 0
 
 help:
 	@echo "make run        start the example fleet with console chat and the demo model (no tokens needed)"
-	@echo "make test       everything: go vet, go test -race ./... (Docker and the CLI tests need make docker-up, make tools)"
+	@echo "make test       everything: gofmt, go vet, go test ./... with -race and again without (Docker and the CLI tests need make docker-up, make tools)"
 	@echo "make build      static binary in $(BIN)"
 	@echo "make tools      install the pinned Claude Code CLI $(CLAUDE_VERSION) into $(TOOLS)/"
 	@echo "make docker-up  start Debian's docker.io engine when docker info fails and we are root"
@@ -24,15 +24,22 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/herdbot
 
 # -race needs cgo; the binary itself is static (CGO_ENABLED=0 above).
-# The full log goes to .test.out; the package lines, failures, skips and a
-# count are printed.
+# The suite runs twice, as CI runs it: with -race, then without (a test
+# that passes only under the race detector's slower scheduling is a bug).
+# Both runs always happen; make test fails when either failed. The full
+# logs go to .test.out and .test-norace.out; the package lines, failures,
+# skips and a count of each run are printed.
+suite = echo "go test $(1) ./... (log: $(2))"; \
+	CGO_ENABLED=1 $(GO) test $(1) -count=1 -timeout 25m -v ./... > $(2) 2>&1; s=$$?; \
+	grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|\?)' $(2); \
+	grep -B2 -A20 -- '--- FAIL' $(2) | head -200; \
+	echo "$(1): $$(grep -c -- '--- PASS' $(2)) passed, $$(grep -c -- '--- FAIL' $(2)) failed, $$(grep -c -- '--- SKIP' $(2)) skipped"
+
 test: lint
-	@echo "go test -race ./... (log: .test.out)"
-	@CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 25m -v ./... > .test.out 2>&1; st=$$?; \
-	  grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|\?)' .test.out; \
-	  grep -B2 -A20 -- '--- FAIL' .test.out | head -200; \
-	  echo "$$(grep -c -- '--- PASS' .test.out) passed, $$(grep -c -- '--- FAIL' .test.out) failed, $$(grep -c -- '--- SKIP' .test.out) skipped"; \
-	  exit $$st
+	@st=0; \
+	$(call suite,-race,.test.out); [ $$s = 0 ] || st=1; \
+	$(call suite,-race=false,.test-norace.out); [ $$s = 0 ] || st=1; \
+	exit $$st
 
 test-short:
 	CGO_ENABLED=1 $(GO) test -race -short ./...
@@ -65,7 +72,7 @@ bench:
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf bin .test.out
+	rm -rf bin .test.out .test-norace.out
 
 # The local agent image with the real pinned CLI, FROM scratch, no registry
 # (sandbox/docker BuildCLIImage; ~8 s cold, <1 s when up to date).

@@ -30,6 +30,7 @@ type broker struct {
 	f       *Fleet
 	mu      sync.Mutex
 	pending map[string]*pendingApproval // by approval id
+	posting map[string]chan struct{}    // approval id → closed once its card's ref is stored (or posting failed)
 }
 
 type pendingApproval struct {
@@ -37,9 +38,12 @@ type pendingApproval struct {
 	req   PermissionRequest
 	row   Approval
 	timer *time.Timer
+	user  string // the run's requester (userKey), for a session grant
 }
 
-func newBroker(f *Fleet) *broker { return &broker{f: f, pending: map[string]*pendingApproval{}} }
+func newBroker(f *Fleet) *broker {
+	return &broker{f: f, pending: map[string]*pendingApproval{}, posting: map[string]chan struct{}{}}
+}
 
 // InputHash is the sha256 of a tool input, compacted, hex.
 func InputHash(input json.RawMessage) string {
@@ -56,8 +60,8 @@ func InputHash(input json.RawMessage) string {
 func (b *broker) request(ctx context.Context, rs *runState, req PermissionRequest) {
 	f := b.f
 	a := rs.a
-	decide := func(d Decision, why string) {
-		rs.record("approval", map[string]any{"tool": req.ToolName, "decision": d.Behavior, "by": "policy", "reason": why})
+	decide := func(d Decision, by, why string) {
+		rs.record("approval", map[string]any{"tool": req.ToolName, "decision": d.Behavior, "by": by, "reason": why})
 		if err := rs.connDecide(ctx, req.RequestID, d); err != nil {
 			f.log.Warn("answer permission request", "job", rs.job.ID, "err", err)
 		}
@@ -65,18 +69,22 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	pol := Policy{Allow: a.spec.Options.AllowedTools, Deny: a.spec.Options.DisallowedTools}
 	switch v, rule := pol.Decide(req.ToolName, req.Input); v {
 	case PolicyDeny:
-		decide(Decision{Behavior: Deny, Message: "Denied by policy (" + rule + ")."}, rule)
+		decide(Decision{Behavior: Deny, Message: "Denied by policy (" + rule + ")."}, "policy", rule)
 		return
 	case PolicyAllow:
-		decide(Decision{Behavior: Allow, Input: req.Input}, rule)
+		decide(Decision{Behavior: Allow, Input: req.Input}, "policy", rule)
 		return
 	}
-	a.mu.Lock()
-	grants := a.grants[rs.job.SessionID]
-	a.mu.Unlock()
-	if rs.job.SessionID != "" && (Policy{Allow: grants}).allows(req.ToolName, req.Input) {
-		decide(Decision{Behavior: Allow, Input: req.Input}, "allowed for this session")
-		return
+	hash := InputHash(req.Input)
+	user := rs.userKey()
+	if sid := rs.job.SessionID; sid != "" {
+		if granted, ok := a.grants.lookup(sid, grant{user: user, tool: req.ToolName, hash: hash}, f.now()); ok {
+			decide(Decision{Behavior: Allow, Input: req.Input}, "session grant", "allowed for this session by approval "+granted)
+			_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+				Action: "approval.session_grant_used", Subject: granted,
+				Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q}`, rs.job.ID, req.ToolName, hash)})
+			return
+		}
 	}
 
 	// A person decides: where?
@@ -92,7 +100,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		rs.denied = append(rs.denied, req.ToolName)
 		rs.mu.Unlock()
 		msg := "Denied: no approver can be reached (" + reason + ")."
-		decide(Decision{Behavior: Deny, Message: msg}, reason)
+		decide(Decision{Behavior: Deny, Message: msg}, "policy", reason)
 		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
 			Action: "approval.denied_unreachable", Subject: rs.job.ID, Detail: req.ToolName + ": " + reason})
 		return
@@ -101,25 +109,30 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	now := f.now()
 	row := Approval{
 		ID: newSecretID(), JobID: rs.job.ID, Agent: a.spec.Name, Conversation: target.Key(),
-		RequestID: req.RequestID, Tool: req.ToolName, Input: f.red.Bytes(req.Input), InputHash: InputHash(req.Input),
+		RequestID: req.RequestID, Tool: req.ToolName, Input: f.red.Bytes(req.Input), InputHash: hash,
 		Status: ApprovalPending, Requested: now, Expires: now.Add(a.spec.ApprovalTimeout),
+	}
+	if rs.p.user.ID != "" {
+		row.RequestedBy = displayName(rs.p.user)
 	}
 	if target == (bot.Target{}) {
 		row.Conversation = ""
 	}
 	if err := f.cfg.Store.CreateApproval(ctx, row); err != nil {
 		f.log.Error("persist approval; denying", "job", rs.job.ID, "err", err)
-		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "store error")
+		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
 		return
 	}
 	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
 		Action: "approval.requested", Subject: row.ID,
-		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q}`, rs.job.ID, req.ToolName, row.InputHash)})
+		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
 
-	p := &pendingApproval{rs: rs, req: req, row: row}
+	p := &pendingApproval{rs: rs, req: req, row: row, user: user}
+	posted := make(chan struct{})
 	b.mu.Lock()
 	b.pending[row.ID] = p
+	b.posting[row.ID] = posted
 	rs.mu.Lock()
 	rs.pending[req.RequestID] = row.ID
 	rs.mu.Unlock()
@@ -128,14 +141,30 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	})
 	b.mu.Unlock()
 
+	defer func() {
+		b.mu.Lock()
+		delete(b.posting, row.ID)
+		b.mu.Unlock()
+		close(posted)
+	}()
 	if out, ok := f.outbox(a.spec.Name, target); ok {
-		ref, err := out.Send(ctx, target, card(row, true, ""))
+		msg := card(row, cardOpts{buttons: true, attach: true, session: rs.job.SessionID != "", limit: bot.LimitOf(out)})
+		ref, err := out.Send(ctx, target, msg)
 		if err != nil {
 			f.log.Warn("post approval card", "approval", row.ID, "err", err)
 		} else if refs, err := json.Marshal([]bot.MessageRef{ref}); err == nil {
 			_ = f.cfg.Store.SetApprovalRefs(ctx, row.ID, string(refs))
 		}
 	}
+}
+
+// userKey names who started the run, for session grants: "platform:id",
+// or "" for runs no chat user started.
+func (rs *runState) userKey() string {
+	if rs.p.user.ID == "" {
+		return ""
+	}
+	return rs.p.target.Platform + ":" + rs.p.user.ID
 }
 
 func (p Policy) allows(tool string, input json.RawMessage) bool {
@@ -180,48 +209,123 @@ func (f *Fleet) IsApprover(agent, platform string, u bot.User) bool {
 }
 
 // HandleAction handles a click on an approval card. It implements
-// bot.Handler. Unknown, stale and expired approvals answer cleanly and the
-// card is edited to show the outcome.
+// bot.Handler. The click decides only when the clicked message is one of
+// the approval's cards (which also pins the guild/team and channel), the
+// adapter did not refuse it, and the clicker is an approver; anything else
+// is answered privately, changes no card, and is audited like every
+// attempt. Stale and expired approvals answer cleanly and the card is
+// edited to show the outcome.
 func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResult {
+	platform := act.Ref.Target.Platform
+	actor := platform + ":" + act.User.ID
+	refuse := func(agent, action, subject, why, notice string) bot.ActionResult {
+		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: agent, Actor: actor, Action: action, Subject: subject,
+			Detail: clickDetail(act, why)})
+		f.log.Info("approval click refused", "agent", agent, "approval", truncate(act.ApprovalID, 40), "user", act.User.ID, "reason", why)
+		return bot.ActionResult{Notice: notice}
+	}
 	row, err := f.cfg.Store.Approval(ctx, act.ApprovalID)
 	if err != nil {
-		f.log.Info("click on unknown approval", "approval", truncate(act.ApprovalID, 40), "user", act.User.ID)
-		gone := bot.Message{Text: "🔐 This approval request is no longer valid."}
-		return bot.ActionResult{Card: &gone, Notice: "That approval request is unknown (it may be from before a reset)."}
+		return refuse(act.Agent, "approval.refused_unknown", truncate(act.ApprovalID, 40), "unknown approval",
+			"That approval request is unknown (it may be from before a reset); nothing was decided.")
 	}
 	if act.Agent != "" && row.Agent != act.Agent {
-		return bot.ActionResult{Notice: "That approval belongs to another agent."}
+		return refuse(act.Agent, "approval.refused_other_agent", row.ID, "approval of agent "+row.Agent,
+			"That approval belongs to another agent; nothing was decided.")
 	}
-	platform := act.Ref.Target.Platform
+	if act.Refusal != "" {
+		return refuse(row.Agent, "approval.refused_space", row.ID, act.Refusal, "Nothing was decided: "+act.Refusal+".")
+	}
+	if !f.approvals.onCard(ctx, row.ID, act.Ref) {
+		return refuse(row.Agent, "approval.refused_wrong_card", row.ID, "the clicked message is not this approval's card",
+			"That button does not belong to this approval's card; nothing was decided.")
+	}
 	if platform == "" {
 		platform, _, _ = strings.Cut(row.Conversation, ":")
 	}
 	if !f.IsApprover(row.Agent, platform, act.User) {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: platform + ":" + act.User.ID,
-			Action: "approval.refused_not_approver", Subject: row.ID})
-		return bot.ActionResult{Notice: "You are not an approver for " + row.Agent + "; nothing was decided."}
+		return refuse(row.Agent, "approval.refused_not_approver", row.ID, "not an approver",
+			"You are not an approver for "+row.Agent+"; nothing was decided.")
 	}
 	status, ok := choiceStatus(act.Choice)
 	if !ok {
-		return bot.ActionResult{Notice: "Unknown choice " + truncate(act.Choice, 20) + "."}
+		return refuse(row.Agent, "approval.refused_bad_choice", row.ID, "unknown choice",
+			"Unknown choice "+truncate(act.Choice, 20)+"; nothing was decided.")
 	}
 	who := act.User.Name
 	if who == "" {
 		who = act.User.ID
 	}
-	res, err := f.approvals.decide(ctx, row, status, platform+":"+act.User.ID, who, "")
-	c := card(res, false, "")
+	res, err := f.approvals.decide(ctx, row, status, actor, who, "")
+	o := cardOpts{limit: f.limitFor(row.Agent, act.Ref.Target)}
 	if errors.Is(err, ErrNotPending) {
-		return bot.ActionResult{Card: &c, Notice: "This request was already " + describe(res) + "."}
+		c := card(res, o)
+		return bot.ActionResult{Card: &c, Notice: "This request was already " + describe(res) + "; your click changed nothing."}
 	}
 	if err != nil {
 		return bot.ActionResult{Notice: "Could not record the decision: " + err.Error()}
 	}
+	c := card(res, o)
 	return bot.ActionResult{Card: &c}
 }
 
+// clickDetail is the audit detail of a click.
+func clickDetail(act bot.Action, why string) string {
+	d, _ := json.Marshal(map[string]string{"choice": truncate(act.Choice, 20), "reason": why,
+		"space": act.Ref.Target.Space, "channel": act.Ref.Target.Channel, "thread": act.Ref.Target.Thread,
+		"message": act.Ref.ID})
+	return string(d)
+}
+
+// limitFor is the message limit of agent's chat at t.
+func (f *Fleet) limitFor(agent string, t bot.Target) int {
+	if out, ok := f.outbox(agent, t); ok {
+		return bot.LimitOf(out)
+	}
+	return 0
+}
+
+// onCard reports whether ref is one of approval id's cards. A click can
+// arrive before the card's ref is stored (the platform shows the card
+// before herdbot has its id), even after the approval was decided: then it
+// waits for the post to finish.
+func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool {
+	if ref.ID == "" {
+		return false
+	}
+	for try := 0; try < 2; try++ {
+		row, err := b.f.cfg.Store.Approval(ctx, id)
+		if err != nil {
+			return false
+		}
+		var refs []bot.MessageRef
+		_ = json.Unmarshal([]byte(row.Refs), &refs)
+		for _, r := range refs {
+			if r.ID == ref.ID && r.Target.Platform == ref.Target.Platform && r.Target.Space == ref.Target.Space &&
+				r.Target.Channel == ref.Target.Channel && r.Target.Thread == ref.Target.Thread {
+				return true
+			}
+		}
+		b.mu.Lock()
+		posted := b.posting[id]
+		b.mu.Unlock()
+		if posted == nil {
+			return false
+		}
+		wait := time.NewTimer(10 * time.Second)
+		select {
+		case <-posted:
+		case <-ctx.Done():
+		case <-wait.C:
+		}
+		wait.Stop()
+	}
+	return false
+}
+
 // Decide records a decision made outside chat (the CLI). choice is once,
-// session or deny; actor names who decided.
+// session or deny; actor names who decided. Losing a race with a click
+// (or expiry) is audited and returns ErrNotPending with the current row.
 func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason string) (Approval, error) {
 	row, err := f.cfg.Store.Approval(ctx, approvalID)
 	if err != nil {
@@ -251,37 +355,51 @@ func choiceStatus(choice string) (ApprovalStatus, bool) {
 }
 
 // decide moves row to status (compare-and-set in the store) and answers
-// the live process.
+// the live process. row is the stored approval the decider saw: an allow
+// goes through only if the input waiting in the process has row's hash. A
+// decider that loses the race (already decided or expired) gets
+// ErrNotPending and an approval.lost audit row.
 func (b *broker) decide(ctx context.Context, row Approval, status ApprovalStatus, actor, who, reason string) (Approval, error) {
 	f := b.f
 	now := f.now()
 	if row.Status == ApprovalPending && now.After(row.Expires) {
 		b.settle(ctx, row.ID, ApprovalExpired, "herdbot", "expired: nobody decided in time")
-		cur, err := f.cfg.Store.Approval(ctx, row.ID)
-		if err != nil {
-			return row, err
-		}
-		return cur, ErrNotPending
 	}
-	return b.settleAs(ctx, row.ID, status, actor, who, reason)
+	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, row.InputHash)
+	if errors.Is(err, ErrNotPending) {
+		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
+			Subject: row.ID, Detail: fmt.Sprintf(`{"wanted":%q,"status":%q,"decided_by":%q,"input_sha256":%q}`,
+				status, res.Status, res.DecidedBy, row.InputHash)})
+	}
+	return res, err
 }
 
 // settle decides an approval as herdbot (expiry, withdrawal, run end).
 func (b *broker) settle(ctx context.Context, id string, status ApprovalStatus, actor, reason string) {
-	row, err := b.settleAs(ctx, id, status, actor, actor, reason)
+	row, err := b.settleAs(ctx, id, status, actor, actor, reason, "")
 	if err == nil {
 		b.editCards(ctx, row)
 	}
 }
 
-func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus, actor, who, reason string) (Approval, error) {
+// errInputChanged refuses an allow whose shown hash is not the hash of the
+// input that would run.
+var errInputChanged = errors.New("the tool input is not the one shown on the card; refusing")
+
+// settleAs decides approval id. For an allow, shown is the input hash the
+// decider saw (the stored row's): the decision is refused unless the input
+// waiting in the process hashes to it, and the tool then runs with exactly
+// that input.
+func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus, actor, who, reason, shown string) (Approval, error) {
 	f := b.f
+	allow := status == ApprovalAllowed || status == ApprovalAllowSession
 	b.mu.Lock()
 	p := b.pending[id]
 	b.mu.Unlock()
-	// Bind the decision to the exact input that is pending.
-	if p != nil && InputHash(p.req.Input) != p.row.InputHash {
-		return p.row, errors.New("tool input changed since the request; refusing")
+	if allow && p != nil && InputHash(p.req.Input) != shown {
+		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
+			Subject: id, Detail: fmt.Sprintf(`{"shown":%q,"pending":%q}`, shown, InputHash(p.req.Input))})
+		return p.row, errInputChanged
 	}
 	row, err := f.cfg.Store.DecideApproval(ctx, id, status, who, reason, f.now())
 	if err != nil {
@@ -296,17 +414,22 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 		delete(p.rs.pending, p.req.RequestID)
 		p.rs.mu.Unlock()
 		d := Decision{Behavior: Deny, Message: denyMessage(status, who, reason)}
-		switch status {
-		case ApprovalAllowed:
-			d = Decision{Behavior: Allow, Input: p.req.Input}
-		case ApprovalAllowSession:
-			d = Decision{Behavior: AllowSession, Input: p.req.Input, Suggestions: ruleSuggestions(p.req.Suggestions)}
-			b.grant(p)
+		if allow {
+			if InputHash(p.req.Input) == row.InputHash {
+				d = Decision{Behavior: Allow, Input: p.req.Input}
+			} else { // the stored row changed under us: never run what nobody saw
+				f.log.Error("approval row's hash differs from the pending input; denying", "approval", id)
+				d = Decision{Behavior: Deny, Message: "Denied: the approved input does not match the request."}
+			}
+		}
+		if status == ApprovalAllowSession && d.Behavior == Allow {
+			b.grant(p, row)
 		}
 		if err := p.rs.connDecide(ctx, p.req.RequestID, d); err != nil {
 			f.log.Warn("answer permission request", "approval", id, "err", err)
 		}
-		p.rs.record("approval_decided", map[string]any{"approval": id, "status": status, "by": who, "reason": reason})
+		p.rs.record("approval_decided", map[string]any{"approval": id, "status": status, "by": who, "reason": reason,
+			"input_sha256": row.InputHash})
 	}
 	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.decided",
 		Subject: id, Detail: fmt.Sprintf(`{"status":%q,"tool":%q,"input_sha256":%q,"reason":%q}`, status, row.Tool, row.InputHash, reason)})
@@ -326,41 +449,16 @@ func denyMessage(status ApprovalStatus, who, reason string) string {
 	return "Denied by " + who + " in chat."
 }
 
-// grant remembers an allow-for-session rule so later processes of the same
-// session (ephemeral containers) are not asked again.
-func (b *broker) grant(p *pendingApproval) {
-	rule := p.req.ToolName
-	if s := primary(p.req.ToolName, p.req.Input); s != "" && !strings.ContainsAny(s, "()") {
-		rule = p.req.ToolName + "(" + s + ")"
-	}
-	a := p.rs.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
+// grant remembers an "allow for this session": the same tool with the
+// same input (hash), in the same CLI session, in runs started by the same
+// person. It is herdbot's own check (request): the CLI is given no rule
+// and asks again, and herdbot answers without a card only for that input.
+func (b *broker) grant(p *pendingApproval, row Approval) {
 	sid := p.rs.job.SessionID
-	if !slices.Contains(a.grants[sid], rule) {
-		a.grants[sid] = append(a.grants[sid], rule)
+	if sid == "" {
+		return // no session to hold it: the next identical call asks again
 	}
-}
-
-// ruleSuggestions keeps only the CLI's addRules suggestions: "allow for
-// this session" must not switch the session's permission mode or add
-// directories.
-func ruleSuggestions(raw json.RawMessage) json.RawMessage {
-	var all []map[string]any
-	if json.Unmarshal(raw, &all) != nil {
-		return nil
-	}
-	var keep []map[string]any
-	for _, s := range all {
-		if s["type"] == "addRules" && s["behavior"] == "allow" {
-			keep = append(keep, s)
-		}
-	}
-	if len(keep) == 0 {
-		return nil
-	}
-	out, _ := json.Marshal(keep)
-	return out
+	p.rs.a.grants.add(sid, grant{user: p.user, tool: p.req.ToolName, hash: row.InputHash}, row.ID, b.f.now())
 }
 
 // withdraw handles control_cancel_request: the CLI no longer waits.
@@ -435,36 +533,10 @@ func (b *broker) editCards(ctx context.Context, row Approval) {
 		if !ok {
 			continue
 		}
-		if err := out.Edit(ctx, ref, card(row, false, "")); err != nil {
+		if err := out.Edit(ctx, ref, card(row, cardOpts{limit: bot.LimitOf(out)})); err != nil {
 			b.f.log.Warn("edit approval card", "approval", row.ID, "err", err)
 		}
 	}
-}
-
-// card renders an approval; with buttons while pending.
-func card(a Approval, buttons bool, note string) bot.Message {
-	var s strings.Builder
-	fmt.Fprintf(&s, "🔐 **%s** wants to use **%s**\n", a.Agent, a.Tool)
-	if in := summarize(a.Input, 300); in != "" {
-		fmt.Fprintf(&s, "```\n%s\n```\n", strings.ReplaceAll(in, "```", "ʼʼʼ"))
-	}
-	if a.Status == ApprovalPending {
-		fmt.Fprintf(&s, "Expires %s · \"Allow for this session\" covers only this conversation's session.", a.Expires.UTC().Format("15:04 MST"))
-	} else {
-		s.WriteString(outcome(a))
-	}
-	if note != "" {
-		s.WriteString("\n" + note)
-	}
-	m := bot.Message{Text: s.String()}
-	if buttons && a.Status == ApprovalPending {
-		m.Buttons = []bot.Button{
-			{ApprovalID: a.ID, Choice: ChoiceOnce, Label: "Allow once", Style: bot.StyleSuccess},
-			{ApprovalID: a.ID, Choice: ChoiceSession, Label: "Allow for this session", Style: bot.StylePrimary},
-			{ApprovalID: a.ID, Choice: ChoiceDeny, Label: "Deny", Style: bot.StyleDanger},
-		}
-	}
-	return m
 }
 
 func outcome(a Approval) string {
@@ -473,7 +545,7 @@ func outcome(a Approval) string {
 	case ApprovalAllowed:
 		return fmt.Sprintf("✅ Allowed once by %s at %s", a.DecidedBy, at)
 	case ApprovalAllowSession:
-		return fmt.Sprintf("✅ Allowed for this session by %s at %s", a.DecidedBy, at)
+		return fmt.Sprintf("✅ Allowed for this session (this exact input only) by %s at %s", a.DecidedBy, at)
 	case ApprovalDenied:
 		s := fmt.Sprintf("🚫 Denied by %s at %s", a.DecidedBy, at)
 		if a.Reason != "" {

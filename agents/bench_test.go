@@ -2,6 +2,7 @@ package agents_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,8 @@ type runCounter struct{ n atomic.Int64 }
 func (c *runCounter) RunFinished(string, string, string, time.Duration) { c.n.Add(1) }
 func (c *runCounter) ApprovalDecided(string, string, time.Duration)     {}
 func (c *runCounter) QueueDepth(string, int)                            {}
+func (c *runCounter) DiskUsage(string, int64, int64)                    {}
+func (c *runCounter) DiskOverLimit(string, string)                      {}
 
 // wait blocks until n runs have finished.
 func (c *runCounter) wait(n int64) {
@@ -40,7 +43,7 @@ func (c *runCounter) wait(n int64) {
 	}
 }
 
-func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.Fleet, *store.DB, *console.Hub) {
+func benchFleet(b *testing.B, mode string, conc int, runs *runCounter, tweak ...func(*agents.AgentSpec)) (*agents.Fleet, *store.DB, *console.Hub) {
 	b.Helper()
 	hub := console.New("alice", nil)
 	r := agentstest.Start(b, agentstest.Options{
@@ -48,7 +51,11 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.
 		Approvers: map[string][]string{bot.Console: {"alice"}},
 		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: hub.For(agentName)}},
 		Spec: func(s *agents.AgentSpec) {
-			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax = conc, 4*conc, true, 1<<20
+			s.MaxConcurrent, s.MaxProcesses, s.Warm, s.QueueMax, s.AgentQueueMax = conc, 4*conc, true, 1<<20, 1<<20
+			s.UserRate = agents.Rate{N: -1} // one person sends everything
+			for _, f := range tweak {
+				f(s)
+			}
 		},
 	})
 	hub.Register(agentName, r.Fleet) // before the first input, not when the adapter's goroutine gets to it
@@ -58,10 +65,19 @@ func benchFleet(b *testing.B, mode string, conc int, runs *runCounter) (*agents.
 // BenchmarkRouteMessages measures chat messages routed into recorded jobs
 // (job row, transcript, answer posted) with warm fake-CLI processes, over
 // 32 conversations.
-func BenchmarkRouteMessages(b *testing.B) {
+func BenchmarkRouteMessages(b *testing.B) { routeMessages(b) }
+
+// BenchmarkRouteMessagesWithDiskLimit is BenchmarkRouteMessages with a
+// disk limit: every run's check before it starts, and the disk watcher of
+// the warm processes.
+func BenchmarkRouteMessagesWithDiskLimit(b *testing.B) {
+	routeMessages(b, func(s *agents.AgentSpec) { s.DiskLimit = 10 << 30 })
+}
+
+func routeMessages(b *testing.B, tweak ...func(*agents.AgentSpec)) {
 	const convs = 32
 	runs := &runCounter{}
-	f, st, _ := benchFleet(b, fakecli.ModeEcho, 8, runs)
+	f, st, _ := benchFleet(b, fakecli.ModeEcho, 8, runs, tweak...)
 	send := func(i int) {
 		f.HandleMessage(context.Background(), bot.Inbound{Agent: agentName,
 			Target: bot.Target{Platform: bot.Console, Channel: fmt.Sprintf("c%d", i%convs)},
@@ -97,7 +113,7 @@ var benchApproveRx = regexp.MustCompile(`/approve ([A-Z2-7]{26}) once`)
 // written to the agent's stdin (store compare-and-set, audit row, control
 // response), with the fake CLI asking one permission per turn.
 func BenchmarkApprovalClick(b *testing.B) {
-	f, _, hub := benchFleet(b, fakecli.ModePermission, 1, &runCounter{})
+	f, st, hub := benchFleet(b, fakecli.ModePermission, 1, &runCounter{})
 	lines, stop := hub.Subscribe()
 	defer stop()
 	lat := make([]time.Duration, 0, b.N)
@@ -110,9 +126,17 @@ func BenchmarkApprovalClick(b *testing.B) {
 				id = m[1]
 			}
 		}
+		var refs []bot.MessageRef // the card the click is on, once herdbot has stored it
+		for len(refs) == 0 {
+			a, err := st.Approval(context.Background(), id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = json.Unmarshal([]byte(a.Refs), &refs)
+		}
 		t0 := time.Now()
 		res := f.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
-			User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+			User: bot.User{ID: "alice"}, Ref: refs[0]})
 		lat = append(lat, time.Since(t0))
 		if res.Card == nil {
 			b.Fatalf("click refused: %+v", res)

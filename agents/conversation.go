@@ -11,154 +11,38 @@ import (
 	"github.com/herdbot/herdbot/bot"
 )
 
-// convState is one conversation's queue: one run at a time, FIFO.
+// convState is a conversation with work waiting or running: one run at a
+// time. It is dropped when idle. Guarded by Fleet.mu.
 type convState struct {
-	a      *agentState
-	key    string
-	queue  []queued
-	worker bool
-	active bool      // a popped message is being run (set at pop, before run exists)
-	run    *runState // the running job, once registered
+	key     string
+	active  bool      // an item was dispatched (set before the run exists)
+	run     *runState // the running job, once registered
+	waiting int       // chat messages waiting
+	items   int       // everything waiting (chat messages and run requests)
 }
 
-// queued is a waiting message, or a RunRequest that resumes the
-// conversation's session (p set; its outcome goes to done).
-type queued struct {
-	in   bot.Inbound
-	p    *runParams
-	ctx  context.Context // the requester's, for p
-	done chan runOutcome // for p
-}
-
-type runOutcome struct {
-	res RunResult
-	err error
-}
-
-func (f *Fleet) conv(a *agentState, key string) *convState {
-	k := a.spec.Name + "|" + key
+// conv returns agent's conversation key, creating it. Callers hold f.mu.
+func (f *Fleet) conv(key, agent string) *convState {
+	k := agent + "|" + key
 	c, ok := f.convs[k]
 	if !ok {
-		c = &convState{a: a, key: key}
+		c = &convState{key: key}
 		f.convs[k] = c
-	}
-	if c.a != a && !c.worker {
-		c.a = a // the agent was reloaded; an idle conversation takes the new spec
 	}
 	return c
 }
 
-// HandleMessage queues a chat message for its conversation's agent. It
-// returns at once; the run's output goes to in.Target. It implements
-// bot.Handler.
-func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
-	a, err := f.agent(in.Agent)
-	if err != nil {
-		f.log.Warn("message for unknown agent", "agent", in.Agent)
-		return
-	}
-	if strings.TrimSpace(in.Text) == "" {
-		return
-	}
-	key := in.Target.Key()
-	f.mu.Lock()
-	if f.closing {
-		f.mu.Unlock()
-		f.say(ctx, a, in.Target, "herdbot is restarting; please send that again in a minute.")
-		return
-	}
-	c := f.conv(a, key)
-	if len(c.queue) >= a.spec.QueueMax {
-		n := len(c.queue)
-		f.mu.Unlock()
-		f.say(ctx, a, in.Target, fmt.Sprintf("⏸ %d messages are already waiting here; try again when the agent has caught up.", n))
-		return
-	}
-	c.queue = append(c.queue, queued{in: in})
-	// Messages ahead of this one: those queued before it, and the run in
-	// progress (a worker that has not popped its first message yet counts
-	// that message as queued).
-	pos := len(c.queue) - 1
-	if c.active {
-		pos++
-	}
-	busy := pos > 0
-	start := !c.worker
-	c.worker = true
-	running := c.run
-	depth := f.depth(a)
-	f.mu.Unlock()
-	if f.cfg.Metrics != nil {
-		f.cfg.Metrics.QueueDepth(a.spec.Name, depth)
-	}
-
-	if start {
-		f.wg.Add(1)
-		go f.work(c)
-	}
-	if busy {
-		if a.spec.Steer && running != nil {
-			running.interrupt()
-			f.say(ctx, a, in.Target, "↪ Interrupting the current turn to take your new message.")
-		} else {
-			f.say(ctx, a, in.Target, fmt.Sprintf("⏳ Queued — position %d. I'll get to it after the current run.", pos))
-		}
-	}
-}
-
-func (f *Fleet) depth(a *agentState) int {
-	n := 0
-	for _, c := range f.convs {
-		if c.a == a {
-			n += len(c.queue)
-		}
-	}
-	return n
-}
-
-// work runs a conversation's queue until it is empty.
-func (f *Fleet) work(c *convState) {
-	defer f.wg.Done()
-	for {
-		f.mu.Lock()
-		c.active = false
-		if len(c.queue) == 0 || f.life.Err() != nil {
-			dropped := c.queue
-			c.queue, c.worker, c.run = nil, false, nil
-			f.mu.Unlock()
-			for _, q := range dropped {
-				if q.p != nil {
-					q.done <- runOutcome{err: ErrShuttingDown}
-					continue
-				}
-				f.say(context.Background(), c.a, q.in.Target, "herdbot stopped before this message ran; please send it again.")
-			}
-			return
-		}
-		q := c.queue[0]
-		c.queue = c.queue[1:]
-		c.active = true
-		f.mu.Unlock()
-
-		if q.p != nil {
-			if q.ctx.Err() != nil {
-				q.done <- runOutcome{err: q.ctx.Err()}
-				continue
-			}
-			res, err := f.executeConv(q.ctx, c, *q.p)
-			q.done <- runOutcome{res, err}
-			continue
-		}
-		p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User}
-		_, err := f.executeConv(context.Background(), c, p)
-		if err != nil && !errors.Is(err, ErrShuttingDown) {
-			f.log.Debug("chat run ended", "agent", c.a.spec.Name, "conversation", c.key, "err", err)
+// dropConvIfIdleLocked forgets c when nothing runs or waits there.
+func (f *Fleet) dropConvIfIdleLocked(agent string, c *convState) {
+	if !c.active && c.items == 0 {
+		if f.convs[agent+"|"+c.key] == c {
+			delete(f.convs, agent+"|"+c.key)
 		}
 	}
 }
 
 // executeConv runs p as the conversation's current run.
-func (f *Fleet) executeConv(ctx context.Context, c *convState, p runParams) (RunResult, error) {
+func (f *Fleet) executeConv(ctx context.Context, a *agentState, c *convState, p runParams) (RunResult, error) {
 	hook := func(rs *runState) {
 		f.mu.Lock()
 		c.run = rs
@@ -169,7 +53,7 @@ func (f *Fleet) executeConv(ctx context.Context, c *convState, p runParams) (Run
 		c.run = nil
 		f.mu.Unlock()
 	}()
-	return f.executeHooked(ctx, c.a, p, hook)
+	return f.executeHooked(ctx, a, p, hook)
 }
 
 // Run runs one job outside chat (schedules, webhooks, the CLI) and blocks
@@ -189,32 +73,38 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	if trigger == "" {
 		trigger = TriggerCLI
 	}
-	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent, jobID: req.JobID}
+	p := runParams{prompt: req.Prompt, trigger: trigger, schedule: req.Schedule, target: req.Target, silent: req.Silent,
+		jobID: req.JobID, stored: req.Stored}
 	if req.Resume && req.Target != (bot.Target{}) {
 		// Resuming the conversation's session: wait in its queue, so it
 		// never runs beside a chat message of the same session.
 		p.convKey = req.Target.Key()
 		done := make(chan runOutcome, 1)
+		user := "run:" + trigger
 		f.mu.Lock()
 		if f.closing {
 			f.mu.Unlock()
 			return RunResult{}, ErrShuttingDown
 		}
-		c := f.conv(a, p.convKey)
-		c.queue = append(c.queue, queued{p: &p, ctx: ctx, done: done})
-		start := !c.worker
-		c.worker = true
+		it := f.intakeOf(a.spec.Name)
+		u := it.user(user, Rate{N: -1}, f.now(), a.spec.NoticeEvery)
+		it.seq++
+		q := &queued{user: user, conv: p.convKey, seq: it.seq, p: &p, ctx: ctx, done: done}
+		u.queue = append(u.queue, q)
+		f.conv(p.convKey, a.spec.Name).items++
+		f.dispatchLocked(a.spec.Name)
 		f.mu.Unlock()
-		if start {
-			f.wg.Add(1)
-			go f.work(c)
-		}
 		select {
 		case o := <-done:
 			return o.res, o.err
 		case <-ctx.Done():
-			// The worker sees the cancelled ctx and skips or stops it.
-			o := <-done
+			f.mu.Lock()
+			gone := f.unqueueLocked(a.spec.Name, it, u, q)
+			f.mu.Unlock()
+			if gone {
+				return RunResult{}, ctx.Err()
+			}
+			o := <-done // dispatched: the run sees the cancelled ctx
 			return o.res, o.err
 		}
 	}
@@ -241,6 +131,7 @@ func (f *Fleet) Cancel(jobID string) error {
 
 // interrupt asks the CLI to end the current turn (steer mode).
 func (rs *runState) interrupt() {
+	defer rs.interrupting.Store(false)
 	rs.mu.Lock()
 	c := rs.conn
 	rs.mu.Unlock()
@@ -316,12 +207,15 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 	}
 	f.mu.Lock()
 	cs := f.convs[a.spec.Name+"|"+key]
-	running, waiting := "", 0
+	running, waiting, all := "", 0, 0
 	if cs != nil {
 		if cs.run != nil {
 			running = cs.run.job.ID
 		}
-		waiting = len(cs.queue)
+		waiting = cs.waiting
+	}
+	if it := f.intakes[a.spec.Name]; it != nil {
+		all = it.waiting
 	}
 	f.mu.Unlock()
 	if running != "" {
@@ -329,7 +223,7 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 	} else {
 		b.WriteString("\nRunning: nothing")
 	}
-	fmt.Fprintf(&b, "\nQueue: %d waiting · processes %d/%d", waiting, f.LiveProcesses(a.spec.Name), a.spec.MaxProcesses)
+	fmt.Fprintf(&b, "\nQueue: %d waiting here, %d in all · processes %d/%d", waiting, all, f.LiveProcesses(a.spec.Name), a.spec.MaxProcesses)
 	return b.String()
 }
 

@@ -46,19 +46,43 @@ func (rs *runState) maybeFlush(ctx context.Context) {
 	}
 }
 
-// flush writes buffered events.
-func (rs *runState) flush(ctx context.Context) {
+// maxUnwritten bounds the events kept in memory while the store cannot
+// write them; beyond it the oldest are dropped (and counted).
+const maxUnwritten = 4096
+
+// flush writes buffered events. Events the store refuses stay buffered,
+// in order, for the next flush or the job's end (recordEnd).
+func (rs *runState) flush(ctx context.Context) error {
+	rs.flushMu.Lock()
+	defer rs.flushMu.Unlock()
+	return rs.flushLocked(ctx)
+}
+
+// flushLocked is flush with flushMu held.
+func (rs *runState) flushLocked(ctx context.Context) error {
 	rs.mu.Lock()
 	buf := rs.buf
-	rs.buf = nil
 	rs.flushed = time.Now()
 	rs.mu.Unlock()
 	if len(buf) == 0 {
-		return
+		return nil
 	}
-	if err := rs.f.cfg.Store.AppendEvents(context.WithoutCancel(ctx), buf); err != nil {
-		rs.f.log.Error("record job events", "job", rs.job.ID, "err", err)
+	err := rs.f.cfg.Store.AppendEvents(context.WithoutCancel(ctx), buf)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if err == nil {
+		rs.buf = rs.buf[len(buf):]
+		return nil
 	}
+	if n := len(rs.buf) - maxUnwritten; n > 0 {
+		rs.buf = rs.buf[n:]
+		rs.dropped += n
+	}
+	if !rs.flushFailed {
+		rs.f.log.Error("record job events; keeping them until the store takes them", "job", rs.job.ID, "err", err)
+	}
+	rs.flushFailed = true
+	return err
 }
 
 // Subscribe returns a channel of every job event recorded from now on

@@ -43,8 +43,11 @@ type AgentSpec struct {
 	// who may decide tool requests: user ids, "role:ID", or "*".
 	Approvers map[string][]string
 
-	MaxConcurrent   int           // runs at once, chat, schedules and CLI together (default 1)
+	MaxConcurrent   int           // runs at once (their turns; posting the answer is not counted), chat, schedules and CLI together (default 1)
 	QueueMax        int           // waiting messages per conversation (default 10)
+	AgentQueueMax   int           // waiting chat messages across all conversations (default DefaultAgentQueueMax)
+	UserRate        Rate          // chat messages per person (token bucket); zero: DefaultUserRate; N < 0: no limit
+	NoticeEvery     time.Duration // at most one intake notice per person per this (default DefaultNoticeEvery)
 	Steer           bool          // a new message interrupts the running turn instead of queueing behind it
 	Warm            bool          // keep the process between turns (not ephemeral)
 	MaxProcesses    int           // live processes per agent, warm or running (default 5)
@@ -52,6 +55,10 @@ type AgentSpec struct {
 	SessionTimeout  time.Duration // a conversation's session expires after this idle time (default 24 h)
 	RunTimeout      time.Duration // wall-clock limit per run (default 30 min)
 	ApprovalTimeout time.Duration // approval expiry, then deny (default 10 min)
+	// DiskLimit is the most disk space, in bytes, that the agent's
+	// writable places may take: Sandbox.Workspace unless read-only, and
+	// Sandbox.StateDir (its HOME). 0: no limit. See DiskOptions.
+	DiskLimit int64
 }
 
 func (s *AgentSpec) defaults() {
@@ -60,6 +67,15 @@ func (s *AgentSpec) defaults() {
 	}
 	if s.QueueMax <= 0 {
 		s.QueueMax = 10
+	}
+	if s.AgentQueueMax <= 0 {
+		s.AgentQueueMax = DefaultAgentQueueMax
+	}
+	if s.UserRate.N == 0 || (s.UserRate.N > 0 && s.UserRate.Per <= 0) {
+		s.UserRate = DefaultUserRate
+	}
+	if s.NoticeEvery <= 0 {
+		s.NoticeEvery = DefaultNoticeEvery
 	}
 	if s.MaxProcesses <= 0 {
 		s.MaxProcesses = 5
@@ -92,6 +108,11 @@ type Metrics interface {
 	RunFinished(agent, trigger, outcome string, d time.Duration)
 	ApprovalDecided(agent, outcome string, latency time.Duration)
 	QueueDepth(agent string, n int)
+	// DiskUsage sets the agent's measured disk use and its limit (bytes).
+	DiskUsage(agent string, used, limit int64)
+	// DiskOverLimit counts a run refused or stopped (action) over the
+	// disk limit.
+	DiskOverLimit(agent, action string)
 }
 
 // Config is everything a Fleet needs.
@@ -104,6 +125,7 @@ type Config struct {
 	Chat     Chat             // nil: no chat
 	Redactor *redact.Redactor // nil: token shapes only
 	Metrics  Metrics          // nil: none
+	Disk     DiskOptions      // how AgentSpec.DiskLimit is enforced
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 	Stream   bot.StreamOptions
@@ -129,22 +151,31 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	closing bool
-	convs   map[string]*convState // by agent + "|" + key
+	convs   map[string]*convState // by agent + "|" + key; only those with work
+	intakes map[string]*intake    // by agent: waiting work, per-person buckets
 	running map[string]*runState  // by job id
 	events  broadcast.Hub[JobEvent]
+	notices bot.Notifier // intake notices, sent off the inbound path
 
 	approvals *broker
-	wg        sync.WaitGroup // every goroutine the fleet starts
+	wg        sync.WaitGroup // every goroutine the fleet starts but the disk watchers
+	watchers  sync.WaitGroup // disk watchers: they end with the fleet's life
+	runs      sync.WaitGroup // every run in progress, whoever asked for it (Add under mu, while not closing)
+	giveUp    chan struct{}  // closed at the end of shutdown: stop retrying store writes
 }
 
 type agentState struct {
 	spec  AgentSpec
 	slots chan struct{}
+	disk  *diskGuard // nil: no disk limit
 
 	mu     sync.Mutex
 	procs  int
 	idle   map[string]*warmConn // by conversation key
-	grants map[string][]string  // session id -> allow-for-session rules
+	grants *grantBook           // "allow for this session" grants, by session id
+	// Under mu too, for the disk watcher:
+	starts   uint64 // processes started, ever (disk readings compare it)
+	watching bool   // the watcher runs
 }
 
 // New builds a fleet from cfg.
@@ -161,6 +192,7 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 30 * time.Second
 	}
+	cfg.Disk.defaults()
 	if cfg.Stream.Log == nil {
 		cfg.Stream.Log = cfg.Log
 	}
@@ -168,8 +200,10 @@ func New(cfg Config) (*Fleet, error) {
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
-		convs: map[string]*convState{}, running: map[string]*runState{},
+		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
+		giveUp: make(chan struct{}),
 	}
+	f.notices.Log = cfg.Log
 	if f.red == nil {
 		f.red = redact.New()
 	}
@@ -183,8 +217,8 @@ func New(cfg Config) (*Fleet, error) {
 
 func newAgentState(s AgentSpec) *agentState {
 	s.defaults()
-	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent),
-		idle: map[string]*warmConn{}, grants: map[string][]string{}}
+	return &agentState{spec: s, slots: make(chan struct{}, s.MaxConcurrent), disk: newDiskGuard(s),
+		idle: map[string]*warmConn{}, grants: newGrantBook()}
 }
 
 // SetAgents replaces the fleet's agents (hot reload). New agents start
@@ -228,6 +262,14 @@ func (f *Fleet) SetAgents(specs []AgentSpec) error {
 	for _, a := range retired {
 		f.closeIdleOf(context.Background(), a)
 	}
+	f.mu.Lock()
+	for name := range f.intakes {
+		if !seen[name] { // removed: its waiting messages will not run
+			f.drainLocked(name, "this agent was removed; the message did not run.")
+			delete(f.intakes, name)
+		}
+	}
+	f.mu.Unlock()
 	return nil
 }
 
@@ -263,32 +305,55 @@ func (f *Fleet) allAgents() []*agentState {
 }
 
 // Serve blocks until ctx is done, then shuts down: no new runs are taken,
-// running ones get the grace period to finish, then they are interrupted
-// and recorded, and every process is closed.
+// every running one (chat, schedule, webhook or CLI alike) gets the grace
+// period to finish, then they are interrupted and recorded, and every
+// process is closed. A run whose end the store cannot take is retried for
+// at most storeGrace more; then Serve returns and the next start's
+// Recover settles the job.
 func (f *Fleet) Serve(ctx context.Context) error {
 	<-ctx.Done()
 	f.mu.Lock()
 	f.closing = true
 	f.mu.Unlock()
+	f.drainAll() // waiting messages will not run: say so
 	f.log.Info("fleet stopping: waiting for running jobs", "grace", f.cfg.Grace)
 	// Runs waiting for a person cannot finish now: nobody will click
 	// before the restart expires their cards anyway.
 	f.approvals.cancelWaiting()
 
 	done := make(chan struct{})
-	go func() { f.wg.Wait(); close(done) }()
+	go func() { f.runs.Wait(); f.wg.Wait(); close(done) }()
+	grace := time.NewTimer(f.cfg.Grace)
+	defer grace.Stop()
 	select {
 	case <-done:
-	case <-time.After(f.cfg.Grace):
+	case <-grace.C:
 		f.log.Warn("grace period over: interrupting running jobs")
 		f.stopRuns()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(storeGrace):
+			f.log.Error("runs still recording their end after the grace period; giving up on the store")
+			close(f.giveUp)
+			<-done
+		}
 	}
 	f.stopRuns()
+	f.watchers.Wait()
+	select {
+	case <-f.giveUp:
+	default:
+		close(f.giveUp)
+	}
 	f.approvals.stop()
 	f.closeIdle(context.WithoutCancel(ctx))
+	f.notices.Close()
 	return nil
 }
+
+// storeGrace is how long shutdown waits, after interrupting the runs, for
+// their ends to be recorded by a store that cannot write.
+const storeGrace = 15 * time.Second
 
 // newID returns a short random job id.
 func newID(prefix string) string {

@@ -2,6 +2,7 @@ package agents_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/herdbot/herdbot/internal/testenv"
 	"os"
@@ -56,24 +57,7 @@ func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.Agent
 	return w
 }
 
-func (w *world) waitHandler() {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ch, stop := w.hub.Subscribe()
-		w.hub.Input(context.Background(), agentName, "/agents")
-		select {
-		case l := <-ch:
-			stop()
-			if !strings.Contains(l.Text, "No agent") {
-				return
-			}
-		case <-time.After(time.Second):
-			stop()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	w.t.Fatal("console adapter never registered")
-}
+func (w *world) waitHandler() { agentstest.WaitConsole(w.t, w.hub, agentName) }
 
 // say sends a console line as alice.
 func (w *world) say(text string) { w.hub.Input(context.Background(), agentName, text) }
@@ -104,6 +88,27 @@ func (w *world) approvalID() string {
 	w.t.Helper()
 	line := w.expect(`/approve [A-Z2-7]{26} once`)
 	return approveRx.FindStringSubmatch(line)[1]
+}
+
+// cardRef is the chat message of approval id's card, as a click carries
+// it, once herdbot has stored it (the console shows the card first).
+func (w *world) cardRef(id string) bot.MessageRef {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, err := w.store.Approval(context.Background(), id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var refs []bot.MessageRef
+		if json.Unmarshal([]byte(a.Refs), &refs) == nil && len(refs) == 1 {
+			return refs[0]
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("approval %s: no card ref stored (%q)", id, a.Refs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (w *world) jobs() []agents.Job {
@@ -200,20 +205,34 @@ func TestFleetApprovalDenyAndNonApprover(t *testing.T) {
 	w := newWorld(t, claudetest.Script(claudetest.Bash("touch denied.txt", "create a file"), claudetest.Text("ok, I won't")), nil)
 	w.say("create denied.txt")
 	id := w.approvalID()
+	ref := w.cardRef(id)
 	// A non-approver's click decides nothing.
 	res := w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
-		User: bot.User{ID: "mallory"}, Ref: bot.MessageRef{Target: console.Target}})
+		User: bot.User{ID: "mallory"}, Ref: ref})
 	if !strings.Contains(res.Notice, "not an approver") || res.Card != nil {
 		t.Fatalf("non-approver result: %+v", res)
 	}
 	// A forged id is refused cleanly.
 	res = w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: "FORGEDFORGEDFORGEDFORGED22", Choice: "once",
-		User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
-	if !strings.Contains(res.Notice, "unknown") {
+		User: bot.User{ID: "alice"}, Ref: ref})
+	if !strings.Contains(res.Notice, "unknown") || res.Card != nil {
 		t.Fatalf("forged id result: %+v", res)
+	}
+	// An approver's click on something that is not the card decides nothing.
+	res = w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
+		User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+	if !strings.Contains(res.Notice, "does not belong") || res.Card != nil {
+		t.Fatalf("click off the card: %+v", res)
 	}
 	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalPending {
 		t.Fatalf("approval decided by a non-approver: %+v", a)
+	}
+	// Every attempt is audited.
+	for _, action := range []string{"approval.refused_not_approver", "approval.refused_unknown", "approval.refused_wrong_card"} {
+		rows, err := w.store.AuditLog(context.Background(), store.AuditFilter{Agent: agentName, ActionPrefix: action})
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("audit %s: %+v %v", action, rows, err)
+		}
 	}
 	w.say("/approve " + id + " deny")
 	w.expect(`Denied by alice`)
@@ -223,7 +242,7 @@ func TestFleetApprovalDenyAndNonApprover(t *testing.T) {
 	}
 	// A second click on the decided card answers cleanly.
 	res = w.fleet.HandleAction(context.Background(), bot.Action{Agent: agentName, ApprovalID: id, Choice: "once",
-		User: bot.User{ID: "alice"}, Ref: bot.MessageRef{Target: console.Target}})
+		User: bot.User{ID: "alice"}, Ref: ref})
 	if !strings.Contains(res.Notice, "already denied") || res.Card == nil || len(res.Card.Buttons) != 0 {
 		t.Fatalf("stale click: %+v", res)
 	}
@@ -247,15 +266,18 @@ func TestFleetApprovalExpiresClosed(t *testing.T) {
 	}
 }
 
+// TestFleetAllowForSessionNotAskedAgain: the identical input (command and
+// description) in the same session, from the same person, runs without a
+// card, also in a new process.
 func TestFleetAllowForSessionNotAskedAgain(t *testing.T) {
 	w := newWorld(t, claudetest.Script(
 		claudetest.Bash("touch s.txt", "create"), claudetest.Text("first done"),
-		claudetest.Bash("touch s.txt", "create again"), claudetest.Text("second done"),
+		claudetest.Bash("touch s.txt", "create"), claudetest.Text("second done"),
 	), nil)
 	w.say("make s.txt")
 	id := w.approvalID()
 	w.say("/approve " + id + " session")
-	w.expect(`Allowed for this session by alice`)
+	w.expect(`Allowed for this session \(this exact input only\) by alice`)
 	w.expect(`^first done$`)
 	w.waitJobs(1)
 	// A new process (ephemeral) for the same session: not asked again.

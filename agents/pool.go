@@ -15,8 +15,9 @@ type warmConn struct {
 }
 
 // acquire returns a process for rs: the conversation's warm one when it
-// holds the same session, else a new one resuming session ("" = fresh).
-func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn, error) {
+// holds the same session (warm is then true), else a new one resuming
+// session ("" = fresh).
+func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (conn Conn, warm bool, err error) {
 	a := rs.a
 	key := rs.p.convKey
 	a.mu.Lock()
@@ -25,7 +26,7 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 		w.timer.Stop()
 		if w.session == session && session != "" {
 			a.mu.Unlock()
-			return w.conn, nil
+			return w.conn, true, nil
 		}
 		a.mu.Unlock()
 		f.closeConn(ctx, a, w.conn)
@@ -50,12 +51,13 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 		a.mu.Lock()
 	}
 	a.procs++
-	grants := append([]string(nil), a.grants[session]...)
+	f.procStarted(a)
 	a.mu.Unlock()
 
+	// Session grants are never handed to the CLI as rules: it asks, and
+	// herdbot answers identical calls itself (broker.request).
 	opts := a.spec.Options
 	opts.Resume = session
-	opts.AllowedTools = append(append([]string(nil), opts.AllowedTools...), grants...)
 	spec := a.spec.Sandbox
 	spec.Agent = a.spec.Name
 	spec.Job = rs.job.ID
@@ -64,10 +66,11 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (Conn
 	if err != nil {
 		a.mu.Lock()
 		a.procs--
+		f.procEnded(a)
 		a.mu.Unlock()
-		return nil, fmt.Errorf("start agent %s: %w", a.spec.Name, err)
+		return nil, false, fmt.Errorf("start agent %s: %w", a.spec.Name, err)
 	}
-	return f.cfg.Runtime.Attach(proc), nil
+	return f.cfg.Runtime.Attach(proc), false, nil
 }
 
 // release ends a turn's use of conn: a healthy warm process waits for the
@@ -109,6 +112,7 @@ func (f *Fleet) closeConn(ctx context.Context, a *agentState, c Conn) {
 	}
 	a.mu.Lock()
 	a.procs--
+	f.procEnded(a)
 	a.mu.Unlock()
 }
 

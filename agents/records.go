@@ -94,7 +94,8 @@ type Approval struct {
 	DecidedBy    string
 	DecidedAt    time.Time
 	Reason       string // deny reason, expiry reason
-	Refs         string // JSON: chat message refs of the card(s), for later edits
+	Refs         string // JSON: chat message refs of the card(s), for later edits and click binding
+	RequestedBy  string // who started the run that asked (display name), "" for runs without a person
 }
 
 // AuditEntry is one row of the audit trail.

@@ -31,6 +31,12 @@ type RunRequest struct {
 	// JobID, when set, is the id the job gets (so a caller can return it
 	// before the run ends); otherwise one is made.
 	JobID string
+	// Stored, when set, receives the job once its row is written, before
+	// the run starts (or waits for a slot): a caller that answers before
+	// the run ends says "started" only then. Nothing is sent when the row
+	// cannot be written (Run then returns that error). It must have room
+	// for one value (the send does not wait).
+	Stored chan<- Job
 }
 
 // RunResult is the outcome of a RunRequest.

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/sandbox"
 )
 
 // runParams describe one run, from chat or from a RunRequest.
@@ -21,7 +23,9 @@ type runParams struct {
 	convKey  string     // conversation whose session is used; "" = fresh session
 	silent   bool
 	user     bot.User
-	jobID    string // preset job id, or ""
+	jobID    string     // preset job id, or ""
+	slotHeld bool       // dispatch took one of the agent's slots for this run; the run releases it
+	stored   chan<- Job // told once the job row is written (RunRequest.Stored)
 }
 
 // runState is one job while it runs.
@@ -31,19 +35,29 @@ type runState struct {
 	p      runParams
 	job    Job
 	cancel context.CancelCauseFunc
+	// Guarded by the fleet's mu: diskChecked, the run passed the disk
+	// check before it (runs that have not are the check's to refuse);
+	// diskStopped, the disk watcher stopped it.
+	diskChecked, diskStopped bool
 
-	mu      sync.Mutex
-	conn    Conn
-	stream  *bot.Stream
-	seq     int
-	buf     []JobEvent
-	flushed time.Time
-	denied  []string
-	tools   int
-	interim string            // assistant text not yet shown (shown before the next tool row)
-	files   []bot.File        // long tool outputs, attached to the answer
-	names   map[string]string // tool_use id -> tool name
-	pending map[string]string // CLI request id -> approval id
+	flushMu sync.Mutex // one write of buf at a time (flush, recordEnd)
+
+	mu          sync.Mutex
+	conn        Conn
+	stream      *bot.Stream
+	seq         int
+	buf         []JobEvent // recorded, not yet written
+	flushed     time.Time
+	flushFailed bool // a write of buf failed (logged once)
+	dropped     int  // events dropped while the store could not write
+	denied      []string
+	tools       int
+	interim     string            // assistant text not yet shown (shown before the next tool row)
+	files       []bot.File        // long tool outputs, attached to the answer
+	names       map[string]string // tool_use id -> tool name
+	pending     map[string]string // CLI request id -> approval id
+
+	interrupting atomic.Bool // a steer interrupt is on its way
 }
 
 // execute runs one job to its end and returns its result. It waits for a
@@ -54,12 +68,22 @@ func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunRes
 
 // executeHooked is execute with a hook called once the run is registered.
 func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, hook func(*runState)) (RunResult, error) {
+	held := p.slotHeld // one of a.slots is ours: released when the run ends
+	defer func() {
+		if held {
+			f.releaseSlot(a)
+		}
+	}()
 	f.mu.Lock()
 	if f.closing {
 		f.mu.Unlock()
 		return RunResult{}, ErrShuttingDown
 	}
+	// Every run, from chat, schedules, webhooks or the CLI, is one that
+	// Serve gives the grace period to on shutdown.
+	f.runs.Add(1)
 	f.mu.Unlock()
+	defer f.runs.Done()
 
 	if p.jobID == "" {
 		p.jobID = newID("j-")
@@ -71,21 +95,26 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	}
 	// Take a free slot at once when there is one: the job row is then
 	// written once, as running; otherwise it waits, recorded as queued.
-	slotNow := false
-	select {
-	case a.slots <- struct{}{}:
-		slotNow = true
-		job.Status = JobRunning
-	default:
-	}
-	releaseSlot := func() {
-		if slotNow {
-			<-a.slots
+	if !held {
+		select {
+		case a.slots <- struct{}{}:
+			held = true
+		default:
 		}
 	}
+	if held {
+		job.Status = JobRunning
+	}
 	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
-		releaseSlot()
-		return RunResult{}, fmt.Errorf("create job: %w", err)
+		err = fmt.Errorf("create job: %w", err)
+		f.notRecorded(ctx, a, p, err)
+		return RunResult{}, err
+	}
+	if p.stored != nil {
+		select {
+		case p.stored <- job:
+		default:
+		}
 	}
 	runCtx, cancel := context.WithCancelCause(f.life)
 	defer cancel(nil)
@@ -104,9 +133,10 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		f.mu.Unlock()
 	}()
 
-	if !slotNow {
+	if !held {
 		select {
 		case a.slots <- struct{}{}:
+			held = true
 		case <-runCtx.Done():
 			return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
 		}
@@ -115,10 +145,27 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			f.log.Error("mark job running", "job", job.ID, "err", err)
 		}
 	}
-	defer func() { <-a.slots }()
 
 	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
+
+	// Over its disk limit the agent gets no new run.
+	if a.disk != nil {
+		if err := f.checkDisk(runCtx, rs); err != nil {
+			var de *DiskError
+			if !errors.As(err, &de) {
+				err = causeOf(runCtx)
+			}
+			res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, err)
+			if de != nil && !p.silent {
+				f.say(context.WithoutCancel(ctx), a, p.target, de.chatText())
+			}
+			return res, de.wrap(res.Job, err)
+		}
+		f.mu.Lock()
+		rs.diskChecked = true
+		f.mu.Unlock()
+	}
 
 	if !p.silent {
 		if out, ok := f.outbox(a.spec.Name, p.target); ok {
@@ -128,7 +175,33 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	rs.record("prompt", map[string]any{"text": rs.job.Prompt, "user": p.user.ID})
 
 	text, res, err := f.turn(runCtx, rs, true)
-	return f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	var de *DiskError
+	if err != nil && errors.As(context.Cause(runCtx), &de) {
+		err = de // stopped by the disk watcher, wherever the run was
+	}
+	// The agent's process is done with this run: the slot is free before
+	// the answer goes to chat, so a channel the platform is rate-limiting
+	// holds up only its own conversation.
+	if held {
+		held = false
+		f.releaseSlot(a)
+	}
+	out, err := f.finish(context.WithoutCancel(ctx), rs, text, res, err)
+	return out, de.wrap(out.Job, err)
+}
+
+// notRecorded says that a run did not start because its job row could
+// not be written: logged as an error, and told in chat for a run that
+// posts there (a chat message), so nobody waits for an answer that will
+// never come. Silent runs (schedules, webhooks) report it themselves.
+func (f *Fleet) notRecorded(ctx context.Context, a *agentState, p runParams, err error) {
+	f.log.Error("run not started: its job could not be recorded", "agent", a.spec.Name, "trigger", p.trigger,
+		"conversation", p.target.Key(), "err", err)
+	if p.silent {
+		return
+	}
+	f.say(context.WithoutCancel(ctx), a, p.target, "⚠️ herdbot could not record this request, so it did not run it ("+
+		truncate(f.red.String(err.Error()), 300)+"). Please send it again in a few minutes; the operator has been told (herdbot's log and /healthz).")
 }
 
 func causeOf(ctx context.Context) error {
@@ -149,7 +222,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 			session = c.SessionID
 		}
 	}
-	conn, err := f.acquire(ctx, rs, session)
+	conn, warm, err := f.acquire(ctx, rs, session)
 	if err != nil {
 		return "", nil, err
 	}
@@ -158,7 +231,22 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	rs.mu.Unlock()
 	if err := conn.Send(ctx, p.prompt); err != nil {
 		f.release(rs, conn, false)
-		return "", nil, fmt.Errorf("send prompt: %w", err)
+		if !warm || ctx.Err() != nil {
+			return "", nil, fmt.Errorf("send prompt: %w", err)
+		}
+		// The warm process died while idle (its container or the
+		// engine went away): a new one resumes the session.
+		f.log.Info("warm agent process gone; starting a new one", "agent", a.spec.Name, "err", err)
+		if conn, _, err = f.acquire(ctx, rs, session); err != nil {
+			return "", nil, err
+		}
+		rs.mu.Lock()
+		rs.conn = conn
+		rs.mu.Unlock()
+		if err := conn.Send(ctx, p.prompt); err != nil {
+			f.release(rs, conn, false)
+			return "", nil, fmt.Errorf("send prompt: %w", err)
+		}
 	}
 	text, res, healthy, err := f.readTurn(ctx, rs, conn)
 	if res != nil && res.Subtype == "" && rs.job.SessionID == "" {
@@ -210,6 +298,14 @@ func (f *Fleet) readTurn(ctx context.Context, rs *runState, conn Conn) (text str
 			f.onEvent(ctx, rs, ev)
 		case <-ctx.Done():
 			cause := causeOf(ctx)
+			if de := (*DiskError)(nil); errors.As(cause, &de) {
+				// Over the disk limit every second counts: end the
+				// process now (SIGKILL), no polite interrupt.
+				now, kill := context.WithCancel(context.WithoutCancel(ctx))
+				kill()
+				_ = conn.Close(now)
+				return last, nil, false, cause
+			}
 			// Interrupt politely, give the CLI a moment to end the turn,
 			// then end the process.
 			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -282,6 +378,10 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	switch {
 	case err == nil && res != nil && !res.IsError:
 		j.Status = JobSucceeded
+	case errors.Is(err, ErrEngineLost):
+		// Its own outcome, not a timeout: the run did not fail, the
+		// engine under it did.
+		j.Status, j.Error = JobFailed, f.red.String(engineLostText(err))
 	case errors.Is(err, ErrTimeout):
 		j.Status, j.Error = JobTimedOut, fmt.Sprintf("timed out after %s", rs.a.spec.RunTimeout)
 	case errors.Is(err, ErrCancelled):
@@ -300,6 +400,13 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	text = f.red.String(text)
 	if j.Error != "" {
 		rs.record("error", map[string]any{"error": j.Error})
+	}
+	rs.mu.Lock()
+	dropped := rs.dropped
+	rs.mu.Unlock()
+	if dropped > 0 {
+		f.log.Error("transcript incomplete: events dropped while the store could not write", "job", j.ID, "events", dropped)
+		rs.record("events_dropped", map[string]any{"count": dropped, "reason": "the store could not write"})
 	}
 	var conv *Conversation
 	if rs.p.convKey != "" && j.SessionID != "" && j.Status != JobInterrupted {
@@ -332,6 +439,20 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 		return out, fmt.Errorf("job %s %s: %s", j.ID, j.Status, j.Error)
 	}
 	return out, nil
+}
+
+// engineLostText is "container engine lost: <cause>" for an error
+// matching ErrEngineLost.
+func engineLostText(err error) string {
+	var re *RunError
+	if errors.As(err, &re) && errors.Is(re.Kind, ErrEngineLost) && re.Message != "" {
+		return ErrEngineLost.Error() + ": " + re.Message
+	}
+	var el *sandbox.EngineLostError
+	if errors.As(err, &el) {
+		return el.Error()
+	}
+	return ErrEngineLost.Error() + ": " + err.Error()
 }
 
 func statusText(j Job) string {
@@ -384,29 +505,75 @@ type jobFinisher interface {
 }
 
 // recordEnd writes the rest of the transcript, the final job row and the
-// conversation's session.
+// conversation's session. A store that cannot write (a full disk) is
+// retried, with backoff up to recordRetryMax, until it takes the end or
+// the fleet gives up at the end of shutdown; a job left "running" then is
+// settled (interrupted) by the next start's Recover.
 func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation) {
 	j := rs.job
-	if fin, ok := f.cfg.Store.(jobFinisher); ok {
-		rs.mu.Lock()
-		buf := rs.buf
-		rs.buf = nil
-		rs.mu.Unlock()
-		if err := fin.FinishJob(ctx, j, buf, conv); err != nil {
-			f.log.Error("record job end", "job", j.ID, "err", err)
+	write := func() error {
+		rs.flushMu.Lock()
+		defer rs.flushMu.Unlock()
+		if fin, ok := f.cfg.Store.(jobFinisher); ok {
+			rs.mu.Lock()
+			buf := rs.buf
+			rs.mu.Unlock()
+			if err := fin.FinishJob(ctx, j, buf, conv); err != nil {
+				return err
+			}
+			rs.mu.Lock()
+			rs.buf = rs.buf[len(buf):]
+			rs.mu.Unlock()
+			return nil
 		}
-		return
-	}
-	rs.flush(ctx)
-	if err := f.cfg.Store.UpdateJob(ctx, j); err != nil {
-		f.log.Error("record job end", "job", j.ID, "err", err)
-	}
-	if conv != nil {
-		if err := f.cfg.Store.PutConversation(ctx, *conv); err != nil {
-			f.log.Error("record conversation", "job", j.ID, "err", err)
+		if err := rs.flushLocked(ctx); err != nil {
+			return err
 		}
+		if err := f.cfg.Store.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		if conv != nil {
+			return f.cfg.Store.PutConversation(ctx, *conv)
+		}
+		return nil
+	}
+	wait := recordRetryMin
+	for try := 1; ; try++ {
+		err := write()
+		if err == nil {
+			if try > 1 {
+				f.log.Info("job end recorded after the store recovered", "job", j.ID, "attempts", try)
+			}
+			return
+		}
+		if c, ok := f.cfg.Store.(closer); (ok && c.Closed()) || errors.Is(err, ErrNotFound) {
+			// No retry can succeed: the store was closed (a crash in
+			// tests) or the job row is gone. Recover settles it.
+			f.log.Error("record job end", "job", j.ID, "status", j.Status, "err", err)
+			return
+		}
+		if try == 1 || try%10 == 0 {
+			f.log.Error("record job end; retrying until the store takes it", "job", j.ID, "status", j.Status, "attempt", try, "err", err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-f.giveUp:
+			f.log.Error("job end not recorded before shutdown; the next start marks it interrupted", "job", j.ID, "status", j.Status, "err", err)
+			return
+		}
+		wait = min(2*wait, recordRetryMax)
 	}
 }
+
+// closer is implemented by stores that can tell they were closed;
+// store.DB does.
+type closer interface{ Closed() bool }
+
+// Retry pacing of recordEnd.
+const (
+	recordRetryMin = 100 * time.Millisecond
+	recordRetryMax = 10 * time.Second
+)
 
 // Long tool output goes to chat as a file attached to the answer, not as
 // message text.

@@ -106,7 +106,7 @@ type PermissionRequest struct {
 	ToolName       string
 	ToolUseID      string
 	Input          json.RawMessage
-	Suggestions    json.RawMessage // permission_suggestions, passed back for allow-for-session
+	Suggestions    json.RawMessage // permission_suggestions: never passed back (rules built from agent text)
 	DecisionReason string
 	BlockedPath    string
 }
@@ -128,9 +128,8 @@ type Behavior string
 
 // Permission decisions.
 const (
-	Allow        Behavior = "allow"         // allow once
-	AllowSession Behavior = "allow_session" // allow this and identical calls for this session
-	Deny         Behavior = "deny"
+	Allow Behavior = "allow" // allow this call (with Decision.Input); the CLI keeps no rule
+	Deny  Behavior = "deny"
 )
 
 // Decision answers a PermissionRequest.
@@ -139,9 +138,8 @@ type Decision struct {
 	Message   string // reason shown to the model on deny
 	Interrupt bool   // deny and stop the turn
 	// Input is the tool input to run with (allow); the request's own input
-	// when nil. Suggestions are the request's permission_suggestions.
-	Input       json.RawMessage
-	Suggestions json.RawMessage
+	// when nil.
+	Input json.RawMessage
 }
 
 // Run errors: a *RunError matches one of these with errors.Is.
@@ -154,6 +152,9 @@ var (
 	ErrTimeout         = errors.New("run timed out")
 	ErrOutOfMemory     = errors.New("out of memory")
 	ErrInterrupted     = errors.New("interrupted")
+	// ErrEngineLost: the container engine stopped answering while the
+	// process ran or started (sandbox.ErrEngineLost, the same sentinel).
+	ErrEngineLost = sandbox.ErrEngineLost
 )
 
 // RunError is an abnormal end of an agent process or turn.

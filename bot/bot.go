@@ -125,12 +125,20 @@ type Action struct {
 	ApprovalID string
 	Choice     string
 	User       User
-	Ref        MessageRef // the card clicked
+	// Ref is the message clicked, where it is (Space is the guild or team
+	// the click came from). The handler decides only when it is one of the
+	// approval's cards.
+	Ref MessageRef
+	// Refusal, when set, is why the adapter will not let this click
+	// decide anything (e.g. it came from a guild or team the agent does
+	// not serve). The handler audits it and answers with a notice only.
+	Refusal string
 }
 
 // ActionResult is what the adapter shows after an Action: Card replaces the
-// clicked card when not nil (buttons removed when Card has none); Notice is
-// shown only to the clicker when not empty.
+// clicked card when not nil (buttons removed when Card has none; it is nil
+// unless the clicked message is the approval's card); Notice is shown only
+// to the clicker when not empty.
 type ActionResult struct {
 	Card   *Message
 	Notice string
@@ -155,8 +163,15 @@ type Reply struct {
 // Adapter connects one agent's bot identity to one chat platform.
 //
 // Run connects and blocks until ctx is done, calling h for each inbound
-// event; it returns nil on clean shutdown. Send and Edit may be called
+// event; it returns nil on clean shutdown, and an error when it cannot
+// connect or loses the connection for good. Send and Edit may be called
 // concurrently with Run and with each other.
+//
+// An Adapter is single-use: Run may be called at most once (a second call
+// may return an error at once, as the Discord adapter's does). To connect
+// again after Run returned, make a new Adapter (herdbot's chat supervisor
+// does, with backoff); reconnects within one Run (gateway resumes, socket
+// redials) are the adapter's own.
 type Adapter interface {
 	Run(ctx context.Context, h Handler) error
 	Send(ctx context.Context, to Target, m Message) (MessageRef, error)

@@ -26,7 +26,8 @@ type StreamOptions struct {
 // (throttled) with the tool rows so far, a typing indicator while working,
 // and the final answer split into chunks the platform accepts.
 //
-// NewStream starts one goroutine; Finish or Fail stops it and waits.
+// NewStream starts one goroutine, which posts the status message; Finish or
+// Fail stops it and waits.
 type Stream struct {
 	out   Outbox
 	to    Target
@@ -63,18 +64,25 @@ func NewStream(ctx context.Context, out Outbox, to Target, header string, opts S
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{})}
-	if ref, err := out.Send(ctx, to, Message{Text: header}); err != nil {
-		opts.Log.Warn("status message", "err", err)
-	} else {
-		s.status, s.hasRef, s.lastEdit = ref, true, time.Now()
-	}
 	s.wg.Add(1)
 	go s.loop(ctx)
 	return s
 }
 
+// loop posts the status message (on this goroutine: a run never waits for
+// a channel the platform is rate-limiting), then keeps it up to date.
 func (s *Stream) loop(ctx context.Context) {
 	defer s.wg.Done()
+	s.mu.Lock()
+	header := s.header
+	s.mu.Unlock()
+	if ref, err := s.out.Send(ctx, s.to, Message{Text: header}); err != nil {
+		s.opts.Log.Warn("status message", "err", err)
+	} else {
+		s.mu.Lock()
+		s.status, s.hasRef, s.lastEdit = ref, true, time.Now()
+		s.mu.Unlock()
+	}
 	typer, _ := s.out.(Typer)
 	if typer != nil {
 		_ = typer.Typing(ctx, s.to)

@@ -212,6 +212,17 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	if err := oneOf(ag.Queue.Mode, QueueModes); err != nil {
 		r.errf("queue.mode", "%v", err)
 	}
+	ag.Queue.AgentMax = r.positive("queue.agent_max", s.Queue.AgentMax, DefaultAgentQueueMax)
+	ag.Queue.PerUser = DefaultPerUser
+	if s.Queue.PerUser != "" {
+		rate, err := ParseRate(s.Queue.PerUser)
+		if err != nil {
+			r.errf("queue.per_user", "%v", err)
+		} else {
+			ag.Queue.PerUser = rate
+		}
+	}
+	ag.Queue.NoticeEvery = r.duration("queue.notice_every", s.Queue.NoticeEvery, DefaultNoticeEvery)
 	ag.RunTimeout = r.duration("run_timeout", s.RunTimeout, DefaultRunTimeout)
 	ag.ApprovalTimeout = r.duration("approval_timeout", s.ApprovalTimeout, DefaultApprovalTimeout)
 	ag.Approvers = r.approvers(s.Approvers)

@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/docker/go-units"
 )
 
 // hardeningKeys are Docker HostConfig keys (matched case-insensitively)
@@ -89,6 +92,7 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 			d.Memory = n
 		}
 	}
+	d.DiskLimit = r.diskLimit(s.DiskLimit)
 	d.CPUShares = r.int64Min("docker.cpu_shares", s.CPUShares, 2)
 	d.CPUPeriod = r.int64Range("docker.cpu_period", s.CPUPeriod, 1000, 1000000)
 	d.CPUQuota = r.int64Min("docker.cpu_quota", s.CPUQuota, 1000)
@@ -160,6 +164,72 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 	}
 	return d
 }
+
+// diskLimit resolves docker.disk_limit (0: none). The agent can edit its
+// own file, so a value written there may only lower what the fleet file
+// gives the agent (defaults.docker, else the top-level docker, else the
+// default): never raise it, never turn it off.
+func (r *agentRes) diskLimit(v string) int64 {
+	const p = "docker.disk_limit"
+	if v == "" {
+		return DefaultDiskLimit
+	}
+	n, err := parseDiskLimit(v)
+	if err != nil {
+		r.errf(p, "%v", err)
+		return DefaultDiskLimit
+	}
+	if r.origin(p).fleet {
+		return n
+	}
+	fleet, where := int64(DefaultDiskLimit), "herdbot's default"
+	for _, src := range []struct {
+		m    map[string]any
+		path string
+	}{{asMap(r.defs["docker"]), "defaults.docker.disk_limit"}, {asMap(r.l.raw["docker"]), "docker.disk_limit"}} {
+		raw, ok := src.m["disk_limit"]
+		if !ok || raw == nil {
+			continue
+		}
+		fv, err := parseDiskLimit(fmt.Sprint(raw))
+		if err != nil {
+			r.l.ps.add(r.l.doc.file, r.l.doc.line(src.path), src.path, "%v", err)
+			return n
+		}
+		fleet, where = fv, src.path+" in "+filepath.Base(r.l.doc.file)
+		break
+	}
+	switch {
+	case fleet == 0:
+		return n
+	case n == 0:
+		r.errf(p, "an agent file may not turn the disk limit off (the fleet's is %s, %s); only the fleet file can", sizeText(fleet), where)
+		return fleet
+	case n > fleet:
+		r.errf(p, "%s is above the fleet's limit of %s (%s); an agent file may only lower it: raise it in the fleet file under agents[].overrides.docker", sizeText(n), sizeText(fleet), where)
+		return fleet
+	}
+	return n
+}
+
+// parseDiskLimit parses a disk limit: a size such as 500m, 10g, 2GiB, or
+// none (0).
+func parseDiskLimit(s string) (int64, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid disk limit %q: use a size such as 500m or 10g, or none", truncate(s, 40))
+	}
+	if n < 1<<20 {
+		return 0, fmt.Errorf("disk limit %q is below 1m (use none for no limit)", truncate(s, 40))
+	}
+	return n, nil
+}
+
+// sizeText writes bytes in binary units: 10GiB, 512MiB.
+func sizeText(n int64) string { return units.BytesSize(float64(n)) }
 
 func (r *agentRes) tmpfs(v any) map[string]string {
 	if v == nil {

@@ -141,6 +141,22 @@ func TestFormatDuration(t *testing.T) {
 	}
 }
 
+func TestQueueIntakeSettings(t *testing.T) {
+	f := mustLoad(t, baseFleet, nil)
+	if q := f.Agents[0].Queue; q.Max != 10 || q.AgentMax != 50 || q.PerUser != (Rate{N: 10, Per: time.Minute}) || q.NoticeEvery != time.Minute {
+		t.Errorf("defaults %+v", q)
+	}
+	f = mustLoad(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\nqueue:\n  max: 3\n  agent_max: 7\n  per_user: 4/30s\n  notice_every: 5m\n"}), nil)
+	if q := f.Agents[0].Queue; q.Max != 3 || q.AgentMax != 7 || q.PerUser != (Rate{N: 4, Per: 30 * time.Second}) || q.NoticeEvery != 5*time.Minute {
+		t.Errorf("set %+v", q)
+	}
+	for in, want := range map[string]Rate{"10/m": {10, time.Minute}, "100/1d": {100, 24 * time.Hour}, "off": {N: -1}, " 2 / 1h ": {2, time.Hour}} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "1d12h": 36 * time.Hour, "72h": 72 * time.Hour, "90s": 90 * time.Second,
 		// herdctl's session timeouts: one unit, decimals, weeks.

@@ -18,7 +18,7 @@ package config
 type fleetSpec struct {
 	Version  any           `koanf:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
 	Fleet    fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
-	StateDir string        `koanf:"state_dir" doc:"Directory for the SQLite database and control socket, relative to the fleet file (~ is herdbot's home)." default:".herdbot"`
+	StateDir string        `koanf:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
 	Timezone string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
 	HTTP     httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
 	ModelAPI modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
@@ -103,8 +103,11 @@ type instancesSpec struct {
 }
 
 type queueSpec struct {
-	Max  *int   `koanf:"max" doc:"Messages waiting per conversation before new ones are refused." default:"10"`
-	Mode string `koanf:"mode" doc:"queue (wait for the run to end) or steer (feed into the running turn)." default:"queue"`
+	Max         *int   `koanf:"max" doc:"Chat messages waiting per conversation. When full, someone with fewer waiting there takes the place of the newest message of whoever has the most; otherwise the new message is refused." default:"10"`
+	Mode        string `koanf:"mode" doc:"queue (wait for the run to end) or steer (feed into the running turn)." default:"queue"`
+	AgentMax    *int   `koanf:"agent_max" doc:"Chat messages waiting across all of the agent's conversations (Slack threads and DMs included), shared out like max." default:"50"`
+	PerUser     string `koanf:"per_user" doc:"How many messages one person may send the agent: N/duration, a bucket of N refilled at N per duration (10/1m), or off. Over it, a message is not queued." default:"10/1m"`
+	NoticeEvery string `koanf:"notice_every" doc:"At most one 'not queued' and one 'queued' notice per person per this long." default:"1m"`
 }
 
 type approversSpec struct {
@@ -124,6 +127,7 @@ type dockerSpec struct {
 	Enabled             *bool             `koanf:"enabled" doc:"Run the agent in a hardened container. false runs it natively (no isolation; development only)." default:"true"`
 	Ephemeral           *bool             `koanf:"ephemeral" doc:"A fresh container per run (sessions survive in a per-agent volume)." default:"true"`
 	Memory              string            `koanf:"memory" doc:"Memory limit, e.g. 512m, 2g." default:"2g"`
+	DiskLimit           string            `koanf:"disk_limit" doc:"Disk space the agent's writable places (its workspace when rw, its HOME under the state dir) may take, e.g. 500m, 10g, or none. Over it new runs are refused and a running one is stopped; so they are while that disk has under 512 MiB free. An agent file may only lower the fleet's value." default:"10g"`
 	CPUShares           *int64            `koanf:"cpu_shares" doc:"Relative CPU weight."`
 	CPUPeriod           *int64            `koanf:"cpu_period" doc:"CFS period in microseconds."`
 	CPUQuota            *int64            `koanf:"cpu_quota" doc:"CFS quota in microseconds per period."`

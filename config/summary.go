@@ -91,8 +91,12 @@ func summarizeAgent(p *printer, f *Fleet, a *Agent, now time.Time) {
 		if !d.Ephemeral {
 			life = "reused"
 		}
-		p.line("  sandbox:   docker (image %s, network %s, workspace %s, memory %s, pids %d, %s%s)",
-			d.Image, d.Network, d.WorkspaceMode, units.BytesSize(float64(d.Memory)), d.PidsLimit, life, extra)
+		disk := "no disk limit"
+		if d.DiskLimit > 0 {
+			disk = "disk " + sizeText(d.DiskLimit)
+		}
+		p.line("  sandbox:   docker (image %s, network %s, workspace %s, memory %s, %s, pids %d, %s%s)",
+			d.Image, d.Network, d.WorkspaceMode, units.BytesSize(float64(d.Memory)), disk, d.PidsLimit, life, extra)
 	} else {
 		p.line("  sandbox:   native (NO isolation: development only)")
 	}

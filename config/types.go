@@ -11,10 +11,13 @@ const (
 	DefaultOAuthTokenEnv   = "CLAUDE_CODE_OAUTH_TOKEN"
 	DefaultStateDir        = ".herdbot"
 	DefaultMemory          = 2 << 30
+	DefaultDiskLimit       = 10 << 30
 	DefaultPidsLimit       = 256
 	DefaultMaxContainers   = 5
 	DefaultMaxConcurrent   = 1
 	DefaultQueueMax        = 10
+	DefaultAgentQueueMax   = 50
+	DefaultNoticeEvery     = time.Minute
 	DefaultRunTimeout      = 30 * time.Minute
 	DefaultApprovalTimeout = 10 * time.Minute
 	DefaultSessionTimeout  = 24 * time.Hour
@@ -113,12 +116,25 @@ type Session struct {
 	Model    string        // empty: use Agent.Model
 }
 
-// Queue configures what happens to a message that arrives while a run of
-// the same conversation is going.
+// Queue configures chat intake: what happens to a message that arrives
+// while a run of the same conversation is going, and how much one person
+// may send.
 type Queue struct {
-	Max  int    // waiting messages per conversation; default 10
-	Mode string // "queue" (default) or "steer"
+	Max         int           // waiting messages per conversation; default 10
+	Mode        string        // "queue" (default) or "steer"
+	AgentMax    int           // waiting messages across the agent's conversations; default 50
+	PerUser     Rate          // messages per person; default DefaultPerUser; N < 0: no limit
+	NoticeEvery time.Duration // at most one notice of each kind per person per this; default 1m
 }
+
+// Rate is a token bucket: N, refilled at N per Per. N < 0 means no limit.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// DefaultPerUser is queue.per_user's default.
+var DefaultPerUser = Rate{N: 10, Per: time.Minute}
 
 // Approvers lists who may decide tool approval requests, per platform.
 type Approvers struct {
@@ -157,6 +173,10 @@ type Docker struct {
 	HostConfig    map[string]any    // passthrough over the hardened host config
 	Privileged    bool              // only with DangerousHostConfig
 	CapAdd        []string          // only with DangerousHostConfig
+	// DiskLimit is the most disk space, in bytes, that the agent's
+	// writable places (a rw workspace and its HOME) may take; 0: no limit.
+	// Default 10 GiB. An agent file may lower it, never raise it.
+	DiskLimit int64
 	// DangerousHostConfig is the per-agent fleet opt-in that lets
 	// HostConfig, Network, Privileged and CapAdd remove hardening.
 	DangerousHostConfig bool

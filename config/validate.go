@@ -95,6 +95,29 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // positiveDuration parses s (empty: def) and requires it to be > 0.
+// ParseRate reads a rate "N/duration" (10/1m, 100/1d; "N/s", "N/m", "N/h"
+// for one second, minute, hour) or "off" (no limit: N = -1).
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return Rate{N: -1}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || count < 1 {
+		return Rate{}, fmt.Errorf("rate %q: want N/duration with N 1 or more (e.g. 10/1m), or off", s)
+	}
+	per = strings.TrimSpace(per)
+	if per == "s" || per == "m" || per == "h" {
+		per = "1" + per
+	}
+	d, err := ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Rate{}, fmt.Errorf("rate %q: bad duration %q", s, per)
+	}
+	return Rate{N: count, Per: d}, nil
+}
+
 func positiveDuration(s string, def time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil

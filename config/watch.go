@@ -27,6 +27,12 @@ func Watch(ctx context.Context, f *Fleet, onChange func()) error {
 	return watch(ctx, f, onChange, nil)
 }
 
+// WatchReady is Watch that calls ready (on its goroutine) once every
+// directory is watched: a change after that is seen.
+func WatchReady(ctx context.Context, f *Fleet, onChange, ready func()) error {
+	return watch(ctx, f, onChange, ready)
+}
+
 // WatchedFiles lists the files Watch reacts to.
 func (f *Fleet) WatchedFiles() []string {
 	files := append([]string{f.Path, f.EnvFile}, f.SubFleetFiles...)

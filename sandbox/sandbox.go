@@ -17,6 +17,25 @@ import (
 // locally. The error text names the image and how to build it.
 var ErrImageMissing = errors.New("agent image missing")
 
+// ErrEngineLost is matched (errors.Is) by the errors of Start and of a
+// Process's Wait when the container engine itself stopped answering: the
+// process's fate is unknown, and nothing of the agent's can run until the
+// engine is back. A backend that sees the engine again recreates what the
+// agent needs on the next Start.
+var ErrEngineLost = errors.New("container engine lost")
+
+// EngineLostError is the ErrEngineLost error with its cause ("Cannot
+// connect to the Docker daemon …").
+type EngineLostError struct{ Cause error }
+
+func (e *EngineLostError) Error() string { return ErrEngineLost.Error() + ": " + e.Cause.Error() }
+
+// Is matches ErrEngineLost.
+func (e *EngineLostError) Is(target error) bool { return target == ErrEngineLost }
+
+// Unwrap returns the cause.
+func (e *EngineLostError) Unwrap() error { return e.Cause }
+
 // Backend starts agent processes.
 //
 // Start returns once the process is running and its stdio is attached. The

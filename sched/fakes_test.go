@@ -126,6 +126,7 @@ type call struct {
 	req     agents.RunRequest
 	at      time.Time
 	release chan struct{}
+	ctx     context.Context // the run's
 }
 
 // fakeRunner records runs. result (optional) shapes the answer.
@@ -157,7 +158,7 @@ func (r *fakeRunner) Run(ctx context.Context, req agents.RunRequest) (agents.Run
 		r.running--
 		r.mu.Unlock()
 	}()
-	c := &call{req: req, at: r.clock.Now(), release: make(chan struct{})}
+	c := &call{req: req, at: r.clock.Now(), release: make(chan struct{}), ctx: ctx}
 	r.calls <- c
 	if r.hold {
 		select {

@@ -66,6 +66,8 @@ func (s *Scheduler) fire(jobCtx context.Context, e *entry, explicit time.Time) {
 			case <-s.clock.After(wait):
 			case <-ctx.Done():
 				return
+			case <-s.quit: // stopping before the run began: nothing to give a grace to
+				return
 			}
 		}
 	}

@@ -59,6 +59,12 @@ type Config struct {
 	// PostTimeout bounds posting a report and saving state after a run,
 	// also when the run was cancelled by shutdown. 0 = 30 s.
 	PostTimeout time.Duration
+	// StopGrace is how long Run, once its ctx is done, lets scheduled runs
+	// still going finish before it cancels them. The Runner is expected
+	// to end them itself within its own grace (the fleet gives every run
+	// the same grace period on shutdown, then interrupts it); this is the
+	// backstop. 0 = 1 min.
+	StopGrace time.Duration
 }
 
 // Errors.
@@ -84,10 +90,11 @@ type Scheduler struct {
 	log   *slog.Logger
 	gs    gocron.Scheduler
 
-	applyMu sync.Mutex // serialises Apply with Run's start and stop
-	started bool       // Run has activated the schedules (under applyMu)
-	stopped bool       // Run has returned or is returning (under applyMu)
-	quit    chan struct{}
+	applyMu sync.Mutex    // serialises Apply with Run's start and stop
+	started bool          // Run has activated the schedules (under applyMu)
+	stopped bool          // Run has returned or is returning (under applyMu)
+	quit    chan struct{} // closed when Run stops: no new fires
+	abort   chan struct{} // closed StopGrace later: cancel the runs still going
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -118,6 +125,9 @@ func New(cfg Config, run Runner, post Poster, st State, log *slog.Logger) (*Sche
 	if cfg.PostTimeout <= 0 {
 		cfg.PostTimeout = 30 * time.Second
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = time.Minute
+	}
 	gs, err := gocron.NewScheduler(
 		gocron.WithClock(cfg.Clock),
 		gocron.WithLocation(cfg.Location),
@@ -131,6 +141,7 @@ func New(cfg Config, run Runner, post Poster, st State, log *slog.Logger) (*Sche
 		cfg: cfg, clock: cfg.Clock, loc: cfg.Location,
 		run: run, post: post, st: st, log: log.With("component", "sched"), gs: gs,
 		quit:    make(chan struct{}),
+		abort:   make(chan struct{}),
 		entries: map[string]*entry{},
 		busy:    map[string]bool{},
 	}, nil
@@ -138,8 +149,9 @@ func New(cfg Config, run Runner, post Poster, st State, log *slog.Logger) (*Sche
 
 // Run activates the applied schedules (running or skipping the slots missed
 // while herdbot was down, per CatchUp), starts firing and blocks until ctx
-// is done. It then cancels running jobs, waits for their reports and
-// returns nil. Run may be called once.
+// is done. It then fires nothing new and lets running jobs end (the
+// Runner's own shutdown ends them; after StopGrace they are cancelled),
+// waits for their reports and returns nil. Run may be called once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.applyMu.Lock()
 	if s.started || s.stopped {
@@ -159,6 +171,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-ctx.Done()
 
 	s.applyMu.Lock()
+	abort := s.clock.AfterFunc(s.cfg.StopGrace, func() { close(s.abort) })
 	s.stopped = true
 	s.mu.Lock()
 	s.closing = true
@@ -168,6 +181,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	err := s.gs.Shutdown()
 	s.flight.Wait()
+	abort.Stop()
 	if err != nil {
 		s.log.Warn("gocron shutdown", "err", err)
 	}
@@ -187,14 +201,16 @@ func (s *Scheduler) enter() bool {
 }
 
 // detach returns a context for a run: not cancelled when gocron removes or
-// replaces the job (a hot reload lets a running run finish), but cancelled
-// when Run stops. The returned cancel waits for its watcher goroutine.
+// replaces the job (a hot reload lets a running run finish), nor when Run
+// stops (the Runner's shutdown gives every run the same grace), but
+// StopGrace after that. The returned cancel waits for its watcher
+// goroutine.
 func (s *Scheduler) detach(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		select {
-		case <-s.quit:
+		case <-s.abort:
 			cancel()
 		case <-ctx.Done():
 		}

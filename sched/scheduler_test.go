@@ -332,3 +332,50 @@ func TestNoTargetPostsNothing(t *testing.T) {
 	default:
 	}
 }
+
+// TestStopGivesRunningRunsTheirGrace: stopping the scheduler (SIGTERM) does
+// not cancel a scheduled run at once; the Runner (the fleet, which gives
+// every run the same grace) ends it. Only StopGrace later does the
+// scheduler cancel a run that is still going.
+func TestStopGivesRunningRunsTheirGrace(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	h := newHarness(t, clk, newMemState(), []sched.Schedule{every("garden", "weather", time.Hour)}, opts{hold: true})
+	h.timers(1)
+	h.advanceTo(t0.Add(time.Hour))
+	c := h.nextCall()
+
+	stopped := make(chan struct{})
+	go func() { h.stop(); close(stopped) }()
+	// Wait (on the scheduler's state, not on time) until Run is stopping.
+	deadline := time.Now().Add(wait)
+	same := []sched.Schedule{every("garden", "weather", time.Hour)} // re-applying it changes nothing
+	for !errors.Is(h.s.Apply(t.Context(), same), sched.ErrStopped) {
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduler never began to stop")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := c.ctx.Err(); err != nil {
+		t.Fatalf("the running scheduled run was cancelled as the scheduler stopped: %v", err)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while a scheduled run was still going")
+	default:
+	}
+	// The backstop: a run that never ends is cancelled StopGrace later.
+	h.clk.Advance(time.Minute)
+	select {
+	case <-c.ctx.Done():
+	case <-time.After(wait):
+		t.Fatal("the run was not cancelled after StopGrace")
+	}
+	select {
+	case <-stopped:
+	case <-time.After(wait):
+		t.Fatal("Run did not return after the run ended")
+	}
+	if st := h.final(); st.LastStatus != string(agents.JobInterrupted) {
+		t.Fatalf("final state %+v, want interrupted", st)
+	}
+}

@@ -13,7 +13,7 @@ import (
 )
 
 const approvalColumns = `id, job_id, agent, conversation, request_id, tool, input, input_hash, status,
-	requested, expires, decided_by, decided_at, reason, refs`
+	requested, expires, decided_by, decided_at, reason, refs, requested_by`
 
 func scanApproval(s rowScanner) (agents.Approval, error) {
 	var a agents.Approval
@@ -21,7 +21,7 @@ func scanApproval(s rowScanner) (agents.Approval, error) {
 	var status string
 	var requested, expires, decidedAt sql.NullInt64
 	if err := s.Scan(&a.ID, &a.JobID, &a.Agent, &a.Conversation, &a.RequestID, &a.Tool, &input, &a.InputHash,
-		&status, &requested, &expires, &a.DecidedBy, &decidedAt, &a.Reason, &a.Refs); err != nil {
+		&status, &requested, &expires, &a.DecidedBy, &decidedAt, &a.Reason, &a.Refs, &a.RequestedBy); err != nil {
 		return agents.Approval{}, err
 	}
 	if input != nil {
@@ -55,9 +55,9 @@ func (db *DB) CreateApproval(ctx context.Context, a agents.Approval) error {
 		return fmt.Errorf("create approval %s: unknown status %q", a.ID, a.Status)
 	}
 	_, err := db.w.ExecContext(ctx, `INSERT INTO approvals (`+approvalColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.JobID, a.Agent, a.Conversation, a.RequestID, a.Tool, jsonColumn(a.Input), a.InputHash, string(a.Status),
-		ms(a.Requested), ms(a.Expires), a.DecidedBy, ms(a.DecidedAt), a.Reason, a.Refs)
+		ms(a.Requested), ms(a.Expires), a.DecidedBy, ms(a.DecidedAt), a.Reason, a.Refs, a.RequestedBy)
 	if err != nil {
 		return constraint(err, "create approval "+a.ID)
 	}

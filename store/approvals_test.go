@@ -17,6 +17,7 @@ func approval(id, agent string, i int) agents.Approval {
 		ID: id, JobID: "j1", Agent: agent, Conversation: "discord:g:c", RequestID: "req-" + id,
 		Tool: "Bash", Input: json.RawMessage(`{"command":"ls"}`), InputHash: "abc",
 		Requested: t0.Add(time.Duration(i) * time.Minute), Expires: t0.Add(time.Duration(i+10) * time.Minute),
+		RequestedBy: "bob",
 	}
 }
 
@@ -33,7 +34,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 	if got.Status != agents.ApprovalPending || got.Tool != "Bash" || string(got.Input) != `{"command":"ls"}` ||
 		got.RequestID != "req-a1" || got.InputHash != "abc" || got.JobID != "j1" || got.Conversation != "discord:g:c" ||
 		!got.Requested.Equal(a.Requested.Truncate(time.Millisecond)) || !got.Expires.Equal(a.Expires.Truncate(time.Millisecond)) ||
-		!got.DecidedAt.IsZero() || got.DecidedBy != "" {
+		!got.DecidedAt.IsZero() || got.DecidedBy != "" || got.RequestedBy != "bob" {
 		t.Errorf("Approval = %+v", got)
 	}
 	if err := db.CreateApproval(ctx, a); !errors.Is(err, store.ErrExists) {

@@ -172,6 +172,9 @@ func fileURI(path string, q url.Values) string {
 	return u.String()
 }
 
+// Closed reports whether Close was called: no write will succeed again.
+func (db *DB) Closed() bool { return db.closed.Load() }
+
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 

@@ -1,8 +1,8 @@
 // Package agentstest builds a Fleet wired to real parts for end-to-end
 // tests: the real Claude Code CLI (testenv.RequireClaude) run through the
-// native sandbox backend, the claudetest fake model API, a real SQLite
-// store, a bot.Mux holding the chat adapters under test, redaction and a
-// logger.
+// native sandbox backend (or Options.Backend, e.g. the Docker one), the
+// claudetest fake model API, a real SQLite store, a bot.Mux holding the
+// chat adapters under test, redaction and a logger.
 //
 // Package agents must not import it (agentstest imports agents); its own
 // end-to-end tests live in package agents_test.
@@ -88,6 +88,13 @@ type Options struct {
 	FakeCLI string
 	// Metrics is the fleet's metrics sink (default none).
 	Metrics agents.Metrics
+	// Disk is the fleet's disk-limit options (zero: the defaults).
+	Disk agents.DiskOptions
+	// Backend, when set, runs the agent instead of the native backend
+	// (a docker.Backend, say); the CLI is then started as "claude", the
+	// name on the agent image's PATH, and Spec must set the sandbox
+	// (image, environment, network) for it.
+	Backend sandbox.Backend
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -127,9 +134,13 @@ func Sandbox(ws, state, modelURL string) sandbox.Spec {
 func Start(t testing.TB, o Options) *Rig {
 	t.Helper()
 	var bin string
-	if o.FakeCLI != "" {
+	switch {
+	case o.FakeCLI != "":
 		bin = os.Args[0]
-	} else {
+	case o.Backend != nil:
+		testenv.RequireClaude(t)
+		bin = "claude"
+	default:
 		bin = testenv.RequireClaude(t)
 	}
 	r := &Rig{t: t, Agent: o.Agent, Workspace: o.Workspace, Model: o.ModelServer, Mux: bot.NewMux()}
@@ -181,8 +192,12 @@ func Start(t testing.TB, o Options) *Rig {
 	for _, c := range o.Chats {
 		r.Mux.Register(r.Agent, c.Platform, c.Adapter)
 	}
+	var backend sandbox.Backend = native.New(r.Log)
+	if o.Backend != nil {
+		backend = o.Backend
+	}
 	f, err := agents.New(agents.Config{
-		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: native.New(r.Log),
+		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: backend, Disk: o.Disk,
 		Runtime: claude.New(claude.Config{Binary: bin, Log: r.Log}), Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
 		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics,
 	})
@@ -227,3 +242,28 @@ func (r *Rig) Go(what string, run func(context.Context) error) {
 // waits for them to return. It is idempotent; the store stays open (a test
 // may close it first to play a crash).
 func (r *Rig) Stop() { r.once.Do(func() { r.cancel(); r.wg.Wait() }) }
+
+// WaitCardRecorded waits until the agent has a pending approval whose chat
+// card refs are stored, and returns it. An approval card is posted before
+// its refs are written, so a test that plays a crash right after seeing the
+// card in chat must wait for this first: otherwise the restarted herdbot
+// has no card to edit.
+func (r *Rig) WaitCardRecorded(t testing.TB) agents.Approval {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		as, err := r.Store.Approvals(context.Background(), r.Agent, true, 10)
+		if err != nil {
+			t.Fatalf("list approvals: %v", err)
+		}
+		for _, a := range as {
+			if a.Refs != "" {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pending approval with its card recorded after 30 s: %+v", as)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

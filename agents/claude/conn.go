@@ -292,6 +292,12 @@ func (c *Conn) shutdown(ctx context.Context) error {
 
 	escalated := ""
 	st, err := c.waitExit(ctx, c.cfg.CloseTimeout)
+	if errors.Is(err, sandbox.ErrEngineLost) {
+		// The engine is gone: there is nobody to signal, and the
+		// process's fate is unknown.
+		c.waitDrained(c.cfg.KillTimeout)
+		return engineLost(err, c.stderr.String())
+	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		if err == nil {
 			break

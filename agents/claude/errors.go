@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/sandbox"
 )
 
 // ErrTurnFailed is the Kind of a turn's *agents.RunError when the CLI
@@ -94,4 +95,15 @@ func userMessage(r *agents.Result) string {
 // exitError builds the error Close returns.
 func exitError(kind error, code int, stderr, format string, args ...any) *agents.RunError {
 	return &agents.RunError{Kind: kind, ExitCode: code, Stderr: stderr, Message: fmt.Sprintf(format, args...)}
+}
+
+// engineLost is Close's error when the container engine stopped answering:
+// an agents.ErrEngineLost RunError whose message is the engine's cause.
+func engineLost(err error, stderr string) *agents.RunError {
+	msg := err.Error()
+	var el *sandbox.EngineLostError
+	if errors.As(err, &el) {
+		msg = el.Cause.Error()
+	}
+	return &agents.RunError{Kind: agents.ErrEngineLost, ExitCode: -1, Stderr: stderr, Message: msg}
 }

@@ -175,12 +175,8 @@ func TestFakeCLI_ConcurrentSendAndDecide(t *testing.T) {
 		switch ev.Kind {
 		case agents.EventPermission:
 			id := ev.Permission.RequestID
-			b := agents.Allow
-			if results%2 == 1 {
-				b = agents.AllowSession
-			}
 			wg.Go(func() {
-				if err := r.conn.Decide(t.Context(), id, agents.Decision{Behavior: b}); err != nil {
+				if err := r.conn.Decide(t.Context(), id, agents.Decision{Behavior: agents.Allow}); err != nil {
 					t.Errorf("Decide: %v", err)
 				}
 			})

@@ -140,7 +140,11 @@ func TestRealCLI_PermissionDeny(t *testing.T) {
 	}
 }
 
-func TestRealCLI_AllowForSession(t *testing.T) {
+// TestRealCLI_AllowKeepsNoRule: an allow never hands the CLI a permission
+// rule (herdbot's "allow for this session" is its own exact check), so the
+// CLI asks again for an identical call in the same process, and nothing is
+// written to a settings file.
+func TestRealCLI_AllowKeepsNoRule(t *testing.T) {
 	srv := claudetest.NewModelServer(t, claudetest.Script(
 		claudetest.Bash("touch session.txt", "Create a file"),
 		claudetest.Text("first done"),
@@ -151,26 +155,34 @@ func TestRealCLI_AllowForSession(t *testing.T) {
 	r.send("create the file")
 	perm, _ := r.until(agents.EventPermission)
 	if len(perm.Permission.Suggestions) == 0 {
-		t.Fatalf("CLI sent no permission suggestions")
+		t.Fatalf("CLI sent no permission suggestions (the rule it would keep)")
 	}
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.AllowSession}); err != nil {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
 	if res, _ := r.until(agents.EventResult); res.Err != nil {
 		t.Fatalf("turn 1: %v", res.Err)
 	}
 	r.send("do it again")
-	res, evs := r.until(agents.EventResult)
-	if p := ofKind(evs, agents.EventPermission); len(p) != 0 {
-		t.Errorf("asked again for an identical call after allow-for-session")
+	var again agents.Event
+	for again.Kind != agents.EventPermission {
+		if again = r.next(); again.Kind == agents.EventResult {
+			t.Fatal("the identical call ran without a can_use_tool: the CLI kept a rule")
+		}
 	}
+	if again.Permission.ToolName != "Bash" || string(again.Permission.Input) != string(perm.Permission.Input) {
+		t.Fatalf("second request %+v, want the identical Bash call asked again", again.Permission)
+	}
+	if err := r.conn.Decide(t.Context(), again.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+		t.Fatalf("Decide: %v", err)
+	}
+	res, evs := r.until(agents.EventResult)
 	if tr := ofKind(evs, agents.EventToolResult); len(tr) != 1 || tr[0].ToolResult.IsError {
 		t.Errorf("second call's result %+v", tr)
 	}
 	if res.Err != nil || res.Result.Text != "second done" {
 		t.Errorf("turn 2 %+v %v", res.Result, res.Err)
 	}
-	// Allow-for-session never writes a settings file.
 	for _, f := range []string{".claude/settings.local.json", ".claude/settings.json"} {
 		if exists(filepath.Join(r.ws, f)) {
 			t.Errorf("%s written in the workspace", f)

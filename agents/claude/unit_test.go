@@ -58,19 +58,13 @@ func TestDecisionResponse(t *testing.T) {
 		want    string
 		wantErr string
 	}{
+		// The request's permission_suggestions are never passed back.
 		{"allow keeps input", agents.Decision{Behavior: agents.Allow}, `{"behavior":"allow","updatedInput":{"command":"touch x"}}`, ""},
 		{"allow edited input", agents.Decision{Behavior: agents.Allow, Input: json.RawMessage(`{"command":"touch y"}`)}, `{"behavior":"allow","updatedInput":{"command":"touch y"}}`, ""},
-		{"allow session", agents.Decision{Behavior: agents.AllowSession},
-			`{"behavior":"allow","updatedInput":{"command":"touch x"},"updatedPermissions":[` +
-				`{"behavior":"allow","destination":"session","rules":[{"toolName":"Bash","ruleContent":"touch x"}],"type":"addRules"},` +
-				`{"destination":"session","directories":["/w"],"type":"addDirectories"}]}`, ""},
-		{"allow session own suggestions", agents.Decision{Behavior: agents.AllowSession, Suggestions: json.RawMessage(`[{"type":"addRules","rules":[{"toolName":"Read"}],"behavior":"allow","destination":"userSettings"}]`)},
-			`{"behavior":"allow","updatedInput":{"command":"touch x"},"updatedPermissions":[{"behavior":"allow","destination":"session","rules":[{"toolName":"Read"}],"type":"addRules"}]}`, ""},
 		{"deny default message", agents.Decision{Behavior: agents.Deny}, `{"behavior":"deny","message":"` + DefaultDenyMessage + `"}`, ""},
 		{"deny interrupt", agents.Decision{Behavior: agents.Deny, Message: "no", Interrupt: true}, `{"behavior":"deny","interrupt":true,"message":"no"}`, ""},
 		{"unknown behavior", agents.Decision{Behavior: "maybe"}, "", "unknown decision behavior"},
 		{"input not an object", agents.Decision{Behavior: agents.Allow, Input: json.RawMessage(`[1]`)}, "", "not a JSON object"},
-		{"bad suggestions", agents.Decision{Behavior: agents.AllowSession, Suggestions: json.RawMessage(`{"x":1}`)}, "", "permission suggestions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := decisionResponse(req, tc.d)

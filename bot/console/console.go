@@ -41,8 +41,13 @@ type Hub struct {
 	current  string
 	nextID   int
 	sent     map[string]string // message id -> last text
+	cards    map[string]string // approval id -> message id of its card
+	cardIDs  []string          // approval ids in cards, oldest first
 	lines    broadcast.Hub[Line]
 }
+
+// maxCards bounds the approval cards the console remembers for /approve.
+const maxCards = 1024
 
 // New returns a Hub. user is the console user's id (approver lists name
 // it); out receives output (nil: only subscribers).
@@ -50,7 +55,7 @@ func New(user string, out io.Writer) *Hub {
 	if user == "" {
 		user = "local"
 	}
-	return &Hub{user: user, out: out, handlers: map[string]bot.Handler{}, sent: map[string]string{}}
+	return &Hub{user: user, out: out, handlers: map[string]bot.Handler{}, sent: map[string]string{}, cards: map[string]string{}}
 }
 
 // For returns agent's console adapter.
@@ -148,8 +153,11 @@ func (h *Hub) Input(ctx context.Context, agent, line string) {
 				h.emit(agent, "Usage: /approve ID once|session|deny")
 				return
 			}
+			h.mu.Lock()
+			card := h.cards[f[0]] // typing /approve is clicking that card
+			h.mu.Unlock()
 			res := hd.HandleAction(ctx, bot.Action{Agent: agent, ApprovalID: f[0], Choice: f[1], User: user,
-				Ref: bot.MessageRef{Target: Target}})
+				Ref: bot.MessageRef{Target: Target, ID: card}})
 			if res.Card != nil {
 				h.emit(agent, res.Card.Text)
 			}
@@ -207,9 +215,24 @@ func (a *Adapter) Send(ctx context.Context, to bot.Target, m bot.Message) (bot.M
 	a.hub.nextID++
 	id := strconv.Itoa(a.hub.nextID)
 	a.hub.sent[id] = m.Text
+	if len(m.Buttons) > 0 {
+		a.hub.remember(m.Buttons[0].ApprovalID, id)
+	}
 	a.hub.mu.Unlock()
 	a.hub.emit(a.agent, render(m))
 	return bot.MessageRef{Target: to, ID: id}, nil
+}
+
+// remember records the card of an approval. Callers hold h.mu.
+func (h *Hub) remember(approval, msg string) {
+	if _, ok := h.cards[approval]; !ok {
+		h.cardIDs = append(h.cardIDs, approval)
+	}
+	h.cards[approval] = msg
+	for len(h.cardIDs) > maxCards {
+		delete(h.cards, h.cardIDs[0])
+		h.cardIDs = h.cardIDs[1:]
+	}
 }
 
 // Edit prints what changed: new lines appended to a message are printed

@@ -45,6 +45,8 @@ type Adapter struct {
 	running bool
 	closing bool
 	wg      sync.WaitGroup // event goroutines
+
+	notices bot.Notifier // refusals, sent off the inbound queue
 }
 
 var (
@@ -76,6 +78,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	s.State.TrackEmojis = false
 	a := &Adapter{cfg: cfg, log: log.With("component", "bot.discord", "agent", cfg.Agent), s: s}
 	a.policy = newPolicy(&a.cfg, a.self)
+	a.notices.Log = a.log
 	return a, nil
 }
 
@@ -161,6 +164,11 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}
 	<-ctx.Done()
 
+	// discordgo's heartbeat can hit the closing socket and reconnect on its
+	// own (a resumed session after Run returned): no reconnects from now.
+	a.s.Lock()
+	a.s.ShouldReconnectOnError = false
+	a.s.Unlock()
 	err := a.s.Close()
 	a.stop()
 	if err != nil {
@@ -170,12 +178,13 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 }
 
 // stop refuses new event goroutines and waits for the running ones (they
-// end with Run's ctx).
+// end with Run's ctx), then for the notices still being sent.
 func (a *Adapter) stop() {
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
 	a.wg.Wait()
+	a.notices.Close()
 }
 
 // spawn runs f on a goroutine that Run waits for, unless Run is closing.

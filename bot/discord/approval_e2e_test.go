@@ -144,6 +144,7 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	first := startNode(t, w, agentstest.Options{ModelServer: model, DB: db, Workspace: ws})
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" please create restarted.txt")
 	card := waitCard(t, w, w.general)
+	first.WaitCardRecorded(t) // the crash comes after herdbot noted where its card is
 
 	// herdbot dies with the approval pending: nothing more reaches its
 	// database (a clean shutdown would settle the approval itself).

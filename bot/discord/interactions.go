@@ -192,7 +192,8 @@ func (a *Adapter) onButton(ctx context.Context, h bot.Handler, i *discordgo.Inte
 	}
 	res := h.HandleAction(ctx, bot.Action{
 		Agent: a.cfg.Agent, ApprovalID: approval, Choice: choice, User: u,
-		Ref: bot.MessageRef{Target: target, ID: i.Message.ID},
+		Ref:     bot.MessageRef{Target: target, ID: i.Message.ID},
+		Refusal: a.clickRefusal(target),
 	})
 	if res.Card != nil {
 		rows, err := components(res.Card.Buttons)
@@ -209,6 +210,22 @@ func (a *Adapter) onButton(ctx context.Context, h bot.Handler, i *discordgo.Inte
 	if res.Notice != "" {
 		a.notice(ctx, i, res.Notice)
 	}
+}
+
+// clickRefusal says why a click at t may not decide anything ("" if it
+// may): it must come from a guild the agent serves (or a DM, when DMs are
+// on). The handler audits a refused click and answers it privately.
+func (a *Adapter) clickRefusal(t bot.Target) string {
+	if t.Space == "" {
+		if !a.cfg.DM.Enabled {
+			return "this agent takes no direct messages"
+		}
+		return ""
+	}
+	if _, ok := a.policy.mode(t.Space, t.Channel); !ok {
+		return "this server is not one " + a.cfg.Agent + " serves"
+	}
+	return ""
 }
 
 // notice shows text to the clicker only.

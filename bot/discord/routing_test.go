@@ -121,8 +121,9 @@ func TestDirectMessages(t *testing.T) {
 		if got[0].Target.Space != "" {
 			t.Error("a DM target has no space")
 		}
-		if n := len(w.botMessages(bobDM)); n != 1 {
-			t.Errorf("bob got %d refusals, want 1", n)
+		// Refusals are sent off the inbound queue: wait for it.
+		if !srv.WaitFor(wait, func() bool { return len(w.botMessages(bobDM)) == 1 }) {
+			t.Errorf("bob got %d refusals, want 1", len(w.botMessages(bobDM)))
 		}
 	})
 }
@@ -144,6 +145,7 @@ func TestAllowedRoles(t *testing.T) {
 	if len(got) != 1 || got[0].Text != "staff here" {
 		t.Fatalf("handler got %+v, want only alice's message", got)
 	}
+	srv.WaitFor(wait, func() bool { return len(w.botMessages(w.general)) > 0 }) // refusals are sent off the inbound queue
 	refusals := w.botMessages(w.general)
 	if len(refusals) != 1 || !strings.Contains(refusals[0].Content, "not allowed") {
 		t.Fatalf("refusals in general: %+v, want exactly one", refusals)

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -44,13 +45,15 @@ func (d *dispatch) click(ctx context.Context, cb slack.InteractionCallback) {
 	if thread == "" {
 		thread = cb.Message.ThreadTimestamp
 	}
+	a.mu.Lock()
+	ours := a.team
+	a.mu.Unlock()
 	team := cb.Team.ID
 	if team == "" {
-		a.mu.Lock()
-		team = a.team
-		a.mu.Unlock()
+		team = ours
 	}
 	ref := bot.MessageRef{Target: bot.Target{Platform: bot.Slack, Space: team, Channel: channel, Thread: thread}, ID: ts}
+	refusal := a.clickRefusal(team, ours, channel)
 	for _, act := range cb.ActionCallback.BlockActions {
 		if act == nil {
 			continue
@@ -63,7 +66,7 @@ func (d *dispatch) click(ctx context.Context, cb slack.InteractionCallback) {
 		}
 		res := d.h.HandleAction(ctx, bot.Action{
 			Agent: a.cfg.Agent, ApprovalID: approval, Choice: choice,
-			User: bot.User{ID: cb.User.ID, Name: cb.User.Name}, Ref: ref,
+			User: bot.User{ID: cb.User.ID, Name: cb.User.Name}, Ref: ref, Refusal: refusal,
 		})
 		if res.Card != nil && ts != "" && channel != "" {
 			if err := a.Edit(ctx, ref, *res.Card); err != nil {
@@ -78,6 +81,26 @@ func (d *dispatch) click(ctx context.Context, cb slack.InteractionCallback) {
 		a.log.Warn("slack interaction without block actions", "user", cb.User.ID)
 		d.notice(ctx, channel, thread, cb.User.ID, staleNotice, true)
 	}
+}
+
+// clickRefusal says why a click may not decide anything ("" if it may): it
+// must come from the workspace the app is installed in, and from a channel
+// the agent serves (or a DM, when DMs are on). The handler audits a refused
+// click and answers it privately.
+func (a *Adapter) clickRefusal(team, ours, channel string) string {
+	if team != ours {
+		return "this Slack workspace is not the one " + a.cfg.Agent + " serves"
+	}
+	if strings.HasPrefix(channel, "D") {
+		if !a.cfg.DM.Enabled {
+			return "this agent takes no direct messages"
+		}
+		return ""
+	}
+	if _, ok := a.channels[channel]; !ok && len(a.channels) > 0 {
+		return "this channel is not one " + a.cfg.Agent + " serves"
+	}
+	return ""
 }
 
 // clip shortens s (user-controlled) for logs.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -44,6 +45,7 @@ type Adapter struct {
 	seen     *recent           // event ids, trigger ids, channel:ts already handled
 	threads  *recent           // channel:thread_ts the bot takes part in
 	denied   *recent           // users told once that DMs are closed to them
+	refusals *throttle         // users told they are not allowed, once per window
 	lastIn   map[string]msgRef // conversation key → message being answered
 	reaction map[string]msgRef // conversation key → message carrying the typing reaction
 }
@@ -69,6 +71,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		seen:     newRecent(4096),
 		threads:  newRecent(4096),
 		denied:   newRecent(1024),
+		refusals: newThrottle(10*time.Minute, 4096),
 		lastIn:   map[string]msgRef{},
 		reaction: map[string]msgRef{},
 	}
@@ -122,6 +125,8 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	}
 	sm := socketmode.New(a.api, opts...)
 
+	notices := &bot.Notifier{Log: a.log}
+	defer notices.Close() // runs after the handler goroutines are done: they may post
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup // the socket and every handler goroutine
 	defer func() {
@@ -131,7 +136,7 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	smErr := make(chan error, 1)
 	wg.Go(func() { smErr <- sm.RunContext(runCtx) })
 
-	d := &dispatch{a: a, sm: sm, h: h, wg: &wg}
+	d := &dispatch{a: a, sm: sm, h: h, wg: &wg, notices: notices}
 	for {
 		select {
 		case <-ctx.Done():

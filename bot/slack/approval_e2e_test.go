@@ -165,6 +165,7 @@ func TestFleetClickAfterRestart(t *testing.T) {
 	first := startNode(t, fake, app, agentstest.Options{ModelServer: model, DB: db, Workspace: ws})
 	sent := fake.Mention(app, chanMention, alice, "please create restarted.txt", "")
 	card := waitCard(fake)
+	first.WaitCardRecorded(t) // the crash comes after herdbot noted where its card is
 
 	// herdbot dies with the approval pending: nothing more reaches its
 	// database (a clean shutdown would settle the approval itself).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -13,10 +14,20 @@ import (
 
 // dispatch turns socket mode events into Handler calls for one Run.
 type dispatch struct {
-	a  *Adapter
-	sm *socketmode.Client
-	h  bot.Handler
-	wg *sync.WaitGroup // owned by Run
+	a       *Adapter
+	sm      *socketmode.Client
+	h       bot.Handler
+	wg      *sync.WaitGroup // owned by Run
+	notices *bot.Notifier   // refusals, sent off the event loop; owned by Run
+}
+
+// later sends a notice off the event loop, which must never wait for a Web
+// API call (Slack may be rate-limiting it).
+func (d *dispatch) later(channel, thread, user, text string, ephemeral bool) {
+	d.notices.Post("slack refusal", func(ctx context.Context) error {
+		d.notice(ctx, channel, thread, user, text, ephemeral)
+		return nil
+	})
 }
 
 func (d *dispatch) event(ctx context.Context, evt socketmode.Event) {
@@ -103,10 +114,12 @@ func (d *dispatch) eventsAPI(ctx context.Context, req *socketmode.Request, ev sl
 		d.h.HandleMessage(ctx, in)
 	case verdictDenyDM:
 		if a.denied.add(m.user) {
-			d.notice(ctx, m.channel, "", m.user, "Sorry, this agent only talks in DMs to people on its allowlist.", false)
+			d.later(m.channel, "", m.user, "Sorry, this agent only talks in DMs to people on its allowlist.", false)
 		}
 	case verdictDenyUser:
-		d.notice(ctx, m.channel, m.thread, m.user, "Sorry, you are not on this agent's list of allowed users.", true)
+		if a.refusals.allow(m.user, time.Now()) {
+			d.later(m.channel, m.thread, m.user, "Sorry, you are not on this agent's list of allowed users.", true)
+		}
 	}
 }
 

@@ -20,16 +20,23 @@ func (e chatEntry) key() string { return e.agent + "/" + e.platform }
 
 // chatSup owns the Discord and Slack connections: it starts and stops them
 // to match the wanted set (at start and on reload) and restarts one that
-// fails, with backoff, without taking the rest of herdbot down.
+// fails, with capped backoff, without taking the rest of herdbot down.
+// Every (re)start uses a fresh adapter from the entry's make: an adapter
+// is single-use (bot.Adapter).
 type chatSup struct {
 	log  *slog.Logger
 	h    bot.Handler
 	mux  *bot.Mux
 	want chan []chatEntry
+	// Backoff between attempts: from minBackoff, doubling, at most
+	// maxBackoff; a connection that stayed up for maxBackoff starts over
+	// from minBackoff when it fails.
+	minBackoff, maxBackoff time.Duration
 }
 
 func newChatSup(log *slog.Logger, h bot.Handler, mux *bot.Mux) *chatSup {
-	return &chatSup{log: log, h: h, mux: mux, want: make(chan []chatEntry, 1)}
+	return &chatSup{log: log, h: h, mux: mux, want: make(chan []chatEntry, 1),
+		minBackoff: 5 * time.Second, maxBackoff: 5 * time.Minute}
 }
 
 // Set replaces the wanted connections.
@@ -84,37 +91,51 @@ func (c *chatSup) Run(ctx context.Context) error {
 				if _, ok := running[k]; ok {
 					continue
 				}
-				ad, err := e.make()
-				if err != nil {
-					c.log.Error("chat connection not started", "agent", e.agent, "platform", e.platform, "err", err)
-					continue
-				}
-				c.mux.Register(e.agent, e.platform, ad)
 				rctx, cancel := context.WithCancel(ctx)
 				r := &chatRun{fingerprint: e.fingerprint, cancel: cancel, done: make(chan struct{})}
 				running[k] = r
-				go c.keep(rctx, e, ad, r.done)
+				go c.keep(rctx, e, r.done)
 			}
 		}
 	}
 }
 
-// keep runs one adapter until ctx is done, restarting it after failures.
-func (c *chatSup) keep(ctx context.Context, e chatEntry, ad bot.Adapter, done chan struct{}) {
+// keep runs the entry's connection until ctx is done: a fresh adapter
+// each time, registered in the mux (so replies go through the live one),
+// restarted after a failure with capped backoff.
+func (c *chatSup) keep(ctx context.Context, e chatEntry, done chan struct{}) {
 	defer close(done)
-	backoff := 5 * time.Second
-	for {
-		err := ad.Run(ctx, c.h)
+	backoff := c.minBackoff
+	for attempt := 1; ; attempt++ {
+		ad, err := e.make()
+		if err != nil {
+			// A config the adapter refuses does not get better by
+			// retrying; reload brings a new one.
+			c.log.Error("chat connection not started", "agent", e.agent, "platform", e.platform, "err", err)
+			return
+		}
+		c.mux.Register(e.agent, e.platform, ad)
+		if attempt > 1 {
+			c.log.Info("chat connection: connecting again", "agent", e.agent, "platform", e.platform, "attempt", attempt)
+		}
+		began := time.Now()
+		err = ad.Run(ctx, c.h)
 		if ctx.Err() != nil {
 			return
 		}
-		c.log.Error("chat connection failed; retrying", "agent", e.agent, "platform", e.platform, "in", backoff, "err", err)
+		if time.Since(began) >= c.maxBackoff {
+			backoff = c.minBackoff // it was up for a good while: a new failure
+		}
+		c.log.Error("chat connection failed; retrying with a new connection", "agent", e.agent, "platform", e.platform,
+			"in", backoff, "err", err)
+		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(backoff):
+		case <-t.C:
 		}
-		backoff = min(2*backoff, 5*time.Minute)
+		backoff = min(2*backoff, c.maxBackoff)
 	}
 }
 

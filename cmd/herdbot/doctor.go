@@ -106,6 +106,7 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkChat(a)
 	}
 	eng := d.checkDocker(ctx)
+	d.checkSameNamedFleets(ctx, eng)
 	d.checkCLI(ctx)
 	d.checkClock(ctx, eng)
 }

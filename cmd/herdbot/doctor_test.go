@@ -179,6 +179,9 @@ func startFakeEngine(t *testing.T, e *fakeEngine) {
 		}
 		w.Write([]byte(`{"Id":"sha256:0"}`))
 	})
+	for _, p := range []string{"GET /containers/json", "GET /networks"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("[]")) })
+	}
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener = ln
 	srv.Start()

@@ -386,6 +386,11 @@ func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor("tick,tock,nightly")
 	s.expectLog(t, `msg="config reloaded" agents=2`)
+
+	// The file watch was restarted with the new config: a change to the
+	// new agent's file applies without SIGHUP.
+	write(t, filepath.Join(dir, "agents", "homelab", "agent.yaml"), "name: homelab\nschedules:\n  nightly:\n    type: cron\n    cron: \"0 3 * * *\"\n    prompt: check\n  weekly:\n    type: cron\n    cron: \"0 4 * * 1\"\n    prompt: review\n")
+	waitFor("tick,tock,nightly,weekly")
 }
 
 func TestChatThroughTheRunningService(t *testing.T) {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -30,12 +30,12 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 // addOps serves /healthz, /metrics and /hooks on the fleet's HTTP listen
 // address (default 127.0.0.1:9090).
 func (svc *service) addOps(reg *prometheus.Registry) error {
-	checks := []ops.Check{{Name: "store", Func: svc.store.Ping}}
+	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Redact: svc.red.String},
-		svc.log)
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Replays: svc.store, Redact: svc.red.String,
+		StopGrace: runsStopGrace}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
@@ -44,6 +44,12 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 	svc.runs = append(svc.runs, func(ctx context.Context) error { return srv.Run(ctx, ln) })
 	return nil
 }
+
+// runsStopGrace is how long the scheduler and the webhook endpoint wait,
+// at shutdown, for their runs before cancelling them: a backstop well after
+// the fleet's own grace (30 s) and its retries of a store that cannot
+// write, which end every run first, all alike.
+const runsStopGrace = 90 * time.Second
 
 // addRetention prunes old jobs (keeping the newest 1000 per agent) and old
 // schedule slots every hour.
@@ -73,47 +79,160 @@ func (svc *service) addRetention() {
 // validate, then apply. An invalid new config keeps the old one running.
 func (svc *service) addReload() {
 	svc.runs = append(svc.runs, func(ctx context.Context) error {
-		changed := make(chan struct{}, 1)
-		poke := func() {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		werr := make(chan error, 1)
-		go func() { werr <- config.Watch(ctx, svc.cfg, poke) }()
-		for {
-			select {
-			case <-ctx.Done():
-				<-werr
-				return nil
-			case err := <-werr:
-				if err != nil && !errors.Is(err, context.Canceled) {
-					svc.log.Warn("config file watch stopped; SIGHUP still reloads", "err", err)
-				}
-				werr = nil
-			case <-hup:
-				svc.reload(ctx)
-			case <-changed:
-				svc.reload(ctx)
+		w := &reloader{log: svc.log, watch: config.WatchReady, fleet: func() *config.Fleet { return svc.cfg },
+			reload: svc.reload, hup: hup, minBackoff: time.Second, maxBackoff: 5 * time.Minute}
+		w.run(ctx)
+		return nil
+	})
+}
+
+// reloader runs the config file watch and reloads on its changes and on
+// SIGHUP. After every applied reload the watch is restarted on the new
+// config (so files of new agents are watched): the new watch is in place
+// before the old one stops, and when the new config has files the old one
+// did not watch, one more reload catches a change made to them meanwhile.
+// A watch that stops by itself (an inotify limit, say) is restarted with
+// capped backoff, then a reload catches what it missed; SIGHUP works
+// meanwhile. Shutdown waits only for a watch that was told to stop.
+type reloader struct {
+	log    *slog.Logger
+	watch  func(ctx context.Context, f *config.Fleet, onChange, ready func()) error // config.WatchReady
+	fleet  func() *config.Fleet                                                     // the running config
+	reload func(ctx context.Context) bool                                           // true when applied
+	hup    <-chan os.Signal
+
+	minBackoff, maxBackoff time.Duration
+}
+
+// watchRun is one running watch.
+type watchRun struct {
+	files map[string]bool
+	stop  context.CancelFunc
+	ended chan error
+}
+
+func (r *reloader) run(ctx context.Context) {
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	// start starts a watch of the running config and waits until it is
+	// in place; nil when it ended first (its error is returned).
+	start := func() (*watchRun, error) {
+		wctx, cancel := context.WithCancel(ctx)
+		w := &watchRun{files: map[string]bool{}, stop: cancel, ended: make(chan error, 1)}
+		f := r.fleet()
+		for _, p := range f.WatchedFiles() {
+			w.files[p] = true
+		}
+		ready := make(chan struct{})
+		go func() { w.ended <- r.watch(wctx, f, poke, func() { close(ready) }) }()
+		select {
+		case <-ready:
+			return w, nil
+		case err := <-w.ended:
+			cancel()
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, err
+		}
+	}
+	stop := func(w *watchRun) {
+		if w != nil {
+			w.stop()
+			<-w.ended // Watch returns once its ctx is done
+		}
+	}
+	var (
+		cur     *watchRun
+		retry   <-chan time.Time // armed while no watch runs
+		backoff = r.minBackoff
+	)
+	failed := func(err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("config file watch stopped; restarting it (SIGHUP still reloads)", "in", backoff, "err", err)
+		retry = time.After(backoff)
+		backoff = min(2*backoff, r.maxBackoff)
+	}
+	defer func() { stop(cur) }()
+	if w, err := start(); err != nil {
+		failed(err)
+	} else {
+		cur = w
+	}
+	reload := func() {
+		if !r.reload(ctx) {
+			return
+		}
+		next, err := start()
+		if err != nil {
+			stop(cur)
+			cur = nil
+			failed(err)
+			return
+		}
+		old := cur
+		cur, retry, backoff = next, nil, r.minBackoff
+		stop(old)
+		if old == nil {
+			return
+		}
+		for p := range next.files {
+			if !old.files[p] {
+				poke() // a file the old watch did not see may have changed since the load
+				return
 			}
 		}
-	})
+	}
+	var ended <-chan error
+	for {
+		ended = nil
+		if cur != nil {
+			ended = cur.ended
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-ended:
+			cur.stop()
+			cur = nil
+			failed(err)
+		case <-retry:
+			retry = nil
+			w, err := start()
+			if err != nil {
+				failed(err)
+				continue
+			}
+			cur, backoff = w, r.minBackoff
+			poke() // what changed while nothing watched
+		case <-r.hup:
+			reload()
+		case <-changed:
+			reload()
+		}
+	}
 }
 
 // reload applies a changed config: agents added, removed or changed,
 // schedules added, removed or re-timed, and chat connections restarted only
 // for agents whose chat config changed. Anything invalid keeps the running
 // config whole.
-func (svc *service) reload(ctx context.Context) {
+func (svc *service) reload(ctx context.Context) bool {
 	// Reload, not Load: each agent keeps the agent file it started with.
 	next, err := config.Reload(svc.cfg)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	for _, w := range next.Warnings {
 		if !slices.Contains(svc.cfg.Warnings, w) {
@@ -122,23 +241,23 @@ func (svc *service) reload(ctx context.Context) {
 	}
 	if sameFleetLevel(svc.cfg, next) != "" {
 		svc.log.Error("config reload refused: " + sameFleetLevel(svc.cfg, next) + " changed; restart herdbot for that")
-		return
+		return false
 	}
 	specs, err := svc.specs(next)
 	if err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	for _, sc := range schedules(next) {
 		if err := sched.Validate(sc); err != nil {
 			svc.log.Error("config reload refused: schedules", "err", err)
-			return
+			return false
 		}
 	}
 	svc.red.UpdateNamed(redactSecrets(next)...)
 	if err := svc.fleet.SetAgents(specs); err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
-		return
+		return false
 	}
 	if err := svc.sched.Apply(ctx, schedules(next)); err != nil {
 		svc.log.Error("config reload: schedules not applied", "err", err)
@@ -146,6 +265,7 @@ func (svc *service) reload(ctx context.Context) {
 	svc.wantChat(next)
 	svc.cfg = next
 	svc.log.Info("config reloaded", "agents", len(next.Agents), "schedules", len(schedules(next)))
+	return true
 }
 
 // sameFleetLevel names a fleet-level setting that reload cannot change

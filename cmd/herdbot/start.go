@@ -23,6 +23,7 @@ import (
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/control"
 	"github.com/herdbot/herdbot/internal/metrics"
+	"github.com/herdbot/herdbot/internal/statedir"
 	"github.com/herdbot/herdbot/sandbox/docker"
 	"github.com/herdbot/herdbot/sandbox/egress"
 	"github.com/herdbot/herdbot/sandbox/native"
@@ -69,6 +70,18 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One herdbot owns a state dir: before anything opens the store,
+	// touches a container or expires an approval, a second instance
+	// stops here, naming the first.
+	lock, err := statedir.Acquire(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	installation, err := statedir.InstallationID(cfg.StateDir)
+	if err != nil {
+		return err
+	}
 	if l := os.Getenv("HERDBOT_HTTP_LISTEN"); l != "" {
 		// In a container (deploy/docker-compose.yml) herdbot listens on its
 		// own namespace's addresses; the host publishes the port on loopback.
@@ -79,7 +92,7 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("config: " + w)
 	}
-	svc, err := build(ctx, cfg, log, red, buildOptions{demo: *demo, claudeBin: *claudeBin, stdout: e.stdout})
+	svc, err := build(ctx, cfg, log, red, buildOptions{demo: *demo, claudeBin: *claudeBin, stdout: e.stdout, installation: installation})
 	if err != nil {
 		return err
 	}
@@ -99,9 +112,10 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 }
 
 type buildOptions struct {
-	demo      bool
-	claudeBin string
-	stdout    interface{ Write([]byte) (int, error) }
+	demo         bool
+	claudeBin    string
+	stdout       interface{ Write([]byte) (int, error) }
+	installation string // the state dir's installation id (internal/statedir)
 }
 
 // build wires config → store → sandbox → runtime → fleet → chat → scheduler
@@ -126,7 +140,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		wantDocker = wantDocker || a.Docker.Enabled
 	}
 	if wantDocker {
-		b, err := newDocker(ctx, cfg, log, svc, met)
+		b, err := newDocker(ctx, cfg, o.installation, log, svc, met)
 		switch {
 		case err == nil:
 			svc.docker = b
@@ -161,7 +175,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		if err != nil {
 			return nil, fmt.Errorf("demo model: %w", err)
 		}
-		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo())
+		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
 		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
 		demoPrivate = ln.Addr().String()
 		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
@@ -203,7 +217,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 
-	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met}, f, svc.mux, st, log)
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, svc.mux, st, log)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +247,8 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	return svc, nil
 }
 
-func newDocker(ctx context.Context, cfg *config.Fleet, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
-	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, OnEgress: func(r egress.Record) {
+func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
+	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: func(r egress.Record) {
 		met.Egress(r.Agent, r.Allowed)
 		action := "egress.allowed"
 		if !r.Allowed {

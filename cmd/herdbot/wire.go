@@ -117,8 +117,10 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 			bot.Discord: a.Approvers.Discord, bot.Slack: a.Approvers.Slack, bot.Console: a.Approvers.Console,
 		},
 		MaxConcurrent: a.MaxConcurrent, QueueMax: a.Queue.Max, Steer: a.Queue.Mode == "steer",
+		AgentQueueMax: a.Queue.AgentMax, UserRate: agents.Rate(a.Queue.PerUser), NoticeEvery: a.Queue.NoticeEvery,
 		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
 		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
+		DiskLimit: a.Docker.DiskLimit,
 	}
 }
 

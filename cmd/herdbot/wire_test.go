@@ -51,3 +51,15 @@ func TestCLIArgumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentSpecDiskLimit: docker.disk_limit reaches the fleet, which
+// measures the workspace and the agent's state dir (its HOME).
+func TestAgentSpecDiskLimit(t *testing.T) {
+	f := &config.Fleet{Name: "f", StateDir: "/state"}
+	a := &config.Agent{Name: "garden", WorkingDirectory: "/ws", File: "/ws/agent.yaml",
+		Docker: config.Docker{DiskLimit: 8 << 20, WorkspaceMode: "ro"}}
+	s := agentSpec(f, a, model{}, false)
+	if s.DiskLimit != 8<<20 || s.Sandbox.StateDir != "/state/agents/garden" || !s.Sandbox.WorkspaceReadOnly {
+		t.Fatalf("disk limit %d, state dir %q, read-only %v", s.DiskLimit, s.Sandbox.StateDir, s.Sandbox.WorkspaceReadOnly)
+	}
+}

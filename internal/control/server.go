@@ -339,23 +339,48 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := agents.NewJobID()
-	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id}
+	stored := make(chan agents.Job, 1)
+	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id, Stored: stored}
+	// The run belongs to herdbot, not to this request: it is not
+	// cancelled when herdbot begins to stop (the fleet gives it the grace
+	// every run gets), only when a waiting client goes away.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	if req.Wait {
-		res, err := s.Fleet.Run(r.Context(), run)
-		writeResult(w, res, err)
-		return
+		stop := context.AfterFunc(r.Context(), func() {
+			if s.shutdown.Err() == nil { // the client left, herdbot did not stop
+				cancel()
+			}
+		})
+		defer stop()
 	}
+	type outcome struct {
+		res agents.RunResult
+		err error
+	}
+	ended := make(chan outcome, 1)
 	s.wg.Add(1)
-	started := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
-		close(started)
-		if _, err := s.Fleet.Run(context.WithoutCancel(s.shutdown), run); err != nil {
+		defer cancel()
+		res, err := s.Fleet.Run(runCtx, run)
+		if err != nil && !req.Wait {
 			s.Log.Info("triggered job ended", "job", id, "err", err)
 		}
+		ended <- outcome{res, err}
 	}()
-	<-started
-	writeJSON(w, http.StatusAccepted, TriggerResponse{Job: agents.Job{ID: id, Agent: req.Agent, Status: agents.JobQueued}})
+	if req.Wait {
+		o := <-ended
+		writeResult(w, o.res, o.err)
+		return
+	}
+	// Say "started" only once the job row is stored: a job that could not
+	// be recorded is an error here, not a job id that leads nowhere.
+	select {
+	case j := <-stored:
+		writeJSON(w, http.StatusAccepted, TriggerResponse{Job: j})
+	case o := <-ended:
+		writeResult(w, o.res, o.err)
+	}
 }
 
 func writeResult(w http.ResponseWriter, res agents.RunResult, err error) {

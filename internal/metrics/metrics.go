@@ -22,6 +22,9 @@ const Namespace = "herdbot"
 //	herdbot_schedule_lag_seconds{agent,schedule}             histogram
 //	herdbot_egress_total{agent,decision}                     counter (allowed|denied)
 //	herdbot_chat_connected{agent,platform}                   gauge (1 up, 0 down)
+//	herdbot_disk_usage_bytes{agent}                          gauge (last measurement)
+//	herdbot_disk_limit_bytes{agent}                          gauge
+//	herdbot_disk_over_limit_total{agent,action}              counter (refused|stopped)
 type Metrics struct {
 	runs            *prometheus.CounterVec
 	runDuration     *prometheus.HistogramVec
@@ -31,6 +34,9 @@ type Metrics struct {
 	scheduleLag     *prometheus.HistogramVec
 	egress          *prometheus.CounterVec
 	chatConnected   *prometheus.GaugeVec
+	diskUsage       *prometheus.GaugeVec
+	diskLimit       *prometheus.GaugeVec
+	diskOver        *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: not
@@ -73,6 +79,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "chat_connected",
 			Help: "1 when the agent's chat connection on the platform is up, else 0.",
 		}, []string{"agent", "platform"}),
+		diskUsage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "disk_usage_bytes",
+			Help: "Disk space the agent's writable places (rw workspace, HOME) took at the last measurement.",
+		}, []string{"agent"}),
+		diskLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "disk_limit_bytes",
+			Help: "The agent's docker.disk_limit.",
+		}, []string{"agent"}),
+		diskOver: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "disk_over_limit_total",
+			Help: "Runs refused before they started (refused) or stopped while running (stopped) because the agent was over its disk limit.",
+		}, []string{"agent", "action"}),
 	}
 	if reg != nil {
 		m.runs = register(reg, m.runs)
@@ -83,6 +101,9 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.scheduleLag = register(reg, m.scheduleLag)
 		m.egress = register(reg, m.egress)
 		m.chatConnected = register(reg, m.chatConnected)
+		m.diskUsage = register(reg, m.diskUsage)
+		m.diskLimit = register(reg, m.diskLimit)
+		m.diskOver = register(reg, m.diskOver)
 	}
 	return m
 }
@@ -157,4 +178,21 @@ func (m *Metrics) ChatConnected(agent, platform string, up bool) {
 		v = 1
 	}
 	m.chatConnected.WithLabelValues(agent, platform).Set(v)
+}
+
+// DiskUsage sets the agent's measured disk use and its limit.
+func (m *Metrics) DiskUsage(agent string, used, limit int64) {
+	if m == nil {
+		return
+	}
+	m.diskUsage.WithLabelValues(agent).Set(float64(used))
+	m.diskLimit.WithLabelValues(agent).Set(float64(limit))
+}
+
+// DiskOverLimit counts a run refused or stopped over the disk limit.
+func (m *Metrics) DiskOverLimit(agent, action string) {
+	if m == nil {
+		return
+	}
+	m.diskOver.WithLabelValues(agent, action).Inc()
 }

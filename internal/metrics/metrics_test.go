@@ -25,6 +25,10 @@ func TestSeries(t *testing.T) {
 	m.Egress("garden", false)
 	m.ChatConnected("garden", "discord", true)
 	m.ChatConnected("garden", "slack", false)
+	m.DiskUsage("garden", 9<<20, 8<<20)
+	m.DiskOverLimit("garden", "refused")
+	m.DiskOverLimit("garden", "refused")
+	m.DiskOverLimit("garden", "stopped")
 
 	want := `
 # HELP herdbot_runs_total Agent runs by agent, trigger (chat, schedule, webhook, cli) and outcome (job status).
@@ -45,9 +49,20 @@ herdbot_egress_total{agent="garden",decision="denied"} 2
 # TYPE herdbot_chat_connected gauge
 herdbot_chat_connected{agent="garden",platform="discord"} 1
 herdbot_chat_connected{agent="garden",platform="slack"} 0
+# HELP herdbot_disk_usage_bytes Disk space the agent's writable places (rw workspace, HOME) took at the last measurement.
+# TYPE herdbot_disk_usage_bytes gauge
+herdbot_disk_usage_bytes{agent="garden"} 9.437184e+06
+# HELP herdbot_disk_limit_bytes The agent's docker.disk_limit.
+# TYPE herdbot_disk_limit_bytes gauge
+herdbot_disk_limit_bytes{agent="garden"} 8.388608e+06
+# HELP herdbot_disk_over_limit_total Runs refused before they started (refused) or stopped while running (stopped) because the agent was over its disk limit.
+# TYPE herdbot_disk_over_limit_total counter
+herdbot_disk_over_limit_total{action="refused",agent="garden"} 2
+herdbot_disk_over_limit_total{action="stopped",agent="garden"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"herdbot_runs_total", "herdbot_approvals_total", "herdbot_queue_depth", "herdbot_egress_total", "herdbot_chat_connected"); err != nil {
+		"herdbot_runs_total", "herdbot_approvals_total", "herdbot_queue_depth", "herdbot_egress_total", "herdbot_chat_connected",
+		"herdbot_disk_usage_bytes", "herdbot_disk_limit_bytes", "herdbot_disk_over_limit_total"); err != nil {
 		t.Fatal(err)
 	}
 	// Histograms: count and sum.
@@ -83,6 +98,8 @@ func TestNilIsNoOp(t *testing.T) {
 	m.ScheduleLag("a", "s", time.Second)
 	m.Egress("a", true)
 	m.ChatConnected("a", "discord", true)
+	m.DiskUsage("a", 1, 2)
+	m.DiskOverLimit("a", "refused")
 }
 
 func TestTwoOnOneRegistryShareSeries(t *testing.T) {

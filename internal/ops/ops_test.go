@@ -30,13 +30,14 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 type hookRun struct{ agent, name, prompt string }
 
 // fakeHooks serves webhook schedules and records runs. With block set, a
-// run waits for its ctx to end.
+// run waits for its ctx to end or for release to be closed.
 type fakeHooks struct {
-	mu    sync.Mutex
-	hooks map[string]sched.Schedule
-	block bool
-	runs  chan hookRun
-	ended chan hookRun // runs that returned after their ctx ended
+	mu      sync.Mutex
+	hooks   map[string]sched.Schedule
+	block   bool
+	release chan struct{}
+	runs    chan hookRun
+	ended   chan hookRun // runs that returned after their ctx ended
 }
 
 func (f *fakeHooks) Webhook(agent, name string) (sched.Schedule, bool) {
@@ -50,9 +51,12 @@ func (f *fakeHooks) RunWebhook(ctx context.Context, agent, name, prompt string) 
 	r := hookRun{agent, name, prompt}
 	f.runs <- r
 	if f.block {
-		<-ctx.Done()
-		f.ended <- r
-		return agents.RunResult{}, ctx.Err()
+		select {
+		case <-ctx.Done():
+			f.ended <- r
+			return agents.RunResult{}, ctx.Err()
+		case <-f.release:
+		}
 	}
 	return agents.RunResult{Job: agents.Job{ID: "j-1", Status: agents.JobSucceeded}}, nil
 }
@@ -99,7 +103,8 @@ type server struct {
 
 func start(t *testing.T, cfg ops.Config, hooks ...sched.Schedule) *server {
 	t.Helper()
-	fh := &fakeHooks{hooks: map[string]sched.Schedule{}, runs: make(chan hookRun, 100), ended: make(chan hookRun, 100)}
+	fh := &fakeHooks{hooks: map[string]sched.Schedule{}, runs: make(chan hookRun, 100), ended: make(chan hookRun, 100),
+		release: make(chan struct{})}
 	for _, h := range hooks {
 		fh.hooks[h.Key()] = h
 	}
@@ -259,7 +264,8 @@ func TestWebhookRefused(t *testing.T) {
 		{"unknown hook", req{path: "/hooks/garden/nope", body: payload, secret: secret}, 404, "unknown hook"},
 		{"unknown agent", req{path: "/hooks/..%2Fetc/github", body: payload, secret: secret}, 404, "unknown hook"},
 		{"oversize", req{body: bytes.Repeat([]byte("a"), ops.DefaultBodyLimit+1), secret: secret}, 413, "body over"},
-		{"not JSON", req{body: []byte("hello"), secret: secret}, 400, "not JSON"},
+		{"not JSON", req{body: []byte("hello"), secret: secret, delivery: "d-1"}, 400, "not JSON"},
+		{"neither timestamp nor delivery id", req{body: payload, secret: secret}, 400, "neither X-Herdbot-Timestamp nor X-GitHub-Delivery"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t, ops.Config{}, ghHook())
@@ -313,6 +319,14 @@ func TestWebhookReplay(t *testing.T) {
 	if resp, body := s.do(first); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "replayed") {
 		t.Fatalf("replay: %d %s, want 409", resp.StatusCode, body)
 	}
+	// The delivery id is not signed: changing it does not make the same
+	// signed body new; removing it leaves nothing to tell a replay by.
+	if resp, body := s.do(req{body: payload, secret: secret, delivery: "d-8"}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("replay with another delivery id: %d %s, want 409", resp.StatusCode, body)
+	}
+	if resp, body := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("replay without a delivery id: %d %s, want 400", resp.StatusCode, body)
+	}
 	// A timestamped request replayed without a delivery id.
 	ts := strconv.FormatInt(t0.Unix(), 10)
 	stamped := req{body: payload, secret: secret, ts: ts}
@@ -323,8 +337,8 @@ func TestWebhookReplay(t *testing.T) {
 	if resp, _ := s.do(stamped); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("stamped replay: %d, want 409", resp.StatusCode)
 	}
-	if rows := s.audit.actions("webhook.refused"); len(rows) != 2 {
-		t.Fatalf("%d refused rows, want 2", len(rows))
+	if rows := s.audit.actions("webhook.refused"); len(rows) != 4 {
+		t.Fatalf("%d refused rows, want 4", len(rows))
 	}
 	// Delivery ids are forgotten after DeliveryTTL.
 	s.clk.Advance(ops.DefaultDeliveryTTL + time.Second)
@@ -342,8 +356,9 @@ func TestWebhookFlood(t *testing.T) {
 	h.RateLimit = sched.RateLimit{N: 2, Per: time.Minute}
 	s := start(t, ops.Config{}, h)
 	var codes []int
+	body := func(i int) []byte { return fmt.Appendf(nil, `{"issue":{"title":"bug %d"}}`, i) }
 	for i := range 5 {
-		resp, _ := s.do(req{body: payload, secret: secret, delivery: fmt.Sprint("flood-", i)})
+		resp, _ := s.do(req{body: body(i), secret: secret, delivery: fmt.Sprint("flood-", i)})
 		codes = append(codes, resp.StatusCode)
 		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
@@ -354,7 +369,7 @@ func TestWebhookFlood(t *testing.T) {
 	}
 	// A rate-limited delivery is not remembered: its redelivery can pass later.
 	s.clk.Advance(30 * time.Second)
-	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "flood-2"}); resp.StatusCode != http.StatusAccepted {
+	if resp, _ := s.do(req{body: body(2), secret: secret, delivery: "flood-2"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("after refill: %d, want 202", resp.StatusCode)
 	}
 	if rows := s.audit.actions("webhook.refused"); len(rows) != 3 {
@@ -381,30 +396,82 @@ func TestRefusedAuditRowsAreCapped(t *testing.T) {
 	}
 }
 
-func TestShutdownWaitsForWebhookRuns(t *testing.T) {
-	s := start(t, ops.Config{}, ghHook())
+// TestShutdownGivesWebhookRunsTheirGrace: on shutdown a webhook run is not
+// cancelled (the fleet gives it the grace every run gets); Run waits for
+// it, and cancels it only StopGrace later.
+func TestShutdownGivesWebhookRunsTheirGrace(t *testing.T) {
+	s := start(t, ops.Config{StopGrace: time.Minute}, ghHook())
 	s.hooks.block = true
-	if resp, _ := s.do(req{body: payload, secret: secret}); resp.StatusCode != http.StatusAccepted {
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "grace-1"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	s.nextRun()
-	if err := s.stop(); err != nil {
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	// Run is waiting for the run once it has armed its backstop timer.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.clk.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-s.hooks.ended: // Run returned only after the run saw its ctx end
+	case <-s.hooks.ended:
+		t.Fatal("the webhook run was cancelled at shutdown")
+	case <-stopped:
+		t.Fatal("Run returned while the webhook run was going")
 	default:
-		t.Fatal("Run returned before the webhook run ended")
+	}
+	s.clk.Advance(time.Minute)
+	select {
+	case <-s.hooks.ended: // cancelled by the backstop
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook run was not cancelled after StopGrace")
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShutdownWaitsForAWebhookRunThatEnds: a webhook run that ends within
+// the grace ends as it would have; Run returns after it.
+func TestShutdownWaitsForAWebhookRunThatEnds(t *testing.T) {
+	s := start(t, ops.Config{}, ghHook())
+	s.hooks.block = true
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "d-1"}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	s.nextRun()
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.clk.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	close(s.hooks.release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.hooks.ended:
+		t.Fatal("the webhook run was cancelled")
+	default:
 	}
 }
 
 func TestTooManyRunsGoing(t *testing.T) {
 	s := start(t, ops.Config{MaxInFlight: 1}, ghHook())
 	s.hooks.block = true
+	t.Cleanup(func() { close(s.hooks.release) }) // before the server's own cleanup stops it
 	s.do(req{body: payload, secret: secret, delivery: "a"})
 	s.nextRun()
-	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "b"}); resp.StatusCode != http.StatusServiceUnavailable {
+	b := req{body: []byte(`{"other":1}`), secret: secret, delivery: "b"}
+	if resp, _ := s.do(b); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	// It did not run, so it is not remembered: its retry is not a replay.
+	if resp, body := s.do(b); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("retry: %d %s, want 503 again (not a replay)", resp.StatusCode, body)
 	}
 }
 

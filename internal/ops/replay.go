@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -21,6 +22,27 @@ type replayCache struct {
 
 func newReplayCache(ttl time.Duration, max int) *replayCache {
 	return &replayCache{ttl: ttl, max: max, seen: map[string]time.Time{}}
+}
+
+// SeenReplayKey implements Replays.
+func (c *replayCache) SeenReplayKey(_ context.Context, now time.Time, ids ...string) (bool, error) {
+	return c.has(now, ids...), nil
+}
+
+// ClaimReplayKeys implements Replays. The cache has one ttl: expires is
+// ignored.
+func (c *replayCache) ClaimReplayKeys(_ context.Context, now, _ time.Time, ids ...string) (bool, error) {
+	return c.add(now, ids...), nil
+}
+
+// ReleaseReplayKeys implements Replays.
+func (c *replayCache) ReleaseReplayKeys(_ context.Context, ids ...string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.seen, id) // its order entry expires harmlessly
+	}
+	return nil
 }
 
 // has reports whether any of ids was seen and has not expired.

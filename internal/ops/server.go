@@ -49,6 +49,19 @@ type Hooks interface {
 	RunWebhook(ctx context.Context, agent, name, prompt string) (agents.RunResult, error)
 }
 
+// Replays remembers the deliveries (ids, signatures) already accepted, for
+// the replay window; store.DB implements it in SQLite, so that a restart
+// does not forget them.
+type Replays interface {
+	// SeenReplayKey reports whether one of keys is remembered at now.
+	SeenReplayKey(ctx context.Context, now time.Time, keys ...string) (bool, error)
+	// ClaimReplayKeys remembers keys until expires unless one of them is
+	// already remembered (then it returns false: a replay).
+	ClaimReplayKeys(ctx context.Context, now, expires time.Time, keys ...string) (bool, error)
+	// ReleaseReplayKeys forgets keys claimed for a delivery that did not run.
+	ReleaseReplayKeys(ctx context.Context, keys ...string) error
+}
+
 // Auditor records audit rows; store.DB implements it.
 type Auditor interface {
 	Audit(ctx context.Context, e agents.AuditEntry) error
@@ -60,6 +73,7 @@ type Config struct {
 	Checks   []Check             // run by /healthz, in this order
 	Hooks    Hooks               // nil = every /hooks request is unknown
 	Audit    Auditor             // nil = refused requests are only logged
+	Replays  Replays             // nil = in memory (a restart forgets accepted deliveries)
 	// Redact masks secrets in payload values put into prompts and in
 	// health check errors; nil leaves them as they are.
 	Redact func(string) string
@@ -67,11 +81,17 @@ type Config struct {
 
 	BodyLimit    int64         // largest webhook body
 	ReplayWindow time.Duration // accepted age of X-Herdbot-Timestamp, either way
-	DeliveryTTL  time.Duration // how long delivery ids are remembered
+	DeliveryTTL  time.Duration // how long delivery ids and signatures of untimestamped requests are remembered
 	MaxFieldLen  int           // longest payload value in a prompt (characters)
 	CheckTimeout time.Duration // per health check
 	MaxInFlight  int           // webhook runs at once across hooks; more → 503
 	AuditRate    sched.RateLimit
+	// StopGrace is how long Run, once its ctx is done, lets webhook runs
+	// still going finish before it cancels them. The runs' own owner (the
+	// fleet, which gives every run the same grace on shutdown and then
+	// interrupts it) is expected to end them first; this is the backstop.
+	// 0 = 1 min.
+	StopGrace time.Duration
 }
 
 // Server serves the ops endpoints. Create it with New; Run serves.
@@ -79,8 +99,9 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	limits  *limiter
-	replays *replayCache
-	audits  *bucket // of refused-request audit rows
+	replays Replays
+	keepFor time.Duration // how long accepted deliveries are remembered
+	audits  *bucket       // of refused-request audit rows
 	auditMu sync.Mutex
 	dropped int // refused-request audit rows not written (under auditMu)
 }
@@ -114,24 +135,37 @@ func New(cfg Config, log *slog.Logger) *Server {
 	if cfg.AuditRate.N <= 0 || cfg.AuditRate.Per <= 0 {
 		cfg.AuditRate = DefaultAuditRate
 	}
+	keep := max(cfg.DeliveryTTL, 2*cfg.ReplayWindow)
+	replays := cfg.Replays
+	if replays == nil {
+		replays = newReplayCache(keep, maxReplayEntries)
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = time.Minute
+	}
 	return &Server{
 		cfg:     cfg,
 		log:     log.With("component", "ops"),
 		limits:  newLimiter(),
-		replays: newReplayCache(max(cfg.DeliveryTTL, 2*cfg.ReplayWindow), maxReplayEntries),
+		replays: replays,
+		keepFor: keep,
 		audits:  newBucket(cfg.AuditRate, cfg.Clock.Now()),
 	}
 }
 
-// Run serves on ln until ctx is done, then shuts the listener down, cancels
-// the webhook runs still going and waits for them (and their reports). It
-// returns nil after a clean shutdown.
+// Run serves on ln until ctx is done, then shuts the listener down and
+// waits for the webhook runs still going (and their reports): they are not
+// cancelled, as a scheduled or chat run is not (the fleet gives each the
+// same grace), unless they are still going StopGrace later. It returns nil
+// after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	hookCtx, cancelHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHooks()
 	runs := &group{limit: s.cfg.MaxInFlight}
 	srv := &http.Server{
-		Handler:           s.routes(runCtx, runs),
+		Handler:           s.routes(hookCtx, runs),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -157,14 +191,16 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		serveErr = <-errc
 	}
 	cancel()
+	backstop := s.cfg.Clock.AfterFunc(s.cfg.StopGrace, cancelHooks)
 	runs.close()
+	backstop.Stop()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("ops serve: %w", serveErr)
 	}
 	return nil
 }
 
-func (s *Server) routes(runCtx context.Context, runs *group) http.Handler {
+func (s *Server) routes(hookCtx context.Context, runs *group) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
 	if s.cfg.Gatherer != nil {
@@ -173,7 +209,7 @@ func (s *Server) routes(runCtx context.Context, runs *group) http.Handler {
 		}))
 	}
 	mux.HandleFunc("/hooks/{agent}/{name}", func(w http.ResponseWriter, r *http.Request) {
-		s.hook(w, r, func(f func(ctx context.Context)) bool { return runs.goWith(runCtx, f) })
+		s.hook(w, r, func(f func(ctx context.Context)) bool { return runs.goWith(hookCtx, f) })
 	})
 	return mux
 }

@@ -21,8 +21,8 @@ import (
 // Webhook request headers.
 const (
 	HeaderSignature = "X-Hub-Signature-256" // "sha256=" + hex HMAC-SHA256
-	HeaderTimestamp = "X-Herdbot-Timestamp" // unix seconds, optional
-	HeaderDelivery  = "X-GitHub-Delivery"   // unique per delivery, optional
+	HeaderTimestamp = "X-Herdbot-Timestamp" // unix seconds, inside the signature
+	HeaderDelivery  = "X-GitHub-Delivery"   // unique per delivery (GitHub's; not signed)
 )
 
 // auditTimeout bounds writing one audit row.
@@ -42,11 +42,17 @@ type refusal struct {
 // The signature is HMAC-SHA256 with the hook's secret, GitHub style, over
 // the raw body; when X-Herdbot-Timestamp is sent, over "<timestamp>.<body>"
 // instead, so the timestamp cannot be changed by whoever replays a request.
-// The checks, in order: method, known hook, body size, timestamp window,
-// signature, replay (delivery id; signature of a timestamped request), rate
-// limit, payload. A refused request gets a 4xx (503 when too many runs are
-// going), never runs, and is audited. An accepted one gets 202 and runs in
-// the background through spawn.
+// A request must carry the timestamp or a delivery id (GitHub's
+// X-GitHub-Delivery). Replays are refused by the signature (which covers
+// the body, and the timestamp when there is one: removing or changing the
+// unsigned delivery id does not make a replay new) and by the delivery id,
+// both remembered (in SQLite, through Config.Replays) for max(DeliveryTTL,
+// 2×ReplayWindow); a timestamped request older than ReplayWindow is refused
+// anyway. The checks, in order: method, known hook, body size, timestamp
+// window, signature, timestamp or delivery id present, replay, rate limit,
+// payload. A refused request gets a 4xx (503 when too many runs are going
+// or the replay check fails), never runs, and is audited. An accepted one
+// gets 202 and runs in the background through spawn.
 func (s *Server) hook(w http.ResponseWriter, r *http.Request, spawn func(func(ctx context.Context)) bool) {
 	agent, name := r.PathValue("agent"), r.PathValue("name")
 	if rf := s.checkHook(w, r, agent, name, spawn); rf != nil {
@@ -102,14 +108,19 @@ func (s *Server) checkHook(w http.ResponseWriter, r *http.Request, agent, name s
 		return &refusal{status: http.StatusUnauthorized, reason: "bad signature"}
 	}
 
-	var ids []string
-	if d := r.Header.Get(HeaderDelivery); d != "" {
-		ids = append(ids, "d:"+hook.Key()+":"+d)
+	delivery := r.Header.Get(HeaderDelivery)
+	if ts == "" && delivery == "" {
+		return &refusal{status: http.StatusBadRequest, reason: "neither " + HeaderTimestamp + " nor " + HeaderDelivery +
+			": a replay could not be told from a new delivery"}
 	}
-	if ts != "" {
-		ids = append(ids, "s:"+hook.Key()+":"+hex.EncodeToString(got))
+	ids := []string{"s:" + hook.Key() + ":" + hex.EncodeToString(got)}
+	if delivery != "" {
+		ids = append(ids, "d:"+hook.Key()+":"+delivery)
 	}
-	if s.replays.has(now, ids...) {
+	if seen, err := s.replays.SeenReplayKey(r.Context(), now, ids...); err != nil {
+		s.log.Error("webhook replay check", "err", err)
+		return &refusal{status: http.StatusServiceUnavailable, reason: "replay check unavailable"}
+	} else if seen {
 		return &refusal{status: http.StatusConflict, reason: "replayed delivery"}
 	}
 	if ok, wait := s.limits.allow(hook.Key(), hook.RateLimit, now); !ok {
@@ -119,10 +130,12 @@ func (s *Server) checkHook(w http.ResponseWriter, r *http.Request, agent, name s
 	if err != nil {
 		return &refusal{status: http.StatusBadRequest, reason: "payload is not JSON"}
 	}
-	if !s.replays.add(now, ids...) {
+	if fresh, err := s.replays.ClaimReplayKeys(r.Context(), now, now.Add(s.keepFor), ids...); err != nil {
+		s.log.Error("webhook replay record", "err", err)
+		return &refusal{status: http.StatusServiceUnavailable, reason: "replay check unavailable"}
+	} else if !fresh {
 		return &refusal{status: http.StatusConflict, reason: "replayed delivery"}
 	}
-	delivery := r.Header.Get(HeaderDelivery)
 	started := spawn(func(ctx context.Context) {
 		res, err := s.cfg.Hooks.RunWebhook(ctx, agent, name, prompt)
 		if err != nil {
@@ -132,6 +145,9 @@ func (s *Server) checkHook(w http.ResponseWriter, r *http.Request, agent, name s
 		s.log.Info("webhook run done", "agent", agent, "hook", name, "job", res.Job.ID, "status", res.Job.Status)
 	})
 	if !started {
+		if err := s.replays.ReleaseReplayKeys(context.WithoutCancel(r.Context()), ids...); err != nil {
+			s.log.Error("webhook replay release", "err", err)
+		}
 		return &refusal{status: http.StatusServiceUnavailable, reason: "too many webhook runs going"}
 	}
 	s.log.Info("webhook accepted", "agent", agent, "hook", name, "delivery", delivery)

@@ -8,13 +8,16 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Cleanup removes what an earlier herdbot process of this fleet left
-// behind: containers (agents and sidecars) and networks labelled
-// herdbot.managed=1 and herdbot.fleet=<fleet>, except those this Backend
-// created. Call it once at startup, before the first Start. Images are
-// kept (they are rebuilt only when their content changes).
+// Cleanup removes what an earlier herdbot process of this installation
+// left behind: containers (agents and sidecars) and networks labelled
+// herdbot.managed=1 and herdbot.installation=<installation>, except those
+// this Backend created. Resources of other installations are never
+// touched, whatever their fleet is called. Call it once at startup, before
+// the first Start, holding the state dir's lock (one process per
+// installation). Images are kept (they are shared by content between
+// installations and rebuilt only when their content changes).
 func (b *Backend) Cleanup(ctx context.Context) error {
-	filters := make(client.Filters).Add("label", LabelManaged+"=1", LabelFleet+"="+b.cfg.Fleet)
+	filters := make(client.Filters).Add("label", LabelManaged+"=1", LabelInstallation+"="+b.cfg.Installation)
 	cctx, cancel := b.callCtx(ctx)
 	res, err := b.cli.ContainerList(cctx, client.ContainerListOptions{All: true, Filters: filters})
 	cancel()

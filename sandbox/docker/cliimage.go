@@ -65,7 +65,7 @@ func (b *Backend) BuildCLIImage(ctx context.Context, tag, claudeBin string) erro
 		return nil
 	}
 	start := time.Now()
-	lbl := map[string]string{LabelManaged: "1", LabelRole: roleAgentImage, LabelContent: sum}
+	lbl := map[string]string{LabelManaged: "1", LabelRole: roleAgentImage, LabelContent: sum, LabelInstallation: b.cfg.Installation}
 	err = b.buildImage(ctx, tag, lbl, func(tw *tar.Writer) error {
 		if err := tarFile(tw, "Dockerfile", 0o644, []byte(dockerfile)); err != nil {
 			return err

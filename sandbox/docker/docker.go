@@ -24,9 +24,11 @@
 //
 // Lifecycle: the sidecar and the networks are created on an agent's first
 // Start and shared by all its processes; each process gets its own container,
-// removed once the process has exited and been waited for. Cleanup removes
-// what an earlier herdbot process left behind; Close removes everything this
-// Backend created.
+// removed once the process has exited and been waited for. Every resource
+// carries the installation id (Config.Installation) in its labels and, in
+// short, in its name. Cleanup removes what an earlier herdbot process of
+// the same installation left behind; Close removes everything this Backend
+// created.
 package docker
 
 import (
@@ -65,9 +67,16 @@ var DefaultLimits = sandbox.Limits{
 
 // Config configures a Backend.
 type Config struct {
-	// Fleet names the fleet; it is in every resource name and label, and
-	// Cleanup removes only this fleet's resources. Default "default".
+	// Fleet names the fleet; it is in every resource name and label.
+	// Default "default".
 	Fleet string
+	// Installation identifies this herdbot installation (cmd/herdbot keeps
+	// it in the state dir: internal/statedir): 32 lowercase hex digits, in
+	// every resource's labels and, shortened, in its name. Cleanup removes
+	// only this installation's resources, so another herdbot whose fleet
+	// has the same name is left alone. Empty: a new random id, so the
+	// Backend owns nothing an earlier one created.
+	Installation string
 	// Host is the Docker endpoint (DOCKER_HOST syntax); empty uses the
 	// environment (DOCKER_HOST, else the local socket).
 	Host string
@@ -119,7 +128,9 @@ type Backend struct {
 	created     map[string]struct{} // container ids this backend created, for Cleanup to spare
 	egressNetID string
 	egressNet   netInfo         // cached once the egress network exists
+	lastEgress  netInfo         // the egress network last seen, to recreate it alike
 	images      map[string]bool // images seen present
+	lostGen     int             // counts engine losses; agents set up before one are set up again
 
 	egressMu    sync.Mutex
 	egressImage string
@@ -129,7 +140,10 @@ type Backend struct {
 
 var _ sandbox.Backend = (*Backend)(nil)
 
-var namePart = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+var (
+	namePart       = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+	installationRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
 
 // New connects to the Docker engine and returns a ready Backend. It does not
 // remove orphans; call Cleanup once at startup for that.
@@ -142,6 +156,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	}
 	if !namePart.MatchString(cfg.Fleet) {
 		return nil, fmt.Errorf("docker backend: fleet name %q: want letters, digits, '_', '.', '-' (at most 63)", cfg.Fleet)
+	}
+	if cfg.Installation == "" {
+		cfg.Installation = randomHex(16)
+	}
+	if !installationRE.MatchString(cfg.Installation) {
+		return nil, fmt.Errorf("docker backend: installation id %q: want 32 lowercase hex digits", cfg.Installation)
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
@@ -159,7 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	}
 	b := &Backend{
 		cli:     cli,
-		log:     log.With("component", "sandbox.docker", "fleet", cfg.Fleet),
+		log:     log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]), // validated above
 		cfg:     cfg,
 		limits:  mergeLimits(cfg.Limits, DefaultLimits),
 		agents:  make(map[string]*agentState),
@@ -218,7 +238,6 @@ func (b *Backend) Close(ctx context.Context) error {
 	egressNet := b.egressNetID
 	b.mu.Unlock()
 	if egressNet != "" {
-		// Shared by the fleet: another herdbot process may still use it.
 		if err := b.removeNetwork(ctx, egressNet); err != nil {
 			b.log.Info("egress network left in place", "err", err)
 		}

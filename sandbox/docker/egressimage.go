@@ -45,7 +45,7 @@ func (b *Backend) ensureEgressImage(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("egress image: %w", err)
 	}
 	if !ok || labels[LabelContent] != sum {
-		lbl := map[string]string{LabelManaged: "1", LabelRole: roleEgressImg, LabelContent: sum}
+		lbl := map[string]string{LabelManaged: "1", LabelRole: roleEgressImg, LabelContent: sum, LabelInstallation: b.cfg.Installation}
 		dockerfile := "FROM scratch\nCOPY herdbot /herdbot\nUSER " + egressUser + "\nENTRYPOINT [\"/herdbot\", \"egress\"]\n"
 		err := b.buildImage(ctx, tag, lbl, func(tw *tar.Writer) error {
 			if err := tarFile(tw, "Dockerfile", 0o644, []byte(dockerfile)); err != nil {

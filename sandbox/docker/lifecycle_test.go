@@ -112,19 +112,19 @@ func TestOneNetworkAndSidecarPerAgent(t *testing.T) {
 	}
 }
 
-// TestCleanupRemovesOrphans: a second backend of the same fleet (a new
-// herdbot process after a crash) removes what the first left behind.
+// TestCleanupRemovesOrphans: a second backend of the same installation (a
+// new herdbot process after a crash) removes what the first left behind.
 func TestCleanupRemovesOrphans(t *testing.T) {
 	t.Parallel()
 	a := testArtefacts(t)
-	fleet := testFleet()
-	crashed := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	fleet, inst := testFleet(), randomHex(16)
+	crashed := newTestBackend(t, func(c *Config) { c.Fleet, c.Installation = fleet, inst })
 	p := startHang(t, crashed, a, "orphan")
 	if c, n := listFleet(t, crashed, fleet); len(c) != 2 || len(n) != 2 {
 		t.Fatalf("before cleanup: containers %v networks %v", c, n)
 	}
 
-	next := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	next := newTestBackend(t, func(c *Config) { c.Fleet, c.Installation = fleet, inst })
 	if err := next.Cleanup(testCtx(t)); err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
@@ -135,6 +135,47 @@ func TestCleanupRemovesOrphans(t *testing.T) {
 	if _, err := p.Wait(testCtx(t)); err == nil {
 		t.Log("orphan's Wait returned without error")
 	}
+}
+
+// TestSameFleetNameTwoInstallations: two herdbot installations whose fleets
+// have the same name (two copies of deploy/example) run the same agent on
+// one engine side by side; one's Cleanup and Close leave the other's
+// containers and networks running.
+func TestSameFleetNameTwoInstallations(t *testing.T) {
+	t.Parallel()
+	a := testArtefacts(t)
+	fleet := testFleet()
+	one := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	two := newTestBackend(t, func(c *Config) { c.Fleet = fleet })
+	p1 := startHang(t, one, a, "garden")
+	p2 := startHang(t, two, a, "garden")
+	if one.agentNetworkName("garden") == two.agentNetworkName("garden") || one.sidecarName("garden") == two.sidecarName("garden") {
+		t.Fatalf("both installations name their resources %s", one.agentNetworkName("garden"))
+	}
+	if c, n := listFleet(t, one, fleet); len(c) != 4 || len(n) != 4 {
+		t.Fatalf("two installations: containers %v networks %v, want 2 agents + 2 sidecars on 4 networks", c, n)
+	}
+	// A restart of the second installation: its Cleanup spares the first.
+	if err := two.Cleanup(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	restarted := newTestBackend(t, func(c *Config) { c.Fleet, c.Installation = fleet, two.cfg.Installation })
+	if err := restarted.Cleanup(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := two.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, n := listFleet(t, one, fleet)
+	if !slices.Equal(c, []string{"agent:garden", "egress:garden"}) || !slices.Equal(n, []string{one.egressNetworkName(), one.agentNetworkName("garden")}) {
+		t.Fatalf("after the other installation's cleanup and close: containers %v networks %v, want the first one's untouched", c, n)
+	}
+	if up, err := one.isRunning(testCtx(t), p1.(*process).id); err != nil || !up {
+		t.Fatalf("the first installation's process stopped (%v)", err)
+	}
+	_ = p1.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p1.Wait(testCtx(t))
+	_, _ = p2.Wait(testCtx(t))
 }
 
 // TestCleanupSparesOwnResources: Cleanup on a running backend keeps what
@@ -171,7 +212,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if _, err := p.Wait(testCtx(t)); err != nil && errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait after Close: %v", err)
 	}
-	assertNothingLeft(t, b.cfg.Fleet)
+	assertNothingLeft(t, b.cfg.Installation)
 	if _, err := b.Start(testCtx(t), testSpec(t, a, "late", "/helper", "env")); err == nil {
 		t.Fatal("Start after Close succeeded")
 	}
@@ -370,5 +411,48 @@ func TestSidecarThatFailsIsReported(t *testing.T) {
 	_, err := b.Start(testCtx(t), spec)
 	if err == nil || !strings.Contains(err.Error(), "before listening") || !strings.Contains(err.Error(), "10.0.0.1") {
 		t.Fatalf("Start: %v", err)
+	}
+}
+
+// TestNetworksRecreatedAfterTheyVanish: the agent's sidecar and both
+// networks disappear (an engine restart, a prune); the next Start sets them
+// up again at once (it used to fail once on the stale network id), and the
+// egress network gets its former subnet, so a server herdbot runs on the
+// host's address there (the demo model) is reachable again.
+func TestNetworksRecreatedAfterTheyVanish(t *testing.T) {
+	t.Parallel()
+	a := testArtefacts(t)
+	b := newTestBackend(t)
+	p := startHang(t, b, a, "gone")
+	gw, err := b.HostGateway(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p.Wait(testCtx(t))
+
+	// Everything of the agent goes, behind the backend's back.
+	ag, _ := b.agent("gone")
+	ag.mu.Lock()
+	sidecar := ag.sidecar
+	ag.mu.Unlock()
+	if _, err := b.cli.ContainerRemove(testCtx(t), sidecar, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{b.agentNetworkName("gone"), b.egressNetworkName()} {
+		if _, err := b.cli.NetworkRemove(testCtx(t), n, client.NetworkRemoveOptions{}); err != nil {
+			t.Fatalf("remove %s: %v", n, err)
+		}
+	}
+
+	p2 := startHang(t, b, a, "gone") // fails the test if Start fails
+	_ = p2.Signal(testCtx(t), syscall.SIGKILL)
+	_, _ = p2.Wait(testCtx(t))
+	if c, n := listFleet(t, b, b.cfg.Fleet); len(n) != 2 || !slices.Contains(c, "egress:gone") {
+		t.Fatalf("after the second Start: containers %v networks %v", c, n)
+	}
+	gw2, err := b.HostGateway(testCtx(t))
+	if err != nil || gw2 != gw {
+		t.Fatalf("egress gateway %s (%v) after recreation, want the former %s", gw2, err, gw)
 	}
 }

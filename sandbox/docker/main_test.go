@@ -171,13 +171,14 @@ func newTestBackend(t testing.TB, mod ...func(*Config)) *Backend {
 		if err := b.Close(ctx); err != nil {
 			t.Errorf("Close: %v", err)
 		}
-		assertNothingLeft(t, b.cfg.Fleet)
+		assertNothingLeft(t, b.cfg.Installation)
 	})
 	return b
 }
 
-// assertNothingLeft fails when a container or network of the fleet exists.
-func assertNothingLeft(t testing.TB, fleet string) {
+// assertNothingLeft fails when a container or network of the installation
+// exists.
+func assertNothingLeft(t testing.TB, installation string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -186,7 +187,7 @@ func assertNothingLeft(t testing.TB, fleet string) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	f := make(client.Filters).Add("label", LabelFleet+"="+fleet)
+	f := make(client.Filters).Add("label", LabelInstallation+"="+installation)
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,14 @@ import (
 const (
 	LabelManaged = "herdbot.managed" // always "1"
 	LabelFleet   = "herdbot.fleet"
-	LabelAgent   = "herdbot.agent"
-	LabelJob     = "herdbot.job"
-	LabelRole    = "herdbot.role" // "agent", "egress", "network", "egress-network"
-	LabelContent = "herdbot.content"
+	// LabelInstallation is the installation id (Config.Installation):
+	// what Cleanup goes by, so that another herdbot whose fleet has the
+	// same name is never touched.
+	LabelInstallation = "herdbot.installation"
+	LabelAgent        = "herdbot.agent"
+	LabelJob          = "herdbot.job"
+	LabelRole         = "herdbot.role" // "agent", "egress", "network", "egress-network"
+	LabelContent      = "herdbot.content"
 )
 
 // Roles (values of LabelRole).
@@ -38,22 +42,42 @@ const (
 
 func (b *Backend) baseLabels(role string) map[string]string {
 	return map[string]string{
-		LabelManaged: "1",
-		LabelFleet:   b.cfg.Fleet,
-		LabelRole:    role,
+		LabelManaged:      "1",
+		LabelFleet:        b.cfg.Fleet,
+		LabelInstallation: b.cfg.Installation,
+		LabelRole:         role,
 	}
 }
 
+// prefix starts every resource name: the fleet name for people, and the
+// start of the installation id, so that two fleets of one name (two copies
+// of deploy/example, say) never share a network or a sidecar name.
+func (b *Backend) prefix() string {
+	return "herdbot-" + b.cfg.Fleet + "-" + b.shortInstallation()
+}
+
+// shortInstallation is the start of the installation id (New makes sure
+// there is one of 32 digits).
+func (b *Backend) shortInstallation() string {
+	if id := b.cfg.Installation; len(id) > shortID {
+		return id[:shortID]
+	}
+	return b.cfg.Installation
+}
+
+// shortID is how much of the installation id is in resource names.
+const shortID = 8
+
 func (b *Backend) agentNetworkName(agent string) string {
-	return "herdbot-" + b.cfg.Fleet + "-" + agent
+	return b.prefix() + "-" + agent
 }
 
 func (b *Backend) egressNetworkName() string {
-	return "herdbot-" + b.cfg.Fleet + "-egress"
+	return b.prefix() + "-egress"
 }
 
 func (b *Backend) sidecarName(agent string) string {
-	return "herdbot-" + b.cfg.Fleet + "-" + agent + "-egress"
+	return b.prefix() + "-" + agent + "-egress"
 }
 
 // containerName is unique per process: the job id is sanitized and
@@ -63,7 +87,7 @@ func (b *Backend) containerName(agent, job string) string {
 	if j == "" {
 		j = "run"
 	}
-	return "herdbot-" + b.cfg.Fleet + "-" + agent + "-" + j + "-" + randomHex(4)
+	return b.prefix() + "-" + agent + "-" + j + "-" + randomHex(4)
 }
 
 // sanitize keeps the characters Docker allows in names.

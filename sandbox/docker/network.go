@@ -47,13 +47,28 @@ func (b *Backend) ensureEgressNetwork(ctx context.Context) (netInfo, error) {
 	if cached.id != "" {
 		return cached, nil
 	}
-	n, err := b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), client.NetworkCreateOptions{
+	opts := client.NetworkCreateOptions{
 		Driver:  "bridge",
 		Options: map[string]string{optEnableICC: "false"},
-	})
+	}
+	b.mu.Lock()
+	last := b.lastEgress
+	b.mu.Unlock()
+	if len(last.subnets) == 1 && len(last.gateways) == 1 {
+		// Recreated (the engine lost it): with the same subnet and
+		// gateway when free, so that what herdbot serves on the host's
+		// address there (the demo model) is reachable again.
+		opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: last.subnets[0], Gateway: last.gateways[0]}}}
+	}
+	n, err := b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), opts)
+	if err != nil && opts.IPAM != nil {
+		b.log.Warn("egress network: its former subnet is taken; creating it with another", "subnet", last.subnets[0], "err", err)
+		opts.IPAM = nil
+		n, err = b.ensureNetwork(ctx, b.egressNetworkName(), b.baseLabels(roleEgressNet), opts)
+	}
 	if err == nil {
 		b.mu.Lock()
-		b.egressNetID, b.egressNet = n.id, n
+		b.egressNetID, b.egressNet, b.lastEgress = n.id, n, n
 		b.mu.Unlock()
 	}
 	return n, err
@@ -71,8 +86,8 @@ func (b *Backend) ensureNetwork(ctx context.Context, name string, labels map[str
 		return netInfo{}, err
 	}
 	if found != nil {
-		if found.Labels[LabelManaged] != "1" || found.Labels[LabelFleet] != b.cfg.Fleet {
-			return netInfo{}, fmt.Errorf("network %s exists but is not herdbot's (fleet %s); remove or rename it", name, b.cfg.Fleet)
+		if found.Labels[LabelManaged] != "1" || found.Labels[LabelInstallation] != b.cfg.Installation {
+			return netInfo{}, fmt.Errorf("network %s exists but is not this herdbot installation's (%s); remove or rename it", name, b.cfg.Installation)
 		}
 		if found.Internal != opts.Internal {
 			return netInfo{}, fmt.Errorf("network %s exists with internal=%t, want %t; remove it (herdbot recreates it)", name, found.Internal, opts.Internal)

@@ -131,6 +131,11 @@ func (p *process) monitor(wait client.ContainerWaitResult) {
 	} else if werr == nil {
 		werr = err
 	}
+	if err != nil {
+		// Neither the wait stream nor an inspection says how it ended:
+		// when the engine itself is gone, that is the outcome.
+		werr = p.b.engineLost(ctx, werr)
+	}
 	rerr := p.b.removeContainer(ctx, p.id)
 
 	p.status = st

@@ -54,6 +54,7 @@ type agentState struct {
 
 	net    netInfo // zero until the agent network exists
 	hasNet bool
+	gen    int // the backend's lostGen when the network and sidecar were set up
 
 	sidecar  string // sidecar container id; "" when none runs
 	cfgSum   [32]byte
@@ -100,6 +101,27 @@ func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spe
 		// Close tore this agent down before this call got a.mu.
 		return netInfo{}, errors.New("docker backend is closed")
 	}
+	b.mu.Lock()
+	gen := b.lostGen
+	b.mu.Unlock()
+	stopped := false
+	if a.sidecar != "" && a.logsDone != nil {
+		select {
+		case <-a.logsDone: // the follower's log stream ends when the sidecar stops
+			stopped = true
+		default:
+		}
+	}
+	if a.gen != gen || stopped {
+		// The engine was lost since, or the sidecar stopped (an engine
+		// restart stops every container): the networks may be gone too,
+		// so they are looked up (and created) again.
+		if a.sidecar != "" {
+			b.log.Warn("egress sidecar stopped; setting up the agent's networks and sidecar again", "agent", a.name)
+		}
+		b.forgetNetworks(a)
+		a.gen = gen
+	}
 	if !a.hasNet {
 		n, err := b.ensureAgentNetwork(ctx, spec.Agent)
 		if err != nil {
@@ -131,14 +153,8 @@ func (b *Backend) ensureNetworkingLocked(ctx context.Context, a *agentState, spe
 	}
 	// A changed credential also replaces the sidecar.
 	sum := sha256.Sum256(append(append(raw, 0), cred...))
-	if a.sidecar != "" && a.cfgSum == sum {
-		// The follower's log stream ends when the sidecar stops.
-		select {
-		case <-a.logsDone:
-			b.log.Warn("egress sidecar stopped; starting a new one", "agent", a.name)
-		default:
-			return a.net, nil
-		}
+	if a.sidecar != "" && a.cfgSum == sum && !stopped {
+		return a.net, nil
 	}
 	if err := b.stopSidecar(ctx, a); err != nil {
 		return netInfo{}, err

@@ -24,7 +24,7 @@ import (
 func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
 	p, err := b.start(ctx, &spec)
 	if err != nil {
-		return nil, fmt.Errorf("docker start %s: %w", spec.Agent, err)
+		return nil, fmt.Errorf("docker start %s: %w", spec.Agent, b.engineLost(ctx, err))
 	}
 	return p, nil
 }

@@ -22,7 +22,7 @@
 //	// start `claude -p --output-format stream-json …` with env, then:
 //	reqs := srv.MessageRequests() // reqs[1].ToolResults()[0].Content …
 //
-// Outside tests: s := claudetest.New(claudetest.Demo()); go s.Serve(ctx, ln).
+// Outside tests: s := claudetest.New(claudetest.Demo(), claudetest.WithoutRecording()); go s.Serve(ctx, ln).
 //
 // The CLI 2.1.330 calls only POST /v1/messages?beta=true (streamed) when
 // started with Env; each call of one turn carries the whole conversation,

@@ -21,28 +21,42 @@ type Responder func(req *Request) Reply
 // real Claude Code CLI: POST /v1/messages (streamed as SSE, or plain JSON
 // when the request does not ask for a stream), POST
 // /v1/messages/count_tokens, and a 200 for anything else the CLI probes
-// (HEAD /, GET …). It records every request.
+// (HEAD /, GET …). It records every request, unless made with
+// WithoutRecording.
 //
 // Point a CLI at it with Env(s.URL).
 type ModelServer struct {
 	// URL is the base URL ("http://127.0.0.1:port") once listening.
 	URL string
 
-	respond Responder
-	ids     atomic.Int64
+	respond  Responder
+	ids      atomic.Int64
+	noRecord bool
 
 	mu   sync.Mutex
 	reqs []Request
 }
 
+// Option configures a ModelServer.
+type Option func(*ModelServer)
+
+// WithoutRecording keeps no requests (Requests returns none): for a server
+// that runs for a long time, like herdbot's --demo model, which would
+// otherwise keep every conversation it was sent.
+func WithoutRecording() Option { return func(s *ModelServer) { s.noRecord = true } }
+
 // New returns a ModelServer that answers with r (nil answers every call
 // with the text "ok"). It serves nothing until Serve; ModelServer is also an
 // http.Handler for use in another server.
-func New(r Responder) *ModelServer {
+func New(r Responder, opts ...Option) *ModelServer {
 	if r == nil {
 		r = func(*Request) Reply { return Text("ok") }
 	}
-	return &ModelServer{respond: r}
+	s := &ModelServer{respond: r}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // NewModelServer starts a ModelServer on 127.0.0.1 (a random port) for the
@@ -143,6 +157,9 @@ func (s *ModelServer) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 }
 
 func (s *ModelServer) record(r Request) {
+	if s.noRecord {
+		return
+	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, r)
 	s.mu.Unlock()

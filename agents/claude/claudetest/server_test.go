@@ -210,13 +210,19 @@ func TestServe_OnGivenListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := claudetest.New(claudetest.Demo())
+	s := claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	resp := post(t, "http://"+ln.Addr().String(), "/v1/messages", `{"stream":false,"messages":[{"role":"user","content":"hello"}]}`)
-	if resp.StatusCode != 200 {
-		t.Errorf("status %d", resp.StatusCode)
+	for range 3 {
+		resp := post(t, "http://"+ln.Addr().String(), "/v1/messages", `{"stream":false,"messages":[{"role":"user","content":"hello"}]}`)
+		if resp.StatusCode != 200 {
+			t.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	// herdbot's --demo model runs for days: it keeps no requests.
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("a server made WithoutRecording kept %d requests", n)
 	}
 	if s.URL != "http://"+ln.Addr().String() {
 		t.Errorf("URL %q", s.URL)

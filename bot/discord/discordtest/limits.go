@@ -2,6 +2,7 @@ package discordtest
 
 import (
 	"bytes"
+	"sync"
 	"time"
 )
 
@@ -74,6 +75,68 @@ func (s *Server) bucketLimited(method, p string) (wait time.Duration, limit int,
 		}
 	}
 	return 0, 0, false
+}
+
+// hold keeps matching requests waiting until released.
+type hold struct {
+	method, pattern string
+	release         chan struct{}
+	waiting         int
+}
+
+// Hold makes requests with this method whose path (without /api/v9)
+// matches pattern wait, unanswered, until the returned release is called
+// (Discord being very slow on one route, say a channel's messages). Held
+// reports how many are waiting. Release before the client's HTTP timeout
+// (discordgo's is 20 s).
+func (s *Server) Hold(method, pattern string) (release func(), held func() int) {
+	h := &hold{method: method, pattern: pattern, release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			for i, x := range s.holds {
+				if x == h {
+					s.holds = append(s.holds[:i], s.holds[i+1:]...)
+					break
+				}
+			}
+			s.mu.Unlock()
+			close(h.release)
+		})
+	}
+	held = func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return h.waiting
+	}
+	return release, held
+}
+
+// held blocks a request while a matching hold is on.
+func (s *Server) held(method, p string) {
+	s.mu.Lock()
+	var h *hold
+	for _, x := range s.holds {
+		if x.method == method && matchPath(x.pattern, p) {
+			h = x
+			break
+		}
+	}
+	if h == nil {
+		s.mu.Unlock()
+		return
+	}
+	h.waiting++
+	s.notify()
+	s.mu.Unlock()
+	<-h.release
+	s.mu.Lock()
+	h.waiting--
+	s.mu.Unlock()
 }
 
 // failure answers matching requests with an error status.

@@ -88,3 +88,31 @@ func TestFailNextMatchesBody(t *testing.T) {
 		t.Fatalf("only one failure was asked for: %v", err)
 	}
 }
+
+func TestHoldKeepsRequestsUntilReleased(t *testing.T) {
+	s, _, ch := setup(t)
+	release, held := srv.Hold("POST", "/channels/"+ch+"/messages")
+	defer release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ChannelMessageSend(ch, "held")
+		done <- err
+	}()
+	if !srv.WaitFor(5*time.Second, func() bool { return held() == 1 }) {
+		t.Fatal("the post was not held")
+	}
+	if ms := srv.Messages(ch); len(ms) != 0 {
+		t.Fatalf("a held post took effect: %+v", ms)
+	}
+	// Other routes are not held.
+	if _, err := s.Channel(ch); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ms := srv.Messages(ch); len(ms) != 1 || ms[0].Content != "held" || held() != 0 {
+		t.Fatalf("after release: %+v, %d held", ms, held())
+	}
+}

@@ -84,6 +84,7 @@ func (s *Server) serve(h handler, auth bool) http.HandlerFunc {
 			apiError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
 			return
 		}
+		s.held(r.Method, apiPath(r))
 		if status, ok := s.failing(r.Method, apiPath(r), q.body); ok {
 			s.record(r, q.bot, status, q.body)
 			apiError(w, status, 0, strconv.Itoa(status)+": "+http.StatusText(status))

@@ -65,6 +65,7 @@ type Server struct {
 	limits       []*rateLimit
 	buckets      []*bucket
 	failures     []*failure
+	holds        []*hold
 	closed       bool
 
 	wg sync.WaitGroup // gateway connection handlers

@@ -186,6 +186,8 @@ type Click struct {
 	// when it has one (Click); ClickRaw sends them as given.
 	BlockID string
 	Value   string
+	// Team is the clicker's workspace (default Team).
+	Team string
 }
 
 // Click clicks the button with c.ActionID on message c.Channel/c.MessageTS
@@ -228,10 +230,14 @@ func (s *Server) ClickRaw(app App, c Click) string {
 		}
 	}
 	s.mu.Unlock()
+	team := c.Team
+	if team == "" {
+		team = Team
+	}
 	payload := map[string]any{
 		"type": "block_actions", "api_app_id": a.AppID, "token": "verification-unused",
-		"user":      map[string]any{"id": c.User, "username": strings.ToLower(c.User), "name": strings.ToLower(c.User), "team_id": Team},
-		"team":      map[string]any{"id": Team, "domain": "herd"},
+		"user":      map[string]any{"id": c.User, "username": strings.ToLower(c.User), "name": strings.ToLower(c.User), "team_id": team},
+		"team":      map[string]any{"id": team, "domain": "herd"},
 		"channel":   map[string]any{"id": c.Channel, "name": c.Channel},
 		"container": container, "message": msg,
 		"trigger_id":   "trig-" + itoa(n),

@@ -44,9 +44,10 @@ const (
 	// EnvBigLineBytes sets the text size of ModeBigLine (default 10 MiB).
 	EnvBigLineBytes = "HERDBOT_FAKECLI_BIGLINE_BYTES"
 	// EnvStampFile names a file to which the fake appends, for every user
-	// line it reads on stdin, one line "<unix nanoseconds> <pid>": the
-	// wall-clock time the line was read (before it is parsed). Benchmarks
-	// use it to measure the path from a chat event to the agent's stdin.
+	// line it reads on stdin, one line "<unix nanoseconds> <pid> <prompt>"
+	// (the prompt Go-quoted): the wall-clock time the line was read (before
+	// it is parsed). Benchmarks use it to measure the path from a chat event
+	// to the agent's stdin.
 	EnvStampFile = "HERDBOT_FAKECLI_STAMP_FILE"
 )
 
@@ -237,7 +238,11 @@ func (f *fake) readStdin(r io.Reader) {
 				return
 			}
 			if f.stamps != nil && in.Type == "user" {
-				fmt.Fprintf(f.stamps, "%d %d\n", read.UnixNano(), os.Getpid())
+				var prompt string
+				if json.Unmarshal(in.Message.Content, &prompt) != nil {
+					prompt = string(in.Message.Content)
+				}
+				fmt.Fprintf(f.stamps, "%d %d %q\n", read.UnixNano(), os.Getpid(), prompt)
 			}
 			f.dispatch(in)
 		}

@@ -31,19 +31,19 @@ func TestMain_StampFileGetsOneLinePerUserLine(t *testing.T) {
 	if code := fakecli.Main(goodArgs, getenv, strings.NewReader(in), &out, &errb); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
-	data, err := os.ReadFile(stamps)
+	st, err := fakecli.Stamps(stamps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("stamp file %q: want one line per user line (2), not for control requests", data)
+	if len(st) != 2 {
+		t.Fatalf("stamps %+v: want one per user line (2), not for control requests", st)
 	}
-	for _, l := range lines {
-		ns, pid, _ := strings.Cut(l, " ")
-		n, err := strconv.ParseInt(ns, 10, 64)
-		if err != nil || n < before.UnixNano() || pid != strconv.Itoa(os.Getpid()) {
-			t.Fatalf("stamp line %q: want <unix ns after the start> <pid>", l)
+	for i, s := range st {
+		if s.At.Before(before) || s.PID != strconv.Itoa(os.Getpid()) || s.Prompt != []string{"one", "two"}[i] {
+			t.Fatalf("stamp %+v: want a time after the start, this pid and the prompt", s)
 		}
+	}
+	if n, at, pid, err := fakecli.LastStamp(stamps); err != nil || n != 2 || !at.Equal(st[1].At) || pid != st[1].PID {
+		t.Fatalf("LastStamp = %d %v %s %v", n, at, pid, err)
 	}
 }
