@@ -16,17 +16,18 @@ import (
 // turn. It runs only if something approved it.
 const ProbeCommand = `touch "$HOME/` + MarkerDir + `/` + MarkerBash + `"`
 
-// Model is the fake model of a hostile test. A turn whose prompt is
-// PlantPrompt asks for Bash running plant; any other prompt asks for
-// ProbeCommand; once a tool result is in, it answers Done.
-func Model(plant string) claudetest.Responder {
+// Model is the fake model of a hostile test. A turn whose prompt is a key
+// of plants asks for Bash running its value (a Script); any other prompt
+// asks for ProbeCommand; once a tool result is in, it answers Done.
+func Model(plants map[string]string) claudetest.Responder {
 	return func(r *claudetest.Request) claudetest.Reply {
 		if len(r.ToolResults()) > 0 {
 			return claudetest.Text(Done)
 		}
-		prompts := r.Prompts()
-		if len(prompts) > 0 && prompts[len(prompts)-1] == PlantPrompt {
-			return claudetest.Bash(plant, "write the files")
+		if prompts := r.Prompts(); len(prompts) > 0 {
+			if script, ok := plants[prompts[len(prompts)-1]]; ok {
+				return claudetest.Bash(script, "write the files")
+			}
 		}
 		return claudetest.Bash(ProbeCommand, "leave a marker")
 	}

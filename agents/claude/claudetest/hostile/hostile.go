@@ -46,12 +46,9 @@ const ConfigMCPName = "herdbot-cfg"
 // MCP server, so that Check finds them in the CLI's init lists.
 const Evil = "evil"
 
-// ProbePrompt is the user turn that makes Model ask for the probe's Bash
-// command; PlantPrompt makes it ask for the plant script instead.
-const (
-	ProbePrompt = "probe: run the marker command"
-	PlantPrompt = "plant: write the files"
-)
+// ProbePrompt is a user turn that makes Model ask for the probe's Bash
+// command.
+const ProbePrompt = "probe: run the marker command"
 
 // Answers of Model and of the redirect target.
 const (
@@ -481,4 +478,68 @@ func Unprotect(argv []string) []string {
 		}
 	}
 	return out
+}
+
+// Present reports an error unless every file is on the host with what was
+// planted: the same text, or for JSON every planted key with its value
+// (the CLI may add keys of its own to ~/.claude.json).
+func Present(p Paths, files []File) error {
+	for _, f := range files {
+		base := p.Workspace
+		if f.InHome {
+			base = p.Home
+		}
+		dest := filepath.Join(base, filepath.FromSlash(f.Path))
+		b, err := os.ReadFile(dest)
+		if err != nil {
+			return err
+		}
+		if f.JSON == nil {
+			if string(b) != f.Text {
+				return fmt.Errorf("%s changed", dest)
+			}
+			continue
+		}
+		var got map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			return fmt.Errorf("%s: %w", dest, err)
+		}
+		want, err := json.Marshal(f.JSON)
+		if err != nil {
+			return err
+		}
+		var norm map[string]any // planted JSON as decoded, for comparing
+		if err := json.Unmarshal(want, &norm); err != nil {
+			return err
+		}
+		if !subset(norm, got) {
+			return fmt.Errorf("%s lost planted keys", dest)
+		}
+	}
+	return nil
+}
+
+// subset reports whether every key of want is in got with an equal value
+// (objects compared recursively).
+func subset(want, got map[string]any) bool {
+	for k, wv := range want {
+		gv, ok := got[k]
+		if !ok {
+			return false
+		}
+		wm, ok1 := wv.(map[string]any)
+		gm, ok2 := gv.(map[string]any)
+		if ok1 && ok2 {
+			if !subset(wm, gm) {
+				return false
+			}
+			continue
+		}
+		wb, _ := json.Marshal(wv)
+		gb, _ := json.Marshal(gv)
+		if string(wb) != string(gb) {
+			return false
+		}
+	}
+	return true
 }
