@@ -23,7 +23,7 @@ type hostileSession struct {
 
 func newHostileSession(t *testing.T, c hostile.Case) *hostileSession {
 	t.Helper()
-	srv := claudetest.NewModelServer(t, hostile.Model(""))
+	srv := claudetest.NewModelServer(t, hostile.Model(nil))
 	redirect := claudetest.NewModelServer(t, hostile.RedirectModel())
 	s := newSession(t, srv)
 	home := filepath.Join(s.state, "home") // the native backend's HOME

@@ -134,7 +134,7 @@ type Want struct {
 	// its tool and left MarkerConfigMCP.
 	ConfigMCP bool
 	// Redirect is the model a planted ANTHROPIC_BASE_URL points at; it
-	// must have had no request.
+	// must have had no request of this turn's session.
 	Redirect *claudetest.ModelServer
 }
 
@@ -185,8 +185,8 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 		}
 	}
 	if want.Redirect != nil {
-		if n := len(want.Redirect.Requests()); n != 0 {
-			t.Errorf("the planted ANTHROPIC_BASE_URL got %d requests", n)
+		if n := sessionRequests(want.Redirect, turn); n != 0 {
+			t.Errorf("the planted ANTHROPIC_BASE_URL got %d requests of this session", n)
 		}
 	}
 }
@@ -212,7 +212,7 @@ func CheckUnprotected(t testing.TB, turn Turn, markerDir string, e Effect, redir
 		}
 	}
 	if e.Redirects {
-		if n := len(redirect.MessageRequests()); n == 0 || turn.Result.Result == nil || turn.Result.Result.Text != Redirected {
+		if n := sessionRequests(redirect, turn); n == 0 || turn.Result.Result == nil || turn.Result.Result.Text != Redirected {
 			t.Errorf("redirect target got %d requests, result %+v: the planted ANTHROPIC_BASE_URL was not read", n, turn.Result.Result)
 		}
 	}
@@ -226,6 +226,23 @@ func CheckUnprotected(t testing.TB, turn Turn, markerDir string, e Effect, redir
 			t.Errorf("init lists no %q: the planted definition was not read (init %v)", n, all)
 		}
 	}
+}
+
+// sessionRequests counts the requests m got from the turn's session (the
+// CLI names it in the X-Claude-Code-Session-Id header), so that tests
+// running side by side can share m.
+func sessionRequests(m *claudetest.ModelServer, turn Turn) int {
+	id := turn.Result.SessionID
+	if id == "" {
+		id, _ = turn.Init["session_id"].(string)
+	}
+	n := 0
+	for _, r := range m.Requests() {
+		if id == "" || r.Header.Get("X-Claude-Code-Session-Id") == id {
+			n++
+		}
+	}
+	return n
 }
 
 // initNames returns the names in the init message's lists.
