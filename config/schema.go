@@ -79,7 +79,7 @@ type agentSpec struct {
 	Identity         any                     `koanf:"identity" warn:"identity is not supported; put the persona in system_prompt"`
 	WorkSource       any                     `koanf:"work_source" warn:"work_source (GitHub issue queues) is not supported"`
 	Plugins          any                     `koanf:"plugins" warn:"plugins are not supported"`
-	SettingSources   any                     `koanf:"setting_sources" warn:"setting_sources is not supported; herdbot runs the CLI with its project settings"`
+	SettingSources   any                     `koanf:"setting_sources" warn:"setting_sources is not supported; herdbot runs the CLI with no setting sources (no settings files, CLAUDE.md or .mcp.json from the workspace or HOME)"`
 	Hooks            any                     `koanf:"hooks" warn:"hooks are not supported; schedule reports are posted with schedules.*.post_to"`
 	MetadataFile     any                     `koanf:"metadata_file" warn:"metadata_file is not supported"`
 }
