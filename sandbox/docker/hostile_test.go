@@ -2,12 +2,9 @@ package docker
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/herdbot/herdbot/agents"
@@ -57,11 +54,7 @@ func newHostileRig(t *testing.T) *hostileRig {
 		Private: []string{gw + "/32:" + port, gw + "/32:" + redirectPort},
 		Model:   sandbox.ModelUpstream{URL: "http://" + gw + ":" + port, APIKey: realModelKey},
 	}
-	for _, kv := range claudetest.Env("unused") {
-		if k, _, _ := strings.Cut(kv, "="); k != "ANTHROPIC_BASE_URL" && k != "ANTHROPIC_API_KEY" {
-			h.env = append(h.env, kv)
-		}
-	}
+	h.env = cliEnv()
 	h.cli = hostile.Paths{CLIWorkspace: defaultContainerWorkspace, CLIHome: homeDir, RedirectURL: "http://" + gw + ":" + redirectPort}
 	all := hostile.Merge(h.cli, hostile.Cases())
 	var home []hostile.File
@@ -72,22 +65,6 @@ func newHostileRig(t *testing.T) *hostileRig {
 	}
 	h.plants = map[string]string{plantAllPrompt: hostile.Script(h.cli, all), plantHomePrompt: hostile.Script(h.cli, home)}
 	return h
-}
-
-// serveOnAll serves m on all addresses (the egress sidecar reaches it
-// through the egress network's gateway) until the test ends, and returns
-// its port.
-func serveOnAll(t *testing.T, m *claudetest.ModelServer) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = m.Serve(ctx, ln) })
-	t.Cleanup(func() { stop(); wg.Wait() })
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // agentDirs is one agent's workspace and state dir on the host, with its

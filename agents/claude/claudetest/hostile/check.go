@@ -148,8 +148,8 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 	if want.PermissionMode == "" {
 		want.PermissionMode = "default"
 	}
-	if turn.Result.Err != nil || turn.Result.Result == nil || turn.Result.Result.Text != Done {
-		t.Errorf("turn result %+v, err %v; want %q from the fleet's model", turn.Result.Result, turn.Result.Err, Done)
+	if text := resultText(turn); turn.Result.Err != nil || text != Done {
+		t.Errorf("turn result %q, err %v; want %q from the fleet's model", text, turn.Result.Err, Done)
 	}
 	if len(turn.Permissions) != 1 || turn.Permissions[0].ToolName != "Bash" ||
 		!strings.Contains(string(turn.Permissions[0].Input), MarkerBash) {
@@ -212,8 +212,8 @@ func CheckUnprotected(t testing.TB, turn Turn, markerDir string, e Effect, redir
 		}
 	}
 	if e.Redirects {
-		if n := sessionRequests(redirect, turn); n == 0 || turn.Result.Result == nil || turn.Result.Result.Text != Redirected {
-			t.Errorf("redirect target got %d requests, result %+v: the planted ANTHROPIC_BASE_URL was not read", n, turn.Result.Result)
+		if n, text := sessionRequests(redirect, turn), resultText(turn); n == 0 || text != Redirected {
+			t.Errorf("redirect target got %d requests, result %q: the planted ANTHROPIC_BASE_URL was not read", n, text)
 		}
 	}
 	all := initNames(turn.Init)
@@ -226,6 +226,13 @@ func CheckUnprotected(t testing.TB, turn Turn, markerDir string, e Effect, redir
 			t.Errorf("init lists no %q: the planted definition was not read (init %v)", n, all)
 		}
 	}
+}
+
+func resultText(turn Turn) string {
+	if turn.Result.Result == nil {
+		return ""
+	}
+	return turn.Result.Result.Text
 }
 
 // sessionRequests counts the requests m got from the turn's session (the
