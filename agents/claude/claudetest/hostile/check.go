@@ -145,15 +145,26 @@ type Want struct {
 // model answered.
 func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 	t.Helper()
+	failed := false
+	errorf := func(format string, args ...any) {
+		t.Helper()
+		failed = true
+		t.Errorf(format, args...)
+	}
+	defer func() {
+		if failed {
+			t.Logf("the turn's events: %s\ninit: %v\nresult: %s", kinds(turn.Events), turn.Init, turn.Result.Raw)
+		}
+	}()
 	if want.PermissionMode == "" {
 		want.PermissionMode = "default"
 	}
 	if text := resultText(turn); turn.Result.Err != nil || text != Done {
-		t.Errorf("turn result %q, err %v; want %q from the fleet's model", text, turn.Result.Err, Done)
+		errorf("turn result %q, err %v; want %q from the fleet's model", text, turn.Result.Err, Done)
 	}
 	if len(turn.Permissions) != 1 || turn.Permissions[0].ToolName != "Bash" ||
 		!strings.Contains(string(turn.Permissions[0].Input), MarkerBash) {
-		t.Errorf("permission requests %s; want exactly one, for the probe's Bash command", describe(turn.Permissions))
+		errorf("permission requests %s; want exactly one, for the probe's Bash command", describe(turn.Permissions))
 	}
 	markers, err := ListMarkers(markerDir)
 	if err != nil {
@@ -164,29 +175,29 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 		wantMarkers = []string{MarkerConfigMCP}
 	}
 	if !slices.Equal(markers, wantMarkers) {
-		t.Errorf("marker files %q, want %q: a hook, helper, MCP server or unapproved Bash ran", markers, wantMarkers)
+		errorf("marker files %q, want %q: a hook, helper, MCP server or unapproved Bash ran", markers, wantMarkers)
 	}
 	if got := turn.Init["permissionMode"]; got != want.PermissionMode {
-		t.Errorf("init permissionMode %v, want %s", got, want.PermissionMode)
+		errorf("init permissionMode %v, want %s", got, want.PermissionMode)
 	}
 	for list, names := range initNames(turn.Init) {
 		for _, n := range names {
 			if strings.Contains(n, Evil) {
-				t.Errorf("init %s lists the planted %q", list, n)
+				errorf("init %s lists the planted %q", list, n)
 			}
 		}
 	}
 	if want.ConfigMCP {
 		if st := mcpStatus(turn.Init, ConfigMCPName); st != "connected" {
-			t.Errorf("fleet MCP server %s: status %q, want connected (init mcp_servers %v)", ConfigMCPName, st, turn.Init["mcp_servers"])
+			errorf("fleet MCP server %s: status %q, want connected (init mcp_servers %v)", ConfigMCPName, st, turn.Init["mcp_servers"])
 		}
 		if tools := initNames(turn.Init)["tools"]; !slices.Contains(tools, "mcp__"+ConfigMCPName+"__ping") {
-			t.Errorf("init tools %v lack the fleet MCP server's tool", tools)
+			errorf("init tools %v lack the fleet MCP server's tool", tools)
 		}
 	}
 	if want.Redirect != nil {
 		if n := sessionRequests(want.Redirect, turn); n != 0 {
-			t.Errorf("the planted ANTHROPIC_BASE_URL got %d requests of this session", n)
+			errorf("the planted ANTHROPIC_BASE_URL got %d requests of this session", n)
 		}
 	}
 }
