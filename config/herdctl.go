@@ -350,7 +350,7 @@ var (
 		f("allowed_tools", tTexts),
 		f("denied_tools", tTexts),
 		ignored("metadata_file", tText, "metadata_file is not supported"),
-		ignored("setting_sources", hcList(hcEnumOf([]string{"user", "project", "local"})), "setting_sources is not supported: the CLI reads only herdbot's managed settings, never settings the agent could write"),
+		ignored("setting_sources", hcList(hcEnumOf([]string{"user", "project", "local"})), "setting_sources is not supported: herdbot runs the CLI with no setting sources (no settings files, CLAUDE.md or .mcp.json from the workspace or HOME), only its managed settings"),
 		differs("runtime", hcEnumOf([]string{"sdk", "cli"}), "herdbot always runs the Claude Code CLI; sdk is accepted with a warning"),
 		ignored("plugins", tAny, "plugins are not supported"),
 	)
