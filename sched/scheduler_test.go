@@ -379,3 +379,28 @@ func TestStopGivesRunningRunsTheirGrace(t *testing.T) {
 		t.Fatalf("final state %+v, want interrupted", st)
 	}
 }
+
+// gocron plans a cron job's next fire from its start time when a fire's
+// completion is handled before its rescheduling; from a past start time
+// that is a fire time equal to now, which gocron armed at once and again
+// after each such fire (TestNoOverlapWithItself hung the CI's test binary
+// that way: 511 busy fires of one slot). What gocron is given is always
+// after now.
+func TestGocronNeverPlansNowAgain(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0.Add(2 * time.Minute))
+	for _, c := range []struct {
+		from, want time.Time
+	}{
+		{t0.Add(time.Minute), t0.Add(3 * time.Minute)},     // a past start time
+		{t0.Add(2 * time.Minute), t0.Add(3 * time.Minute)}, // the slot being fired
+		{t0.Add(5 * time.Minute), t0.Add(6 * time.Minute)}, // planned ahead
+	} {
+		got, err := sched.GocronNext("* * * * *", clk, c.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(c.want) {
+			t.Errorf("next after %s at %s = %s, want %s", c.from.Format("15:04"), clk.Now().Format("15:04"), got.Format("15:04"), c.want.Format("15:04"))
+		}
+	}
+}
