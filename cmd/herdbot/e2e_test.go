@@ -74,7 +74,7 @@ func fleetDirIn(t *testing.T, modelURL string, agentExtra string, docker bool) (
 		overrides, name = "", "e2e-"+filepath.Base(dir)
 	}
 	write(t, fleet, "version: 1\nfleet:\n  name: "+name+"\nhttp:\n  listen: 127.0.0.1:0\n"+model+"agents:\n  - path: agents/garden\n"+overrides)
-	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n"+agentExtra)
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [local]\n"+agentExtra)
 	return fleet, filepath.Join(dir, "agents", "garden")
 }
 
@@ -375,7 +375,7 @@ func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
 		t.Fatalf("after a broken reload: %q", got)
 	}
 	// A good change applies without a restart.
-	write(t, agentFile, "name: garden\napprovers:\n  console: [tester]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
+	write(t, agentFile, "name: garden\napprovers:\n  console: [local]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor("tick,tock")
 

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/herdbot/herdbot/config"
@@ -45,8 +49,54 @@ func cmdInit(ctx context.Context, e env, args []string) error {
 	if err := config.Scaffold(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Scaffolded a fleet in %s. Next: copy each .env.example to .env, fill in tokens, then `herdbot validate -c %s/herdbot.yaml`.\n", dir, dir)
+	self, c := selfCommand(), ""
+	if filepath.Clean(dir) != "." {
+		c = " -c " + shellQuote(filepath.Join(dir, "herdbot.yaml"))
+	}
+	fmt.Fprintf(e.stdout, `Scaffolded a fleet in %[1]s: herdbot.yaml, one agent in agents/assistant/, .env.example files.
+
+Check it, then talk to it in this terminal with the demo model (no tokens, no model account; Docker runs the agent):
+  %[2]s validate%[3]s
+  %[2]s start --demo%[3]s
+
+To run it for real: copy %[4]s to %[5]s and put the model API key in it, give the agent a chat bot
+(%[2]s setup discord assistant%[3]s), then:
+  %[2]s start%[3]s
+`, dir, self, c, filepath.Join(dir, ".env.example"), filepath.Join(dir, ".env"))
 	return nil
+}
+
+// selfCommand is how a person runs this herdbot from here: "herdbot" when
+// that is this binary on PATH, else the path it was started by.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "herdbot"
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	if p, err := exec.LookPath("herdbot"); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil && r == exe {
+			return "herdbot"
+		}
+	}
+	if strings.Contains(os.Args[0], "/") {
+		if a, err := filepath.Abs(os.Args[0]); err == nil {
+			if r, err := filepath.EvalSymlinks(a); err == nil && r == exe {
+				return shellQuote(os.Args[0])
+			}
+		}
+	}
+	return shellQuote(exe)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func cmdDocs(ctx context.Context, e env, args []string) error {

@@ -19,11 +19,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
 )
 
@@ -47,8 +50,9 @@ type Store interface {
 
 // Console is the local chat hub `herdbot chat` talks through.
 type Console interface {
-	Input(ctx context.Context, agent, line string)
+	InputAs(ctx context.Context, agent, line string, u bot.User)
 	Subscribe() (<-chan console.Line, func())
+	Agents() []string
 }
 
 // Schedules lists schedules for `herdbot schedules`; the value is
@@ -459,10 +463,13 @@ func (s *Server) chatSend(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("bad chat request: %w", err))
 		return
 	}
+	if !s.knownAgent(w, req.Agent) {
+		return
+	}
 	// The line itself is not recorded (a person may paste anything); who
 	// typed into the console through the socket is.
 	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.chat", Subject: req.Agent})
-	s.Console.Input(r.Context(), req.Agent, req.Text)
+	s.Console.InputAs(r.Context(), req.Agent, req.Text, operator(r))
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
 }
 
@@ -472,6 +479,9 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent := r.URL.Query().Get("agent")
+	if agent != "" && !s.knownAgent(w, agent) {
+		return
+	}
 	ch, stop := s.Console.Subscribe()
 	defer stop()
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -498,6 +508,31 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// knownAgent answers 404, naming the agents, when agent is not on the
+// console.
+func (s *Server) knownAgent(w http.ResponseWriter, agent string) bool {
+	names := s.Console.Agents()
+	if slices.Contains(names, agent) {
+		return true
+	}
+	fail(w, http.StatusNotFound, fmt.Errorf("no agent %q; agents: %s", agent, strings.Join(names, ", ")))
+	return false
+}
+
+// operator is the console user a control caller types as: the local
+// operator (authorize let only herdbot's own uid and root in), shown by
+// the login name of its uid.
+func operator(r *http.Request) bot.User {
+	name := "uid ?"
+	if p, err := PeerFrom(r.Context()); err == nil {
+		name = p.User
+		if name == "" {
+			name = "uid " + strconv.Itoa(p.UID)
+		}
+	}
+	return bot.User{ID: console.Operator, Name: name + " via herdbot chat"}
 }
 
 func (s *Server) schedules(w http.ResponseWriter, r *http.Request) {
