@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,6 +172,10 @@ func (s *Stream) flush(ctx context.Context, force bool) {
 	}
 }
 
+// Flush edits the status message now if it changed, whatever the edit
+// interval: before a message that must come after it (an approval card).
+func (s *Stream) Flush(ctx context.Context) { s.flush(ctx, true) }
+
 func (s *Stream) end(ctx context.Context, header string) {
 	select {
 	case <-s.stop:
@@ -202,3 +207,17 @@ func (s *Stream) Fail(ctx context.Context, msg string) {
 		}
 	}
 }
+
+// USD is an amount of dollars as people read it: two significant digits
+// and at least two decimals ($0.089, $0.50, $1.23, $0.00).
+func USD(v float64) string {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "$0.00"
+	}
+	dec := max(2, 1-int(math.Floor(math.Log10(v))))
+	return "$" + strconv.FormatFloat(v, 'f', dec, 64)
+}
+
+// RoundUSD rounds a cost to a millionth of a dollar, for logs and JSON
+// (0.08880400000000001 becomes 0.088804).
+func RoundUSD(v float64) float64 { return math.Round(v*1e6) / 1e6 }

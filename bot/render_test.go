@@ -64,3 +64,20 @@ func TestStreamThrottlesEdits(t *testing.T) {
 		t.Fatalf("final state not shown:\n%s", joined)
 	}
 }
+
+func TestUSDHasTwoSignificantDigits(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0.08880400000000001, "$0.089"}, {0.059158, "$0.059"}, {0.5, "$0.50"}, {1.2345, "$1.23"},
+		{12, "$12.00"}, {0.0042, "$0.0042"}, {0, "$0.00"}, {-1, "$0.00"},
+	} {
+		if got := bot.USD(c.v); got != c.want {
+			t.Errorf("USD(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	if got := bot.RoundUSD(0.08880400000000001); got != 0.088804 {
+		t.Errorf("RoundUSD = %v", got)
+	}
+}

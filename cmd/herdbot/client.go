@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/control"
@@ -107,7 +108,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	var js []agents.Job
 	return list(ctx, e, fs, "/v1/jobs", q, &js, "JOB\tAGENT\tTRIGGER\tSTATUS\tSTARTED\tCOST\tTURNS\tPROMPT", func(tw *tabwriter.Writer) {
 		for _, j := range js {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t$%.4f\t%d\t%s\n", j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), j.CostUSD, j.Turns, oneLine(j.Prompt, 50))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), bot.USD(j.CostUSD), j.Turns, oneLine(j.Prompt, 50))
 		}
 	})
 }
@@ -138,8 +139,8 @@ func cmdJob(ctx context.Context, e env, args []string) error {
 		return printJSON(e, d)
 	}
 	j := d.Job
-	fmt.Fprintf(e.stdout, "job %s · agent %s · %s · %s\nstarted %s · finished %s · $%.4f · %d turns · session %s\n",
-		j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), ago(j.Finished), j.CostUSD, j.Turns, j.SessionID)
+	fmt.Fprintf(e.stdout, "job %s · agent %s · %s · %s\nstarted %s · finished %s · %s · %d turns · session %s\n",
+		j.ID, j.Agent, j.Trigger, j.Status, ago(j.Started), ago(j.Finished), bot.USD(j.CostUSD), j.Turns, j.SessionID)
 	if j.Error != "" {
 		fmt.Fprintf(e.stdout, "error: %s\n", j.Error)
 	}
@@ -257,7 +258,7 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 	if fs.json {
 		return printJSON(e, res)
 	}
-	fmt.Fprintf(e.stdout, "job %s %s · $%.4f · %d turns\n", res.Job.ID, res.Job.Status, res.Job.CostUSD, res.Job.Turns)
+	fmt.Fprintf(e.stdout, "job %s %s · %s · %d turns\n", res.Job.ID, res.Job.Status, bot.USD(res.Job.CostUSD), res.Job.Turns)
 	if len(res.Denied) > 0 {
 		fmt.Fprintf(e.stdout, "denied (no approver reachable): %s\n", strings.Join(res.Denied, ", "))
 	}
