@@ -258,7 +258,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 
-	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, svc.mux, st, log)
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, reportPoster{mux: svc.mux, log: log}, st, log)
 	if err != nil {
 		return nil, err
 	}

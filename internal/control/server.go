@@ -71,7 +71,6 @@ type Server struct {
 	Trigger  TriggerSchedule // nil: no `trigger --schedule`
 	Log      *slog.Logger
 	wg       sync.WaitGroup
-	shutdown context.Context
 }
 
 // Listen opens the unix socket at path with mode 0600, replacing a stale
@@ -100,7 +99,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	s.shutdown = ctx
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/jobs", s.jobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.job)
@@ -333,48 +331,51 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	detail, _ := json.Marshal(map[string]any{"schedule": req.Schedule, "wait": req.Wait})
 	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.trigger", Subject: req.Agent, Detail: string(detail)})
-	if req.Schedule != "" {
-		if s.Trigger == nil {
-			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
-			return
-		}
-		res, err := s.Trigger(r.Context(), req.Agent, req.Schedule)
-		writeResult(w, res, err)
-		return
-	}
-	id := agents.NewJobID()
-	stored := make(chan agents.Job, 1)
-	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id, Stored: stored}
 	// The run belongs to herdbot, not to this request: it is not
 	// cancelled when herdbot begins to stop (the fleet gives it the grace
-	// every run gets), only when a waiting client goes away.
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	if req.Wait {
-		stop := context.AfterFunc(r.Context(), func() {
-			if s.shutdown.Err() == nil { // the client left, herdbot did not stop
-				cancel()
-			}
-		})
-		defer stop()
-	}
+	// every run gets), nor when a waiting client goes away (Ctrl-C on
+	// `trigger --wait` detaches; `herdbot cancel` stops a job).
+	runCtx := context.WithoutCancel(r.Context())
 	type outcome struct {
 		res agents.RunResult
 		err error
 	}
 	ended := make(chan outcome, 1)
+	wait := func() {
+		select {
+		case o := <-ended:
+			writeResult(w, o.res, o.err)
+		case <-r.Context().Done(): // the client left; the run goes on
+		}
+	}
+	if req.Schedule != "" {
+		if s.Trigger == nil {
+			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			res, err := s.Trigger(runCtx, req.Agent, req.Schedule)
+			ended <- outcome{res, err}
+		}()
+		wait()
+		return
+	}
+	id := agents.NewJobID()
+	stored := make(chan agents.Job, 1)
+	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id, Stored: stored}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer cancel()
 		res, err := s.Fleet.Run(runCtx, run)
-		if err != nil && !req.Wait {
+		if err != nil {
 			s.Log.Info("triggered job ended", "job", id, "err", err)
 		}
 		ended <- outcome{res, err}
 	}()
 	if req.Wait {
-		o := <-ended
-		writeResult(w, o.res, o.err)
+		wait()
 		return
 	}
 	// Say "started" only once the job row is stored: a job that could not
