@@ -17,9 +17,10 @@ var ErrNoDatabase = errors.New("no herdbot database")
 
 // OpenReadOnly opens the database at path for reading only, for the CLI's
 // reading commands while herdbot is stopped. It creates nothing (no file,
-// no directory), migrates nothing and takes no lock: a herdbot that starts
-// meanwhile writes as usual (WAL readers never block the writer). Writes
-// through the returned DB fail. The file must have this binary's schema;
+// no directory, no -wal or -shm beside a cleanly closed database: that one
+// is read as immutable), migrates nothing and takes no lock: a herdbot
+// that starts meanwhile writes as usual. Writes through the returned DB
+// fail. The file must have this binary's schema;
 // an older one is migrated by the next `herdbot start`.
 func OpenReadOnly(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if log == nil {
@@ -46,6 +47,12 @@ func OpenReadOnly(ctx context.Context, path string, log *slog.Logger) (*DB, erro
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "query_only(1)")
 	q.Set("mode", "ro")
+	if _, err := os.Stat(abs + "-wal"); errors.Is(err, os.ErrNotExist) {
+		// Closed cleanly: the file holds everything. Read it as it is,
+		// creating no -wal or -shm beside it (one made by another user,
+		// root say, could keep herdbot from opening its own database).
+		q.Set("immutable", "1")
+	}
 	r, err := sql.Open(driverName, fileURI(abs, q))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)

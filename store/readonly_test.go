@@ -25,8 +25,9 @@ func TestOpenReadOnlyCreatesNothing(t *testing.T) {
 }
 
 // What a stopped herdbot wrote is read back; writes fail and change
-// nothing; a writer that opens the file meanwhile writes as usual, and the
-// reader sees its commits.
+// nothing, and no file appears beside the database; a writer that opens
+// the file meanwhile writes as usual, and a reader opened beside it sees
+// its commits.
 func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "herdbot.db")
 	w, err := store.Open(t.Context(), path, testLogger(t))
@@ -77,6 +78,15 @@ func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 	if string(before) != string(after) {
 		t.Fatal("the database file changed under a read-only reader")
 	}
+	ents, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "herdbot.db" {
+			t.Fatalf("the read-only reader made %s beside the database", e.Name())
+		}
+	}
 
 	// A herdbot starting while the reader is open writes as usual.
 	w2, err := store.Open(t.Context(), path, testLogger(t))
@@ -87,7 +97,17 @@ func TestOpenReadOnlyReadsAndNeverWrites(t *testing.T) {
 	if err := w2.CreateJob(t.Context(), agents.Job{ID: "j-3", Agent: "garden", Status: agents.JobRunning, Started: now}); err != nil {
 		t.Fatalf("write beside a reader: %v", err)
 	}
-	if got, err := r.Job(t.Context(), "j-3"); err != nil || got.ID != "j-3" {
-		t.Fatalf("the reader does not see the writer's commit: %+v, %v", got, err)
+	// A reader opened now (the -wal exists: herdbot is writing) sees the
+	// commit and leaves the writer alone.
+	r2, err := store.OpenReadOnly(t.Context(), path, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if got, err := r2.Job(t.Context(), "j-3"); err != nil || got.ID != "j-3" {
+		t.Fatalf("a reader beside the writer does not see its commit: %+v, %v", got, err)
+	}
+	if err := w2.CreateJob(t.Context(), agents.Job{ID: "j-4", Agent: "garden", Status: agents.JobRunning, Started: now}); err != nil {
+		t.Fatalf("write beside two readers: %v", err)
 	}
 }

@@ -67,6 +67,7 @@ func commands() map[string]command {
 		"approve":   {"decide an approval request", "approve ID once|session|deny [--reason TEXT]", cmdApprove},
 		"chat":      {"talk to an agent from this terminal, through the running service", "chat AGENT", cmdChat},
 		"schedules": {"list schedules with their next fire times and last outcome", "schedules [agent] [--json]", cmdSchedules},
+		"audit":     {"list the audit trail: approvals, control requests, egress, …", "audit [agent] [--action PREFIX] [--subject S] [--limit N] [--json]", cmdAudit},
 		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
 		"docs":      {"print generated docs (configuration reference)", "docs config", cmdDocs},
 		"doctor":    {"check the engine, images, tokens, permissions, CLI and clock", "doctor [-c herdbot.yaml]", cmdDoctor},
@@ -90,9 +91,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return nil
 	}
+	if args[0] == "--version" || args[0] == "-v" || args[0] == "-version" {
+		return cmdVersion(ctx, e, args[1:])
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q; try `herdbot help`", args[0])
+		names := make([]string, 0, len(cmds))
+		for n := range cmds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if s := suggest(args[0], names); s != "" {
+			return fmt.Errorf("unknown command %q: did you mean `herdbot %s`? (`herdbot help` lists the commands)", args[0], s)
+		}
+		return fmt.Errorf("unknown command %q; `herdbot help` lists the commands", args[0])
 	}
 	return c.run(ctx, e, args[1:])
 }

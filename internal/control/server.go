@@ -28,6 +28,7 @@ import (
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
+	"github.com/herdbot/herdbot/store"
 )
 
 // Fleet is what the control API needs of the fleet.
@@ -46,6 +47,7 @@ type Store interface {
 	Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error)
 	Conversations(ctx context.Context, agent string) ([]agents.Conversation, error)
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
+	AuditLog(ctx context.Context, f store.AuditFilter) ([]agents.AuditEntry, error)
 }
 
 // Console is the local chat hub `herdbot chat` talks through.
@@ -111,6 +113,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc("POST /v1/chat", s.chatSend)
 	mux.HandleFunc("GET /v1/chat", s.chatStream)
 	mux.HandleFunc("GET /v1/schedules", s.schedules)
+	mux.HandleFunc("GET /v1/audit", s.auditLog)
 	srv := &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: connContext}
@@ -232,6 +235,15 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		e.Agent = j.Agent
 	}
 	s.audit(r.Context(), e)
+	j, err := s.Store.Job(r.Context(), id)
+	switch {
+	case errors.Is(err, agents.ErrNotFound):
+		fail(w, http.StatusNotFound, fmt.Errorf("no job %q (herdbot jobs lists them)", id))
+		return
+	case err == nil && j.Status.Final():
+		fail(w, http.StatusConflict, fmt.Errorf("job %s is not running: it %s at %s", id, j.Status, j.Finished.Local().Format("2006-01-02 15:04:05 MST")))
+		return
+	}
 	if err := s.Fleet.Cancel(id); err != nil {
 		if errors.Is(err, agents.ErrNotRunning) {
 			fail(w, http.StatusConflict, err)
@@ -440,12 +452,38 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, agents.ErrNotPending):
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "already " + string(a.Status), "approval": a})
 	case errors.Is(err, agents.ErrNotFound):
-		fail(w, http.StatusNotFound, err)
+		fail(w, http.StatusNotFound, s.noApproval(r.Context(), r.PathValue("id")))
 	case err != nil:
 		fail(w, http.StatusBadRequest, err)
 	default:
 		writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// noApproval says that approval id does not exist, naming the pending ones.
+func (s *Server) noApproval(ctx context.Context, id string) error {
+	pending, _ := s.Store.Approvals(ctx, "", true, 10)
+	if len(pending) == 0 {
+		return fmt.Errorf("no approval %q, and none is pending (herdbot approvals lists them)", id)
+	}
+	names := make([]string, 0, len(pending))
+	for _, a := range pending {
+		names = append(names, fmt.Sprintf("%s (%s, %s)", a.ID, a.Agent, a.Tool))
+	}
+	return fmt.Errorf("no approval %q; pending: %s", id, strings.Join(names, ", "))
+}
+
+// auditLog lists audit entries, newest first: agent, action (a prefix),
+// subject and limit select.
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	es, err := s.Store.AuditLog(r.Context(), store.AuditFilter{Agent: q.Get("agent"), ActionPrefix: q.Get("action"), Subject: q.Get("subject"), Limit: limit})
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, es)
 }
 
 // ChatRequest is the body of POST /v1/chat.
