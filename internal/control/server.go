@@ -66,13 +66,13 @@ type TriggerSchedule func(ctx context.Context, agent, name string) (agents.RunRe
 
 // Server serves the control API.
 type Server struct {
-	Fleet    Fleet
-	Store    Store
-	Console  Console         // nil: no `herdbot chat`
-	List     Schedules       // nil: no schedules
-	Trigger  TriggerSchedule // nil: no `trigger --schedule`
-	Log      *slog.Logger
-	wg       sync.WaitGroup
+	Fleet   Fleet
+	Store   Store
+	Console Console         // nil: no `herdbot chat`
+	List    Schedules       // nil: no schedules
+	Trigger TriggerSchedule // nil: no `trigger --schedule`
+	Log     *slog.Logger
+	wg      sync.WaitGroup
 }
 
 // Listen opens the unix socket at path with mode 0600, replacing a stale
