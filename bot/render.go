@@ -45,8 +45,9 @@ type Stream struct {
 	lastEdit time.Time
 	edits    int
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	posted chan struct{} // closed once the status message was sent (or failed)
+	wg     sync.WaitGroup
 }
 
 // NewStream starts rendering to to through out. header is the first line
@@ -64,7 +65,7 @@ func NewStream(ctx context.Context, out Outbox, to Target, header string, opts S
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{})}
+	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{}), posted: make(chan struct{})}
 	s.wg.Add(1)
 	go s.loop(ctx)
 	return s
@@ -84,6 +85,7 @@ func (s *Stream) loop(ctx context.Context) {
 		s.status, s.hasRef, s.lastEdit = ref, true, time.Now()
 		s.mu.Unlock()
 	}
+	close(s.posted)
 	typer, _ := s.out.(Typer)
 	if typer != nil {
 		_ = typer.Typing(ctx, s.to)
@@ -174,7 +176,15 @@ func (s *Stream) flush(ctx context.Context, force bool) {
 
 // Flush edits the status message now if it changed, whatever the edit
 // interval: before a message that must come after it (an approval card).
-func (s *Stream) Flush(ctx context.Context) { s.flush(ctx, true) }
+// It waits for the status message to be posted first.
+func (s *Stream) Flush(ctx context.Context) {
+	select {
+	case <-s.posted:
+	case <-ctx.Done():
+		return
+	}
+	s.flush(ctx, true)
+}
 
 func (s *Stream) end(ctx context.Context, header string) {
 	select {

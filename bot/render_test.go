@@ -81,3 +81,29 @@ func TestUSDHasTwoSignificantDigits(t *testing.T) {
 		t.Errorf("RoundUSD = %v", got)
 	}
 }
+
+// TestStreamFlushShowsRowsBeforeWhatFollows: Flush shows the rows at once
+// (however recent the last edit) after the status message is posted, so an
+// approval card sent next comes after what the agent said.
+func TestStreamFlushShowsRowsBeforeWhatFollows(t *testing.T) {
+	hub := console.New("t", nil)
+	lines, stop := hub.Subscribe()
+	defer stop()
+	out := hub.For("garden")
+	s := bot.NewStream(context.Background(), out, console.Target, "⏳ Working…", bot.StreamOptions{EditInterval: time.Hour})
+	s.Row("💬 I'll write a file")
+	s.Flush(context.Background())
+	if _, err := out.Send(context.Background(), console.Target, bot.Message{Text: "🔐 card"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(context.Background(), "✅ Done", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for len(lines) > 0 {
+		all = append(all, (<-lines).Text)
+	}
+	if len(all) < 3 || all[0] != "⏳ Working…" || all[1] != "💬 I'll write a file" || all[2] != "🔐 card" {
+		t.Fatalf("console lines %q, want the status, the row, then the card", all)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -208,11 +209,31 @@ func cli(t *testing.T, fleet string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// cli2 runs a herdbot client command and returns its stdout, stderr and
+// exit code.
+func cli2(t *testing.T, fleet string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(herdbotBin(t), append(args, "-c", fleet)...)
+	cmd.Env = append(os.Environ(), "USER=tester")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// waitSocket waits until the running service answers (a reading command
+// that reads the database itself says so: that is not an answer).
 func waitSocket(t *testing.T, fleet string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := cli(t, fleet, "jobs", "--json"); err == nil {
+		if _, stderr, code := cli2(t, fleet, "jobs", "--json"); code == 0 && !strings.Contains(stderr, "is not running") {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
