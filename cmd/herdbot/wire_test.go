@@ -40,7 +40,7 @@ func TestCLIArgumentErrors(t *testing.T) {
 		{[]string{"cancel", "a", "b"}, "cancel: need a job id"},
 		{[]string{"chat"}, "chat: need one agent name"},
 		{[]string{"trigger"}, "trigger: need one agent name"},
-		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not once, session or deny`},
+		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not a choice: once (this time), session (this exact input again in the session) or deny`},
 		{[]string{"nope"}, `unknown command "nope"`},
 		{[]string{"docs", "other"}, "docs: the only topic is `config`"},
 	} {
