@@ -11,6 +11,11 @@ import (
 // claudeEnv names a Claude Code CLI to use, like --claude.
 const claudeEnv = "HERDBOT_CLAUDE_BIN"
 
+// checkoutDir is the source checkout the binary was built in (make build
+// and make install set it), whose .tools/ holds the pinned CLI after
+// `make tools`; "" for other builds.
+var checkoutDir string
+
 // claudePlace is one place the CLI is looked for.
 type claudePlace struct {
 	path string // "" for PATH
@@ -19,9 +24,9 @@ type claudePlace struct {
 
 // claudePlaces are where herdbot looks for the pinned Claude Code CLI, in
 // order: $HERDBOT_CLAUDE_BIN, next to the herdbot binary, the .tools/ of
-// the checkout the binary was built in (bin/herdbot after `make build`),
-// the .tools/ of the current directory (`make tools`), then PATH (an npm
-// global install).
+// the checkout the binary was built in (recorded by make build and make
+// install, or bin/../.tools), the .tools/ of the current directory, then
+// PATH (an npm global install).
 func claudePlaces() []claudePlace {
 	var out []claudePlace
 	if p := os.Getenv(claudeEnv); p != "" {
@@ -33,9 +38,11 @@ func claudePlaces() []claudePlace {
 			exe = r
 		}
 		dir := filepath.Dir(exe)
-		out = append(out,
-			claudePlace{filepath.Join(dir, "claude"), "next to herdbot"},
-			claudePlace{filepath.Join(dir, "..", filepath.FromSlash(tools)), "in the checkout herdbot was built in"})
+		out = append(out, claudePlace{filepath.Join(dir, "claude"), "next to herdbot"})
+		if checkoutDir != "" {
+			out = append(out, claudePlace{filepath.Join(checkoutDir, filepath.FromSlash(tools)), "in the checkout herdbot was built in"})
+		}
+		out = append(out, claudePlace{filepath.Join(filepath.Dir(dir), filepath.FromSlash(tools)), "in the checkout of bin/herdbot"})
 	}
 	if abs, err := filepath.Abs(filepath.FromSlash(tools)); err == nil {
 		out = append(out, claudePlace{abs, "in this directory"})

@@ -55,7 +55,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"start":     {"run the fleet until SIGINT/SIGTERM", "start [--demo] [-c herdbot.yaml]", cmdStart},
 		"validate":  {"check the fleet and agent files; print a summary or every error", "validate [-c herdbot.yaml]", cmdValidate},
-		"init":      {"scaffold a fleet with one agent", "init [dir]", cmdInit},
+		"init":      {"scaffold a fleet with one agent and print the commands to check and run it", "init [dir] [--fleet NAME] [--agent NAME]", cmdInit},
 		"version":   {"print the version", "version", cmdVersion},
 		"jobs":      {"list jobs", "jobs [agent] [--json] [--limit N]", cmdJobs},
 		"job":       {"show a job and its transcript", "job ID [--json]", cmdJob},

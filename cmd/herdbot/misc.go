@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -38,6 +39,8 @@ func cmdValidate(ctx context.Context, e env, args []string) error {
 
 func cmdInit(ctx context.Context, e env, args []string) error {
 	fs := newFlags("init", e, false)
+	fleet := fs.String("fleet", "", "the fleet's name (default: the directory's name)")
+	agent := fs.String("agent", "assistant", "the agent's name")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -46,25 +49,34 @@ func cmdInit(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		dir = pos[0]
 	}
-	if err := config.Scaffold(dir); err != nil {
+	if *fleet == "" {
+		abs, _ := filepath.Abs(dir)
+		if b := filepath.Base(abs); validFleetName.MatchString(b) {
+			*fleet = b
+		}
+	}
+	if err := config.ScaffoldNamed(dir, *fleet, *agent); err != nil {
 		return err
 	}
 	self, c := selfCommand(), ""
 	if filepath.Clean(dir) != "." {
 		c = " -c " + shellQuote(filepath.Join(dir, "herdbot.yaml"))
 	}
-	fmt.Fprintf(e.stdout, `Scaffolded a fleet in %[1]s: herdbot.yaml, one agent in agents/assistant/, .env.example files.
+	fmt.Fprintf(e.stdout, `Scaffolded a fleet in %[1]s: herdbot.yaml, one agent in agents/%[6]s/, .env.example files.
 
 Check it, then talk to it in this terminal with the demo model (no tokens, no model account; Docker runs the agent):
   %[2]s validate%[3]s
   %[2]s start --demo%[3]s
 
 To run it for real: copy %[4]s to %[5]s and put the model API key in it, give the agent a chat bot
-(%[2]s setup discord assistant%[3]s), then:
+(%[2]s setup discord %[6]s%[3]s), then:
   %[2]s start%[3]s
-`, dir, self, c, filepath.Join(dir, ".env.example"), filepath.Join(dir, ".env"))
+`, dir, self, c, filepath.Join(dir, ".env.example"), filepath.Join(dir, ".env"), *agent)
 	return nil
 }
+
+// validFleetName is what a directory's name must be to name its fleet.
+var validFleetName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]*$`)
 
 // selfCommand is how a person runs this herdbot from here: "herdbot" when
 // that is this binary on PATH, else the path it was started by.
