@@ -463,7 +463,9 @@ func TestChatThroughTheRunningService(t *testing.T) {
 	_, _ = io.WriteString(stdin, "hello\n")
 	id := expect(`/approve ([A-Z2-7]{26}) once`)[1]
 	_, _ = io.WriteString(stdin, "/approve "+id+" once\n")
-	expect(`Allowed once by tester`)
+	// herdbot chat types as the local operator, named by the socket
+	// peer's login name (not $USER).
+	expect(`Allowed once by ` + regexp.QuoteMeta(operatorName()) + ` via herdbot chat at`)
 	// The model's answer to the tool result, not the tool_use line (which
 	// also quotes the command and may be rendered before the tool runs).
 	expect(`The sandbox ran the command`)
