@@ -291,3 +291,14 @@ func expectLine(t *testing.T, ch <-chan string, re string) []string {
 		}
 	}
 }
+
+// TestValidateWarnsOfConsoleNamesThatNeverMatch: a fleet written for the
+// old $USER console user is told what to write instead.
+func TestValidateWarnsOfConsoleNamesThatNeverMatch(t *testing.T) {
+	fleet, _ := fleetDir(t, "", "")
+	write(t, filepath.Join(filepath.Dir(fleet), "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [alice, local]\n")
+	out, _, code := cli2(t, fleet, "validate")
+	if code != 0 || !strings.Contains(out, `agent garden: approvers.console lists "alice", which never matches`) || strings.Contains(out, `lists "local"`) {
+		t.Fatalf("validate (exit %d):\n%s", code, out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/sandbox/egress"
 )
@@ -34,6 +35,7 @@ func cmdValidate(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stdout, err)
 		return exitError(1)
 	}
+	cfg.Warnings = append(cfg.Warnings, consoleApproverWarnings(cfg)...)
 	return config.Summary(cfg, e.stdout, time.Now(), nextRuns)
 }
 
@@ -73,6 +75,22 @@ To run it for real: copy %[4]s to %[5]s and put the model API key in it, give th
   %[2]s start%[3]s
 `, dir, self, c, filepath.Join(dir, ".env.example"), filepath.Join(dir, ".env"), *agent)
 	return nil
+}
+
+// consoleApproverWarnings name console approvers that can never match:
+// the console's user is always console.Operator ("local"), whatever the
+// login name (earlier herdbot took $USER).
+func consoleApproverWarnings(cfg *config.Fleet) []string {
+	var out []string
+	for _, a := range cfg.Agents {
+		for _, n := range a.Approvers.Console {
+			if n != console.Operator && n != "*" {
+				out = append(out, fmt.Sprintf("agent %s: approvers.console lists %q, which never matches: the console's person is %q (the local operator, whatever the login name); write console: [%q]",
+					a.Name, n, console.Operator, console.Operator))
+			}
+		}
+	}
+	return out
 }
 
 // validFleetName is what a directory's name must be to name its fleet.

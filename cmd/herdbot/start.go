@@ -112,6 +112,7 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	}
 	defer closeLog()
 	log := slog.New(redact.NewHandler(lh, red))
+	cfg.Warnings = append(cfg.Warnings, consoleApproverWarnings(cfg)...)
 	for _, w := range cfg.Warnings {
 		log.Warn("config: " + w)
 	}
