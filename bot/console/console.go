@@ -96,8 +96,33 @@ func (h *Hub) userLocked() bot.User {
 func (h *Hub) SetPrompt(on bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.prompt && !on && h.out != nil {
+		fmt.Fprint(h.out, "\r\033[K") // leave a clean line behind
+	}
 	h.prompt = on
 	h.printPromptLocked()
+}
+
+// Above returns a writer for w (the terminal's stderr: warnings) whose
+// writes go above the prompt: the prompt line is cleared first and printed
+// again after. Without the prompt it is w.
+func (h *Hub) Above(w io.Writer) io.Writer { return aboveWriter{h: h, w: w} }
+
+type aboveWriter struct {
+	h *Hub
+	w io.Writer
+}
+
+func (a aboveWriter) Write(p []byte) (int, error) {
+	a.h.mu.Lock()
+	defer a.h.mu.Unlock()
+	if !a.h.prompt {
+		return a.w.Write(p)
+	}
+	fmt.Fprint(a.w, "\r\033[K")
+	n, err := a.w.Write(p)
+	a.h.printPromptLocked()
+	return n, err
 }
 
 // Agents are the agents on the console, in the order they were added.

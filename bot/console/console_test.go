@@ -179,3 +179,30 @@ func TestConsolePromptAndApproveLine(t *testing.T) {
 		t.Errorf("no prompt after output: %q", got)
 	}
 }
+
+// Warnings written through Above go above the prompt, which is printed
+// again after them; without the prompt they pass through unchanged.
+func TestConsoleAboveKeepsThePromptLast(t *testing.T) {
+	var out, errs bytes.Buffer
+	h := New("", &out)
+	register(t, h, "garden", newRecorder())
+	w := h.Above(&errs)
+	if _, err := w.Write([]byte("level=WARN one\n")); err != nil {
+		t.Fatal(err)
+	}
+	if errs.String() != "level=WARN one\n" || out.Len() != 0 {
+		t.Fatalf("without the prompt: stderr %q, stdout %q", errs.String(), out.String())
+	}
+	h.SetPrompt(true)
+	out.Reset()
+	errs.Reset()
+	_, _ = w.Write([]byte("level=WARN two\n"))
+	if errs.String() != "\r\033[Klevel=WARN two\n" || out.String() != "garden› " {
+		t.Fatalf("with the prompt: stderr %q, stdout %q", errs.String(), out.String())
+	}
+	out.Reset()
+	h.SetPrompt(false)
+	if out.String() != "\r\033[K" {
+		t.Fatalf("turning the prompt off leaves %q", out.String())
+	}
+}

@@ -90,7 +90,7 @@ func TestCLIAnswers(t *testing.T) {
 		{args: []string{"trigger", "nobody"}, code: 1, stderr: []string{`no agent "nobody"`}},
 		{args: []string{"trigger", "garden", "--schedule", "tock"}, code: 1, stderr: []string{`agent garden has no schedule "tock"; its schedules: tick (did you mean tick?)`}},
 		{args: []string{"cancel", "j-nope"}, code: 1, stderr: []string{`no job "j-nope"; the latest: ` + job}},
-		{args: []string{"cancel", job}, code: 1, stderr: []string{"job " + job + " is not running: it succeeded at"}},
+		{args: []string{"cancel", job}, code: 1, stderr: []string{"job " + job + " is not running: it ended succeeded at"}},
 		{args: []string{"job", "j-nope"}, code: 1, stderr: []string{`no job "j-nope"`}},
 		{args: []string{"logs", "--job", "j-nope"}, code: 1, stderr: []string{`no job "j-nope"`}},
 		{args: []string{"approve", "NOPE", "once"}, code: 1, stderr: []string{`herdbot: no approval "NOPE", and none is pending`}, not: []string{"approval NOPE: approval NOPE"}},

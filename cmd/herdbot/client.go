@@ -412,13 +412,13 @@ func triggerSchedule(ctx context.Context, e env, fs *flags, s *session, agent, n
 // followJob prints job id's events as they come (show) until it ends,
 // and returns its final row.
 func followJob(ctx context.Context, e env, s *session, id string, show bool) (agents.Job, error) {
-	seen := 0
+	printed := map[int]bool{}
 	printNew := func(evs []agents.JobEvent) {
 		for _, ev := range evs {
-			if ev.Seq <= seen {
+			if printed[ev.Seq] {
 				continue
 			}
-			seen = ev.Seq
+			printed[ev.Seq] = true
 			if show && ev.Kind != string(agents.EventPartial) {
 				fmt.Fprintln(e.stderr, eventLine(ev, s.approveCmd()))
 			}
@@ -456,7 +456,9 @@ func followJob(ctx context.Context, e env, s *session, id string, show bool) (ag
 				return agents.Job{}, err
 			}
 			if j.Status.Final() {
-				evs, err := s.rd.Events(ctx, id, seen)
+				// Events recorded before the live stream began, and the
+				// last ones, from the store.
+				evs, err := s.rd.Events(ctx, id, 0)
 				if err == nil {
 					printNew(evs)
 				}

@@ -88,7 +88,7 @@ func TestDocsReloadSection(t *testing.T) {
 func TestReloadRefusesExactlyTheRestartSettings(t *testing.T) {
 	base := func() *config.Fleet {
 		return &config.Fleet{Name: "f", StateDir: "/s", HTTP: config.HTTP{Listen: "127.0.0.1:9090"},
-			Model: config.Model{BaseURL: "https://api.anthropic.com", APIKey: "k"},
+			Model:  config.Model{BaseURL: "https://api.anthropic.com", APIKey: "k"},
 			Agents: []*config.Agent{{Name: "garden"}}}
 	}
 	for name, change := range map[string]func(f *config.Fleet){
@@ -96,7 +96,9 @@ func TestReloadRefusesExactlyTheRestartSettings(t *testing.T) {
 		"http.listen": func(f *config.Fleet) { f.HTTP.Listen = "127.0.0.1:9091" },
 		"model_api":   func(f *config.Fleet) { f.Model.APIKey = "rotated" },
 		"fleet.name":  func(f *config.Fleet) { f.Name = "g" },
-		"":            func(f *config.Fleet) { f.Agents = []*config.Agent{{Name: "garden", Description: "changed"}, {Name: "homelab"}} },
+		"": func(f *config.Fleet) {
+			f.Agents = []*config.Agent{{Name: "garden", Description: "changed"}, {Name: "homelab"}}
+		},
 	} {
 		next := base()
 		change(next)

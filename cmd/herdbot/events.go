@@ -25,6 +25,8 @@ func eventLine(ev agents.JobEvent, approveCmd string) string {
 		if u := str(d, "user"); u != "" {
 			text += " (from " + u + ")"
 		}
+	case "system":
+		text = "system: " + firstOf(str(d, "subtype"), str(d, "event"))
 	case "init":
 		text = fmt.Sprintf("session %s started (cwd %s)", str(d, "session_id"), str(d, "cwd"))
 	case "text", "tool_use", "tool_result":

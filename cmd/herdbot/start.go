@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -106,7 +107,10 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	if logTo == "" && onTerminal {
 		logTo = filepath.Join(cfg.StateDir, "herdbot.log")
 	}
-	lh, closeLog, err := logHandler(e.stderr, logTo, *logLevel, onTerminal)
+	// Warnings on the terminal go above the console's prompt once there
+	// is one.
+	termErr := &swapWriter{w: e.stderr}
+	lh, closeLog, err := logHandler(termErr, logTo, *logLevel, onTerminal)
 	if err != nil {
 		return err
 	}
@@ -120,6 +124,7 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	termErr.set(svc.hub.Above(e.stderr))
 	approveCmd := selfCommand() + " approve %s"
 	if fs.config != "" {
 		approveCmd += " -c " + strings.ReplaceAll(shellQuote(fs.config), "%", "%%")
@@ -129,7 +134,9 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 		svc.runs = append(svc.runs, func(ctx context.Context) error {
 			printDemoBanner(e.stdout, cfg, *demo, svc.hub, approveCmd, logTo)
 			svc.hub.SetPrompt(onTerminal)
-			if err := svc.hub.ReadFrom(ctx, e.stdin); err != nil || ctx.Err() != nil {
+			err := svc.hub.ReadFrom(ctx, e.stdin)
+			svc.hub.SetPrompt(false)
+			if err != nil || ctx.Err() != nil {
 				return err
 			}
 			return errConsoleClosed // Ctrl-D: stop herdbot like Ctrl-C
@@ -259,7 +266,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 
-	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, reportPoster{mux: svc.mux, log: log}, st, log)
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, reportPoster{mux: svc.mux, log: log, demo: o.demo}, st, log)
 	if err != nil {
 		return nil, err
 	}
@@ -455,6 +462,25 @@ func logHandler(stderr io.Writer, path, level string, alsoWarnings bool) (slog.H
 		h = slog.NewMultiHandler(h, slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(lvl, slog.LevelWarn)}))
 	}
 	return h, func() { _ = f.Close() }, nil
+}
+
+// swapWriter writes to a writer that can be replaced.
+type swapWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *swapWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	return w.Write(p)
+}
+
+func (s *swapWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
 }
 
 // isTerminal reports whether w is a terminal.

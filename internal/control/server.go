@@ -241,7 +241,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, fmt.Errorf("no job %q (herdbot jobs lists them)", id))
 		return
 	case err == nil && j.Status.Final():
-		fail(w, http.StatusConflict, fmt.Errorf("job %s is not running: it %s at %s", id, j.Status, j.Finished.Local().Format("2006-01-02 15:04:05 MST")))
+		fail(w, http.StatusConflict, fmt.Errorf("job %s is not running: it ended %s at %s", id, j.Status, j.Finished.Local().Format("2006-01-02 15:04:05 MST")))
 		return
 	}
 	if err := s.Fleet.Cancel(id); err != nil {

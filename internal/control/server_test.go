@@ -343,7 +343,7 @@ func TestControlAnswersNameWhatExists(t *testing.T) {
 		t.Errorf("cancel of an unknown job: %v", err)
 	}
 	err = c.Call(t.Context(), "POST", "/v1/jobs/j-done/cancel", nil, nil)
-	if !errors.As(err, &apiErr) || apiErr.Status != 409 || !strings.Contains(apiErr.Message, "job j-done is not running: it succeeded at") {
+	if !errors.As(err, &apiErr) || apiErr.Status != 409 || !strings.Contains(apiErr.Message, "job j-done is not running: it ended succeeded at") {
 		t.Errorf("cancel of a finished job: %v", err)
 	}
 	err = c.Call(t.Context(), "POST", "/v1/approvals/NOPE", ApproveRequest{Choice: "once"}, nil)
