@@ -34,6 +34,9 @@ type person struct {
 	done   chan struct{}
 }
 
+// systemPath is a person's PATH before they install anything.
+const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // userEnv is a person's environment: PATH without a Claude CLI unless
 // extraPath has one, USER=alice, a HOME of their own, herdbot's HTTP
 // endpoint on a free port (the example's 9090 may be taken here).
@@ -47,7 +50,7 @@ func userEnv(t *testing.T, extraPath string) []string {
 		}
 		env = append(env, kv)
 	}
-	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	path := systemPath
 	if extraPath != "" {
 		path = extraPath + ":" + path
 	}
@@ -345,8 +348,10 @@ func TestDemoNeverRunsUnisolatedByItself(t *testing.T) {
 			[]string{"the demo needs the agent image herdbot-agent:missing-", "no Claude Code CLI found", "make tools", "--no-isolation"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if p, err := exec.LookPath("/usr/local/bin/claude"); err == nil {
-				t.Skipf("this machine has a Claude CLI on the system PATH (%s): the demo would find it", p)
+			for _, d := range strings.Split(systemPath, ":") {
+				if p, err := exec.LookPath(filepath.Join(d, "claude")); err == nil {
+					t.Skipf("this machine has a Claude CLI on the system PATH (%s): the demo would find it", p)
+				}
 			}
 			cmd := exec.Command(bin, "start", "--demo", "-c", fleet)
 			cmd.Dir, cmd.Env = root, c.env
