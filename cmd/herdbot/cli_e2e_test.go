@@ -147,7 +147,7 @@ func TestCLIAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	errLines = lines(stderr)
-	m := expectLine(t, errLines, `(j-[0-9a-f]+) #\d+ approval_requested\s+🔐 approval ([A-Z2-7]{26})`)
+	m := expectLine(t, errLines, `(j-[0-9a-f]+) .*🔐 approval ([A-Z2-7]{26}) for Bash pending`)
 	detached, pending := m[1], m[2]
 	_ = wait.Process.Signal(syscall.SIGINT)
 	expectLine(t, errLines, `detached: job `+detached+` goes on\. Follow it: herdbot logs -f --job `+detached+` · stop it: herdbot cancel `+detached)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -342,7 +343,7 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 	if !fs.json {
 		fmt.Fprintf(e.stderr, "started job %s; following it (Ctrl-C detaches, the job goes on)\n", id)
 	}
-	j, err := followJob(ctx, e, s, id, !fs.json)
+	j, err := followJob(ctx, e, s, a.Name, id, !fs.json)
 	if ctx.Err() != nil {
 		fmt.Fprintf(e.stderr, "\ndetached: job %s goes on. Follow it: herdbot logs -f --job %s · stop it: herdbot cancel %s\n", id, id, id)
 		return nil
@@ -358,95 +359,66 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 	return printOutcome(e, fs, out)
 }
 
-// triggerSchedule runs a schedule now and waits for it, showing the
-// agent's events meanwhile; Ctrl-C detaches.
+// triggerSchedule runs a schedule now and waits for it, showing its
+// events meanwhile; Ctrl-C detaches.
 func triggerSchedule(ctx context.Context, e env, fs *flags, s *session, agent, name string) error {
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan struct{})
-	var mu sync.Mutex
-	var jobID string
-	go func() {
-		defer close(done)
-		_ = s.client.Stream(pctx, "GET", "/v1/events?follow=1&agent="+url.QueryEscape(agent), nil, func(raw json.RawMessage) error {
-			var ev agents.JobEvent
-			if json.Unmarshal(raw, &ev) != nil {
-				return nil
-			}
-			mu.Lock()
-			if jobID == "" && ev.Kind == "prompt" {
-				jobID = ev.JobID
-			}
-			mine := ev.JobID == jobID
-			mu.Unlock()
-			if mine && !fs.json && ev.Kind != string(agents.EventPartial) {
-				fmt.Fprintln(e.stderr, eventLine(ev, s.approveCmd()))
-			}
-			return nil
-		})
-	}()
 	if !fs.json {
 		fmt.Fprintf(e.stderr, "running schedule %s of %s now (Ctrl-C detaches, the run goes on)\n", name, agent)
 	}
-	var res control.TriggerResponse
-	err := s.client.Call(ctx, "POST", "/v1/trigger", control.TriggerRequest{Agent: agent, Schedule: name, Wait: true}, &res)
+	w := newWatch(e, s, agent, "", !fs.json)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	watched := make(chan struct{})
+	go func() { defer close(watched); w.run(wctx) }()
+	if err := w.ready(ctx); err != nil {
+		return err
+	}
+	type answer struct {
+		res control.TriggerResponse
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var res control.TriggerResponse
+		err := s.client.Call(ctx, "POST", "/v1/trigger", control.TriggerRequest{Agent: agent, Schedule: name, Wait: true}, &res)
+		done <- answer{res, err}
+	}()
+	var a answer
+	select {
+	case a = <-done:
+	case <-ctx.Done():
+	}
 	stop()
-	<-done
+	<-watched
 	if ctx.Err() != nil {
-		mu.Lock()
-		id := jobID
-		mu.Unlock()
-		if id == "" {
+		if id := w.jobID(); id == "" {
 			fmt.Fprintf(e.stderr, "\ndetached: schedule %s of %s goes on (herdbot jobs %s lists its job)\n", name, agent, agent)
 		} else {
 			fmt.Fprintf(e.stderr, "\ndetached: job %s goes on. Follow it: herdbot logs -f --job %s · stop it: herdbot cancel %s\n", id, id, id)
 		}
 		return nil
 	}
-	if err != nil {
-		return err
+	if a.err != nil {
+		return a.err
 	}
-	return printOutcome(e, fs, res)
+	return printOutcome(e, fs, a.res)
 }
 
 // followJob prints job id's events as they come (show) until it ends,
 // and returns its final row.
-func followJob(ctx context.Context, e env, s *session, id string, show bool) (agents.Job, error) {
-	printed := map[int]bool{}
-	printNew := func(evs []agents.JobEvent) {
-		for _, ev := range evs {
-			if printed[ev.Seq] {
-				continue
-			}
-			printed[ev.Seq] = true
-			if show && ev.Kind != string(agents.EventPartial) {
-				fmt.Fprintln(e.stderr, eventLine(ev, s.approveCmd()))
-			}
-		}
-	}
-	live := make(chan agents.JobEvent, 64)
-	sctx, stop := context.WithCancel(ctx)
+func followJob(ctx context.Context, e env, s *session, agent, id string, show bool) (agents.Job, error) {
+	w := newWatch(e, s, agent, id, show)
+	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() {
-		_ = s.client.Stream(sctx, "GET", "/v1/events?follow=1&job="+url.QueryEscape(id), nil, func(raw json.RawMessage) error {
-			var ev agents.JobEvent
-			if json.Unmarshal(raw, &ev) == nil {
-				select {
-				case live <- ev:
-				case <-sctx.Done():
-				}
-			}
-			return nil
-		})
-	}()
+	watched := make(chan struct{})
+	go func() { defer close(watched); w.run(wctx) }()
+	defer func() { stop(); <-watched }()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return agents.Job{}, ctx.Err()
-		case ev := <-live:
-			printNew([]agents.JobEvent{ev})
 		case <-tick.C:
 			j, err := s.rd.Job(ctx, id)
 			if err != nil {
@@ -456,14 +428,145 @@ func followJob(ctx context.Context, e env, s *session, id string, show bool) (ag
 				return agents.Job{}, err
 			}
 			if j.Status.Final() {
+				stop()
+				<-watched
 				// Events recorded before the live stream began, and the
 				// last ones, from the store.
-				evs, err := s.rd.Events(ctx, id, 0)
-				if err == nil {
-					printNew(evs)
+				if evs, err := s.rd.Events(ctx, id, 0); err == nil {
+					w.print(evs)
 				}
 				return j, nil
 			}
+		}
+	}
+}
+
+// watch shows a triggered run as it goes: its events from the live
+// stream, and every approval it waits for with the line that decides it.
+// Approvals are also looked up in the store every half second, so one is
+// never missed, whenever the stream began.
+type watch struct {
+	e     env
+	s     *session
+	agent string
+	show  bool
+	since time.Time
+	open  chan struct{} // closed once the live stream follows
+	fail  chan error    // the stream could not be opened
+
+	mu        sync.Mutex
+	job       string // the job followed ("" until the schedule's first event)
+	printed   map[string]bool
+	announced map[string]bool // approval ids shown
+}
+
+func newWatch(e env, s *session, agent, job string, show bool) *watch {
+	return &watch{e: e, s: s, agent: agent, job: job, show: show, since: time.Now().Add(-time.Second),
+		open: make(chan struct{}), fail: make(chan error, 1), printed: map[string]bool{}, announced: map[string]bool{}}
+}
+
+func (w *watch) jobID() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.job
+}
+
+// ready waits until the live stream follows.
+func (w *watch) ready(ctx context.Context) error {
+	select {
+	case <-w.open:
+		return nil
+	case err := <-w.fail:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run follows the agent's events and its pending approvals until ctx is
+// done.
+func (w *watch) run(ctx context.Context) {
+	q := url.Values{"follow": {"1"}, "agent": {w.agent}}
+	if id := w.jobID(); id != "" {
+		q.Set("job", id)
+	}
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		err := w.s.client.StreamReady(ctx, "GET", "/v1/events?"+q.Encode(), nil, func() { close(w.open) }, func(raw json.RawMessage) error {
+			var ev agents.JobEvent
+			if json.Unmarshal(raw, &ev) == nil {
+				w.print([]agents.JobEvent{ev})
+			}
+			return nil
+		})
+		if err != nil {
+			w.fail <- err
+		}
+	}()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-streamed
+			return
+		case <-tick.C:
+			w.approvals(ctx)
+		}
+	}
+}
+
+// print shows the events of the followed job not shown yet (a schedule's
+// job is its first event's after the trigger).
+func (w *watch) print(evs []agents.JobEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ev := range evs {
+		if w.job == "" && ev.Kind == "prompt" && !ev.Time.Before(w.since) {
+			w.job = ev.JobID
+		}
+		key := ev.JobID + "#" + strconv.Itoa(ev.Seq)
+		if ev.JobID != w.job || w.printed[key] {
+			continue
+		}
+		w.printed[key] = true
+		if ev.Kind == "approval_requested" {
+			var d struct{ Approval string }
+			if json.Unmarshal(ev.Data, &d) == nil {
+				if w.announced[d.Approval] {
+					continue
+				}
+				w.announced[d.Approval] = true
+			}
+		}
+		if w.show && ev.Kind != string(agents.EventPartial) {
+			fmt.Fprintln(w.e.stderr, eventLine(ev, w.s.approveCmd()))
+		}
+	}
+}
+
+// approvals shows the pending approvals of the followed job (of the
+// agent's runs since the trigger, before the job is known) not shown yet.
+func (w *watch) approvals(ctx context.Context) {
+	as, err := w.s.rd.Approvals(ctx, w.agent, true, 100)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(as) - 1; i >= 0; i-- { // oldest first
+		a := as[i]
+		if w.announced[a.ID] || (w.job != "" && a.JobID != w.job) || (w.job == "" && a.Requested.Before(w.since)) {
+			continue
+		}
+		if w.job == "" {
+			w.job = a.JobID
+		}
+		w.announced[a.ID] = true
+		if w.show {
+			fmt.Fprintf(w.e.stderr, "%s %s 🔐 approval %s for %s pending: %s\n", a.Requested.Local().Format("15:04:05.000"), a.JobID, a.ID, a.Tool,
+				fmt.Sprintf(w.s.approveCmd(), a.ID+" once|session|deny"))
 		}
 	}
 }

@@ -124,11 +124,21 @@ func (c *Client) Call(ctx context.Context, method, path string, body, out any) e
 // Stream reads an NDJSON answer, calling fn for each line until the
 // stream ends, fn fails or ctx is done.
 func (c *Client) Stream(ctx context.Context, method, path string, body any, fn func(json.RawMessage) error) error {
+	return c.StreamReady(ctx, method, path, body, nil, fn)
+}
+
+// StreamReady is Stream, calling ready (if not nil) once the answer's
+// headers are in: the server is then following (it subscribes before it
+// answers).
+func (c *Client) StreamReady(ctx context.Context, method, path string, body any, ready func(), fn func(json.RawMessage) error) error {
 	resp, err := c.do(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	if ready != nil {
+		ready()
+	}
 	br := bufio.NewReader(resp.Body)
 	for {
 		line, err := br.ReadBytes('\n')
