@@ -45,6 +45,7 @@ type service struct {
 	demo        bool
 	demoPrivate string          // the demo model's host:port, a private opt-in for sandboxed agents
 	useDocker   map[string]bool // decided at start; reload decides new agents alike
+	noIsolation bool            // start --demo --no-isolation: every agent native
 	backends    *backendMux
 	nat         *native.Backend
 	chat        *chatSup
@@ -171,11 +172,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.store = st
 
 	// Sandbox backends: Docker for agents with docker.enabled, native
-	// (no isolation) for the others. Without a usable engine only the
-	// demo falls back to native; a real fleet refuses to start.
-	// Nothing ever falls back to running an agent without isolation:
-	// that takes docker.enabled: false in the agent's config or, for the
-	// demo, --no-isolation.
+	// (no isolation) for the others. Nothing ever falls back to running an
+	// agent without isolation: that takes docker.enabled: false in the
+	// agent's config or, for the demo, --no-isolation. Without a usable
+	// engine herdbot refuses to start.
+	svc.noIsolation = o.noIsolation
 	wantDocker := false
 	for _, a := range cfg.Agents {
 		wantDocker = wantDocker || (a.Docker.Enabled && !o.noIsolation)
@@ -324,14 +325,15 @@ func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log 
 
 // specs maps every agent of cfg to the fleet's view of it and routes it to
 // its sandbox backend. A new agent (reload) that wants Docker when Docker
-// is not in use is an error outside the demo.
+// is not in use is an error (unless --no-isolation said every agent runs
+// natively).
 func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 	out := make([]agents.AgentSpec, 0, len(cfg.Agents))
 	for _, a := range cfg.Agents {
 		docker, known := svc.useDocker[a.Name]
 		if !known {
 			docker = a.Docker.Enabled && svc.docker != nil
-			if a.Docker.Enabled && svc.docker == nil && !svc.demo {
+			if a.Docker.Enabled && svc.docker == nil && !svc.noIsolation {
 				return nil, fmt.Errorf("agent %s has docker.enabled but herdbot runs without Docker; restart herdbot to add it", a.Name)
 			}
 			svc.useDocker[a.Name] = docker
