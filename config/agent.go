@@ -16,10 +16,30 @@ type agentRes struct {
 	l        *loader
 	a        *agentLoad
 	f        *Fleet
-	ovPrefix string         // "agents[i].overrides"
+	ovPrefix string         // "agents[i].overrides" in the agent's fleet file
 	ov       map[string]any // the overrides block, interpolated
-	defs     map[string]any // the fleet's defaults block
+	defs     map[string]any // the defaults in effect for the agent
 	out      *Agent
+}
+
+// newAgentRes returns the resolver of a, with its overrides and defaults.
+func (l *loader) newAgentRes(a *agentLoad, f *Fleet) *agentRes {
+	r := &agentRes{l: l, a: a, f: f, ovPrefix: fmt.Sprintf("agents[%d].overrides", a.index)}
+	if a.level != nil {
+		if refs, ok := a.level.raw["agents"].([]any); ok && a.index < len(refs) {
+			r.ov = asMap(asMap(refs[a.index])["overrides"])
+		}
+		r.defs = a.level.defaults
+	}
+	return r
+}
+
+// fleetDoc is the fleet file that lists the agent.
+func (r *agentRes) fleetDoc() *doc {
+	if r.a.level != nil {
+		return r.a.level.doc
+	}
+	return r.l.doc
 }
 
 // origin says where a merged agent field was written.
@@ -45,20 +65,24 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 	if a.doc == nil {
 		return nil
 	}
-	where := fmt.Sprintf("an agent file reads only its own %s", a.envFile)
-	a.raw = a.doc.toMap(func(string) (lookupFunc, string) { return mapLookup(a.env), where })
-	l.warnFields(agentSpecType, a.raw, a.doc, "")
+	a.doc.warn = l.warn
+	// The file as written, to see its docker settings before its
+	// variables are resolved (which depends on them).
+	quiet := &doc{file: a.doc.file, root: a.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}
+	a.vars = l.newAgentVars(a, quiet.toMap(nil))
+	a.doc.whereVar = a.vars.where
+	a.raw = a.doc.toMap(func(p string) (lookupFunc, string) {
+		line := a.doc.line(p)
+		return func(name string) (string, bool) { return a.vars.lookup(p, line, name) }, ""
+	})
 	a.raw = l.fleetOnly(a.raw, a.doc)
+	a.raw = hcWalk{l: l, d: a.doc}.object(hcAgentFile, a.raw, "", agentSpecType, false)
 	var own agentSpec
 	for _, fe := range decode(a.raw, &own, true) {
 		l.ps.add(a.file, a.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
 
-	r := &agentRes{l: l, a: a, f: f, ovPrefix: fmt.Sprintf("agents[%d].overrides", a.index)}
-	if refs, ok := l.raw["agents"].([]any); ok && a.index < len(refs) {
-		r.ov = asMap(asMap(refs[a.index])["overrides"])
-	}
-	r.defs = asMap(l.raw["defaults"])
+	r := l.newAgentRes(a, f)
 	merged := map[string]any{}
 	if d, ok := l.raw["docker"].(map[string]any); ok {
 		merged["docker"] = d
@@ -75,9 +99,14 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 
 // origin finds where merged field p (or its nearest written ancestor) was
 // written: the fleet's overrides for the agent first, then the agent file,
-// then defaults, then the fleet's top-level docker.
+// then the defaults (this fleet file's, then its parents'), then the top
+// fleet file's docker.
 func (r *agentRes) origin(p string) origin {
-	ld, ad := r.l.doc, r.a.doc
+	ld, ad, top := r.fleetDoc(), r.a.doc, r.l.doc
+	var defs []fieldSource
+	if r.a.level != nil {
+		defs = r.a.level.defSources
+	}
 	for q := p; q != ""; q = parentPath(q) {
 		if k := r.ovPrefix + "." + q; ld.has(k) {
 			return origin{ld.file, ld.line(k), r.ovPrefix + "." + p, true}
@@ -85,14 +114,32 @@ func (r *agentRes) origin(p string) origin {
 		if ad.has(q) {
 			return origin{ad.file, ad.line(q), p, false}
 		}
-		if k := "defaults." + q; ld.has(k) {
-			return origin{ld.file, ld.line(k), "defaults." + p, true}
+		for _, s := range defs {
+			if k := s.prefix + "." + q; s.d.has(k) {
+				return origin{s.d.file, s.d.line(k), s.prefix + "." + p, true}
+			}
 		}
-		if (q == "docker" || strings.HasPrefix(q, "docker.")) && ld.has(q) {
-			return origin{ld.file, ld.line(q), p, true}
+		if (q == "docker" || strings.HasPrefix(q, "docker.")) && top.has(q) {
+			return origin{top.file, top.line(q), p, true}
 		}
 	}
 	return origin{r.a.file, 0, p, false}
+}
+
+// written reports whether merged field p itself (not only an ancestor)
+// is written in the agent file, its overrides or the defaults.
+func (r *agentRes) written(p string) bool {
+	if r.a.doc.has(p) || r.fleetDoc().has(r.ovPrefix+"."+p) {
+		return true
+	}
+	if r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			if s.d.has(s.prefix + "." + p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errf adds a problem at merged field p.
@@ -108,15 +155,15 @@ func (r *agentRes) warnf(p, format string, args ...any) {
 }
 
 // lookupName finds the value of a variable named in field p, following
-// trust: a name written in the agent file is looked up in the agent's .env
-// only; one written in the fleet file in the agent's .env, then the fleet
-// .env, then the process environment.
+// trust: a name written in the fleet file is looked up in the agent's
+// .env, then the fleet .env, then the process environment; one written in
+// the agent file as its ${VAR}s are (see agentVars).
 func (r *agentRes) lookupName(p, name string) (string, bool) {
-	if r.origin(p).fleet {
+	if o := r.origin(p); o.fleet || r.a.vars == nil {
 		return chain(mapLookup(r.a.env), mapLookup(r.l.env), r.l.procEnv)(name)
+	} else {
+		return r.a.vars.lookup(o.field, o.line, name)
 	}
-	v, ok := r.a.env[name]
-	return v, ok
 }
 
 // resolve builds the Agent.
@@ -133,19 +180,21 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 		Env:           r.a.env,
 	}
 	r.out = ag
-	if ag.Name == "" {
-		r.l.ps.add(r.a.file, 0, "name", "required: the agent's name (letters, digits, _ and -)")
-	} else if err := validName(ag.Name); err != nil {
-		r.errf("name", "%v", err)
+	// hcWalk checked the name (required, letters, digits, _ and -).
+	if validName(ag.Name) == nil && r.a.level != nil && len(r.a.level.names) > 0 {
+		// herdctl's qualified name: an agent of a sub-fleet is
+		// <fleet>.<name>, so two sub-fleets may each have an "engineer".
+		ag.Name = strings.Join(r.a.level.names, ".") + "." + ag.Name
 	}
 	ag.WorkingDirectory = r.workingDir(s.WorkingDirectory)
-	ag.MaxTurns = r.nonNegative("max_turns", s.MaxTurns, 0)
+	ag.MaxTurns = r.positive("max_turns", s.MaxTurns, 0)
 	ag.PermissionMode = defaultStr(s.PermissionMode, "default")
 	if ag.PermissionMode == "delegate" {
-		r.errf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; use one of %s", strings.Join(PermissionModes, ", "))
+		r.warnf("permission_mode", "delegate is a herdctl mode the Claude Code CLI does not have; this agent runs with permission mode default (tools not pre-approved are asked for in chat)")
+		ag.PermissionMode = "default"
 	} else if ag.PermissionMode == "bypassPermissions" && !r.origin("permission_mode").fleet {
 		// An agent can edit its own file: it may not skip every approval.
-		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit")
+		r.errf("permission_mode", "bypassPermissions may only be set in the fleet file (defaults or agents[].overrides), not in the agent file the agent can edit; run `herdbot migrate` to move it to agents[].overrides")
 	} else if err := oneOf(ag.PermissionMode, PermissionModes); err != nil {
 		r.errf("permission_mode", "%v", err)
 	}
@@ -155,7 +204,7 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.MCPServers = r.mcpServers(s.MCPServers)
 
 	ag.Session.Timeout = r.duration("session.timeout", s.Session.Timeout, DefaultSessionTimeout)
-	ag.Session.MaxTurns = r.nonNegative("session.max_turns", s.Session.MaxTurns, 0)
+	ag.Session.MaxTurns = r.positive("session.max_turns", s.Session.MaxTurns, 0)
 	ag.Session.Model = s.Session.Model
 	ag.MaxConcurrent = r.positive("instances.max_concurrent", s.Instances.MaxConcurrent, DefaultMaxConcurrent)
 	ag.Queue.Max = r.nonNegative("queue.max", s.Queue.Max, DefaultQueueMax)
@@ -202,18 +251,9 @@ func (r *agentRes) workingDir(v any) string {
 	case string:
 		dir = w
 	case map[string]any:
-		for k, val := range w {
-			switch k {
-			case "root":
-				dir, _ = val.(string)
-			case "auto_clone", "clone_depth", "default_branch":
-				r.warnf(p+"."+k, "working_directory.%s is not supported; clone the repository yourself", k)
-			default:
-				r.errf(p+"."+k, "unknown key")
-			}
-		}
+		// herdctl's {root: path}; hcWalk checked it and dropped the rest.
+		dir, _ = w["root"].(string)
 		if dir == "" {
-			r.errf(p, "root is required when working_directory is a mapping")
 			return r.a.dir
 		}
 	default:
@@ -229,7 +269,7 @@ func (r *agentRes) workingDir(v any) string {
 		return r.a.dir
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(r.a.dir, dir)
+		dir = filepath.Join(r.relBase(p), dir)
 	}
 	dir = filepath.Clean(dir)
 	st, err := os.Stat(dir)
@@ -240,6 +280,21 @@ func (r *agentRes) workingDir(v any) string {
 		r.errf(p, "%s is not a directory", dir)
 	}
 	return dir
+}
+
+// relBase is the directory a relative path in merged field p is relative
+// to: the agent file's, or for one from defaults, the fleet file's that
+// wrote it (as herdctl resolves defaults.working_directory).
+func (r *agentRes) relBase(p string) string {
+	o := r.origin(p)
+	if o.fleet && r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			if strings.HasPrefix(o.field, s.prefix+".") && s.d.file == o.file {
+				return s.dir
+			}
+		}
+	}
+	return r.a.dir
 }
 
 func (r *agentRes) duration(p, s string, def time.Duration) time.Duration {

@@ -28,7 +28,6 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 		file  string
 		msg   string
 	}{
-		{"EmptyFleetFile", map[string]string{"herdbot.yaml": ""}, "herdbot.yaml", "no agents"},
 		// An empty agent file is herdbot's read-only placeholder, never the agent file.
 		{"EmptyAgentFile", map[string]string{"agents/a/agent.yaml": ""}, "herdbot.yaml", "an empty file is herdbot's read-only placeholder"},
 		{"CommentsOnly", map[string]string{"agents/a/agent.yaml": "# nothing\n"}, "agents/a/agent.yaml", "required"},

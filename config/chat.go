@@ -95,6 +95,9 @@ func (r *agentRes) discord(s *discordSpec) *Discord {
 
 func (r *agentRes) slack(s *slackSpec) *Slack {
 	const p = "chat.slack"
+	// herdctl's defaults for the token variables.
+	s.BotTokenEnv = defaultStr(s.BotTokenEnv, "SLACK_BOT_TOKEN")
+	s.AppTokenEnv = defaultStr(s.AppTokenEnv, "SLACK_APP_TOKEN")
 	sl := &Slack{
 		BotTokenEnv:  s.BotTokenEnv,
 		AppTokenEnv:  s.AppTokenEnv,
@@ -124,7 +127,9 @@ func (r *agentRes) slack(s *slackSpec) *Slack {
 	sl.DM = r.dm(p+".dm", s.DM, validSlackUser)
 	r.ids(p+".allowed_users", s.AllowedUsers, validSlackUser)
 	if sl.SlashCommand == "" && r.out != nil {
-		sl.SlashCommand = "/" + strings.ToLower(r.out.Name)
+		// The agent's own name, without its sub-fleet's.
+		name := r.out.Name[strings.LastIndexByte(r.out.Name, '.')+1:]
+		sl.SlashCommand = "/" + strings.ToLower(name)
 	}
 	if !slashRe.MatchString(sl.SlashCommand) {
 		r.errf(p+".slash_command", "%q is not a slash command (/ then up to 31 lower-case letters, digits, _ or -)", sl.SlashCommand)
@@ -134,6 +139,10 @@ func (r *agentRes) slack(s *slackSpec) *Slack {
 
 func (r *agentRes) dm(p string, s dmSpec, valid func(string) error) DM {
 	d := DM{Enabled: boolOr(s.Enabled, false), Allowlist: s.Allowlist, Blocklist: s.Blocklist}
+	if s.Enabled == nil && r.written(p) {
+		// herdctl turns DMs on when dm: is written.
+		r.warnf(p, "DMs stay off: herdbot takes DMs only with dm.enabled: true, and then only from the allowlist (herdctl turns them on, from anyone, when dm: is written)")
+	}
 	r.ids(p+".allowlist", s.Allowlist, valid)
 	r.ids(p+".blocklist", s.Blocklist, valid)
 	if d.Enabled && len(d.Allowlist) == 0 {

@@ -28,13 +28,14 @@ func (l *loader) checkAgents(f *Fleet) {
 			byName[a.Name] = a
 		}
 		if prev, ok := byFile[a.File]; ok {
-			l.ps.add(l.file, l.doc.line(fmt.Sprintf("agents[%d].path", r.a.index)), fmt.Sprintf("agents[%d].path", r.a.index),
+			d := r.fleetDoc()
+			l.ps.add(d.file, d.line(fmt.Sprintf("agents[%d].path", r.a.index)), fmt.Sprintf("agents[%d].path", r.a.index),
 				"agent file %s is listed twice (also for %s)", a.File, prev.Name)
 			continue
 		}
 		byFile[a.File] = a
 		if prev, ok := byDir[a.Dir]; ok && exists(a.EnvFile) {
-			l.ps.add(a.File, 0, "", "agents %s and %s share the directory %s and its .env; give each agent its own directory so its secrets stay its own",
+			l.ps.add(a.File, 0, "", "agents %s and %s share the directory %s and its .env; give each agent its own directory so its secrets stay its own (run `herdbot migrate`: it moves each agent into a directory of its own)",
 				prev.Name, a.Name, a.Dir)
 		}
 		byDir[a.Dir] = a
@@ -76,7 +77,9 @@ func (l *loader) checkWorkspaces(f *Fleet) {
 			r := l.resFor(a)
 			msg := err.Error() + "; an agent's workspace may not hold or lie in herdbot's own files, another agent's files or a system directory"
 			if a.WorkingDirectory == a.Dir {
-				msg += " (this is the agent's own directory, the default working_directory: give the agent a directory of its own or set working_directory)"
+				msg += " (this is the agent's own directory, the default working_directory: give the agent a directory of its own or set working_directory; run `herdbot migrate`: it moves agents that share a directory into directories of their own)"
+			} else {
+				msg += " (run `herdbot migrate`: it drops a working_directory that breaks this rule, with a note in the file, and the agent works in its own directory)"
 			}
 			r.errf("working_directory", "%s", msg)
 		}
@@ -90,6 +93,9 @@ func (l *loader) checkWorkspaces(f *Fleet) {
 // other agent's workspace and volumes unless both mounts are read-only.
 func WorkspaceRules(f *Fleet, a *Agent) []pathguard.Rule {
 	rules := []pathguard.Rule{{Path: f.Dir, What: "the fleet directory", MayLieInside: true}}
+	for _, sf := range f.SubFleetFiles {
+		rules = append(rules, pathguard.Rule{Path: filepath.Dir(sf), What: "the directory of sub-fleet " + sf, MayLieInside: true})
+	}
 	for _, h := range f.Homes {
 		rules = append(rules, pathguard.Rule{Path: h, What: "herdbot's home directory", MayLieInside: true})
 	}
@@ -118,7 +124,9 @@ func WorkspaceRules(f *Fleet, a *Agent) []pathguard.Rule {
 func (l *loader) resFor(a *Agent) *agentRes {
 	for _, al := range l.agents {
 		if al.agent == a {
-			return &agentRes{l: l, a: al, ovPrefix: fmt.Sprintf("agents[%d].overrides", al.index), out: a}
+			r := l.newAgentRes(al, nil)
+			r.out = a
+			return r
 		}
 	}
 	return &agentRes{l: l, a: &agentLoad{file: a.File}, out: a}

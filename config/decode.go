@@ -28,7 +28,8 @@ type fieldError struct {
 
 // decode decodes m into out (a pointer to a schema struct) through koanf.
 // strict rejects unknown keys. Keys match exactly (case-sensitive): "Image"
-// is not "image".
+// is not "image". Types are not bent: "1.5" is not a whole number, "yes"
+// is not true and a single value is not a list.
 func decode(m map[string]any, out any, strict bool) []fieldError {
 	k := koanf.New(keyDelim)
 	if err := k.Load(mapProvider(m), nil); err != nil {
@@ -38,11 +39,12 @@ func decode(m map[string]any, out any, strict bool) []fieldError {
 		Tag: "koanf",
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
+				wholeNumberHook,
 				scalarToStringHook,
 				mapstructure.StringToTimeDurationHookFunc(),
 				mapstructure.TextUnmarshallerHookFunc()),
 			ErrorUnused:      strict,
-			WeaklyTypedInput: true,
+			WeaklyTypedInput: false,
 			MatchName:        func(mapKey, fieldName string) bool { return mapKey == fieldName },
 		},
 	})
@@ -55,6 +57,29 @@ func decode(m map[string]any, out any, strict bool) []fieldError {
 		out2 = append(out2, fieldError{"", err.Error()})
 	}
 	return out2
+}
+
+// wholeNumberHook refuses a number with a fraction where a whole number is
+// wanted: mapstructure would cut 1.5 to 1.
+func wholeNumberHook(from, to reflect.Type, data any) (any, error) {
+	switch to.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return data, nil
+	}
+	switch v := data.(type) {
+	case float64:
+		if n, ok := wholeNumber(v); ok {
+			return n, nil
+		}
+		return nil, fmt.Errorf("expected a whole number, got %s", strconv.FormatFloat(v, 'g', -1, 64))
+	case string:
+		return nil, fmt.Errorf("expected a whole number, got %q", truncate(v, 40))
+	case bool:
+		return nil, fmt.Errorf("expected a whole number, got %t", v)
+	}
+	return data, nil
 }
 
 // scalarToStringHook writes booleans and numbers as YAML would when the

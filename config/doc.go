@@ -6,9 +6,14 @@
 // alias-bomb limits and per-field variable scopes), then decoded strictly
 // through koanf into the schema structs of schema.go, and resolved into the
 // plain types of types.go (Fleet, Agent, Schedule…) that the rest of herdbot
-// consumes. Trust follows the file: an agent can edit its own agent file, so
-// that file reads only its own .env and cannot set the docker options that
-// would weaken its sandbox; see DESIGN.md, "Security model".
+// consumes. Trust follows the file: an agent file may not set the options
+// that would weaken its agent's sandbox, and it reads the fleet .env (as
+// herdctl's do) only when the agent cannot write it; see agentvars.go and
+// DESIGN.md, "Security model".
+//
+// herdctl's files are read with herdctl's rules: herdctl.go holds its
+// schema field by field, sub-fleets (fleets:) load at every level, and
+// PlanMigration is `herdbot migrate`.
 //
 // Load collects every problem into one *Errors. Summary prints what
 // `herdbot validate` shows, Scaffold writes `herdbot init`'s fleet,

@@ -74,17 +74,19 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 		Privileged:    boolOr(s.Privileged, false),
 		CapAdd:        s.CapAdd,
 	}
-	if r.l.doc.has(r.ovPrefix + ".docker.dangerous_host_config") {
+	if r.fleetDoc().has(r.ovPrefix + ".docker.dangerous_host_config") {
 		d.DangerousHostConfig = boolOr(s.DangerousHostConfig, false)
 	}
 	if !d.Enabled {
 		if o := r.origin("docker.enabled"); !o.fleet {
 			// An agent can edit its own file: it may not turn its sandbox off.
-			r.errf("docker.enabled", "an agent file may not turn docker off (the agent would run without isolation); set it in the fleet file under defaults.docker or agents[].overrides.docker")
+			r.errf("docker.enabled", "an agent file may not turn docker off (the agent would run without isolation); set it in the fleet file under defaults.docker or agents[].overrides.docker; run `herdbot migrate` to move it to agents[].overrides")
 		}
 	}
 	if s.Memory != "" {
-		if n, err := parseMemory(s.Memory); err != nil {
+		if !memoryPattern.MatchString(s.Memory) {
+			r.errf("docker.memory", "invalid memory size %q: use e.g. 512m or 2g", truncate(s.Memory, 40))
+		} else if n, err := parseMemory(s.Memory); err != nil {
 			r.errf("docker.memory", "%v", err)
 		} else {
 			d.Memory = n
@@ -130,7 +132,7 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 	// What would undo the hardening needs the per-agent opt-in.
 	dangerous := func(p, why string) {
 		if !d.DangerousHostConfig {
-			r.errf(p, "%s, which undoes the container hardening; if this agent really needs it, set docker.dangerous_host_config: true in the fleet file under its agents[].overrides", why)
+			r.errf(p, "%s, which undoes the container hardening; if this agent really needs it, set docker.dangerous_host_config: true in the fleet file under its agents[].overrides (run `herdbot migrate` to drop the option instead, with a note in the file)", why)
 		}
 	}
 	if d.Network == "host" {
@@ -142,7 +144,9 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 	if len(d.CapAdd) > 0 {
 		dangerous("docker.cap_add", "cap_add adds capabilities back")
 	}
-	if u, _, _ := strings.Cut(d.User, ":"); u == "0" || u == "root" {
+	if d.User != "" && !userPattern.MatchString(d.User) {
+		r.errf("docker.user", "invalid user %q: use \"UID\" or \"UID:GID\" in digits, e.g. \"1000:1000\"", truncate(d.User, 40))
+	} else if u, _, _ := strings.Cut(d.User, ":"); u == "0" {
 		dangerous("docker.user", "user root runs the agent as root")
 	}
 	keys := make([]string, 0, len(d.HostConfig))
@@ -251,25 +255,8 @@ func (r *agentRes) tmpfs(v any) map[string]string {
 			path, opts, _ := strings.Cut(s, ":")
 			add(p, path, opts)
 		}
-	case map[string]any:
-		for path, o := range t {
-			p := "docker.tmpfs." + path
-			opts := ""
-			switch ov := o.(type) {
-			case nil:
-			case string:
-				opts = ov
-			default:
-				r.errf(p, "options must be text such as size=64m, got %s", describeNode(o))
-				continue
-			}
-			add(p, path, opts)
-		}
-	case string:
-		path, opts, _ := strings.Cut(t, ":")
-		add("docker.tmpfs", path, opts)
 	default:
-		r.errf("docker.tmpfs", "expected a list of path[:options] or a mapping, got %s", describeNode(v))
+		r.errf("docker.tmpfs", "expected a list of /path or /path:options, got %s", describeNode(v))
 	}
 	return out
 }

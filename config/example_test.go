@@ -158,12 +158,14 @@ func TestQueueIntakeSettings(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "1d12h": 36 * time.Hour, "72h": 72 * time.Hour, "90s": 90 * time.Second} {
+	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "1d12h": 36 * time.Hour, "72h": 72 * time.Hour, "90s": 90 * time.Second,
+		// herdctl's session timeouts: one unit, decimals, weeks.
+		"1w": 7 * 24 * time.Hour, "1.5d": 36 * time.Hour, "0.5h": 30 * time.Minute} {
 		if got, err := ParseDuration(in); err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "d", "3x", "-1d", "1.5d"} {
+	for _, in := range []string{"", "d", "3x", "-1d", "1.5x", "1W", "2 w"} {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", in)
 		}

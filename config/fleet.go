@@ -6,16 +6,18 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"time"
 )
 
-// checkFleetWarnings warns about unsupported herdctl fields anywhere in
-// the fleet file and refuses the per-agent-only dangerous flag elsewhere.
-func (l *loader) checkFleetWarnings() {
-	l.warnFields(reflect.TypeOf(fleetSpec{}), l.raw, l.doc, "")
+var fleetSpecType = reflect.TypeOf(fleetSpec{})
+
+// checkDangerousFlag refuses the per-agent dangerous flag outside
+// agents[].overrides of a fleet file.
+func (l *loader) checkDangerousFlag(d *doc) {
 	for _, p := range []string{"docker.dangerous_host_config", "defaults.docker.dangerous_host_config"} {
-		if l.doc.has(p) {
-			l.ps.add(l.file, l.doc.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
+		if d.has(p) {
+			l.ps.add(d.file, d.line(p), p, "dangerous_host_config is per agent: set it under agents[].overrides.docker for the agent that needs it")
 		}
 	}
 }
@@ -26,28 +28,24 @@ func (l *loader) resolveFleet() *Fleet {
 	f := &Fleet{Path: l.file, Dir: l.dir, Env: l.env, EnvFile: l.envFile, Homes: l.homes}
 	at := func(p string) int { return l.doc.line(p) }
 
-	switch v := s.Version.(type) {
-	case nil:
-	case int64:
-		if v != 1 {
-			l.ps.add(l.file, at("version"), "version", "unsupported version %d; herdbot reads version 1", v)
-		}
-	case string:
-		if v != "1" {
-			l.ps.add(l.file, at("version"), "version", "unsupported version %q; herdbot reads version 1", v)
-		}
-	default:
-		l.ps.add(l.file, at("version"), "version", "version must be 1")
-	}
+	// version: hcWalk checked it is a whole number of at least 1, which is
+	// all herdctl asks; every version reads alike.
 
 	f.Name = s.Fleet.Name
 	if f.Name == "" {
-		f.Name = filepath.Base(l.dir)
-		if validName(f.Name) != nil {
+		f.Name = dockerName(filepath.Base(l.dir))
+		if f.Name == "" {
 			f.Name = "herdbot"
 		}
-	} else if err := validName(f.Name); err != nil {
-		l.ps.add(l.file, at("fleet.name"), "fleet.name", "%v", err)
+	} else if n := dockerName(f.Name); n != f.Name {
+		// herdctl takes any text; container and network names do not.
+		if n == "" {
+			l.ps.add(l.file, at("fleet.name"), "fleet.name", "%q has no letter or digit; container and network names need one", truncate(f.Name, 60))
+		} else {
+			l.warnings = append(l.warnings, Problem{File: l.file, Line: at("fleet.name"), Field: "fleet.name",
+				Message: fmt.Sprintf("%q is %q in container and network names (letters, digits, ., _ and -, starting with a letter or digit)", truncate(f.Name, 60), n)})
+		}
+		f.Name = n
 	}
 	f.Description = s.Fleet.Description
 
@@ -102,8 +100,9 @@ func (l *loader) resolveFleet() *Fleet {
 		*v.dst, _ = look(v.name)
 	}
 
-	if len(s.Agents) == 0 {
-		l.ps.add(l.file, at("agents"), "agents", "the fleet has no agents: list at least one under agents: with a path")
+	if len(s.Agents) == 0 && len(s.Fleets) == 0 {
+		l.warnings = append(l.warnings, Problem{File: l.file, Line: at("agents"), Field: "agents",
+			Message: "the fleet has no agents: herdbot starts and runs nothing; list agents under agents: with a path"})
 	}
 	for i, r := range s.Agents {
 		if r.Path == "" {
@@ -122,6 +121,29 @@ func loadLocation(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Berlin or UTC", truncate(name, 60))
 	}
 	return loc, nil
+}
+
+// dockerName makes s usable in container and network names: letters,
+// digits, ., _ and -, starting with a letter or digit, at most 63
+// characters. It is "" when s has no letter or digit.
+func dockerName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() == 0:
+		case r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := b.String()
+	if len(out) > 63 {
+		out = out[:63]
+	}
+	return strings.TrimRight(out, "-._")
 }
 
 func defaultStr(v, def string) string {

@@ -106,9 +106,9 @@ func TestAgentCannotWidenItsSandbox(t *testing.T) {
 // TestWarningsHerdbot: things that load but deserve a word.
 func TestWarningsHerdbot(t *testing.T) {
 	f := mustLoad(t, with(baseFleet, map[string]string{
-		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: T\n    dm:\n      enabled: true\n",
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: T\n    guilds: []\n    dm:\n      enabled: true\n",
 	}), nil)
-	want := []string{"agents/a/agent.yaml:6: chat.discord.dm.enabled: DMs are enabled but the allowlist is empty"}
+	want := []string{"agents/a/agent.yaml:7: chat.discord.dm.enabled: DMs are enabled but the allowlist is empty"}
 	for _, w := range want {
 		found := false
 		for _, got := range f.Warnings {

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // lookupFunc finds a variable's value; ok is false when it is not set.
 type lookupFunc func(name string) (value string, ok bool)
@@ -14,8 +11,9 @@ type lookupFunc func(name string) (value string, ok bool)
 // literal text (it is not expanded). "$${" writes a literal "${". A bare
 // "$VAR" and "$(cmd)" are left alone, and substituted values are never
 // expanded again. missing lists the variables that were needed and not set.
-// err reports a malformed reference.
-func interpolate(s string, lookup lookupFunc) (out string, missing []string, err error) {
+// A "${" that does not start a reference (${ A }, ${{ x }}, one without
+// its "}") is kept as written, as herdctl keeps it; literal lists those.
+func interpolate(s string, lookup lookupFunc) (out string, missing, literal []string) {
 	if !strings.Contains(s, "${") {
 		return s, nil, nil
 	}
@@ -37,14 +35,20 @@ func interpolate(s string, lookup lookupFunc) (out string, missing []string, err
 		rest := s[i+2:]
 		end := strings.IndexByte(rest, '}')
 		if end < 0 {
-			return "", nil, fmt.Errorf("unterminated ${ (write $${ for a literal ${)")
+			literal = append(literal, "${"+truncate(rest, 40))
+			b.WriteString("${")
+			s = rest
+			continue
 		}
 		ref := rest[:end]
-		s = rest[end+1:]
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if !isVarName(name) {
-			return "", nil, fmt.Errorf("invalid variable reference ${%s}: use ${NAME} or ${NAME:-default}", truncate(ref, 40))
+			literal = append(literal, "${"+truncate(ref, 40)+"}")
+			b.WriteString("${")
+			s = rest
+			continue
 		}
+		s = rest[end+1:]
 		v, ok := lookup(name)
 		switch {
 		case ok && (v != "" || !hasDef):
@@ -55,7 +59,7 @@ func interpolate(s string, lookup lookupFunc) (out string, missing []string, err
 			missing = append(missing, name)
 		}
 	}
-	return b.String(), missing, nil
+	return b.String(), missing, literal
 }
 
 // chain returns a lookup that tries each source in order.

@@ -12,8 +12,8 @@ import (
 
 // Fleet and agent file names, in the order Load looks for them.
 var (
-	FleetFileNames = []string{"herdbot.yaml", "herdctl.yaml"}
-	AgentFileNames = []string{"agent.yaml", "herdctl-agent.yaml"}
+	FleetFileNames = []string{"herdbot.yaml", "herdctl.yaml", "herdctl.yml"}
+	AgentFileNames = []string{"agent.yaml", "herdctl-agent.yaml", "agent.yml", "herdctl-agent.yml"}
 )
 
 // EnvFileName is the name of the fleet and agent .env files.
@@ -59,11 +59,14 @@ type loader struct {
 	dir     string
 	env     map[string]string // fleet .env
 	envFile string
-	doc     *doc
+	doc     *doc // the top fleet file (root.doc)
 	spec    fleetSpec
-	raw     map[string]any // fleet file as a map, interpolated
+	raw     map[string]any // the top fleet file as a map, interpolated (root.raw)
 
-	agents []*agentLoad
+	root   *fleetLevel
+	levels []*fleetLevel // the top fleet file, then its sub-fleets
+	agents []*agentLoad  // every level's agents, in load order
+	badEnv map[string]bool
 
 	euid  int               // herdbot's user, who must own the agent files
 	home  string            // herdbot's home directory, for ~ ("" if unknown)
@@ -71,16 +74,20 @@ type loader struct {
 	pins  map[string]string // agent directory -> agent file (Reload)
 }
 
-// agentLoad is one entry of the fleet's agents list while loading.
+// agentLoad is one entry of a fleet file's agents list while loading.
 type agentLoad struct {
-	index   int
+	level   *fleetLevel
+	index   int    // in level's agents list
 	file    string // absolute agent file; "" when it could not be found
 	dir     string
 	env     map[string]string
 	envFile string
 	doc     *doc
 	raw     map[string]any // agent file, interpolated, fleet-only keys removed
-	agent   *Agent
+	vars    *agentVars     // where the agent file's variables come from
+	// inFleetDir: the file is in the fleet directory (refused; not loaded).
+	inFleetDir bool
+	agent      *Agent
 }
 
 func load(path string, procEnv lookupFunc) (*Fleet, error) {
@@ -88,11 +95,18 @@ func load(path string, procEnv lookupFunc) (*Fleet, error) {
 }
 
 func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet, error) {
-	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins}
+	_, f, err := loadWith(path, procEnv, pins)
+	return f, err
+}
+
+// loadWith loads the fleet at path and returns the loader too, for
+// PlanMigration to look at what it read.
+func loadWith(path string, procEnv lookupFunc, pins map[string]string) (*loader, *Fleet, error) {
+	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins, badEnv: map[string]bool{}}
 	l.findHomes()
 	file, err := findFleetFile(path)
 	if err != nil {
-		return nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
+		return l, nil, &Errors{Problems: []Problem{{File: path, Message: err.Error()}}}
 	}
 	l.file = file
 	l.dir = filepath.Dir(file)
@@ -101,9 +115,9 @@ func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet
 		if f != nil {
 			err.Warnings = f.Warnings
 		}
-		return nil, err
+		return l, nil, err
 	}
-	return f, nil
+	return l, f, nil
 }
 
 // result turns the collected problems into the error Load returns and
@@ -161,75 +175,49 @@ func findFleetFile(path string) (string, error) {
 
 var overridesPathRe = regexp.MustCompile(`^agents\[(\d+)\]\.overrides(\.|\[|$)`)
 
+// fleetLevel is one fleet file: the top one, or a sub-fleet (herdctl's
+// fleets:) of another.
+type fleetLevel struct {
+	file, dir string
+	doc       *doc
+	raw       map[string]any // interpolated, checked against herdctl's schema
+	names     []string       // sub-fleet names from the top; nil for the top
+	parent    *fleetLevel
+	agents    []*agentLoad // this file's agents list
+	// defaults are the agent defaults in effect here: this file's (with
+	// its fleets[] entry's overrides merged over them) over its parent's.
+	defaults map[string]any
+	// defSources say where a defaults field may be written, first match
+	// wins: the parent's fleets[] overrides, this file, then the parent's.
+	defSources []fieldSource
+}
+
+// fieldSource is a place in a file where fields of one kind are written.
+type fieldSource struct {
+	d      *doc
+	prefix string
+	dir    string // relative paths written there are relative to dir
+}
+
 // loadFleet does the work; problems go to l.ps.
 func (l *loader) loadFleet() *Fleet {
-	b, err := readFile(l.file)
-	if err != nil {
-		l.ps.add(l.file, 0, "", "%v", err)
-		return nil
-	}
-	l.doc = parseYAML(l.file, b, &l.ps)
-	if l.doc == nil {
-		return nil
-	}
 	l.envFile = filepath.Join(l.dir, EnvFileName)
 	l.env = l.loadEnv(l.envFile)
-
-	// First pass: find the agent files, whose .env files the overrides
-	// blocks resolve against. Its problems are reported by the second pass.
-	quiet := &doc{file: l.doc.file, root: l.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}
-	first := quiet.toMap(func(p string) (lookupFunc, string) {
-		if overridesPathRe.MatchString(p) {
-			return func(string) (string, bool) { return "", true }, ""
-		}
-		return l.fleetScope(p)
-	})
-	l.doc.pos = quiet.pos // lines for problems found before the second pass
-	refs, _ := first["agents"].([]any)
-	badEnv := map[string]bool{}
-	for i, r := range refs {
-		a := &agentLoad{index: i}
-		l.agents = append(l.agents, a)
-		p, _ := asMap(r)["path"].(string)
-		if p == "" {
-			continue
-		}
-		a.file = l.findAgentFile(i, p)
-		if a.file != "" {
-			a.dir = filepath.Dir(a.file)
-			a.envFile = filepath.Join(a.dir, EnvFileName)
-			if a.envFile == l.envFile {
-				l.ps.add(l.file, l.doc.line(fmt.Sprintf("agents[%d].path", i)), fmt.Sprintf("agents[%d].path", i),
-					"agent file %s is in the fleet directory, so its .env would be the fleet .env; give each agent its own directory", a.file)
-				continue
-			}
-			// An agent .env feeds the agent file and the fleet's
-			// overrides for the agent: only the operator may write it.
-			bad, checked := badEnv[a.envFile]
-			if !checked && exists(a.envFile) {
-				if err := checkOperatorFile(a.envFile, l.euid); err != nil {
-					l.ps.add(a.envFile, 0, "", "%v", err)
-					bad = true
-				}
-				badEnv[a.envFile] = bad
-			}
-			if bad {
-				a.env = map[string]string{}
-				continue
-			}
-			a.env = l.loadEnv(a.envFile)
-		}
+	root := l.loadLevel(l.file, nil, nil, 0)
+	if root == nil {
+		return nil
 	}
-
-	// Second pass with the right scope for every field.
-	l.raw = l.doc.toMap(l.fleetScope)
-	l.checkFleetWarnings()
+	l.root, l.doc, l.raw = root, root.doc, root.raw
 	for _, fe := range decode(l.raw, &l.spec, true) {
 		l.ps.add(l.file, l.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
 	f := l.resolveFleet()
+	l.loadSubFleets(root, map[string]bool{root.file: true}, []string{root.file})
+	for _, lv := range l.levels[1:] {
+		f.SubFleetFiles = append(f.SubFleetFiles, lv.file)
+	}
 	for _, a := range l.agents {
-		if a.file == "" {
+		if a.file == "" || a.inFleetDir {
 			continue
 		}
 		if ag := l.loadAgent(a, f); ag != nil {
@@ -241,12 +229,186 @@ func (l *loader) loadFleet() *Fleet {
 	return f
 }
 
-// fleetScope is the variable scope of a fleet file field.
-func (l *loader) fleetScope(p string) (lookupFunc, string) {
+// loadLevel reads one fleet file. ref is its fleets[] entry in parent
+// (refIndex), whose overrides go over the file; nil for the top file.
+func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, refIndex int) *fleetLevel {
+	b, err := readFile(file)
+	if err != nil {
+		if parent != nil {
+			p := fmt.Sprintf("fleets[%d].path", refIndex)
+			l.ps.add(parent.file, parent.doc.line(p), p, "sub-fleet %s: %v", file, unwrapPathErr(err))
+			return nil
+		}
+		l.ps.add(file, 0, "", "%v", err)
+		return nil
+	}
+	lv := &fleetLevel{file: file, dir: filepath.Dir(file), parent: parent}
+	lv.doc = parseYAML(file, b, &l.ps)
+	if lv.doc == nil {
+		return nil
+	}
+	lv.doc.warn = l.warn
+	l.levels = append(l.levels, lv)
+
+	// First pass: find the agent files, whose .env files the overrides
+	// blocks resolve against. Its problems are reported by the second pass.
+	quiet := &doc{file: lv.doc.file, root: lv.doc.root, pos: map[string]int{}, order: map[string][]string{}, probs: &problems{}}
+	first := quiet.toMap(func(p string) (lookupFunc, string) {
+		if overridesPathRe.MatchString(p) {
+			return func(string) (string, bool) { return "", true }, ""
+		}
+		return l.fleetScope(lv, p)
+	})
+	lv.doc.pos = quiet.pos // lines for problems found before the second pass
+	refs, _ := first["agents"].([]any)
+	for i, r := range refs {
+		a := &agentLoad{index: i, level: lv}
+		lv.agents = append(lv.agents, a)
+		l.agents = append(l.agents, a)
+		p, _ := asMap(r)["path"].(string)
+		if p == "" {
+			continue
+		}
+		l.findAgent(a, p)
+	}
+
+	// Second pass with the right scope for every field.
+	lv.raw = lv.doc.toMap(func(p string) (lookupFunc, string) { return l.fleetScope(lv, p) })
+	lv.raw = hcWalk{l: l, d: lv.doc}.object(hcFleetFile, lv.raw, "", fleetSpecType, false)
+	l.checkDangerousFlag(lv.doc)
+	own := asMap(lv.raw["defaults"])
+	lv.defSources = []fieldSource{{lv.doc, "defaults", lv.dir}}
+	if parent != nil {
+		refPrefix := fmt.Sprintf("fleets[%d].overrides", refIndex)
+		ov := asMap(ref["overrides"])
+		for _, k := range []string{"agents", "fleets"} {
+			if _, set := ov[k]; set {
+				p := refPrefix + "." + k
+				l.warnings = append(l.warnings, Problem{File: parent.file, Line: parent.doc.line(p), Field: p,
+					Message: "a sub-fleet's " + k + " cannot be overridden from its parent: ignored"})
+			}
+		}
+		ov = without(without(ov, "agents"), "fleets")
+		own = deepMerge(own, asMap(ov["defaults"]))
+		lv.raw = deepMerge(lv.raw, ov)
+		lv.defSources = append([]fieldSource{{parent.doc, refPrefix + ".defaults", lv.dir}}, lv.defSources...)
+		lv.defSources = append(lv.defSources, parent.defSources...)
+		lv.defaults = deepMerge(parent.defaults, own)
+		var sub fleetSpec
+		for _, fe := range decode(lv.raw, &sub, true) {
+			l.ps.add(file, lv.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
+		}
+		// Settings of the whole herdbot process come from the top file.
+		for _, k := range []string{"state_dir", "timezone", "http", "model_api", "docker"} {
+			if lv.doc.has(k) {
+				l.warnings = append(l.warnings, Problem{File: file, Line: lv.doc.line(k), Field: k,
+					Message: "ignored in a sub-fleet: only the top fleet file's " + k + " applies"})
+			}
+		}
+	} else {
+		lv.defaults = own
+	}
+	return lv
+}
+
+// loadSubFleets loads lv's fleets: entries, depth first, as herdctl does:
+// each sub-fleet's agents, then its own sub-fleets. visited and chain are
+// the files on the way down, for cycles.
+func (l *loader) loadSubFleets(lv *fleetLevel, visited map[string]bool, chain []string) {
+	refs, _ := lv.raw["fleets"].([]any)
+	names := map[string]string{} // name -> file, at this level
+	for j, r := range refs {
+		ref := asMap(r)
+		pathField := fmt.Sprintf("fleets[%d].path", j)
+		p, _ := ref["path"].(string)
+		if p == "" {
+			continue // hcWalk said it is required
+		}
+		p, err := expandHome(p, l.home)
+		if err != nil {
+			l.ps.add(lv.file, lv.doc.line(pathField), pathField, "%v", err)
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(lv.dir, p)
+		}
+		p = filepath.Clean(p)
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			l.ps.add(lv.file, lv.doc.line(pathField), pathField, "%s is a directory: name the sub-fleet's fleet file", p)
+			continue
+		}
+		if visited[p] {
+			l.ps.add(lv.file, lv.doc.line(pathField), pathField, "fleet composition cycle: %s", strings.Join(append(append([]string{}, chain...), p), " -> "))
+			continue
+		}
+		sub := l.loadLevel(p, lv, ref, j)
+		if sub == nil {
+			continue
+		}
+		name, nameField := "", pathField
+		if n, _ := ref["name"].(string); n != "" {
+			name, nameField = n, fmt.Sprintf("fleets[%d].name", j)
+		} else if n, _ := asMap(sub.raw["fleet"])["name"].(string); n != "" {
+			name = n
+		} else {
+			name = filepath.Base(sub.dir)
+		}
+		if !agentNamePattern.MatchString(name) {
+			l.ps.add(lv.file, lv.doc.line(nameField), nameField, "sub-fleet name %q is not valid: use letters, digits, _ and -, starting with a letter or digit (no dots); set name: on this entry", truncate(name, 60))
+		}
+		if prev, dup := names[name]; dup {
+			l.ps.add(lv.file, lv.doc.line(pathField), pathField, "two sub-fleets of %s are named %q (%s and %s); add name: to one of these entries", lv.file, name, prev, p)
+		}
+		names[name] = p
+		sub.names = append(append([]string{}, lv.names...), name)
+		visited[p] = true
+		l.loadSubFleets(sub, visited, append(append([]string{}, chain...), p))
+	}
+}
+
+// warn adds a warning.
+func (l *loader) warn(p Problem) { l.warnings = append(l.warnings, p) }
+
+// findAgent finds the agent file of a and reads its .env.
+func (l *loader) findAgent(a *agentLoad, p string) {
+	lv := a.level
+	a.file = l.findAgentFile(lv, a.index, p)
+	if a.file == "" {
+		return
+	}
+	a.dir = filepath.Dir(a.file)
+	a.envFile = filepath.Join(a.dir, EnvFileName)
+	if a.envFile == l.envFile {
+		field := fmt.Sprintf("agents[%d].path", a.index)
+		l.ps.add(lv.file, lv.doc.line(field), field,
+			"agent file %s is in the fleet directory, so its .env would be the fleet .env; give each agent its own directory (`herdbot migrate` moves it)", a.file)
+		a.inFleetDir = true
+		return
+	}
+	// An agent .env feeds the agent file and the fleet's overrides for the
+	// agent: only the operator may write it.
+	bad, checked := l.badEnv[a.envFile]
+	if !checked && exists(a.envFile) {
+		if err := checkOperatorFile(a.envFile, l.euid); err != nil {
+			l.ps.add(a.envFile, 0, "", "%v", err)
+			bad = true
+		}
+		l.badEnv[a.envFile] = bad
+	}
+	if bad {
+		a.env = map[string]string{}
+		return
+	}
+	a.env = l.loadEnv(a.envFile)
+}
+
+// fleetScope is the variable scope of a field of lv's fleet file. Every
+// fleet file reads the top fleet's .env, as herdctl reads one .env.
+func (l *loader) fleetScope(lv *fleetLevel, p string) (lookupFunc, string) {
 	if m := overridesPathRe.FindStringSubmatch(p); m != nil {
 		i, _ := strconv.Atoi(m[1])
-		if i < len(l.agents) && l.agents[i].envFile != "" {
-			a := l.agents[i]
+		if i < len(lv.agents) && lv.agents[i].envFile != "" {
+			a := lv.agents[i]
 			return chain(mapLookup(a.env), mapLookup(l.env), l.procEnv),
 				fmt.Sprintf("agents[].overrides read the agent's %s, then the fleet %s, then the process environment", a.envFile, l.envFile)
 		}
@@ -272,22 +434,23 @@ func (l *loader) loadEnv(path string) map[string]string {
 	return vars
 }
 
-// findAgentFile resolves agents[i].path.
-func (l *loader) findAgentFile(i int, p string) string {
+// findAgentFile resolves agents[i].path of lv.
+func (l *loader) findAgentFile(lv *fleetLevel, i int, p string) string {
 	field := fmt.Sprintf("agents[%d].path", i)
-	line := l.doc.line(field)
+	line := lv.doc.line(field)
+	file := lv.file
 	p, err := expandHome(p, l.home)
 	if err != nil {
-		l.ps.add(l.file, line, field, "%v", err)
+		l.ps.add(file, line, field, "%v", err)
 		return ""
 	}
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(l.dir, p)
+		p = filepath.Join(lv.dir, p)
 	}
 	p = filepath.Clean(p)
 	st, err := os.Stat(p)
 	if err != nil {
-		l.ps.add(l.file, line, field, "agent file %s: %v", p, unwrapPathErr(err))
+		l.ps.add(file, line, field, "agent file %s: %v", p, unwrapPathErr(err))
 		return ""
 	}
 	if !st.IsDir() {
@@ -306,18 +469,18 @@ func (l *loader) findAgentFile(i int, p string) string {
 	}
 	if pinned, ok := l.pins[p]; ok && found != pinned {
 		if exists(pinned) && !isPlaceholder(pinned) {
-			l.warnings = append(l.warnings, Problem{File: l.file, Line: line, Field: field, Message: fmt.Sprintf(
+			l.warnings = append(l.warnings, Problem{File: file, Line: line, Field: field, Message: fmt.Sprintf(
 				"%s appeared beside %s after herdbot started and is ignored: herdbot keeps reading %s until it restarts (if you did not create it, the agent may have tried to)",
 				found, pinned, pinned)})
 			return pinned
 		}
 		if found != "" {
-			l.ps.add(l.file, line, field, "agent file %s is gone and %s is there instead; a reload never switches an agent to another file: restart herdbot to use it", pinned, found)
+			l.ps.add(file, line, field, "agent file %s is gone and %s is there instead; a reload never switches an agent to another file: restart herdbot to use it", pinned, found)
 			return ""
 		}
 	}
 	if found == "" {
-		l.ps.add(l.file, line, field, "directory %s has no %s (an empty file is herdbot's read-only placeholder, not an agent file)", p, strings.Join(AgentFileNames, " or "))
+		l.ps.add(file, line, field, "directory %s has no %s (an empty file is herdbot's read-only placeholder, not an agent file)", p, strings.Join(AgentFileNames, " or "))
 	}
 	return found
 }

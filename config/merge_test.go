@@ -21,6 +21,7 @@ defaults:
     pids_limit: 99
   schedules:
     zz-default:
+      type: interval
       interval: 1h
       prompt: from defaults
 agents:
@@ -42,9 +43,11 @@ docker:
   labels: {agent: yes-label}
 schedules:
   c-first:
+    type: interval
     interval: 2h
     prompt: p1
   b-second:
+    type: cron
     cron: "0 * * * *"
     prompt: p2
 `,

@@ -11,35 +11,49 @@ import (
 // fleet entry. network.private is fleet-only (overrides, else defaults).
 func (r *agentRes) network() Network {
 	var fleetAllow, private []string
-	fleetAllowAt, privateAt := "", ""
+	var allowAt, privateAt fieldSource // where the lists are written
+	defs := []fieldSource{{r.l.doc, "defaults", r.l.dir}}
+	if r.a.level != nil {
+		defs = r.a.level.defSources
+	}
 	for _, layer := range []struct {
-		m      map[string]any
-		prefix string
-	}{{r.ov, r.ovPrefix}, {r.defs, "defaults"}} {
+		m    map[string]any
+		srcs []fieldSource
+	}{{r.ov, []fieldSource{{r.fleetDoc(), r.ovPrefix, ""}}}, {r.defs, defs}} {
 		var ns struct {
 			Network networkSpec `koanf:"network"`
 		}
-		if n, ok := layer.m["network"].(map[string]any); ok {
-			decode(map[string]any{"network": n}, &ns, false)
-			if _, set := n["allow"]; set && fleetAllowAt == "" {
-				fleetAllow, fleetAllowAt = ns.Network.Allow, layer.prefix+".network.allow"
+		n, ok := layer.m["network"].(map[string]any)
+		if !ok {
+			continue
+		}
+		decode(map[string]any{"network": n}, &ns, false)
+		// The source that wrote it (defaults can come from several files).
+		at := func(key string) fieldSource {
+			for _, s := range layer.srcs {
+				if s.d.has(s.prefix + ".network." + key) {
+					return fieldSource{s.d, s.prefix + ".network." + key, s.dir}
+				}
 			}
-			if _, set := n["private"]; set && privateAt == "" {
-				private, privateAt = ns.Network.Private, layer.prefix+".network.private"
-			}
+			return fieldSource{layer.srcs[0].d, layer.srcs[0].prefix + ".network." + key, layer.srcs[0].dir}
+		}
+		if _, set := n["allow"]; set && allowAt.d == nil {
+			fleetAllow, allowAt = ns.Network.Allow, at("allow")
+		}
+		if _, set := n["private"]; set && privateAt.d == nil {
+			private, privateAt = ns.Network.Private, at("private")
 		}
 	}
-	ld := r.l.doc
 	for i, h := range fleetAllow {
 		if err := validHostPattern(h); err != nil {
-			p := fmt.Sprintf("%s[%d]", fleetAllowAt, i)
-			r.l.ps.add(ld.file, ld.line(p), p, "%v", err)
+			p := fmt.Sprintf("%s[%d]", allowAt.prefix, i)
+			r.l.ps.add(allowAt.d.file, allowAt.d.line(p), p, "%v", err)
 		}
 	}
 	for i, h := range private {
 		if err := validPrivate(h); err != nil {
-			p := fmt.Sprintf("%s[%d]", privateAt, i)
-			r.l.ps.add(ld.file, ld.line(p), p, "%v", err)
+			p := fmt.Sprintf("%s[%d]", privateAt.prefix, i)
+			r.l.ps.add(privateAt.d.file, privateAt.d.line(p), p, "%v", err)
 		}
 	}
 	out := Network{Allow: fleetAllow, Private: private}

@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/herdbot/herdbot/sched/timing"
 )
 
 // scheduleOrder returns the schedule names in file order: the agent file's,
@@ -11,11 +14,13 @@ import (
 func (r *agentRes) scheduleOrder(in map[string]scheduleSpec) []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, keys := range [][]string{
-		r.a.doc.order["schedules"],
-		r.l.doc.order[r.ovPrefix+".schedules"],
-		r.l.doc.order["defaults.schedules"],
-	} {
+	orders := [][]string{r.a.doc.order["schedules"], r.fleetDoc().order[r.ovPrefix+".schedules"]}
+	if r.a.level != nil {
+		for _, s := range r.a.level.defSources {
+			orders = append(orders, s.d.order[s.prefix+".schedules"])
+		}
+	}
+	for _, keys := range orders {
 		for _, k := range keys {
 			if _, ok := in[k]; ok && !seen[k] {
 				seen[k] = true
@@ -43,7 +48,13 @@ func (r *agentRes) schedules(in map[string]scheduleSpec) []Schedule {
 	return out
 }
 
-// schedule resolves one schedule; ok is false when it is skipped.
+// DefaultSchedulePrompt is what a schedule without a prompt asks when the
+// agent has no default_prompt either, as in herdctl.
+const DefaultSchedulePrompt = "Execute your configured task"
+
+// schedule resolves one schedule; ok is false when it is skipped. Its
+// timing is checked with the scheduler's own parser and checks
+// (sched/timing), so what validates here is what the scheduler runs.
 func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 	p := "schedules." + name
 	if err := validName(name); err != nil {
@@ -52,7 +63,7 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 	sc := Schedule{
 		Name:          name,
 		Type:          s.Type,
-		Prompt:        defaultStr(s.Prompt, r.out.DefaultPrompt),
+		Prompt:        s.Prompt,
 		Enabled:       boolOr(s.Enabled, true),
 		ResumeSession: boolOr(s.ResumeSession, false),
 		CatchUp:       defaultStr(s.CatchUp, "skip"),
@@ -60,29 +71,23 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 		SecretEnv:     s.SecretEnv,
 		Fields:        s.Fields,
 	}
+	if sc.Prompt == "" {
+		sc.Prompt = defaultStr(r.out.DefaultPrompt, DefaultSchedulePrompt)
+	}
 	cronExpr := s.Cron
+	cronField := p + ".cron"
 	if s.Expression != "" {
 		if s.Cron != "" {
 			r.errf(p+".expression", "set cron or expression, not both")
 		}
-		cronExpr = s.Expression
+		cronExpr, cronField = s.Expression, p+".expression"
 	}
-	if sc.Type == "" {
-		switch {
-		case cronExpr != "":
-			sc.Type = "cron"
-		case s.Interval != "":
-			sc.Type = "interval"
-		case s.At != "":
-			sc.Type = "at"
-		case s.SecretEnv != "":
-			sc.Type = "webhook"
-		default:
-			r.errf(p+".type", "required: interval, cron, at or webhook")
-			return sc, false
-		}
-	}
-	if sc.Type == "chat" {
+	switch sc.Type {
+	case "":
+		// Also reported by hcWalk for the agent file: the same problem.
+		r.errf(p+".type", "required (%s)", hcSchedule.field("type").t.desc)
+		return sc, false
+	case "chat":
 		r.warnf(p+".type", "schedule type chat is not supported; this schedule is skipped")
 		return sc, false
 	}
@@ -114,36 +119,47 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 			r.errf(p+"."+f.key, "only for type %s, but this schedule is type %s", f.owner, sc.Type)
 		}
 	}
+	timingField := ""
 	switch sc.Type {
 	case "interval":
+		timingField = p + ".interval"
 		if s.Interval == "" {
-			r.errf(p+".interval", "required for an interval schedule (e.g. 30m, 72h, 3d)")
-		} else if d, err := positiveDuration(s.Interval, 0); err != nil {
-			r.errf(p+".interval", "%v", err)
-		} else {
-			sc.Interval = d
+			r.errf(timingField, "required for an interval schedule (e.g. 30m, 12h, 2d)")
+			return sc, false
 		}
+		d, err := timing.ParseInterval(s.Interval)
+		if err != nil {
+			r.errf(timingField, "%v", err)
+			return sc, false
+		}
+		sc.Interval = d
 	case "cron":
+		timingField = cronField
 		if cronExpr == "" {
-			r.errf(p+".cron", "required for a cron schedule (e.g. \"0 7 * * 1-5\")")
-		} else if _, err := validCron(cronExpr, sc.Timezone, time.Now()); err != nil {
-			r.errf(p+".cron", "%v", err)
-		} else {
-			sc.Cron = cronExpr
+			r.errf(p+".expression", "required for a cron schedule (e.g. \"0 7 * * 1-5\")")
+			return sc, false
 		}
+		sc.Cron = cronExpr
 	case "at":
+		timingField = p + ".at"
 		if s.At == "" {
-			r.errf(p+".at", "required for an at schedule (e.g. 2026-12-01 09:00)")
-		} else if t, err := parseAt(s.At, sc.Timezone); err != nil {
-			r.errf(p+".at", "%v", err)
-		} else {
-			sc.At = t
+			r.errf(timingField, "required for an at schedule (e.g. 2026-12-01 09:00)")
+			return sc, false
 		}
+		t, err := parseAt(s.At, sc.Timezone)
+		if err != nil {
+			r.errf(timingField, "%v", err)
+			return sc, false
+		}
+		sc.At = t
 	case "webhook":
 		sp := p + ".secret_env"
 		switch {
 		case s.SecretEnv == "":
-			r.errf(sp, "required for a webhook schedule: the agent .env variable holding the HMAC secret")
+			// herdctl's webhook schedules have no secret (and herdctl
+			// never fires them): never serve one unauthenticated.
+			r.warnf(p+".type", "a webhook schedule without secret_env is never served (anyone could start runs); set secret_env to a variable in the agent's .env holding the HMAC secret")
+			return sc, false
 		case !isVarName(s.SecretEnv):
 			r.errf(sp, "%q is not a variable name", s.SecretEnv)
 		default:
@@ -166,11 +182,15 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 			sc.Jitter = d
 		}
 	}
+	if err := timing.Check(timing.Timing{Type: sc.Type, Interval: sc.Interval, Cron: sc.Cron, Location: sc.Timezone, At: sc.At, Jitter: sc.Jitter}, time.Now()); err != nil {
+		field := timingField
+		if strings.HasPrefix(err.Error(), "jitter") {
+			field = p + ".jitter"
+		}
+		r.errf(field, "%v", err)
+	}
 	if err := oneOf(sc.CatchUp, CatchUpModes); err != nil {
 		r.errf(p+".catch_up", "%v", err)
-	}
-	if sc.Prompt == "" {
-		r.errf(p+".prompt", "required (or set the agent's default_prompt)")
 	}
 	sc.PostTo = r.postTo(p+".post_to", s.PostTo)
 	return sc, true

@@ -9,28 +9,27 @@ package config
 //	default: the default, as shown in the reference
 //	scope:   "fleet" for agent fields that only the fleet file may set
 //	         (defaults, agents[].overrides, top-level docker)
-//	warn:    a herdctl field herdbot accepts but does not support; setting
-//	         it yields one warning with this text
+//
+// herdctl's fields that herdbot does not act on are not here: herdctl.go
+// lists every herdctl field, checks herdctl's rules for it, warns about
+// the ones herdbot ignores and drops them before decoding.
 
 // fleetSpec is the fleet file, herdbot.yaml (or herdctl.yaml).
 type fleetSpec struct {
-	Version          any           `koanf:"version" doc:"Schema version; herdctl writes 1. Optional."`
-	Fleet            fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
-	StateDir         string        `koanf:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
-	Timezone         string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
-	HTTP             httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
-	ModelAPI         modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
-	Docker           dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
-	Defaults         agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
-	Agents           []agentRef    `koanf:"agents" doc:"The agents of the fleet, in order."`
-	WorkingDirectory any           `koanf:"working_directory" warn:"fleet-level working_directory is not supported; set working_directory in each agent file"`
-	Fleets           any           `koanf:"fleets" warn:"sub-fleets (fleets:) are not supported; list every agent under agents:"`
-	Webhooks         any           `koanf:"webhooks" warn:"fleet webhooks: are not supported; use a schedule with type: webhook (served on http.listen)"`
-	Web              any           `koanf:"web" warn:"the web dashboard (web:) is not supported; herdbot serves /healthz and /metrics on http.listen"`
+	Version  any           `koanf:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
+	Fleet    fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
+	StateDir string        `koanf:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
+	Timezone string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
+	HTTP     httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
+	ModelAPI modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
+	Docker   dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
+	Defaults agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
+	Agents   []agentRef    `koanf:"agents" doc:"The agents of the fleet, in order."`
+	Fleets   []fleetRef    `koanf:"fleets" doc:"herdctl's sub-fleets: other fleet files whose agents join this fleet, named <fleet>.<agent>. Their defaults cascade below this file's; only this file's state_dir, http, model_api, timezone and docker apply."`
 }
 
 type fleetMetaSpec struct {
-	Name        string `koanf:"name" doc:"Fleet name, used in container labels and logs." default:"the fleet directory's name"`
+	Name        string `koanf:"name" doc:"Fleet name, used in container labels, network names and logs (characters other than letters, digits, ., _ and - become -)." default:"the fleet directory's name"`
 	Description string `koanf:"description" doc:"Free text."`
 }
 
@@ -49,6 +48,13 @@ type agentRef struct {
 	Overrides agentSpec `koanf:"overrides" doc:"Agent fields merged over the agent file (maps merge, lists replace). Variables here resolve against the agent's .env, then the fleet .env, then the process environment. The only place for docker.dangerous_host_config."`
 }
 
+// fleetRef is an entry of fleets: (herdctl's sub-fleets).
+type fleetRef struct {
+	Path      string    `koanf:"path" doc:"The sub-fleet's fleet file, relative to this file."`
+	Name      string    `koanf:"name" doc:"The sub-fleet's name (letters, digits, _ and -)." default:"its fleet.name, else its directory's name"`
+	Overrides fleetSpec `koanf:"overrides" doc:"Fleet fields merged over the sub-fleet's file (not agents or fleets)."`
+}
+
 // agentSpec is an agent file (agent.yaml or herdctl-agent.yaml), and the
 // shape of defaults and agents[].overrides in the fleet file.
 type agentSpec struct {
@@ -58,7 +64,7 @@ type agentSpec struct {
 	SystemPrompt     string                  `koanf:"system_prompt" doc:"Appended to Claude Code's system prompt."`
 	DefaultPrompt    string                  `koanf:"default_prompt" doc:"Prompt for runs started without one (herdbot trigger, schedules without prompt)."`
 	Model            string                  `koanf:"model" doc:"Claude model name or alias (e.g. sonnet)." default:"the CLI's default"`
-	MaxTurns         *int                    `koanf:"max_turns" doc:"Maximum agentic turns per run; 0 means no limit." default:"0"`
+	MaxTurns         *int                    `koanf:"max_turns" doc:"Maximum agentic turns per run (1 or more); leave it out for no limit." default:"no limit"`
 	PermissionMode   string                  `koanf:"permission_mode" doc:"Claude Code permission mode: default, acceptEdits, plan, bypassPermissions, dontAsk or auto. Tools not pre-approved are asked for in chat." default:"default"`
 	Tools            []string                `koanf:"tools" doc:"Tools available to the agent (empty: all the CLI has)."`
 	AllowedTools     []string                `koanf:"allowed_tools" doc:"Pre-approved tools, Claude Code rule syntax: Read, Bash(git *), mcp__server__*."`
@@ -75,13 +81,6 @@ type agentSpec struct {
 	Schedules        map[string]scheduleSpec `koanf:"schedules" doc:"Schedules by name, in file order."`
 	Chat             chatSpec                `koanf:"chat" doc:"Chat connections; each agent has its own bot identity."`
 	Runtime          string                  `koanf:"runtime" doc:"herdctl's runner: cli (the only one herdbot has). sdk is accepted with a warning." default:"cli"`
-	Repo             any                     `koanf:"repo" warn:"repo is not supported; clone the repository into the working directory yourself"`
-	Identity         any                     `koanf:"identity" warn:"identity is not supported; put the persona in system_prompt"`
-	WorkSource       any                     `koanf:"work_source" warn:"work_source (GitHub issue queues) is not supported"`
-	Plugins          any                     `koanf:"plugins" warn:"plugins are not supported"`
-	SettingSources   any                     `koanf:"setting_sources" warn:"setting_sources is not supported; herdbot runs the CLI with its project settings"`
-	Hooks            any                     `koanf:"hooks" warn:"hooks are not supported; schedule reports are posted with schedules.*.post_to"`
-	MetadataFile     any                     `koanf:"metadata_file" warn:"metadata_file is not supported"`
 }
 
 type mcpSpec struct {
@@ -134,12 +133,12 @@ type dockerSpec struct {
 	CPUQuota            *int64            `koanf:"cpu_quota" doc:"CFS quota in microseconds per period."`
 	MaxContainers       *int              `koanf:"max_containers" doc:"Containers of this agent at once." default:"5"`
 	WorkspaceMode       string            `koanf:"workspace_mode" doc:"rw or ro: how the workspace is mounted." default:"rw"`
-	Tmpfs               any               `koanf:"tmpfs" doc:"Extra tmpfs mounts: a list of path[:options] or a map path: options."`
+	Tmpfs               any               `koanf:"tmpfs" doc:"Extra tmpfs mounts: a list of /path or /path:options (e.g. /cache:size=64m)."`
 	PidsLimit           *int64            `koanf:"pids_limit" doc:"Process limit." default:"256"`
 	Labels              map[string]string `koanf:"labels" doc:"Extra container labels (herdbot.* is reserved)."`
 	Image               string            `koanf:"image" scope:"fleet" doc:"Agent image, built locally from deploy/." default:"herdbot-agent:2.1.330"`
 	Network             string            `koanf:"network" scope:"fleet" doc:"bridge (the agent's own internal network behind the egress proxy), none, or host (dangerous: needs dangerous_host_config)." default:"bridge"`
-	User                string            `koanf:"user" scope:"fleet" doc:"uid:gid inside the container." default:"the workspace owner"`
+	User                string            `koanf:"user" scope:"fleet" doc:"\"UID\" or \"UID:GID\" (digits) inside the container; 0 needs dangerous_host_config." default:"the workspace owner"`
 	Volumes             []string          `koanf:"volumes" scope:"fleet" doc:"Extra binds, host:container[:ro|rw]."`
 	Env                 map[string]string `koanf:"env" scope:"fleet" doc:"The only variables the container receives (besides herdbot's own)."`
 	HostConfig          map[string]any    `koanf:"host_config" scope:"fleet" doc:"Docker HostConfig passthrough. Keys that undo hardening need dangerous_host_config."`
@@ -147,7 +146,7 @@ type dockerSpec struct {
 	CapAdd              []string          `koanf:"cap_add" scope:"fleet" doc:"Capabilities to add back (dangerous: needs dangerous_host_config)."`
 	Runtime             string            `koanf:"runtime" scope:"fleet" doc:"OCI runtime, e.g. runsc."`
 	DangerousHostConfig *bool             `koanf:"dangerous_host_config" scope:"fleet" doc:"Only in agents[].overrides.docker: allow this agent's host_config/network/privileged/cap_add to remove hardening." default:"false"`
-	Ports               any               `koanf:"ports" scope:"fleet" warn:"docker.ports is not supported: agent containers sit on an internal network and publish nothing"`
+	Ports               any               `koanf:"ports" scope:"fleet" doc:"herdctl's port bindings: accepted with a warning and ignored, because agent containers sit on an internal network and publish nothing."`
 }
 
 type scheduleSpec struct {
@@ -165,8 +164,6 @@ type scheduleSpec struct {
 	CatchUp       string     `koanf:"catch_up" doc:"After downtime: skip missed runs, or run once." default:"skip"`
 	SecretEnv     string     `koanf:"secret_env" doc:"For webhook: agent .env variable holding the HMAC-SHA256 secret. Required for webhooks."`
 	Fields        []string   `koanf:"fields" doc:"For webhook: JSON payload fields passed to the prompt."`
-	WorkSource    any        `koanf:"work_source" warn:"schedules.*.work_source is not supported"`
-	OutputToFile  any        `koanf:"outputToFile" warn:"schedules.*.outputToFile is not supported; every run's output is in the job history"`
 }
 
 type postToSpec struct {
@@ -188,11 +185,6 @@ type discordSpec struct {
 	AllowedUsers        []string    `koanf:"allowed_users" doc:"If set, only these user ids may talk to the bot."`
 	AllowedRoles        []string    `koanf:"allowed_roles" doc:"If set, only members with one of these role ids may talk to the bot."`
 	CommandRegistration cmdRegSpec  `koanf:"command_registration" doc:"Slash command registration."`
-	LogLevel            any         `koanf:"log_level" warn:"chat.discord.log_level is not supported; herdbot has one log level"`
-	Presence            any         `koanf:"presence" warn:"chat.discord.presence is not supported"`
-	Output              any         `koanf:"output" warn:"chat.discord.output is not supported; herdbot streams answers and tool calls in one edited message"`
-	Voice               any         `koanf:"voice" warn:"chat.discord.voice is not supported"`
-	Attachments         any         `koanf:"attachments" warn:"chat.discord.attachments is not supported"`
 }
 
 type guildSpec struct {
@@ -202,17 +194,15 @@ type guildSpec struct {
 }
 
 type channelSpec struct {
-	ID              string `koanf:"id" doc:"Channel id."`
-	Name            string `koanf:"name" doc:"A label for humans."`
-	Mode            string `koanf:"mode" doc:"mention or auto." default:"the guild's default_channel_mode (Slack: mention)"`
-	ContextMessages any    `koanf:"context_messages" warn:"channels[].context_messages is not supported"`
+	ID   string `koanf:"id" doc:"Channel id."`
+	Name string `koanf:"name" doc:"A label for humans."`
+	Mode string `koanf:"mode" doc:"mention or auto." default:"the guild's default_channel_mode (Slack: mention)"`
 }
 
 type dmSpec struct {
 	Enabled   *bool    `koanf:"enabled" doc:"Accept direct messages, from allowlisted users only." default:"false"`
 	Allowlist []string `koanf:"allowlist" doc:"User ids that may DM the bot."`
 	Blocklist []string `koanf:"blocklist" doc:"User ids that may never DM the bot."`
-	Mode      any      `koanf:"mode" warn:"chat.*.dm.mode is not supported; DMs always get an answer"`
 }
 
 type cmdRegSpec struct {
@@ -221,12 +211,11 @@ type cmdRegSpec struct {
 }
 
 type slackSpec struct {
-	BotTokenEnv        string        `koanf:"bot_token_env" doc:"Variable in the agent's .env holding the bot token (xoxb-…). Empty or unset: not connected."`
-	AppTokenEnv        string        `koanf:"app_token_env" doc:"Variable in the agent's .env holding the app-level token (xapp-…) for Socket Mode."`
+	BotTokenEnv        string        `koanf:"bot_token_env" doc:"Variable in the agent's .env holding the bot token (xoxb-…). Empty or unset: not connected." default:"SLACK_BOT_TOKEN"`
+	AppTokenEnv        string        `koanf:"app_token_env" doc:"Variable in the agent's .env holding the app-level token (xapp-…) for Socket Mode." default:"SLACK_APP_TOKEN"`
 	SessionExpiryHours *int          `koanf:"session_expiry_hours" doc:"Hours of silence after which a session starts afresh." default:"24"`
 	Channels           []channelSpec `koanf:"channels" doc:"Channels the app answers in."`
 	DM                 dmSpec        `koanf:"dm" doc:"Direct messages."`
 	AllowedUsers       []string      `koanf:"allowed_users" doc:"If set, only these user ids may talk to the app."`
 	SlashCommand       string        `koanf:"slash_command" doc:"The app's slash command." default:"/<agent name>"`
-	Output             any           `koanf:"output" warn:"chat.slack.output is not supported"`
 }

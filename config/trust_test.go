@@ -1,54 +1,118 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestTrustAgentFileReadsOnlyItsOwnEnv: an agent file cannot read the
-// fleet .env, the process environment, or another agent's .env.
-func TestTrustAgentFileReadsOnlyItsOwnEnv(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		files map[string]string
-		env   map[string]string
-	}{
-		{"FleetEnv", map[string]string{".env": "ANTHROPIC_API_KEY=sk-ant-fleet-secret\n"}, nil},
-		{"ProcessEnv", nil, map[string]string{"ANTHROPIC_API_KEY": "sk-ant-process-secret"}},
-		{"OtherAgentEnv", map[string]string{
-			"herdbot.yaml":        twoAgents,
-			"agents/b/agent.yaml": "name: b\n",
-			"agents/b/.env":       "ANTHROPIC_API_KEY=sk-ant-agent-b-secret\n",
-		}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			files := with(baseFleet, tc.files)
-			files["agents/a/agent.yaml"] = "name: a\nsystem_prompt: ${ANTHROPIC_API_KEY}\n"
-			f, err, _ := loadFiles(t, files, tc.env)
-			p := findProblem(t, err, "agents/a/agent.yaml", "system_prompt", "variable ANTHROPIC_API_KEY is not set")
-			if p.Line != 2 || !strings.Contains(p.Message, "reads only its own") {
-				t.Errorf("problem %s: want line 2 and an explanation", p)
+// TestTrustAgentFileVariables: an agent file reads its own .env; when the
+// agent cannot write the file (it runs in a container, the default) also
+// the fleet .env and herdbot's environment, as herdctl does, with one
+// warning per variable naming where it came from; never the model
+// credential; never another agent's .env.
+func TestTrustAgentFileVariables(t *testing.T) {
+	files := with(baseFleet, map[string]string{
+		".env":                "ANTHROPIC_API_KEY=sk-ant-fleet-secret\nGUILD=111111111111111111\n",
+		"agents/a/.env":       "OWN=own-value\n",
+		"agents/a/agent.yaml": "name: a\nsystem_prompt: \"${OWN} ${GUILD} ${FROM_PROC}\"\ndescription: ${GUILD}\n",
+	})
+	f, err, _ := loadFiles(t, files, map[string]string{"FROM_PROC": "proc-value"})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if got := f.Agents[0].SystemPrompt; got != "own-value 111111111111111111 proc-value" {
+		t.Errorf("system_prompt = %q", got)
+	}
+	var guild, proc int
+	for _, w := range f.Warnings {
+		if strings.Contains(w, "GUILD comes from the fleet .env") && strings.Contains(w, "agents/a/agent.yaml:2: system_prompt") &&
+			strings.Contains(w, "herdbot migrate --write") {
+			guild++
+		}
+		if strings.Contains(w, "FROM_PROC comes from herdbot's environment") {
+			proc++
+		}
+		if strings.Contains(w, "OWN") {
+			t.Errorf("a variable of the agent's own .env was warned about: %s", w)
+		}
+	}
+	if guild != 1 || proc != 1 {
+		t.Errorf("want one warning for GUILD (used twice) and one for FROM_PROC:\n%s", strings.Join(f.Warnings, "\n"))
+	}
+
+	// The model credential: never, from the fleet .env or the process.
+	for name, env := range map[string]map[string]string{"FleetEnv": nil, "ProcessEnv": {"ANTHROPIC_API_KEY": "sk-ant-process-secret"}} {
+		t.Run("ModelCredential"+name, func(t *testing.T) {
+			files := with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\nsystem_prompt: ${ANTHROPIC_API_KEY}\n"})
+			if env == nil {
+				files[".env"] = "ANTHROPIC_API_KEY=sk-ant-fleet-secret\n"
 			}
+			f, err, _ := loadFiles(t, files, env)
+			findProblem(t, err, "agents/a/agent.yaml", "system_prompt", "model API credential")
 			if f != nil {
-				for _, a := range f.Agents {
-					if strings.Contains(a.SystemPrompt, "secret") {
-						t.Errorf("agent %s got a secret in its system prompt", a.Name)
-					}
-				}
+				t.Errorf("loaded: %q", f.Agents[0].SystemPrompt)
 			}
 		})
 	}
+	// A renamed credential variable is the credential too.
+	t.Run("ModelCredentialRenamed", func(t *testing.T) {
+		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+			"herdbot.yaml":        "model_api:\n  api_key_env: MY_KEY\nagents:\n  - path: agents/a\n",
+			".env":                "MY_KEY=sk-ant-mine\n",
+			"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: MY_KEY\n    guilds: []\n",
+		}), nil)
+		findProblem(t, err, "agents/a/agent.yaml", "chat.discord.bot_token_env", "model API credential")
+	})
+	t.Run("OtherAgentEnv", func(t *testing.T) {
+		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+			"herdbot.yaml":        twoAgents,
+			"agents/a/agent.yaml": "name: a\nsystem_prompt: ${B_SECRET}\n",
+			"agents/b/agent.yaml": "name: b\n",
+			"agents/b/.env":       "B_SECRET=sk-agent-b-secret\n",
+		}), nil)
+		findProblem(t, err, "agents/a/agent.yaml", "system_prompt", "variable B_SECRET is not set")
+	})
 }
 
-// TestTrustAgentTokenEnvReadsOnlyAgentEnv: bot_token_env written in an
-// agent file is looked up in the agent's .env only.
-func TestTrustAgentTokenEnvReadsOnlyAgentEnv(t *testing.T) {
+// TestTrustWritableAgentFileReadsOnlyItsOwnEnv: when the agent could
+// write its own file (no container, a dangerous host config, a writable
+// volume over its directory), the file reads only the agent's own .env,
+// and the error says how to fix it.
+func TestTrustWritableAgentFileReadsOnlyItsOwnEnv(t *testing.T) {
+	for name, fleet := range map[string]string{
+		"Native":    "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        enabled: false\n",
+		"Dangerous": "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        dangerous_host_config: true\n",
+		"Volume":    "defaults:\n  docker:\n    volumes: [\"AGENTDIR:/data\"]\nagents:\n  - path: agents/a\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeFiles(t, with(baseFleet, map[string]string{
+				".env":                "GUILD=111111111111111111\n",
+				"agents/a/agent.yaml": "name: a\nsystem_prompt: ${GUILD}\n",
+			}))
+			fleet = strings.ReplaceAll(fleet, "AGENTDIR", filepath.Join(dir, "agents"))
+			if err := os.WriteFile(filepath.Join(dir, "herdbot.yaml"), []byte(fleet), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := load(dir, mapLookup(map[string]string{"GUILD": "from-process"}))
+			p := findProblem(t, err, "agents/a/agent.yaml", "system_prompt", "variable GUILD is not set")
+			if !strings.Contains(p.Message, "herdbot migrate --write") || !strings.Contains(p.Message, "reads only its own") {
+				t.Errorf("the error does not say how to fix it: %s", p)
+			}
+			if f != nil {
+				t.Errorf("loaded")
+			}
+		})
+	}
+	// The token named in the file is not looked up outside its .env either.
 	f := mustLoad(t, with(baseFleet, map[string]string{
-		".env":                "ANTHROPIC_API_KEY=sk-ant-fleet-secret\n",
-		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: ANTHROPIC_API_KEY\n",
-	}), map[string]string{"ANTHROPIC_API_KEY": "sk-ant-process"})
-	if d := f.Agents[0].Chat.Discord; d.Token != "" || d.Connected() {
-		t.Errorf("token = %q; an agent file must not read the fleet key", d.Token)
+		"herdbot.yaml":        "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        enabled: false\n",
+		".env":                "TOKEN=fleet-token-value\n",
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: TOKEN\n    guilds: []\n",
+	}), map[string]string{"TOKEN": "process-token"})
+	if d := f.Agents[0].Chat.Discord; d.Token != "" {
+		t.Errorf("native agent's token = %q; its file reads only its own .env", d.Token)
 	}
 }
 
@@ -130,7 +194,7 @@ func TestSecrets(t *testing.T) {
 		".env":          "ANTHROPIC_API_KEY=sk-ant-key\nSHORT=1234567\n",
 		"agents/a/.env": "DISCORD=discord-token\nGH=gh-token-a\nUNUSED=&& touch /workspace/x\nHOOK=hook-secret-1\nMCP=mcp-token-1\n",
 		"herdbot.yaml":  "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        env:\n          GITHUB_TOKEN: ${GH}\n",
-		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: DISCORD\n" +
+		"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: DISCORD\n    guilds: []\n" +
 			"schedules:\n  h:\n    type: webhook\n    secret_env: HOOK\n    prompt: p\n" +
 			"mcp_servers:\n  notes:\n    url: https://notes.example\n    headers:\n      Authorization: ${MCP}\n",
 	}), map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "oauth-from-process"})

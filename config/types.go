@@ -35,7 +35,10 @@ type Fleet struct {
 	Timezone    *time.Location // timezone; default time.Local
 	HTTP        HTTP           // herdbot's own HTTP server
 	Model       Model          // model API and credentials
-	Agents      []*Agent       // in the order of the fleet file's agents list
+	Agents      []*Agent       // the fleet file's agents in order, then each sub-fleet's (depth first)
+	// SubFleetFiles are the fleet files of herdctl's sub-fleets (fleets:),
+	// absolute.
+	SubFleetFiles []string
 	// Warnings lists accepted-but-unsupported herdctl fields and other
 	// things worth knowing, one sentence each, "file:line: field: text".
 	Warnings []string

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
-	"github.com/go-co-op/gocron/v2"
-	"github.com/robfig/cron/v3"
 )
 
 var (
@@ -37,10 +35,6 @@ var (
 	MCPTypes        = []string{"stdio", "sse", "http"}
 )
 
-// cronParser is the parser gocron uses for CronJob(expr, true): an
-// optional seconds field, then the standard five, or a descriptor.
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 func oneOf(v string, allowed []string) error {
 	for _, a := range allowed {
 		if v == a {
@@ -61,12 +55,25 @@ func validName(s string) error {
 	return nil
 }
 
-// ParseDuration parses a Go duration ("90m", "1h30m") with whole days
-// allowed in front ("3d", "1d12h"), as herdctl's intervals use.
+// herdctlTimeout is herdctl's session timeout form: a number, decimals
+// allowed, and one unit s, m, h, d or w.
+var herdctlTimeout = regexp.MustCompile(`^(\d+(?:\.\d+)?)(s|m|h|d|w)$`)
+
+// ParseDuration parses herdctl's timeouts ("30m", "1.5h", "1w") and Go
+// durations ("90m", "1h30m") with whole days allowed in front ("3d",
+// "1d12h").
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
+	}
+	if m := herdctlTimeout.FindStringSubmatch(s); m != nil {
+		n, err := strconv.ParseFloat(m[1], 64)
+		unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+		if err != nil || n*float64(unit) > float64(1<<62) {
+			return 0, fmt.Errorf("invalid duration %q: too long", truncate(s, 40))
+		}
+		return time.Duration(n * float64(unit)), nil
 	}
 	var days int64
 	if i := strings.IndexByte(s, 'd'); i > 0 {
@@ -82,7 +89,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: use e.g. 30m, 72h or 3d", truncate(s, 40))
+		return 0, fmt.Errorf("invalid duration %q: use e.g. 30m, 72h, 3d or 1w", truncate(s, 40))
 	}
 	return time.Duration(days)*24*time.Hour + d, nil
 }
@@ -123,30 +130,6 @@ func positiveDuration(s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("duration %q must be greater than zero", s)
 	}
 	return d, nil
-}
-
-// validCron checks a cron expression with gocron's own validator and
-// returns the parsed schedule for computing fire times.
-func validCron(expr string, loc *time.Location, now time.Time) (cron.Schedule, error) {
-	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-		return nil, fmt.Errorf("put the time zone in the schedule's timezone field, not in the expression")
-	}
-	if err := gocron.NewDefaultCron(true).IsValid(expr, loc, now); err != nil {
-		return nil, fmt.Errorf("invalid cron expression %q: %v", truncate(expr, 60), unwrapAll(err))
-	}
-	s, err := cronParser.Parse(expr)
-	if err != nil {
-		return nil, fmt.Errorf("invalid cron expression %q: %v", truncate(expr, 60), err)
-	}
-	return s, nil
-}
-
-func unwrapAll(err error) error {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		return fmt.Errorf("%s", msg[i+2:])
-	}
-	return err
 }
 
 func validSnowflake(s string) error {
@@ -234,7 +217,7 @@ func validPrivate(s string) error {
 
 // parseMemory parses a docker-style size ("512m", "2g") into bytes.
 func parseMemory(s string) (int64, error) {
-	n, err := units.RAMInBytes(s)
+	n, err := units.RAMInBytes(strings.Join(strings.Fields(s), ""))
 	if err != nil {
 		return 0, fmt.Errorf("invalid memory size %q: use e.g. 512m or 2g", truncate(s, 40))
 	}

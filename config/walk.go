@@ -11,8 +11,7 @@ type schemaField struct {
 	Key   string
 	Doc   string
 	Def   string
-	Fleet bool   // fleet-only in an agent file
-	Warn  string // accepted herdctl field, not supported
+	Fleet bool // fleet-only in an agent file
 	Type  reflect.Type
 }
 
@@ -33,7 +32,6 @@ func fieldsOf(t reflect.Type) []schemaField {
 			Doc:   sf.Tag.Get("doc"),
 			Def:   sf.Tag.Get("default"),
 			Fleet: sf.Tag.Get("scope") == "fleet",
-			Warn:  sf.Tag.Get("warn"),
 			Type:  sf.Type,
 		})
 	}
@@ -104,17 +102,6 @@ func walkSchema(t reflect.Type, m map[string]any, path string, visit func(path s
 			}
 		}
 	}
-}
-
-// warnFields adds a warning for each accepted-but-unsupported field set in m.
-func (l *loader) warnFields(t reflect.Type, m map[string]any, d *doc, prefix string) {
-	walkSchema(t, m, prefix, func(p string, f schemaField, v any) bool {
-		if f.Warn != "" {
-			l.warnings = append(l.warnings, Problem{File: d.file, Line: d.line(p), Field: p, Message: f.Warn})
-			return false
-		}
-		return true
-	})
 }
 
 // fleetOnly removes the fleet-only keys from an agent file's map, adding a

@@ -35,7 +35,7 @@ func WatchReady(ctx context.Context, f *Fleet, onChange, ready func()) error {
 
 // WatchedFiles lists the files Watch reacts to.
 func (f *Fleet) WatchedFiles() []string {
-	files := []string{f.Path, f.EnvFile}
+	files := append([]string{f.Path, f.EnvFile}, f.SubFleetFiles...)
 	for _, a := range f.Agents {
 		files = append(files, a.File, a.EnvFile)
 	}

@@ -34,6 +34,11 @@ type doc struct {
 	order map[string][]string
 	nodes int
 	probs *problems
+	// whereVar, if set, says where a missing variable was looked for
+	// (instead of the scope's sentence).
+	whereVar func(name string) string
+	// warn, if set, receives warnings (text kept as written).
+	warn func(Problem)
 }
 
 // parseYAML parses b (one YAML document) into a node tree.
@@ -244,17 +249,23 @@ func (d *doc) scalar(n *yaml.Node, path string, scope scopeFunc) any {
 		d.probs.add(d.file, n.Line, path, "custom YAML tag %s is not supported", n.Tag)
 		return n.Value
 	}
-	if n.Tag != "!!str" || scope == nil {
+	if n.Tag != "!!str" || scope == nil { // scope nil: as written
 		return n.Value
 	}
 	lookup, where := scope(path)
-	out, missing, err := interpolate(n.Value, lookup)
-	if err != nil {
-		d.probs.add(d.file, n.Line, path, "%v", err)
-		return n.Value
+	out, missing, literal := interpolate(n.Value, lookup)
+	for _, lit := range literal {
+		if d.warn != nil {
+			d.warn(Problem{File: d.file, Line: n.Line, Field: path, Message: fmt.Sprintf(
+				"%s is not a variable reference (${NAME} or ${NAME:-default}); kept as written, as herdctl keeps it (write $${ for a literal ${)", lit)})
+		}
 	}
 	for _, name := range missing {
-		d.probs.add(d.file, n.Line, path, "variable %s is not set (%s); set it there or write ${%s:-default}", name, where, name)
+		w := where
+		if d.whereVar != nil {
+			w = d.whereVar(name)
+		}
+		d.probs.add(d.file, n.Line, path, "variable %s is not set (%s); set it there or write ${%s:-default}", name, w, name)
 	}
 	return out
 }
@@ -279,6 +290,39 @@ func (d *doc) line(path string) int {
 		path = parentPath(path)
 	}
 	return 0
+}
+
+// rename makes the field written at from known as to (and everything
+// below it): herdctl's old field names are read as their new ones, and
+// problems about them still point at the line where they are written.
+func (d *doc) rename(from, to string) {
+	if d == nil || from == to {
+		return
+	}
+	under := func(p string) (string, bool) {
+		rest, ok := strings.CutPrefix(p, from)
+		return rest, ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+	}
+	pos := map[string]int{}
+	for p, line := range d.pos {
+		if rest, ok := under(p); ok {
+			pos[to+rest] = line
+		}
+	}
+	for p, line := range pos {
+		if _, taken := d.pos[p]; !taken {
+			d.pos[p] = line
+		}
+	}
+	order := map[string][]string{}
+	for p, keys := range d.order {
+		if rest, ok := under(p); ok {
+			order[to+rest] = keys
+		}
+	}
+	for p, keys := range order {
+		d.order[p] = keys
+	}
 }
 
 // has reports whether path was written in the document.

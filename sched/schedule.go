@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/sched/timing"
 )
 
 // Schedule types.
@@ -27,7 +28,7 @@ const (
 )
 
 // MinInterval is the shortest interval a schedule may have.
-const MinInterval = time.Second
+const MinInterval = timing.MinInterval
 
 // Schedule is one scheduled (or webhook-triggered) prompt of an agent. The
 // lead maps the agent file's schedules onto it; the zero value of each
@@ -57,6 +58,13 @@ type Schedule struct {
 	Secret    string    // HMAC-SHA256 key of X-Hub-Signature-256
 	Fields    []string  // payload fields the prompt template may use
 	RateLimit RateLimit // zero = DefaultRateLimit
+}
+
+// timingOf is what timing.Check needs of s. config checks a configured
+// schedule's timing with the same function, so `herdbot validate` and the
+// scheduler cannot disagree.
+func timingOf(s Schedule) timing.Timing {
+	return timing.Timing{Type: s.Type, Interval: s.Interval, Cron: s.Cron, Location: s.Location, At: s.At, Jitter: s.Jitter}
 }
 
 // Key is "agent/name", the schedule's identity.
@@ -136,31 +144,11 @@ func validate(s Schedule) error {
 	default:
 		return fmt.Errorf("catch_up %q: want %q or %q", s.CatchUp, CatchUpSkip, CatchUpOnce)
 	}
-	if s.Jitter < 0 {
-		return fmt.Errorf("jitter %s is negative", s.Jitter)
+	if err := timing.Check(timingOf(s), time.Now()); err != nil {
+		return err
 	}
 	switch s.Type {
-	case TypeInterval:
-		if s.Interval < MinInterval {
-			return fmt.Errorf("interval %s: must be at least %s", s.Interval, MinInterval)
-		}
-		if s.Jitter >= s.Interval {
-			return fmt.Errorf("jitter %s: must be shorter than the interval %s", s.Jitter, s.Interval)
-		}
-	case TypeCron:
-		c, err := parseCron(s.Cron, time.UTC)
-		if err != nil {
-			return err
-		}
-		if s.Jitter > 0 {
-			if gap := c.minGap(time.Now()); s.Jitter >= gap {
-				return fmt.Errorf("jitter %s: must be shorter than the gap between runs (%s)", s.Jitter, gap)
-			}
-		}
-	case TypeAt:
-		if s.At.IsZero() {
-			return errors.New("at: time is required")
-		}
+	case TypeInterval, TypeCron, TypeAt:
 	case TypeWebhook:
 		if s.Secret == "" {
 			return errors.New("secret is required for a webhook")

@@ -34,6 +34,16 @@ const (
 	DefaultStderrTail   = 8 << 10
 )
 
+// BypassPermissions is the permission mode in which the CLI asks for
+// nothing. Only the fleet file can choose it; in every other mode Command
+// turns it off for the session (noBypassSettings).
+const BypassPermissions = "bypassPermissions"
+
+// noBypassSettings is the --settings JSON that disables bypassPermissions
+// mode: no mode switch later in the session (a control request, a plan
+// approval, a subagent definition) can turn approvals off.
+const noBypassSettings = `{"permissions":{"disableBypassPermissionsMode":"disable"}}`
+
 // Config configures a Runtime. The zero value is usable.
 type Config struct {
 	// Binary is the CLI program, Command's argv[0] (default "claude").
@@ -83,10 +93,21 @@ func New(cfg Config) *Runtime {
 // Command returns the argv for one CLI process:
 //
 //	claude -p --output-format stream-json --input-format stream-json --verbose
-//	  --permission-prompt-tool stdio --permission-mode=<mode> [--model=…]
+//	  --permission-prompt-tool stdio --setting-sources= --strict-mcp-config
+//	  --permission-mode=<mode> [--settings=<no bypass>] [--model=…]
 //	  [--max-turns=…] [--tools=…] [--allowedTools=…] [--disallowedTools=…]
 //	  [--system-prompt=…] [--append-system-prompt=…] [--mcp-config=…]
 //	  [--include-partial-messages] [--resume=…]
+//
+// The CLI takes its configuration from this command line and the agent
+// image's managed settings only, never from a file the agent can write
+// (its workspace, its HOME, /tmp): the empty --setting-sources= drops the
+// user, project and local settings files (permission rules, hooks, env,
+// apiKeyHelper, defaultMode, subagents, skills, commands, CLAUDE.md), and
+// --strict-mcp-config drops every MCP server but those of --mcp-config
+// (~/.claude.json's mcpServers and projects, .mcp.json). Unless the mode is
+// bypassPermissions (which only the fleet file can choose), --settings
+// turns bypassPermissions mode off for the whole session.
 //
 // Every value is passed in --flag=value form, so a value starting with "-"
 // cannot be taken for another flag. The permission mode defaults to
@@ -98,12 +119,17 @@ func (r *Runtime) Command(opts agents.RunOptions) []string {
 		"--input-format", "stream-json",
 		"--verbose",
 		"--permission-prompt-tool", "stdio",
+		"--setting-sources=",
+		"--strict-mcp-config",
 	}
 	mode := opts.PermissionMode
 	if mode == "" {
 		mode = "default"
 	}
 	argv = append(argv, "--permission-mode="+mode)
+	if mode != BypassPermissions {
+		argv = append(argv, "--settings="+noBypassSettings)
+	}
 	add := func(flag, v string) {
 		if v != "" {
 			argv = append(argv, flag+"="+v)

@@ -55,11 +55,17 @@ func newSession(t testing.TB, srv *claudetest.ModelServer, extraEnv ...string) *
 // start runs the real CLI with opts through the native sandbox.
 func (s *session) start(t testing.TB, opts agents.RunOptions) *cliRun {
 	t.Helper()
+	return s.startArgv(t, func(rt *claude.Runtime) []string { return rt.Command(opts) })
+}
+
+// startArgv runs the real CLI with the argv that argv returns.
+func (s *session) startArgv(t testing.TB, argv func(*claude.Runtime) []string) *cliRun {
+	t.Helper()
 	bin := testenv.RequireClaude(t)
 	rt := claude.New(claude.Config{Binary: bin, Log: testLog(t)})
 	p, err := native.New(testLog(t)).Start(t.Context(), sandbox.Spec{
 		Agent:     "test",
-		Command:   rt.Command(opts),
+		Command:   argv(rt),
 		Env:       s.env,
 		Workspace: s.ws,
 		StateDir:  s.state,

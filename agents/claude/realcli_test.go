@@ -1,8 +1,10 @@
 package claude_test
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -411,6 +413,51 @@ func TestRealCLI_Demo(t *testing.T) {
 	res, evs = r.until(agents.EventResult)
 	if len(ofKind(evs, agents.EventPermission)) != 0 || !strings.Contains(res.Result.Text, "what else can you do?") {
 		t.Errorf("follow-up: %+v; events %s", res.Result, kinds(evs))
+	}
+	if err := r.close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestRealCLI_HerdbotFlagsApply: with no setting sources and strict MCP
+// config, herdbot's own flags still reach the CLI: the appended system
+// prompt, the permission mode and a denied tool (the model is not offered
+// Bash, and its Bash call is refused without a permission request).
+func TestRealCLI_HerdbotFlagsApply(t *testing.T) {
+	srv := claudetest.NewModelServer(t, claudetest.Script(
+		claudetest.Bash("touch denied-by-flag.txt", "Create a file"),
+		claudetest.Text("could not"),
+	))
+	r := newSession(t, srv).start(t, agents.RunOptions{
+		PermissionMode: "acceptEdits", DisallowedTools: []string{"Bash"}, AppendSystemPrompt: "HERDBOT-APPENDED-PROMPT",
+	})
+	r.send("create the file")
+	res, evs := r.until(agents.EventResult)
+	if p := ofKind(evs, agents.EventPermission); len(p) != 0 {
+		t.Errorf("permission asked for a denied tool: %+v", p[0].Permission)
+	}
+	if tr := ofKind(evs, agents.EventToolResult); len(tr) != 1 || !tr[0].ToolResult.IsError {
+		t.Errorf("tool results %+v, want one error", tr)
+	}
+	if exists(filepath.Join(r.ws, "denied-by-flag.txt")) {
+		t.Error("denied tool ran")
+	}
+	var init map[string]any
+	if err := json.Unmarshal(ofKind(evs, agents.EventInit)[0].Raw, &init); err != nil {
+		t.Fatal(err)
+	}
+	if init["permissionMode"] != "acceptEdits" {
+		t.Errorf("init permissionMode %v", init["permissionMode"])
+	}
+	reqs := srv.MessageRequests()
+	if len(reqs) == 0 || !strings.Contains(reqs[0].System, "HERDBOT-APPENDED-PROMPT") {
+		t.Errorf("appended system prompt not sent to the model")
+	}
+	if len(reqs) > 0 && slices.Contains(reqs[0].Tools, "Bash") {
+		t.Errorf("model offered the denied Bash tool: %v", reqs[0].Tools)
+	}
+	if res.Err != nil {
+		t.Errorf("result err %v", res.Err)
 	}
 	if err := r.close(); err != nil {
 		t.Errorf("Close: %v", err)

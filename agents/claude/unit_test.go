@@ -10,24 +10,27 @@ import (
 )
 
 func TestCommand(t *testing.T) {
-	base := "claude -p --output-format stream-json --input-format stream-json --verbose --permission-prompt-tool stdio"
+	base := "claude -p --output-format stream-json --input-format stream-json --verbose --permission-prompt-tool stdio" +
+		" --setting-sources= --strict-mcp-config"
+	noBypass := ` --settings={"permissions":{"disableBypassPermissionsMode":"disable"}}`
 	for _, tc := range []struct {
 		name string
 		opts agents.RunOptions
 		want string
 	}{
-		{"defaults", agents.RunOptions{}, base + " --permission-mode=default"},
+		{"defaults", agents.RunOptions{}, base + " --permission-mode=default" + noBypass},
+		{"bypass chosen by the fleet", agents.RunOptions{PermissionMode: "bypassPermissions"}, base + " --permission-mode=bypassPermissions"},
 		{"all", agents.RunOptions{
 			Model: "sonnet", PermissionMode: "acceptEdits", MaxTurns: 3, Tools: []string{"Bash", "Read"},
 			AllowedTools: []string{"Bash(git:*)", "Read"}, DisallowedTools: []string{"WebFetch"},
 			SystemPrompt: "sys", AppendSystemPrompt: "extra", MCPConfig: `{"mcpServers":{}}`,
 			IncludePartial: true, Resume: "0d6f2a4e-1111-4c3b-9a55-2f0c7b9e1a01",
-		}, base + " --permission-mode=acceptEdits --model=sonnet --max-turns=3 --tools=Bash,Read" +
+		}, base + " --permission-mode=acceptEdits" + noBypass + " --model=sonnet --max-turns=3 --tools=Bash,Read" +
 			" --allowedTools=Bash(git:*),Read --disallowedTools=WebFetch --system-prompt=sys --append-system-prompt=extra" +
 			` --mcp-config={"mcpServers":{}} --include-partial-messages --resume=0d6f2a4e-1111-4c3b-9a55-2f0c7b9e1a01`},
-		{"no tools", agents.RunOptions{Tools: []string{}}, base + " --permission-mode=default --tools="},
+		{"no tools", agents.RunOptions{Tools: []string{}}, base + " --permission-mode=default" + noBypass + " --tools="},
 		{"hostile values stay values", agents.RunOptions{Resume: "--dangerously-skip-permissions", AppendSystemPrompt: "-x"},
-			base + " --permission-mode=default --append-system-prompt=-x --resume=--dangerously-skip-permissions"},
+			base + " --permission-mode=default" + noBypass + " --append-system-prompt=-x --resume=--dangerously-skip-permissions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := strings.Join(New(Config{}).Command(tc.opts), " ")

@@ -64,6 +64,7 @@ chat:
   slack:
     bot_token_env: GARDEN_SLACK_BOT_TOKEN
     app_token_env: GARDEN_SLACK_APP_TOKEN
+    channels: []
 `
 
 // gardenEnv returns garden's .env with the named variables left out and
@@ -348,7 +349,7 @@ func TestDoctorSeededProblems(t *testing.T) {
 			e.skew = 10500 * time.Millisecond
 		}, 0, "WARN", []string{"clock skew: the engine's clock is 10."}},
 		{"clock skew 10m behind", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
-			e.skew = -10 * time.Minute
+			e.skew = -10*time.Minute - 30*time.Second // read within half a round trip: "-10m29.…" to "-10m30.…"
 		}, 1, "ERROR", []string{"clock skew: the engine's clock is -10m"}},
 		{"listen on all addresses", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)

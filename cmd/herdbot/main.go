@@ -69,7 +69,8 @@ func commands() map[string]command {
 		"schedules": {"list schedules with their next fire times and last outcome (also while herdbot is stopped)", "schedules [agent] [--json]", cmdSchedules},
 		"audit":     {"list the audit trail: approvals, control requests, egress… (also while herdbot is stopped)", "audit [agent] [--action PREFIX] [--subject S] [--limit N] [--json]", cmdAudit},
 		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
-		"docs":      {"print generated docs (configuration reference)", "docs config", cmdDocs},
+		"docs":      {"print generated docs (configuration reference, herdctl's fields)", "docs config|herdctl", cmdDocs},
+		"migrate":   {"turn a herdctl fleet into herdbot's secure layout (prints the changes; --write applies them)", "migrate [-c herdctl.yaml] [--write]", cmdMigrate},
 		"doctor":    {"check the engine, images, tokens, permissions, CLI and clock", "doctor [-c herdbot.yaml]", cmdDoctor},
 		"egress":    {"run the egress proxy (inside the sidecar container)", "egress [flags]", cmdEgress},
 	}

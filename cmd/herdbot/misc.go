@@ -135,11 +135,14 @@ func cmdDocs(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || pos[0] != "config" {
-		fs.Usage()
-		return errors.New("docs: the only topic is `config`")
+	switch {
+	case len(pos) == 1 && pos[0] == "config":
+		return config.WriteReference(e.stdout)
+	case len(pos) == 1 && pos[0] == "herdctl":
+		return config.WriteHerdctlFields(e.stdout)
 	}
-	return config.WriteReference(e.stdout)
+	fs.Usage()
+	return errors.New("docs: the topics are `config` and `herdctl`")
 }
 
 func cmdEgress(ctx context.Context, e env, args []string) error {

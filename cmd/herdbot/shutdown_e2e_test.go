@@ -97,7 +97,7 @@ func TestSIGTERMGivesEveryRunTheGrace(t *testing.T) {
 	body := []byte(`{"ref":"main"}`)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/garden/push", bytes.NewReader(body))
 	req.Header.Set(ops.HeaderSignature, "sha256="+hex.EncodeToString(ops.Sign([]byte(secret), "", body)))
-	req.Header.Set(ops.HeaderDelivery, "d-sigterm")
+	req.Header.Set(ops.HeaderDelivery, "sigterm-1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

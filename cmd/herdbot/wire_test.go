@@ -43,7 +43,7 @@ func TestCLIArgumentErrors(t *testing.T) {
 		{[]string{"trigger"}, "trigger: need one agent name"},
 		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not a choice: once (this time), session (this exact input again in the session) or deny`},
 		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"docs", "other"}, "docs: the only topic is `config`"},
+		{[]string{"docs", "other"}, "docs: the topics are `config` and `herdctl`"},
 	} {
 		var out, errb strings.Builder
 		err := run(context.Background(), c.args, strings.NewReader(""), &out, &errb)

@@ -402,7 +402,7 @@ func TestRefusedAuditRowsAreCapped(t *testing.T) {
 func TestShutdownGivesWebhookRunsTheirGrace(t *testing.T) {
 	s := start(t, ops.Config{StopGrace: time.Minute}, ghHook())
 	s.hooks.block = true
-	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "d-grace"}); resp.StatusCode != http.StatusAccepted {
+	if resp, _ := s.do(req{body: payload, secret: secret, delivery: "grace-1"}); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	s.nextRun()

@@ -18,7 +18,34 @@ import (
 
 // cliImageFormat versions the layout BuildCLIImage produces; bump it when
 // the layout changes so existing images are rebuilt.
-const cliImageFormat = "1"
+const cliImageFormat = "2"
+
+// ManagedSettingsPath is where the Claude Code CLI reads managed (policy)
+// settings on Linux: /etc/claude-code (not configurable), plus drop-ins in
+// managed-settings.d beside it. Managed settings apply whatever
+// --setting-sources says. In the agent images the directory and the file
+// belong to root and the container's root file system is read-only, so
+// the agent can neither change the file nor add a drop-in.
+const ManagedSettingsPath = "/etc/claude-code/managed-settings.json"
+
+// ManagedSettings is the managed settings file of the agent images (this
+// image and deploy/agent/managed-settings.json, kept equal by a test).
+// allowManagedHooksOnly: no hook runs unless managed settings define it
+// (none do), whatever settings, plugin, subagent or skill file the agent
+// writes. It holds nothing more on purpose:
+//   - allowManagedPermissionRulesOnly would also drop herdbot's
+//     --allowedTools (measured on 2.1.330); agent-written permission rules
+//     are kept out by --setting-sources= instead (agents/claude.Command);
+//   - disableBypassPermissionsMode would also forbid the
+//     bypassPermissions mode a fleet file may choose; agents/claude.Command
+//     passes it per run (--settings) for every other mode.
+//
+// The CLI silently ignores a managed settings file that fails validation,
+// so a test checks that this one takes effect.
+const ManagedSettings = `{
+  "allowManagedHooksOnly": true
+}
+`
 
 // cliPasswd and cliGroup give the image a non-root "agent" user (uid 1000)
 // for tools that look the user up; containers run with a numeric uid.
@@ -39,7 +66,9 @@ type cliFile struct {
 // .tools/node_modules/.bin/claude is resolved) with the shared libraries it
 // needs, /bin/bash and its libraries (the CLI's Bash tool), a static busybox
 // for sh-style tools (ls, cat, touch, grep…), /etc/passwd and /etc/group
-// with user agent (1000), and the host's CA certificates. No registry is
+// with user agent (1000), the host's CA certificates, and the managed
+// settings file ManagedSettings at ManagedSettingsPath (root's, mode 0444,
+// read-only like the rest of the root file system). No registry is
 // used. The image is tagged tag (default DefaultAgentImage) and labelled
 // with a hash of its content; when an image with that tag and hash exists,
 // nothing is rebuilt.
@@ -73,8 +102,8 @@ func (b *Backend) BuildCLIImage(ctx context.Context, tag, claudeBin string) erro
 		for _, d := range []struct {
 			name string
 			mode int64
-		}{{"rootfs", 0o755}, {"rootfs/etc", 0o755}, {"rootfs/tmp", 0o1777}, {"rootfs/home", 0o755},
-			{"rootfs/home/agent", 0o700}, {"rootfs/workspace", 0o755}} {
+		}{{"rootfs", 0o755}, {"rootfs/etc", 0o755}, {"rootfs" + path.Dir(ManagedSettingsPath), 0o755}, {"rootfs/tmp", 0o1777},
+			{"rootfs/home", 0o755}, {"rootfs/home/agent", 0o700}, {"rootfs/workspace", 0o755}} {
 			if err := tarDir(tw, d.name, d.mode, 0, 0); err != nil {
 				return err
 			}
@@ -83,6 +112,9 @@ func (b *Backend) BuildCLIImage(ctx context.Context, tag, claudeBin string) erro
 			return err
 		}
 		if err := tarFile(tw, "rootfs/etc/group", 0o644, []byte(cliGroup)); err != nil {
+			return err
+		}
+		if err := tarFile(tw, "rootfs"+ManagedSettingsPath, 0o444, []byte(ManagedSettings)); err != nil {
 			return err
 		}
 		for _, f := range files {
@@ -167,7 +199,7 @@ func cliImageFiles(claudeBin string) ([]cliFile, [][2]string, error) {
 // cliContentHash hashes everything that goes into the image.
 func cliContentHash(files []cliFile, links [][2]string, dockerfile string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "format %s\n%s\n%s%s", cliImageFormat, dockerfile, cliPasswd, cliGroup)
+	fmt.Fprintf(h, "format %s\n%s\n%s%s%s", cliImageFormat, dockerfile, cliPasswd, cliGroup, ManagedSettings)
 	for _, f := range files {
 		fmt.Fprintf(h, "file %s %o\n", f.dest, f.mode)
 		fh, err := os.Open(f.src)

@@ -48,6 +48,34 @@ func testCLIImage(t *testing.T) (*Backend, string) {
 	return b, tag
 }
 
+// serveOnAll serves m on all addresses (the egress sidecar reaches it
+// through the egress network's gateway) until the test ends, and returns
+// its port.
+func serveOnAll(t *testing.T, m *claudetest.ModelServer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = m.Serve(ctx, ln) })
+	t.Cleanup(func() { stop(); wg.Wait() })
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// cliEnv is claudetest.Env without the model URL and key, which the
+// sandbox sets (the egress proxy and a placeholder key).
+func cliEnv() []string {
+	var env []string
+	for _, kv := range claudetest.Env("unused") {
+		if k, _, _ := strings.Cut(kv, "="); k != "ANTHROPIC_BASE_URL" && k != "ANTHROPIC_API_KEY" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // TestCLIImageRunsTheRealCLI builds the image and runs `claude --version`
 // under the full hardening; a second build of the same content is skipped.
 func TestCLIImageRunsTheRealCLI(t *testing.T) {
@@ -99,28 +127,13 @@ func TestCLITurnThroughTheSandbox(t *testing.T) {
 		}
 		return claudetest.Bash("touch /workspace/made-by-claude && echo done", "make the file")
 	})
-	ln, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = model.Serve(serveCtx, ln) })
-	t.Cleanup(func() { stopServe(); wg.Wait() })
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-
+	port := serveOnAll(t, model)
 	egressNet, err := b.ensureEgressNetwork(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := egressNet.gateways[0].String()
-
-	var env []string
-	for _, kv := range claudetest.Env("unused") {
-		if k, _, _ := strings.Cut(kv, "="); k != "ANTHROPIC_BASE_URL" && k != "ANTHROPIC_API_KEY" {
-			env = append(env, kv)
-		}
-	}
+	env := cliEnv()
 	ws := workspace(t, 1000, 1000)
 	spec := sandbox.Spec{
 		Agent: "clitest", Job: "turn", Image: tag,

@@ -1,0 +1,174 @@
+package hostile
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func testPaths(t *testing.T) Paths {
+	ws, home := t.TempDir(), t.TempDir()
+	return Paths{Workspace: ws, Home: home, CLIWorkspace: ws, CLIHome: home, RedirectURL: "http://127.0.0.1:1"}
+}
+
+// tree returns every regular file below dir with its content.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestScriptWritesWhatPlantWrites: the shell script an agent would run
+// leaves exactly the files Plant writes from the host.
+func TestScriptWritesWhatPlantWrites(t *testing.T) {
+	a, b := testPaths(t), testPaths(t)
+	if err := Plant(a, Merge(a, Cases()), -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	// b's files must hold the same paths as a's, so the script is made
+	// for a's CLI paths and run with b's directories in their place.
+	script := Script(a, Merge(a, Cases()))
+	script = strings.NewReplacer(a.CLIWorkspace, b.Workspace, a.CLIHome, b.Home).Replace(script)
+	if out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("script: %v: %s", err, out)
+	}
+	for _, dirs := range [][2]string{{a.Workspace, b.Workspace}, {a.Home, b.Home}} {
+		want, got := tree(t, dirs[0]), tree(t, dirs[1])
+		if len(want) == 0 {
+			t.Fatalf("nothing planted in %s", dirs[0])
+		}
+		for name, w := range want {
+			g := strings.NewReplacer(b.Workspace, a.CLIWorkspace, b.Home, a.CLIHome).Replace(got[name])
+			if g != w {
+				t.Errorf("%s: script wrote\n%s\nPlant wrote\n%s", name, g, w)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("script wrote %d files, Plant %d", len(got), len(want))
+		}
+	}
+	if err := Present(a, Merge(a, Cases())); err != nil {
+		t.Errorf("Present after Plant: %v", err)
+	}
+}
+
+// TestMergeKeepsEveryCasesKeys: files of several cases at one place are
+// merged so that each case's keys survive.
+func TestMergeKeepsEveryCasesKeys(t *testing.T) {
+	p := testPaths(t)
+	var userSettingsFile *File
+	merged := Merge(p, Cases())
+	for i, f := range merged {
+		if f.InHome && f.Path == userSettings {
+			userSettingsFile = &merged[i]
+		}
+	}
+	if userSettingsFile == nil {
+		t.Fatal("no merged user settings")
+	}
+	perms, _ := userSettingsFile.JSON["permissions"].(map[string]any)
+	for _, k := range []string{"hooks", "apiKeyHelper", "env"} {
+		if _, ok := userSettingsFile.JSON[k]; !ok {
+			t.Errorf("merged user settings lack %s", k)
+		}
+	}
+	if perms["allow"] == nil || perms["defaultMode"] != "bypassPermissions" {
+		t.Errorf("merged permissions %v: want allow and defaultMode", perms)
+	}
+	places := map[string]bool{}
+	for _, f := range merged {
+		key := filepath.Join(map[bool]string{false: "workspace", true: "home"}[f.InHome], f.Path)
+		if places[key] {
+			t.Errorf("two merged files at %s", key)
+		}
+		places[key] = true
+	}
+}
+
+// TestPresentNoticesLostKeys: a JSON file that lost a planted key, or a
+// changed text file, is reported; keys the CLI added are not.
+func TestPresentNoticesLostKeys(t *testing.T) {
+	p := testPaths(t)
+	files := []File{
+		{InHome: true, Path: ".claude.json", JSON: map[string]any{"mcpServers": map[string]any{"x": map[string]any{"command": "c"}}}},
+		{Path: "a.md", Text: "text"},
+	}
+	if err := Plant(p, files, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cj := filepath.Join(p.Home, ".claude.json")
+	write(cj, `{"userID":"u","mcpServers":{"x":{"command":"c"},"y":{}}}`)
+	if err := Present(p, files); err != nil {
+		t.Errorf("keys added by the CLI: %v", err)
+	}
+	write(cj, `{"userID":"u"}`)
+	if err := Present(p, files); err == nil {
+		t.Error("lost mcpServers not noticed")
+	}
+	write(cj, `{"mcpServers":{"x":{"command":"other"}}}`)
+	if err := Present(p, files); err == nil {
+		t.Error("changed value not noticed")
+	}
+	b, _ := json.Marshal(files[0].JSON)
+	write(cj, string(b))
+	write(filepath.Join(p.Workspace, "a.md"), "changed")
+	if err := Present(p, files); err == nil {
+		t.Error("changed text not noticed")
+	}
+}
+
+func TestUnprotect(t *testing.T) {
+	argv := []string{"claude", "-p", "--setting-sources=", "--strict-mcp-config", "--permission-mode=default",
+		`--settings={"permissions":{}}`, "--allowedTools=Bash", "--mcp-config={}"}
+	want := []string{"claude", "-p", "--permission-mode=default", "--allowedTools=Bash", "--mcp-config={}"}
+	if got := Unprotect(argv); !slices.Equal(got, want) {
+		t.Errorf("Unprotect = %q, want %q", got, want)
+	}
+}
+
+// TestCasesAreWellFormed: names are unique, every file is relative and
+// every effect's markers and loads carry the names the checks look for.
+func TestCasesAreWellFormed(t *testing.T) {
+	p := testPaths(t)
+	seen := map[string]bool{}
+	for _, c := range Cases() {
+		if seen[c.Name] {
+			t.Errorf("duplicate case %q", c.Name)
+		}
+		seen[c.Name] = true
+		if len(c.Files(p)) == 0 {
+			t.Errorf("%s: no files", c.Name)
+		}
+		for _, f := range c.Files(p) {
+			if filepath.IsAbs(f.Path) || strings.Contains(f.Path, "..") {
+				t.Errorf("%s: path %q", c.Name, f.Path)
+			}
+		}
+		for _, l := range c.Unprotected.Loads {
+			if !strings.Contains(l, Evil) {
+				t.Errorf("%s: load %q lacks %q, Check would not see it", c.Name, l, Evil)
+			}
+		}
+	}
+}
