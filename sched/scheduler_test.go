@@ -266,7 +266,7 @@ func TestRunRequestAndReport(t *testing.T) {
 	if p.agent != "garden" || p.to != channel {
 		t.Fatalf("posted as %s to %+v", p.agent, p.to)
 	}
-	for _, w := range []string{"**weather**", "2m13s", "$0.0421", "job `j-42`", "Sunny, 14°C. Water the tomatoes."} {
+	for _, w := range []string{"**weather**", "2m13s", "$0.042", "job `j-42`", "Sunny, 14°C. Water the tomatoes."} {
 		if !strings.Contains(p.msg.Text, w) {
 			t.Errorf("report %q lacks %q", p.msg.Text, w)
 		}
