@@ -41,8 +41,9 @@ install: build
 # logs go to .test.out and .test-norace.out; the package lines, failures,
 # skips and a count of each run are printed.
 suite = echo "go test $(1) ./... (log: $(2))"; \
-	CGO_ENABLED=1 $(GO) test $(1) -count=1 -timeout 25m -v ./... > $(2) 2>&1; s=$$?; \
+	CGO_ENABLED=1 $(GO) test $(1) -count=1 -timeout 12m -v ./... > $(2) 2>&1; s=$$?; \
 	grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|\?)' $(2); \
+	grep -A4 '^panic: test timed out' $(2) | head -40; \
 	grep -B2 -A20 -- '--- FAIL' $(2) | head -200; \
 	echo "$(1): $$(grep -c -- '--- PASS' $(2)) passed, $$(grep -c -- '--- FAIL' $(2)) failed, $$(grep -c -- '--- SKIP' $(2)) skipped"
 
