@@ -56,7 +56,7 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 		l.ps.add(a.file, 0, "", "%v", err)
 		return nil
 	}
-	b, err := readFile(a.file)
+	b, err := l.readFile(a.file)
 	if err != nil {
 		l.ps.add(a.file, 0, "", "%v", err)
 		return nil

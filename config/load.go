@@ -68,6 +68,10 @@ type loader struct {
 	agents []*agentLoad  // every level's agents, in load order
 	badEnv map[string]bool
 
+	// read holds a digest of every file this load read, and "absent" for
+	// a .env it looked for and did not find (see Fleet.ChangedSinceLoad).
+	read map[string]string
+
 	euid  int               // herdbot's user, who must own the agent files
 	home  string            // herdbot's home directory, for ~ ("" if unknown)
 	homes []string          // every home directory herdbot may have, for the workspace rules
@@ -102,7 +106,7 @@ func loadPinned(path string, procEnv lookupFunc, pins map[string]string) (*Fleet
 // loadWith loads the fleet at path and returns the loader too, for
 // PlanMigration to look at what it read.
 func loadWith(path string, procEnv lookupFunc, pins map[string]string) (*loader, *Fleet, error) {
-	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins, badEnv: map[string]bool{}}
+	l := &loader{procEnv: procEnv, euid: os.Geteuid(), pins: pins, badEnv: map[string]bool{}, read: map[string]string{}}
 	l.findHomes()
 	file, err := findFleetFile(path)
 	if err != nil {
@@ -117,6 +121,7 @@ func loadWith(path string, procEnv lookupFunc, pins map[string]string) (*loader,
 		}
 		return l, nil, err
 	}
+	f.read = l.read
 	return l, f, nil
 }
 
@@ -232,7 +237,7 @@ func (l *loader) loadFleet() *Fleet {
 // loadLevel reads one fleet file. ref is its fleets[] entry in parent
 // (refIndex), whose overrides go over the file; nil for the top file.
 func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, refIndex int) *fleetLevel {
-	b, err := readFile(file)
+	b, err := l.readFile(file)
 	if err != nil {
 		if parent != nil {
 			p := fmt.Sprintf("fleets[%d].path", refIndex)
@@ -420,9 +425,10 @@ func (l *loader) fleetScope(lv *fleetLevel, p string) (lookupFunc, string) {
 // loadEnv reads an optional .env file.
 func (l *loader) loadEnv(path string) map[string]string {
 	if !exists(path) {
+		l.read[filepath.Clean(path)] = fileAbsent
 		return map[string]string{}
 	}
-	b, err := readFile(path)
+	b, err := l.readFile(path)
 	if err != nil {
 		l.ps.add(path, 0, "", "%v", err)
 		return map[string]string{}

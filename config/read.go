@@ -2,11 +2,15 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -56,4 +60,46 @@ func readFile(path string) ([]byte, error) {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil || !errors.Is(err, fs.ErrNotExist)
+}
+
+// fileAbsent is the digest recorded for a file a load looked for and did
+// not find.
+const fileAbsent = "absent"
+
+// readFile is readFile that records the digest of what it read.
+func (l *loader) readFile(path string) ([]byte, error) {
+	b, err := readFile(path)
+	if err == nil {
+		l.read[filepath.Clean(path)] = digest(b)
+	}
+	return b, err
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ChangedSinceLoad lists the files the load of f read (or looked for and
+// did not find) that are different now: written, created or removed after
+// the load read them. A watch started after a load asks this once it is in
+// place, so a change made between the load and the watch is not lost.
+func (f *Fleet) ChangedSinceLoad() []string {
+	var out []string
+	for p, was := range f.read {
+		now := fileAbsent
+		if exists(p) {
+			b, err := readFile(p)
+			if err != nil {
+				now = "unreadable: " + err.Error()
+			} else {
+				now = digest(b)
+			}
+		}
+		if now != was {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -49,6 +49,8 @@ type Fleet struct {
 	// Homes are herdbot's home directories ($HOME and the account's), which
 	// no workspace may be or contain (see WorkspaceRules).
 	Homes []string
+
+	read map[string]string // what the load read: path → digest or fileAbsent
 }
 
 // HTTP configures herdbot's own HTTP server.

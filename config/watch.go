@@ -70,6 +70,11 @@ func watch(ctx context.Context, f *Fleet, onChange func(), ready func()) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	// What changed after f was loaded and before the directories were
+	// watched is a change too.
+	if len(f.ChangedSinceLoad()) > 0 {
+		timer.Reset(watchDebounce)
+	}
 	for {
 		select {
 		case <-ctx.Done():
