@@ -311,6 +311,13 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 		return false
 	}
 	for try := 0; try < 2; try++ {
+		// Whether the card is still being posted is read before the row:
+		// its ref is stored before posting ends, so when posting has
+		// ended by now the row read next has the ref. (Read after the
+		// row, a post that ended in between looked like a foreign card.)
+		b.mu.Lock()
+		posted := b.posting[id]
+		b.mu.Unlock()
 		row, err := b.f.cfg.Store.Approval(ctx, id)
 		if err != nil {
 			return false
@@ -323,9 +330,6 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 				return true
 			}
 		}
-		b.mu.Lock()
-		posted := b.posting[id]
-		b.mu.Unlock()
 		if posted == nil {
 			return false
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents/redact"
+	"github.com/herdbot/herdbot/bot"
 )
 
 // bindStore is the part of Store the broker's decision path uses, over one
@@ -113,5 +114,55 @@ func TestAllowBindsToTheShownHash(t *testing.T) {
 	}
 	if last := st.audit[len(st.audit)-1]; last.Action != "approval.lost" || last.Actor != "cli:op" {
 		t.Fatalf("audit %+v", st.audit)
+	}
+}
+
+// postingStore's first Approval read returns the row before the card's ref
+// is stored, and the post finishes while that read is under way: the ref
+// is stored and posting ends (what request does once Send returns).
+type postingStore struct {
+	Store
+	b     *broker
+	row   Approval
+	refs  string
+	reads int
+}
+
+func (s *postingStore) Approval(_ context.Context, id string) (Approval, error) {
+	s.reads++
+	row := s.row
+	if s.reads == 1 {
+		s.row.Refs = s.refs
+		s.b.mu.Lock()
+		posted := s.b.posting[id]
+		delete(s.b.posting, id)
+		s.b.mu.Unlock()
+		close(posted)
+	}
+	return row, nil
+}
+
+// TestClickWhileTheCardsRefIsStored: a click on a card whose post ends
+// between the click's read of the approval and its look at what is being
+// posted is on the card (it was refused as a foreign card: 1 run in ~30 of
+// TestFleetSessionGrantIsExact under load).
+func TestClickWhileTheCardsRefIsStored(t *testing.T) {
+	ref := bot.MessageRef{Target: bot.Target{Platform: "discord", Space: "g", Channel: "c"}, ID: "m1"}
+	refs, err := json.Marshal([]bot.MessageRef{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &postingStore{row: Approval{ID: "A", Agent: "garden", Status: ApprovalPending}, refs: string(refs)}
+	f := &Fleet{cfg: Config{Store: st}, log: slog.New(slog.DiscardHandler), red: redact.New(), now: time.Now}
+	b := newBroker(f)
+	st.b = b
+	b.posting["A"] = make(chan struct{})
+	if !b.onCard(t.Context(), "A", ref) {
+		t.Fatal("a click on the approval's own card was refused")
+	}
+	other := ref
+	other.ID = "m2"
+	if b.onCard(t.Context(), "A", other) {
+		t.Fatal("a click on another message was taken as the card")
 	}
 }
