@@ -422,10 +422,27 @@ func (svc *service) demoImages(ctx context.Context, cfg *config.Fleet, useDocker
 
 func (svc *service) run(ctx context.Context) error {
 	defer svc.store.Close()
-	g, gctx := errgroup.WithContext(ctx)
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	// The demo model serves until the fleet has drained: runs that go on
+	// in the shutdown grace still talk to it (stopped with the rest, they
+	// could only fail and wait for the grace to end). Its failure stops
+	// herdbot.
+	var demo sync.WaitGroup
+	var demoErr error
+	stopDemo := func() {}
 	if svc.demoSrv != nil {
-		g.Go(func() error { return svc.demoSrv.Serve(gctx, svc.demoLn) })
+		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stopDemo = func() { cancel(); demo.Wait() }
+		demo.Go(func() {
+			if err := svc.demoSrv.Serve(dctx, svc.demoLn); err != nil && dctx.Err() == nil {
+				demoErr = fmt.Errorf("demo model: %w", err)
+				stop(demoErr)
+			}
+		})
 	}
+	defer stopDemo()
+	g, gctx := errgroup.WithContext(runCtx)
 	for _, r := range svc.runs {
 		g.Go(func() error { return r(gctx) })
 	}
@@ -437,6 +454,10 @@ func (svc *service) run(ctx context.Context) error {
 		if cerr := svc.docker.Close(cctx); cerr != nil {
 			svc.log.Warn("stop containers", "err", cerr)
 		}
+	}
+	stopDemo()
+	if demoErr != nil {
+		return demoErr
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
