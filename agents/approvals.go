@@ -178,7 +178,9 @@ var consoleTarget = bot.Target{Platform: bot.Console, Channel: "local"}
 // approvers can decide there. A run no chat message started (the CLI, a
 // schedule, a webhook) whose chat cannot take the card goes to the console
 // when the agent has console approvers, so the operator sees it; a CLI run
-// with neither still waits for `herdbot approve` (zero target). reason says
+// with neither still waits for `herdbot approve` (zero target), and so does
+// any run of an agent with web approvers (they decide on the dashboard)
+// when its chat cannot take the card. reason says
 // why no approver can decide, or is "".
 func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
 	name := rs.a.spec.Name
@@ -192,6 +194,10 @@ func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
 		if _, ok := b.f.outbox(name, t); !ok {
 			reason = "agent " + name + " is not connected to " + t.Platform
 		}
+	}
+	if reason != "" && len(rs.a.spec.Approvers[bot.Web]) > 0 {
+		// The agent's web approvers decide on the dashboard.
+		return bot.Target{}, ""
 	}
 	if reason == "" || rs.p.trigger == TriggerChat {
 		return t, reason
