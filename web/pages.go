@@ -313,6 +313,10 @@ func eventText(data json.RawMessage) string {
 	if t, ok := m["tool"].(string); ok {
 		parts = append(parts, "tool "+t)
 	}
+	if st, ok := m["status"].(string); ok {
+		by, _ := m["by"].(string)
+		parts = append(parts, strings.TrimSpace(st+" by "+by))
+	}
 	if msg, ok := m["message"].(map[string]any); ok {
 		if content, ok := msg["content"].([]any); ok {
 			for _, c := range content {
