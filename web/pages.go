@@ -157,6 +157,7 @@ type agentRow struct {
 	Name, Description, State string
 	Running, Waiting, Live   int
 	Image, Network           string
+	Chats                    []string
 	NextSchedule             string
 	NextAt                   time.Time
 	CostToday                float64
@@ -183,6 +184,12 @@ func (s *Server) fleetPage(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.cfg.Fleet.Agents() {
 		row := agentRow{Name: a.Name, Description: a.Description, Waiting: s.cfg.Fleet.Waiting(a.Name),
 			Live: s.cfg.Fleet.LiveProcesses(a.Name), Image: a.Sandbox.Image}
+		if s.cfg.Chats != nil {
+			row.Chats = s.cfg.Chats(a.Name)
+		}
+		if s.cfg.Native != nil && s.cfg.Native(a.Name) {
+			row.Image = "" // shown as native: no container
+		}
 		for _, j := range running {
 			if j.Agent == a.Name {
 				row.Running++

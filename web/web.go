@@ -75,6 +75,10 @@ type Config struct {
 	Store     Store
 	Schedules func(now time.Time) []sched.Info                                        // nil: no schedules
 	Trigger   func(ctx context.Context, agent, name string) (agents.RunResult, error) // nil: no trigger
+	// Native says an agent runs without a container; nil: all do not.
+	Native func(agent string) bool
+	// Chats names the chat platforms agent is connected to; nil: none.
+	Chats func(agent string) []string
 	// Summary writes what `herdbot validate` shows for an agent; nil: none.
 	Summary func(agent string, now time.Time) string
 	// Redact masks the fleet's secrets (the fleet's redactor); required.

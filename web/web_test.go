@@ -80,7 +80,14 @@ func newDash(t *testing.T, o opts) *dash {
 	srv, err := web.New(web.Config{Fleet: d.rig.Fleet, Store: d.rig.Store, Redact: d.rig.Redactor.String,
 		Schedules: s.List, Trigger: s.Trigger, Listen: o.listen, Token: o.token, LocalName: "tester",
 		Summary: func(agent string, now time.Time) string { return "agent " + agent + " summary" },
-		Log:     d.rig.Log})
+		Native:  func(string) bool { return true }, // the rig's native backend
+		Chats: func(agent string) []string {
+			if _, ok := d.rig.Mux.Outbox(agent, bot.Console); ok {
+				return []string{"console-connected"}
+			}
+			return nil
+		},
+		Log: d.rig.Log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/internal/ops"
@@ -76,6 +77,16 @@ func (svc *service) dashboard() (*web.Server, error) {
 	return web.New(web.Config{
 		Fleet: svc.fleet, Store: svc.store, Redact: svc.red.String,
 		Schedules: svc.sched.List, Trigger: svc.sched.Trigger,
+		Native: svc.backends.Native,
+		Chats: func(agent string) []string {
+			var on []string
+			for _, p := range []string{bot.Discord, bot.Slack, bot.Console} {
+				if _, ok := svc.mux.Outbox(agent, p); ok {
+					on = append(on, p)
+				}
+			}
+			return on
+		},
 		Summary: func(agent string, now time.Time) string {
 			var b strings.Builder
 			if err := config.AgentSummary(svc.cfgNow.Load(), agent, &b, now, nextRuns); err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,6 +59,29 @@ func TestStartServesTheDashboard(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 		t.Fatalf("GET / with a token configured: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Signed in, the fleet page shows the agent as the running herdbot
+	// has it: native, on the console.
+	resp, err = c.PostForm(m[1]+"login", url.Values{"token": {"dashboard-token-0123456789abcdef"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Fatalf("sign in: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", m[1], nil)
+	req.AddCookie(resp.Cookies()[0])
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"garden", "native (no isolation)", "console", "you are operator"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("fleet page lacks %q:\n%s", want, body)
+		}
 	}
 	resp, err = c.Get(m[1] + "healthz")
 	if err != nil {

@@ -274,6 +274,13 @@ func (m *backendMux) set(agent string, b sandbox.Backend, native bool) {
 	m.byAgent[agent], m.native[agent] = b, native
 }
 
+// Native reports whether agent runs without a container.
+func (m *backendMux) Native(agent string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.native[agent]
+}
+
 func (m *backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
 	m.mu.RLock()
 	b, ok := m.byAgent[spec.Agent]
