@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,23 +12,8 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
+	"github.com/herdbot/herdbot/internal/testenv"
 )
-
-// chromium finds Debian's chromium (.ci/run installs it). Without it the
-// browser test skips, saying so, unless HERDBOT_REQUIRE_BROWSER=1 (CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("HERDBOT_REQUIRE_BROWSER") == "1" {
-		t.Fatal("HERDBOT_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
-	}
-	t.Skip("no headless browser: install Debian's chromium (apt-get install chromium) to run the browser test")
-	return ""
-}
 
 // TestBrowserFollowsARunAndApprovesIt drives the dashboard in a real
 // headless chromium: the fleet page, a message sent through the console,
@@ -39,7 +23,7 @@ func chromium(t *testing.T) string {
 // test's temp dir (and, with HERDBOT_SCREENSHOTS=DIR, in DIR: docs/ keeps
 // one of each for the README).
 func TestBrowserFollowsARunAndApprovesIt(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.RequireBrowser(t)
 	d := newDash(t, opts{webApprovers: []string{"local"}})
 	shots := t.TempDir()
 	keep := os.Getenv("HERDBOT_SCREENSHOTS")
