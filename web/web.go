@@ -250,7 +250,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}
 		_, ss := s.session(r)
-		if r.URL.Path == "/login" {
+		if r.URL.Path == "/login" || (r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/static/")) {
+			// The sign-in page and its style and script: nothing of the
+			// fleet's.
 			next.ServeHTTP(w, r)
 			return
 		}

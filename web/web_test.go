@@ -504,6 +504,9 @@ func TestLoginWithToken(t *testing.T) {
 		t.Fatalf("POST before login: %d", resp.StatusCode)
 	}
 	mustContain(t, "login page", d.get("/login", http.StatusOK), "HERDBOT_WEB_TOKEN")
+	if resp, _ := d.do("GET", "/static/style.css", nil); resp.StatusCode != http.StatusOK || d.cookie != nil {
+		t.Fatalf("the sign-in page's style before signing in: %d, cookie %v", resp.StatusCode, d.cookie)
+	}
 	resp, _ = d.do("POST", "/login", url.Values{"token": {"wrong"}})
 	if resp.StatusCode != http.StatusUnauthorized || d.cookie != nil {
 		t.Fatalf("wrong token: %d, cookie %v", resp.StatusCode, d.cookie)
