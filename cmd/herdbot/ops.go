@@ -53,11 +53,11 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
 	}
+	board := "off (web.enabled: false)"
 	if dash != nil {
-		svc.log.Info("serving the web dashboard, /healthz, /metrics and /hooks", "url", "http://"+ln.Addr().String()+"/")
-	} else {
-		svc.log.Info("serving /healthz, /metrics and /hooks (web.enabled: false)", "addr", ln.Addr().String())
+		board = "http://" + ln.Addr().String() + "/"
 	}
+	svc.log.Info("serving /healthz, /metrics and /hooks", "addr", ln.Addr().String(), "dashboard", board)
 	svc.runs = append(svc.runs, func(ctx context.Context) error {
 		err := srv.Run(ctx, ln)
 		if dash != nil {

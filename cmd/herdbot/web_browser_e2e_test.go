@@ -28,7 +28,7 @@ func TestDemoInTheBrowser(t *testing.T) {
 	write(t, fleet, "version: 1\nfleet:\n  name: e2e-webdemo\nhttp:\n  listen: 127.0.0.1:0\nagents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
 	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  web: [local]\n")
 	s := startService(t, fleet, "--demo", "--no-isolation")
-	s.expectLog(t, "serving the web dashboard")
+	s.expectLog(t, "dashboard=http://")
 	m := dashURL.FindStringSubmatch(s.stderr.String())
 	if m == nil {
 		t.Fatalf("no dashboard URL in the log")

@@ -29,10 +29,10 @@ func TestStartRefusesAnOpenDashboardWithoutALogin(t *testing.T) {
 	}
 	write(t, fleet, base+"web:\n  enabled: false\n")
 	s := startService(t, fleet)
-	s.expectLog(t, "web.enabled: false")
+	s.expectLog(t, `dashboard="off (web.enabled: false)"`)
 }
 
-var dashURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+/)`)
+var dashURL = regexp.MustCompile(`dashboard=(http://127\.0\.0\.1:\d+/)`)
 
 // TestStartServesTheDashboard: herdbot start serves the dashboard on
 // http.listen; with HERDBOT_WEB_TOKEN in the fleet .env it asks for it.
@@ -46,7 +46,7 @@ func TestStartServesTheDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startService(t, fleet)
-	s.expectLog(t, "serving the web dashboard")
+	s.expectLog(t, "dashboard=http://")
 	m := dashURL.FindStringSubmatch(s.stderr.String())
 	if m == nil {
 		t.Fatalf("no dashboard URL in the log:\n%s", s.stderr.String())
