@@ -117,16 +117,11 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	if target == (bot.Target{}) {
 		row.Conversation = ""
 	}
-	if err := f.cfg.Store.CreateApproval(ctx, row); err != nil {
-		f.log.Error("persist approval; denying", "job", rs.job.ID, "err", err)
-		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
-		return
-	}
-	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
-		Action: "approval.requested", Subject: row.ID,
-		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
-	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
-
+	// The request is live (a decision answers the process) before its row
+	// is stored, and so before anyone can decide it: a decision that came
+	// between the row and this used to answer nothing, leaving the run
+	// waiting until its run timeout (the web dashboard lists a row as soon
+	// as it is stored).
 	p := &pendingApproval{rs: rs, req: req, row: row, user: user}
 	posted := make(chan struct{})
 	b.mu.Lock()
@@ -146,6 +141,22 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		b.mu.Unlock()
 		close(posted)
 	}()
+	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
+	if err := f.cfg.Store.CreateApproval(ctx, row); err != nil {
+		p.timer.Stop()
+		b.mu.Lock()
+		delete(b.pending, row.ID)
+		b.mu.Unlock()
+		rs.mu.Lock()
+		delete(rs.pending, req.RequestID)
+		rs.mu.Unlock()
+		f.log.Error("persist approval; denying", "job", rs.job.ID, "err", err)
+		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
+		return
+	}
+	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
+		Action: "approval.requested", Subject: row.ID,
+		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	if out, ok := f.outbox(a.spec.Name, target); ok {
 		msg := card(row, cardOpts{buttons: true, attach: true, session: rs.job.SessionID != "", limit: bot.LimitOf(out)})
 		ref, err := out.Send(ctx, target, msg)
@@ -178,7 +189,9 @@ var consoleTarget = bot.Target{Platform: bot.Console, Channel: "local"}
 // approvers can decide there. A run no chat message started (the CLI, a
 // schedule, a webhook) whose chat cannot take the card goes to the console
 // when the agent has console approvers, so the operator sees it; a CLI run
-// with neither still waits for `herdbot approve` (zero target). reason says
+// with neither still waits for `herdbot approve` (zero target), and so does
+// any run of an agent with web approvers (they decide on the dashboard)
+// when its chat cannot take the card. reason says
 // why no approver can decide, or is "".
 func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
 	name := rs.a.spec.Name
@@ -192,6 +205,10 @@ func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
 		if _, ok := b.f.outbox(name, t); !ok {
 			reason = "agent " + name + " is not connected to " + t.Platform
 		}
+	}
+	if reason != "" && len(rs.a.spec.Approvers[bot.Web]) > 0 {
+		// The agent's web approvers decide on the dashboard.
+		return bot.Target{}, ""
 	}
 	if reason == "" || rs.p.trigger == TriggerChat {
 		return t, reason

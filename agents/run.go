@@ -364,6 +364,9 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 				rs.stream.Flush(ctx)
 			}
 			f.approvals.request(ctx, rs, *ev.Permission)
+			// The run now waits for a person: its transcript, the
+			// request included, is in the store for the job page.
+			rs.flush(ctx)
 		}
 	case EventPermissionCancel:
 		if ev.Permission != nil {

@@ -15,6 +15,9 @@ const (
 	Discord = "discord"
 	Slack   = "slack"
 	Console = "console"
+	// Web is not a chat platform: it is the approvers key of the web
+	// dashboard's approvers (approvers.web), who decide there.
+	Web = "web"
 )
 
 // Target is where a message goes: a plain, storable value.

@@ -389,5 +389,10 @@ func (r *agentRes) approvers(s approversSpec) Approvers {
 			r.errf(fmt.Sprintf("approvers.console[%d]", i), "empty user name")
 		}
 	}
-	return Approvers{Discord: s.Discord, Slack: s.Slack, Console: s.Console}
+	for i, n := range s.Web {
+		if n != "local" && n != "operator" && n != "*" {
+			r.errf(fmt.Sprintf("approvers.web[%d]", i), "%q is not local, operator or *", n)
+		}
+	}
+	return Approvers{Discord: s.Discord, Slack: s.Slack, Console: s.Console, Web: s.Web}
 }

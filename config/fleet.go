@@ -81,6 +81,12 @@ func (l *loader) resolveFleet() *Fleet {
 		l.ps.add(l.file, at("http.listen"), "http.listen", "%q is not host:port", f.HTTP.Listen)
 	}
 
+	f.Web = Web{Enabled: s.Web.Enabled == nil || *s.Web.Enabled, ToolResults: s.Web.ToolResults == nil || *s.Web.ToolResults,
+		SessionExpiry: 12 * time.Hour}
+	if s.Web.SessionExpiryHours > 0 {
+		f.Web.SessionExpiry = time.Duration(s.Web.SessionExpiryHours) * time.Hour
+	}
+
 	m := &f.Model
 	m.BaseURL = defaultStr(s.ModelAPI.BaseURL, DefaultModelBaseURL)
 	if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

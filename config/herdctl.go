@@ -368,8 +368,12 @@ var (
 		f("denied_tools", tTexts),
 	)
 	hcWeb = hcObj(false,
-		f("enabled", tBool), f("port", tPosInt), f("host", tText), f("session_expiry_hours", tPosInt),
-		f("open_browser", tBool), f("tool_results", tBool),
+		f("enabled", tBool),
+		ignored("port", tPosInt, "web.port is not supported: the dashboard is served on http.listen"),
+		ignored("host", tText, "web.host is not supported: the dashboard is served on http.listen"),
+		f("session_expiry_hours", tPosInt),
+		ignored("open_browser", tBool, "web.open_browser is not supported: herdbot logs the dashboard's URL"),
+		f("tool_results", tBool),
 	)
 	hcWebhooks  = hcObj(false, f("enabled", tBool), f("port", tPosInt), f("secret_env", tText))
 	hcFleetChat = hcObj(false, f("discord", hcObj(false, f("enabled", tBool), f("token_env", tText))))
@@ -397,7 +401,7 @@ var (
 		f("agents", hcList(hcAgentRef)),
 		ignored("chat", hcFleetChat, "fleet-level chat is not supported: each agent has its own bot under its chat.discord or chat.slack"),
 		ignored("webhooks", hcWebhooks, "fleet webhooks are not supported: use a schedule with type: webhook and secret_env, served on http.listen"),
-		ignored("web", hcWeb, "the web dashboard is not supported: herdbot serves /healthz and /metrics on http.listen, and the CLI shows jobs, logs, schedules and approvals"),
+		differs("web", hcWeb, "the dashboard is served on http.listen beside /healthz and /metrics; off loopback it needs HERDBOT_WEB_TOKEN in the fleet .env"),
 		differs("docker", hcFleetDocker, "applies to every agent, below defaults.docker"),
 	)
 )

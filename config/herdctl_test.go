@@ -47,7 +47,7 @@ func TestHerdctlFleetUnchanged(t *testing.T) {
 		t.Errorf("homelab host_config = %v", h.Docker.HostConfig)
 	}
 	// Every unsupported herdctl field set there: one warning each.
-	for _, w := range []string{"web:", "log_level", "context_messages", "dm.mode", "chat.discord.output", "hooks"} {
+	for _, w := range []string{"web.port:", "log_level", "context_messages", "dm.mode", "chat.discord.output", "hooks"} {
 		n := 0
 		for _, got := range f.Warnings {
 			if strings.Contains(got, w) {
@@ -57,6 +57,10 @@ func TestHerdctlFleetUnchanged(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%d warnings mention %q; want 1. Warnings:\n%s", n, w, strings.Join(f.Warnings, "\n"))
 		}
+	}
+	// herdctl's web: is the dashboard's (enabled: false there); its port is not (http.listen).
+	if f.Web.Enabled || f.Web.SessionExpiry != 12*time.Hour || !f.Web.ToolResults {
+		t.Errorf("web = %+v", f.Web)
 	}
 	if len(f.Warnings) != 6 {
 		t.Errorf("%d warnings, want 6:\n%s", len(f.Warnings), strings.Join(f.Warnings, "\n"))

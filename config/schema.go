@@ -20,7 +20,8 @@ type fleetSpec struct {
 	Fleet    fleetMetaSpec `koanf:"fleet" doc:"The fleet's name and description."`
 	StateDir string        `koanf:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
 	Timezone string        `koanf:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
-	HTTP     httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules)."`
+	HTTP     httpSpec      `koanf:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules, the web dashboard)."`
+	Web      webSpec       `koanf:"web" doc:"The web dashboard, served on http.listen (herdctl's web; its host, port and open_browser are ignored). Off a loopback http.listen it needs HERDBOT_WEB_TOKEN in the fleet .env, or herdbot refuses to start."`
 	ModelAPI modelAPISpec  `koanf:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
 	Docker   dockerSpec    `koanf:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
 	Defaults agentSpec     `koanf:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
@@ -35,6 +36,12 @@ type fleetMetaSpec struct {
 
 type httpSpec struct {
 	Listen string `koanf:"listen" doc:"Address to listen on, host:port." default:"127.0.0.1:9090"`
+}
+
+type webSpec struct {
+	Enabled            *bool `koanf:"enabled" doc:"Serve the dashboard." default:"true"`
+	SessionExpiryHours int   `koanf:"session_expiry_hours" doc:"How long a dashboard sign-in lasts, in hours." default:"12"`
+	ToolResults        *bool `koanf:"tool_results" doc:"Show tool results in the dashboard's transcripts." default:"true"`
 }
 
 type modelAPISpec struct {
@@ -114,6 +121,7 @@ type approversSpec struct {
 	Discord []string `koanf:"discord" doc:"Discord user ids, or role:ID for everyone with that role."`
 	Slack   []string `koanf:"slack" doc:"Slack user ids (U… or W…)."`
 	Console []string `koanf:"console" doc:"\"local\": the local operator, at the terminal of herdbot start --demo/--console or through herdbot chat (only herdbot's own user and root reach its socket), whatever their login name; \"*\" is the same."`
+	Web     []string `koanf:"web" doc:"Who may decide in the web dashboard: \"local\", the local user on a loopback http.listen without a login; \"operator\", whoever signed in with the fleet .env's HERDBOT_WEB_TOKEN; \"*\", either."`
 }
 
 type networkSpec struct {

@@ -122,6 +122,9 @@ func summarizeAgent(p *printer, f *Fleet, a *Agent, now time.Time) {
 	if len(a.Approvers.Console) > 0 {
 		appr = append(appr, "console "+strings.Join(a.Approvers.Console, ", "))
 	}
+	if len(a.Approvers.Web) > 0 {
+		appr = append(appr, "web "+strings.Join(a.Approvers.Web, ", "))
+	}
 	if len(appr) == 0 {
 		appr = []string{"nobody (tool requests outside allowed_tools are denied)"}
 	}
@@ -241,4 +244,17 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sortStrings(keys)
 	return keys
+}
+
+// AgentSummary writes the part of Summary about agent name (what
+// `herdbot validate` shows for it), for the web dashboard's agent page.
+func AgentSummary(f *Fleet, name string, w io.Writer, now time.Time, next NextRunsFunc) error {
+	for _, a := range f.Agents {
+		if a.Name == name {
+			p := &printer{w: w, next: next}
+			summarizeAgent(p, f, a, now)
+			return p.err
+		}
+	}
+	return fmt.Errorf("no agent %q", name)
 }

@@ -34,6 +34,7 @@ type Fleet struct {
 	StateDir    string         // absolute; default <Dir>/.herdbot
 	Timezone    *time.Location // timezone; default time.Local
 	HTTP        HTTP           // herdbot's own HTTP server
+	Web         Web            // the web dashboard on it
 	Model       Model          // model API and credentials
 	Agents      []*Agent       // the fleet file's agents in order, then each sub-fleet's (depth first)
 	// SubFleetFiles are the fleet files of herdctl's sub-fleets (fleets:),
@@ -56,6 +57,13 @@ type Fleet struct {
 // HTTP configures herdbot's own HTTP server.
 type HTTP struct {
 	Listen string // host:port; default 127.0.0.1:9090
+}
+
+// Web configures the web dashboard (herdctl's web:).
+type Web struct {
+	Enabled       bool          // default true
+	SessionExpiry time.Duration // a sign-in's lifetime; default 12h
+	ToolResults   bool          // show tool results; default true
 }
 
 // Model says where the model API is and holds its credentials, which the
@@ -143,6 +151,7 @@ type Approvers struct {
 	Discord []string // user ids, or "role:ID"
 	Slack   []string // user ids
 	Console []string // console user names
+	Web     []string // web dashboard users: "local", "operator" or "*"
 }
 
 // Network is an agent's egress policy.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/web"
 )
 
 // pinnedClaudeVersion is the Claude Code CLI version herdbot is built and
@@ -131,6 +132,10 @@ func (d *doctor) checkListen() {
 		// deploy/docker-compose.yml sets this: all addresses of the
 		// container's own namespace, published on the host's loopback.
 		d.report(statusOK, "http.listen: %s inside a container; check the host publishes it on 127.0.0.1 only (`docker port`)", addr)
+		return
+	}
+	if _, err := web.CheckListen(addr, d.cfg.Env[web.TokenEnv], false); err != nil && d.cfg.Web.Enabled {
+		d.report(statusError, "%v (herdbot start refuses this; or set web.enabled: false)", err)
 		return
 	}
 	d.report(statusWarn, "http.listen: %s is reachable from the network; keep it on 127.0.0.1 or put a TLS reverse proxy or tunnel with authentication in front", addr)

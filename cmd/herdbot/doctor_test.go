@@ -353,6 +353,9 @@ func TestDoctorSeededProblems(t *testing.T) {
 		}, 1, "ERROR", []string{"clock skew: the engine's clock is -10m"}},
 		{"listen on all addresses", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
+		}, 1, "ERROR", []string{"http.listen 0.0.0.0:9090 is not a loopback address", "HERDBOT_WEB_TOKEN"}},
+		{"listen on all addresses without the dashboard", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1)+"web:\n  enabled: false\n", 0o644)
 		}, 0, "WARN", []string{"http.listen: 0.0.0.0:9090 is reachable from the network"}},
 		{"listen on all addresses in a container", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)

@@ -5,19 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/internal/ops"
 	"github.com/herdbot/herdbot/sched"
+	"github.com/herdbot/herdbot/web"
 )
 
 // newMetrics returns the Prometheus registry and herdbot's collectors.
@@ -34,15 +38,67 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
+	var dash *web.Server
+	var handler http.Handler // nil: no dashboard (web.enabled: false)
+	if svc.cfg.Web.Enabled {
+		d, err := svc.dashboard()
+		if err != nil {
+			return err
+		}
+		dash, handler = d, d
+	}
 	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Replays: svc.store, Redact: svc.red.String,
-		StopGrace: runsStopGrace}, svc.log)
+		StopGrace: runsStopGrace, Web: handler}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
 	}
-	svc.log.Info("serving /healthz, /metrics and /hooks", "addr", ln.Addr().String())
-	svc.runs = append(svc.runs, func(ctx context.Context) error { return srv.Run(ctx, ln) })
+	board := "off (web.enabled: false)"
+	if dash != nil {
+		board = "http://" + ln.Addr().String() + "/"
+	}
+	svc.log.Info("serving /healthz, /metrics and /hooks", "addr", ln.Addr().String(), "dashboard", board)
+	svc.runs = append(svc.runs, func(ctx context.Context) error {
+		err := srv.Run(ctx, ln)
+		if dash != nil {
+			dash.Wait() // schedule runs triggered from the dashboard
+		}
+		return err
+	})
 	return nil
+}
+
+// dashboard is the web dashboard (package web) on http.listen: it reads
+// the store and fleet the control socket reads, decides approvals through
+// the fleet's broker, and redacts with the fleet's redactor. A
+// non-loopback http.listen needs HERDBOT_WEB_TOKEN in the fleet .env.
+func (svc *service) dashboard() (*web.Server, error) {
+	cfg := svc.cfg
+	return web.New(web.Config{
+		Fleet: svc.fleet, Store: svc.store, Redact: svc.red.String,
+		Schedules: svc.sched.List, Trigger: svc.sched.Trigger,
+		Native: svc.backends.Native,
+		Chats: func(agent string) []string {
+			var on []string
+			for _, p := range []string{bot.Discord, bot.Slack, bot.Console} {
+				if _, ok := svc.mux.Outbox(agent, p); ok {
+					on = append(on, p)
+				}
+			}
+			return on
+		},
+		Summary: func(agent string, now time.Time) string {
+			var b strings.Builder
+			if err := config.AgentSummary(svc.cfgNow.Load(), agent, &b, now, nextRuns); err != nil {
+				return err.Error()
+			}
+			return b.String()
+		},
+		Listen: cfg.HTTP.Listen, Token: cfg.Env[web.TokenEnv], LocalName: operatorName(),
+		Published:  os.Getenv("HERDBOT_IN_CONTAINER") == "1", // deploy/docker-compose.yml: published on the host's 127.0.0.1
+		SessionTTL: cfg.Web.SessionExpiry, HideToolResults: !cfg.Web.ToolResults,
+		Log: svc.log.With("component", "web"),
+	})
 }
 
 // runsStopGrace is how long the scheduler and the webhook endpoint wait,
@@ -264,6 +320,7 @@ func (svc *service) reload(ctx context.Context) bool {
 	}
 	svc.wantChat(next)
 	svc.cfg = next
+	svc.cfgNow.Store(next)
 	svc.log.Info("config reloaded", "agents", len(next.Agents), "schedules", len(schedules(next)))
 	return true
 }
@@ -278,7 +335,8 @@ var reloadNeedsRestart = []struct {
 }{
 	{"state_dir", func(o, n *config.Fleet) bool { return o.StateDir == n.StateDir }},
 	{"http.listen", func(o, n *config.Fleet) bool { return o.HTTP == n.HTTP }},
-	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }}, // its credentials too
+	{"web", func(o, n *config.Fleet) bool { return o.Web == n.Web && o.Env[web.TokenEnv] == n.Env[web.TokenEnv] }}, // and HERDBOT_WEB_TOKEN
+	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }},                                     // its credentials too
 	{"fleet.name", func(o, n *config.Fleet) bool { return o.Name == n.Name }},
 }
 

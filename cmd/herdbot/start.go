@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -50,6 +51,7 @@ type service struct {
 	nat         *native.Backend
 	chat        *chatSup
 	cfg         *config.Fleet
+	cfgNow      atomic.Pointer[config.Fleet] // cfg, for readers outside the reload goroutine (the dashboard)
 	log         *slog.Logger
 	red         *redact.Redactor
 	store       *store.DB
@@ -161,6 +163,7 @@ type buildOptions struct {
 // → control API.
 func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact.Redactor, o buildOptions) (*service, error) {
 	svc := &service{cfg: cfg, log: log, red: red}
+	svc.cfgNow.Store(cfg)
 	reg, met := newMetrics()
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/herdbot/herdbot/internal/pathguard"
 	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sched"
+	"github.com/herdbot/herdbot/web"
 )
 
 // noTrafficEnv silences the CLI's telemetry, auto-updater and other
@@ -116,6 +117,7 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		},
 		Approvers: map[string][]string{
 			bot.Discord: a.Approvers.Discord, bot.Slack: a.Approvers.Slack, bot.Console: a.Approvers.Console,
+			web.Platform: a.Approvers.Web,
 		},
 		MaxConcurrent: a.MaxConcurrent, QueueMax: a.Queue.Max, Steer: a.Queue.Mode == "steer",
 		AgentQueueMax: a.Queue.AgentMax, UserRate: agents.Rate(a.Queue.PerUser), NoticeEvery: a.Queue.NoticeEvery,
@@ -270,6 +272,13 @@ func (m *backendMux) set(agent string, b sandbox.Backend, native bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.byAgent[agent], m.native[agent] = b, native
+}
+
+// Native reports whether agent runs without a container.
+func (m *backendMux) Native(agent string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.native[agent]
 }
 
 func (m *backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {

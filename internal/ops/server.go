@@ -77,7 +77,9 @@ type Config struct {
 	// Redact masks secrets in payload values put into prompts and in
 	// health check errors; nil leaves them as they are.
 	Redact func(string) string
-	Clock  clockwork.Clock
+	// Web serves every path the others do not (the dashboard); nil: none.
+	Web   http.Handler
+	Clock clockwork.Clock
 
 	BodyLimit    int64         // largest webhook body
 	ReplayWindow time.Duration // accepted age of X-Herdbot-Timestamp, either way
@@ -211,6 +213,9 @@ func (s *Server) routes(hookCtx context.Context, runs *group) http.Handler {
 	mux.HandleFunc("/hooks/{agent}/{name}", func(w http.ResponseWriter, r *http.Request) {
 		s.hook(w, r, func(f func(ctx context.Context)) bool { return runs.goWith(hookCtx, f) })
 	})
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	}
 	return mux
 }
 

@@ -74,3 +74,17 @@ func RequireDocker(t testing.TB) {
 		missing(t, "HERDBOT_REQUIRE_DOCKER", "no Docker engine reachable (`docker info` failed; run `make docker-up` as root)")
 	}
 }
+
+// RequireBrowser returns a headless-capable chromium (Debian's chromium,
+// which .ci/run installs), skipping (failing under
+// HERDBOT_REQUIRE_BROWSER=1) when there is none.
+func RequireBrowser(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(t, "HERDBOT_REQUIRE_BROWSER", "no headless browser (install Debian's chromium: apt-get install chromium)")
+	return ""
+}
