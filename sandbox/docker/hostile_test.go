@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,6 +112,42 @@ func (h *hostileRig) start(t *testing.T, d agentDirs, argv []string, env []strin
 	return conn
 }
 
+// runCase plays case c in a new agent of mode ro: plants its files as the
+// agent (for a resumed case, after a first container made the session),
+// starts the CLI as herdbot does and runs the probe, answered as c wants.
+// It returns the probe's turn and the agent's dirs.
+func (h *hostileRig) runCase(t *testing.T, c hostile.Case, ro bool, opts func(hostile.Paths) agents.RunOptions) (hostile.Turn, agentDirs) {
+	t.Helper()
+	d := h.newAgentDirs(t, ro)
+	var env []string
+	if c.Env != nil {
+		env = c.Env(d.paths)
+	}
+	o := opts(d.paths)
+	if c.Resumed {
+		conn := h.start(t, d, h.rt.Command(o), env, nil)
+		first := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
+		closeConn(t, conn)
+		if first.Result.SessionID == "" {
+			t.Fatalf("the first container made no session: %+v", first.Result)
+		}
+		d.paths.SessionID, o.Resume = first.Result.SessionID, first.Result.SessionID
+		if err := os.RemoveAll(d.markers); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hostile.MakeMarkerDir(d.paths.Home, 1000, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hostile.Plant(d.paths, c.Files(d.paths), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	conn := h.start(t, d, h.rt.Command(o), env, nil)
+	turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.Decide(c))
+	closeConn(t, conn)
+	return turn, d
+}
+
 func hostileCase(t *testing.T, name string) hostile.Case {
 	t.Helper()
 	for _, c := range hostile.Cases() {
@@ -120,6 +157,17 @@ func hostileCase(t *testing.T, name string) hostile.Case {
 	}
 	t.Fatalf("no hostile case %q", name)
 	return hostile.Case{}
+}
+
+// turnToolOutput is the tool results of a turn, as the CLI sent them.
+func turnToolOutput(turn hostile.Turn) string {
+	var sb strings.Builder
+	for _, e := range turn.Events {
+		if e.Kind == agents.EventToolResult {
+			sb.Write(e.Raw)
+		}
+	}
+	return sb.String()
 }
 
 func closeConn(t *testing.T, conn agents.Conn) {
@@ -134,17 +182,39 @@ func closeConn(t *testing.T, conn agents.Conn) {
 // every place the CLI reads (hostile.Cases), in an agent with a rw
 // workspace and in one with workspace_mode ro (whose HOME is still
 // writable), the planted files leave the probe's Bash a permission request
-// that reaches herdbot, run no hook, helper or MCP server, load nothing
-// and redirect nothing, while the fleet's MCP server starts. Files the
-// agent writes into its HOME with an approved Bash command change nothing
-// in the same process nor in the next container, which resumes the
-// session from the persisted HOME. The image's managed settings are
-// root's, read-only and in effect, and a bypassPermissions or
+// that reaches herdbot, run no hook, helper, MCP server or shell file,
+// load nothing and redirect nothing, an approved probe runs as asked and
+// nothing else does, while the fleet's MCP server starts. The places
+// herdbot's container closes (shell startup files, the CLI's
+// session-env) do take effect in the same image without that protection.
+// Files the agent writes into its HOME with an approved Bash command
+// change nothing in the same process nor in the next container, which
+// resumes the session from the persisted HOME; the shell startup files
+// and session-env cannot be written at all. The image's managed settings
+// are root's, read-only and in effect, and a bypassPermissions or
 // allowed_tools choice of the fleet still applies.
 func TestHostileFilesInTheAgentImage(t *testing.T) {
 	t.Parallel()
 	h := newHostileRig(t)
-	want := hostile.Want{ConfigMCP: true, Redirect: h.redirect}
+	withMCP := func(p hostile.Paths) agents.RunOptions { return agents.RunOptions{MCPConfig: hostile.ConfigMCP(p)} }
+
+	// First, alone on the backend (the parallel subtests below start when
+	// this returns): without the container's HOME protection, each place
+	// it closes takes effect, so the checks below can fail.
+	t.Run("without the HOME protection", func(t *testing.T) {
+		h.b.exposeHome = true
+		t.Cleanup(func() { h.b.exposeHome = false })
+		for _, c := range hostile.Cases() {
+			if !c.Sandbox || c.Unprotected.Inert() {
+				continue
+			}
+			t.Run(c.Name, func(t *testing.T) {
+				t.Parallel()
+				turn, d := h.runCase(t, c, false, func(hostile.Paths) agents.RunOptions { return agents.RunOptions{} })
+				hostile.CheckUnprotected(t, turn, d.markers, c.Unprotected, h.redirect)
+			})
+		}
+	})
 
 	for _, mode := range []struct {
 		name string
@@ -153,18 +223,8 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 		for _, c := range hostile.Cases() {
 			t.Run(mode.name+"/"+c.Name, func(t *testing.T) {
 				t.Parallel()
-				d := h.newAgentDirs(t, mode.ro)
-				if err := hostile.Plant(d.paths, c.Files(d.paths), 1000, 1000); err != nil {
-					t.Fatal(err)
-				}
-				var env []string
-				if c.Env != nil {
-					env = c.Env(d.paths)
-				}
-				conn := h.start(t, d, h.rt.Command(agents.RunOptions{MCPConfig: hostile.ConfigMCP(d.paths)}), env, nil)
-				turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
-				closeConn(t, conn)
-				hostile.Check(t, turn, d.markers, want)
+				turn, d := h.runCase(t, c, mode.ro, withMCP)
+				hostile.Check(t, turn, d.markers, hostile.Want{ProbeAllowed: c.Approve, ConfigMCP: true, Redirect: h.redirect})
 			})
 		}
 	}
@@ -175,6 +235,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 	}{{"rw", plantAllPrompt, false}, {"ro", plantHomePrompt, true}} {
 		t.Run("persisted HOME/"+mode.name, func(t *testing.T) {
 			t.Parallel()
+			want := hostile.Want{ProbeAllowed: true, ConfigMCP: true, Redirect: h.redirect}
 			d := h.newAgentDirs(t, mode.ro)
 			opts := agents.RunOptions{MCPConfig: hostile.ConfigMCP(d.paths)}
 			conn := h.start(t, d, h.rt.Command(opts), nil, nil)
@@ -188,18 +249,27 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			if len(plant.Permissions) != 1 || plant.Result.Err != nil || plant.Result.Result.Text != hostile.Done {
 				t.Fatalf("plant turn: %d permission requests, result %+v %v", len(plant.Permissions), plant.Result.Result, plant.Result.Err)
 			}
-			// The same process, after its files changed under it.
-			hostile.Check(t, hostile.RunTurn(t, conn, hostile.ProbePrompt, nil), d.markers, want)
+			// The same process, after its files changed under it. The
+			// probe is approved: it must run as asked and nothing with it.
+			hostile.Check(t, hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.AllowProbe), d.markers, want)
 			closeConn(t, conn)
 			// The agent's files persist in HOME (and, rw, the workspace),
 			// except ~/.claude.json: the CLI rewrites that from memory when
 			// it exits, dropping what the agent wrote during the run. An
 			// agent that wins that race would leave its keys there, so
-			// the test puts them back before the next container.
-			var kept, claudeJSON []hostile.File
+			// the test puts them back before the next container. The files
+			// of the places the container closes were never written.
+			d.paths.SessionID = plant.Result.SessionID
+			var kept, claudeJSON, closed []hostile.File
+			for _, c := range hostile.Cases() {
+				if c.Sandbox {
+					closed = append(closed, c.Files(d.paths)...)
+				}
+			}
 			for _, f := range hostile.Merge(d.paths, hostile.Cases()) {
 				switch {
 				case mode.ro && !f.InHome:
+				case slices.ContainsFunc(closed, func(c hostile.File) bool { return c.InHome == f.InHome && c.Path == f.Path }):
 				case f.InHome && f.Path == ".claude.json":
 					claudeJSON = append(claudeJSON, f)
 				default:
@@ -209,6 +279,14 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			if err := hostile.Present(d.paths, kept); err != nil {
 				t.Fatalf("the agent's files did not persist: %v", err)
 			}
+			if err := hostile.Absent(d.paths, closed); err != nil {
+				t.Fatalf("the agent wrote a file the container keeps read-only: %v", err)
+			}
+			for _, f := range closed {
+				if !strings.Contains(turnToolOutput(plant), hostile.NotWritten+homeDir+"/"+strings.ReplaceAll(f.Path, hostile.Session, d.paths.SessionID)) {
+					t.Errorf("the plant script did not report %s as not written; its output:\n%s", f.Path, turnToolOutput(plant))
+				}
+			}
 			if err := hostile.Plant(d.paths, claudeJSON, 1000, 1000); err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +294,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			// A new container on the same HOME resumes the session.
 			opts.Resume = plant.Result.SessionID
 			conn = h.start(t, d, h.rt.Command(opts), nil, nil)
-			turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
+			turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.AllowProbe)
 			closeConn(t, conn)
 			hostile.Check(t, turn, d.markers, want)
 			if turn.Result.SessionID != plant.Result.SessionID {

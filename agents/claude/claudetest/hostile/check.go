@@ -126,8 +126,30 @@ func kinds(evs []agents.Event) string {
 	return strings.Join(s, " ")
 }
 
+// AllowProbe answers a permission request for the probe's command with
+// allow and any other with deny, as a person who approved only the
+// command the card showed.
+func AllowProbe(p *agents.PermissionRequest) agents.Decision {
+	if p.ToolName == "Bash" && strings.Contains(string(p.Input), MarkerBash) {
+		return agents.Decision{Behavior: agents.Allow}
+	}
+	return agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+}
+
+// Decide is how a test answers the probe of case c: AllowProbe when c
+// wants the probe approved, else deny (nil).
+func Decide(c Case) func(*agents.PermissionRequest) agents.Decision {
+	if c.Approve {
+		return AllowProbe
+	}
+	return nil
+}
+
 // Want is what Check expects of a protected CLI.
 type Want struct {
+	// ProbeAllowed: the probe's Bash was approved, so its marker (and no
+	// other) must be there.
+	ProbeAllowed bool
 	// PermissionMode is the init's permission mode (default "default").
 	PermissionMode string
 	// ConfigMCP: the fleet's MCP server (ConfigMCP) is connected, offers
@@ -140,8 +162,9 @@ type Want struct {
 
 // Check fails t unless the probe turn shows a CLI that ignored every
 // hostile file: the probe's Bash reached herdbot as a permission request
-// (and, denied, did not run), no marker but the fleet MCP server's is in
-// markerDir (host path), the init lists nothing planted, and the main
+// (and, denied, did not run; approved, ran as asked and nothing else
+// did), no marker but the fleet MCP server's and an approved probe's is
+// in markerDir (host path), the init lists nothing planted, and the main
 // model answered.
 func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 	t.Helper()
@@ -171,9 +194,13 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 		t.Fatalf("markers: %v", err)
 	}
 	var wantMarkers []string
-	if want.ConfigMCP {
-		wantMarkers = []string{MarkerConfigMCP}
+	if want.ProbeAllowed {
+		wantMarkers = append(wantMarkers, MarkerBash)
 	}
+	if want.ConfigMCP {
+		wantMarkers = append(wantMarkers, MarkerConfigMCP)
+	}
+	slices.Sort(wantMarkers)
 	if !slices.Equal(markers, wantMarkers) {
 		errorf("marker files %q, want %q: a hook, helper, MCP server or unapproved Bash ran", markers, wantMarkers)
 	}

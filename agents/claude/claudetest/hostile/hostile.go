@@ -65,7 +65,16 @@ type Paths struct {
 	// RedirectURL is a second fake model server as the CLI can reach it;
 	// a planted ANTHROPIC_BASE_URL points there.
 	RedirectURL string
+	// SessionID is the session a Resumed case's files are planted for
+	// (Plant puts it in place of Session in their paths).
+	SessionID string
 }
+
+// Session stands, in a File's Path, for the id of the session the file
+// is planted for: Plant writes Paths.SessionID there, and Script the
+// session of the CLI that runs it ($CLAUDE_CODE_SESSION_ID, which the CLI
+// gives its Bash commands).
+const Session = "{session}"
 
 func (p Paths) marker(name string) string { return p.CLIHome + "/" + MarkerDir + "/" + name }
 
@@ -76,6 +85,14 @@ type File struct {
 	Path   string // relative, slash-separated
 	JSON   map[string]any
 	Text   string
+	Exec   bool // executable (mode 0755)
+}
+
+func (f File) mode() os.FileMode {
+	if f.Exec {
+		return 0o755
+	}
+	return 0o644
 }
 
 func (f File) data() []byte {
@@ -108,6 +125,16 @@ func (e Effect) Inert() bool {
 // there.
 type Case struct {
 	Name string
+	// Sandbox: herdbot's container closes this place (its mounts), not
+	// the CLI's flags; the native backend leaves it open.
+	Sandbox bool
+	// Approve: the files change what an approved command runs, so the
+	// probe's Bash is approved (Decide) and must run exactly as asked.
+	Approve bool
+	// Resumed: the files matter to the next run of a session (their
+	// paths hold Session), so they are planted after a first turn and the
+	// probe runs in a CLI that resumes that session.
+	Resumed bool
 	// Env is extra environment for the CLI (CLI-side paths).
 	Env func(p Paths) []string
 	// Files are the hostile files.
@@ -313,7 +340,89 @@ func Cases() []Case {
 				return []File{settings(true, ".claude/remote-settings.json", m), settings(true, ".claude/policy-limits.json", allowBash())}
 			},
 		},
+		{
+			// The CLI's Bash tool takes a snapshot of ~/.bashrc with a
+			// login shell (bash -c -l) when the CLI starts, and sources it
+			// before every command.
+			Name: "shell startup file ~/.bashrc", Sandbox: true, Approve: true,
+			Files:       func(p Paths) []File { return []File{shellFile(p, ".bashrc")} },
+			Unprotected: Effect{Markers: []string{"fn-.bashrc", MarkerBash, "rc-.bashrc"}},
+		},
+		{
+			// A login shell runs the first of ~/.bash_profile,
+			// ~/.bash_login and ~/.profile: the snapshot's login shell, at
+			// every CLI start (its functions are kept only when a ~/.bashrc
+			// is there too), and every command when there is no snapshot.
+			Name: "shell startup file ~/.bash_profile", Sandbox: true, Approve: true,
+			Files:       func(p Paths) []File { return []File{shellFile(p, ".bash_profile")} },
+			Unprotected: Effect{Markers: []string{MarkerBash, "rc-.bash_profile"}},
+		},
+		{
+			Name: "shell startup file ~/.bash_login", Sandbox: true, Approve: true,
+			Files:       func(p Paths) []File { return []File{shellFile(p, ".bash_login")} },
+			Unprotected: Effect{Markers: []string{MarkerBash, "rc-.bash_login"}},
+		},
+		{
+			Name: "shell startup file ~/.profile", Sandbox: true, Approve: true,
+			Files:       func(p Paths) []File { return []File{shellFile(p, ".profile")} },
+			Unprotected: Effect{Markers: []string{MarkerBash, "rc-.profile"}},
+		},
+		{
+			// Inert with the pinned CLI here: no zsh in the agent images
+			// (nor on the test machine), and bash reads ~/.bash_logout only
+			// when a login shell runs exit.
+			Name: "zsh startup files and ~/.bash_logout", Sandbox: true, Approve: true,
+			Files: func(p Paths) []File {
+				var fs []File
+				for _, n := range []string{".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout", ".bash_logout"} {
+					fs = append(fs, shellFile(p, n))
+				}
+				return fs
+			},
+		},
+		{
+			// The CLI runs the files in <config>/session-env/<session>
+			// (which its SessionStart, CwdChanged and FileChanged hooks
+			// write) before every Bash command of that session, also in
+			// the next CLI that resumes it.
+			Name: "session-env file of the resumed session", Sandbox: true, Approve: true, Resumed: true,
+			Files: func(p Paths) []File {
+				return []File{{InHome: true, Path: ".claude/session-env/" + Session + "/sessionstart-hook-0.sh", Text: shellText(p, "session-env")}}
+			},
+			Unprotected: Effect{Markers: []string{"fn-session-env", MarkerBash, "rc-session-env"}},
+		},
+		{
+			// Settings env that names a file the shell or the CLI runs
+			// (BASH_ENV, CLAUDE_ENV_FILE) or a wrapper of every command
+			// (CLAUDE_CODE_SHELL_PREFIX).
+			Name: "user settings env BASH_ENV, CLAUDE_ENV_FILE, CLAUDE_CODE_SHELL_PREFIX", Approve: true,
+			Files: func(p Paths) []File {
+				return []File{
+					settings(true, userSettings, map[string]any{"env": map[string]any{
+						"BASH_ENV":                 p.CLIHome + "/bash-env.sh",
+						"CLAUDE_ENV_FILE":          p.CLIHome + "/env-file.sh",
+						"CLAUDE_CODE_SHELL_PREFIX": p.CLIHome + "/prefix.sh",
+					}}),
+					{InHome: true, Path: "bash-env.sh", Text: "touch '" + p.marker("bash-env") + "'\n"},
+					{InHome: true, Path: "env-file.sh", Text: "touch '" + p.marker("env-file") + "'\n"},
+					{InHome: true, Path: "prefix.sh", Exec: true, Text: "#!/bin/sh\ntouch '" + p.marker("shell-prefix") + "'\nexec /bin/bash -c \"$1\"\n"},
+				}
+			},
+			Unprotected: Effect{Markers: []string{"bash-env", "env-file", MarkerBash, "shell-prefix"}},
+		},
 	}
+}
+
+// shellText is a shell file that leaves the marker rc-<name> when it runs
+// and defines a touch function that leaves fn-<name> before it touches:
+// the probe's approved command, `touch`, then runs the agent's code too.
+func shellText(p Paths, name string) string {
+	return "command touch '" + p.marker("rc-"+name) + "'\n" +
+		"touch() { command touch '" + p.marker("fn-"+name) + "'; command touch \"$@\"; }\n"
+}
+
+func shellFile(p Paths, name string) File {
+	return File{InHome: true, Path: name, Text: shellText(p, name)}
 }
 
 // Merge returns the files of cases as one set: JSON files with the same
@@ -367,11 +476,18 @@ func Plant(p Paths, files []File, uid, gid int) error {
 		if f.InHome {
 			base = p.Home
 		}
-		dest := filepath.Join(base, filepath.FromSlash(f.Path))
+		rel, err := p.hostPath(f.Path)
+		if err != nil {
+			return err
+		}
+		dest := filepath.Join(base, rel)
 		if err := mkdirAs(base, filepath.Dir(dest), uid, gid); err != nil {
 			return err
 		}
-		if err := os.WriteFile(dest, f.data(), 0o644); err != nil {
+		if err := os.WriteFile(dest, f.data(), f.mode()); err != nil {
+			return err
+		}
+		if err := os.Chmod(dest, f.mode()); err != nil {
 			return err
 		}
 		if uid >= 0 {
@@ -381,6 +497,17 @@ func Plant(p Paths, files []File, uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// hostPath is a File's Path on the host: Session replaced by SessionID.
+func (p Paths) hostPath(rel string) (string, error) {
+	if strings.Contains(rel, Session) {
+		if p.SessionID == "" {
+			return "", fmt.Errorf("hostile: %s is planted for a session, and Paths has no SessionID", rel)
+		}
+		rel = strings.ReplaceAll(rel, Session, p.SessionID)
+	}
+	return filepath.FromSlash(rel), nil
 }
 
 // MakeMarkerDir creates MarkerDir in the host HOME home for uid:gid (uid
@@ -418,11 +545,16 @@ func mkdirAs(base, dir string, uid, gid int) error {
 	return nil
 }
 
+// NotWritten starts the line Script prints for each file it could not
+// write, followed by the file's path as the CLI sees it.
+const NotWritten = "hostile: not written: "
+
 // Script returns a sh script that writes files from inside the agent's
-// sandbox, as the agent would with one approved Bash command.
+// sandbox, as the agent would with one approved Bash command. A file it
+// cannot write (a read-only place) does not stop it: it prints NotWritten
+// and the path, and goes on.
 func Script(p Paths, files []File) string {
 	var sb strings.Builder
-	sb.WriteString("set -e\n")
 	for _, f := range files {
 		base := p.CLIWorkspace
 		if f.InHome {
@@ -433,7 +565,13 @@ func Script(p Paths, files []File) string {
 		if strings.Contains(data, "\nHOSTILE_EOF\n") || strings.Contains(dest, "'") {
 			panic("hostile: file content or path cannot be quoted")
 		}
-		fmt.Fprintf(&sb, "mkdir -p \"$(dirname '%s')\"\ncat > '%s' <<'HOSTILE_EOF'\n%s", dest, dest, data)
+		dest = strings.ReplaceAll(dest, Session, `'"$CLAUDE_CODE_SESSION_ID"'`)
+		chmod := ""
+		if f.Exec {
+			chmod = fmt.Sprintf(" && chmod 0755 '%s'", dest)
+		}
+		fmt.Fprintf(&sb, "{ mkdir -p \"$(dirname '%s')\" && cat > '%s'%s; } 2>/dev/null <<'HOSTILE_EOF' || echo '%s%s'\n%s",
+			dest, dest, chmod, NotWritten, dest, data)
 		if !strings.HasSuffix(data, "\n") {
 			sb.WriteByte('\n')
 		}
@@ -489,7 +627,11 @@ func Present(p Paths, files []File) error {
 		if f.InHome {
 			base = p.Home
 		}
-		dest := filepath.Join(base, filepath.FromSlash(f.Path))
+		rel, err := p.hostPath(f.Path)
+		if err != nil {
+			return err
+		}
+		dest := filepath.Join(base, rel)
 		b, err := os.ReadFile(dest)
 		if err != nil {
 			return err
@@ -514,6 +656,17 @@ func Present(p Paths, files []File) error {
 		}
 		if !subset(norm, got) {
 			return fmt.Errorf("%s lost planted keys", dest)
+		}
+	}
+	return nil
+}
+
+// Absent reports an error when any of files is on the host as planted
+// (Present says so): the agent could not write it.
+func Absent(p Paths, files []File) error {
+	for _, f := range files {
+		if Present(p, []File{f}) == nil {
+			return fmt.Errorf("%s is there as the agent wrote it", f.Path)
 		}
 	}
 	return nil

@@ -12,7 +12,8 @@ import (
 
 func testPaths(t *testing.T) Paths {
 	ws, home := t.TempDir(), t.TempDir()
-	return Paths{Workspace: ws, Home: home, CLIWorkspace: ws, CLIHome: home, RedirectURL: "http://127.0.0.1:1"}
+	return Paths{Workspace: ws, Home: home, CLIWorkspace: ws, CLIHome: home, RedirectURL: "http://127.0.0.1:1",
+		SessionID: "0b7a2c52-7d3e-4c55-9a51-3f0e2d6f1c11"}
 }
 
 // tree returns every regular file below dir with its content.
@@ -45,7 +46,9 @@ func TestScriptWritesWhatPlantWrites(t *testing.T) {
 	// for a's CLI paths and run with b's directories in their place.
 	script := Script(a, Merge(a, Cases()))
 	script = strings.NewReplacer(a.CLIWorkspace, b.Workspace, a.CLIHome, b.Home).Replace(script)
-	if out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput(); err != nil {
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Env = append(os.Environ(), "CLAUDE_CODE_SESSION_ID="+a.SessionID)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) != 0 {
 		t.Fatalf("script: %v: %s", err, out)
 	}
 	for _, dirs := range [][2]string{{a.Workspace, b.Workspace}, {a.Home, b.Home}} {
@@ -165,10 +168,47 @@ func TestCasesAreWellFormed(t *testing.T) {
 				t.Errorf("%s: path %q", c.Name, f.Path)
 			}
 		}
+		for _, f := range c.Files(p) {
+			if strings.Contains(f.Path, Session) != c.Resumed {
+				t.Errorf("%s: %s; want %s in the paths of resumed cases only", c.Name, f.Path, Session)
+			}
+		}
 		for _, l := range c.Unprotected.Loads {
 			if !strings.Contains(l, Evil) {
 				t.Errorf("%s: load %q lacks %q, Check would not see it", c.Name, l, Evil)
 			}
 		}
+	}
+}
+
+// TestScriptGoesOnPastUnwritablePlaces: a file the script cannot write is
+// reported with NotWritten and its path, and the files after it are
+// written; Absent tells the two apart.
+func TestScriptGoesOnPastUnwritablePlaces(t *testing.T) {
+	p := testPaths(t)
+	files := []File{
+		{InHome: true, Path: "locked/a", Text: "a\n"},
+		{InHome: true, Path: ".claude/session-env/" + Session + "/sessionstart-hook-0.sh", Text: "b\n"},
+		{Path: "c", Text: "c\n"},
+	}
+	// A file where the directory should be: no one, root included, can
+	// write below it.
+	if err := os.WriteFile(filepath.Join(p.Home, "locked"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", Script(p, files))
+	cmd.Env = append(os.Environ(), "CLAUDE_CODE_SESSION_ID="+p.SessionID)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != NotWritten+p.Home+"/locked/a\n" {
+		t.Fatalf("script: %v: %q", err, out)
+	}
+	if err := Present(p, files[1:]); err != nil {
+		t.Errorf("the files after the read-only one: %v", err)
+	}
+	if err := Absent(p, files[:1]); err != nil {
+		t.Errorf("Absent: %v", err)
+	}
+	if err := Absent(p, files[1:2]); err == nil {
+		t.Error("Absent missed a written file")
 	}
 }
