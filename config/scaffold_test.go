@@ -48,3 +48,26 @@ func TestScaffoldRefusesToOverwrite(t *testing.T) {
 		t.Error("wrote other files despite refusing")
 	}
 }
+
+// `herdbot init --fleet NAME --agent NAME` names the fleet and its agent,
+// the agent's directory and its variables.
+func TestScaffoldNamed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fleet")
+	if err := ScaffoldNamed(dir, "mygarden", "garden-bot"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := load(dir, mapLookup(nil))
+	if err != nil {
+		t.Fatalf("named scaffold does not load: %v", err)
+	}
+	if f.Name != "mygarden" || len(f.Agents) != 1 || f.Agents[0].Name != "garden-bot" || len(f.Warnings) != 0 {
+		t.Fatalf("fleet %q, agents %+v, warnings %q", f.Name, f.Agents, f.Warnings)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "agents", "garden-bot", ".env.example"))
+	if err != nil || !strings.Contains(string(b), "GARDEN_BOT_DISCORD_BOT_TOKEN=") {
+		t.Fatalf("agent .env.example: %v\n%s", err, b)
+	}
+	if err := ScaffoldNamed(t.TempDir(), "", "bad name"); err == nil {
+		t.Fatal("a bad agent name was accepted")
+	}
+}
