@@ -1,9 +1,11 @@
 package claude_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
@@ -11,8 +13,9 @@ import (
 	"github.com/herdbot/herdbot/agents/claude/claudetest/hostile"
 )
 
-// hostileSession is a native session with one hostile case planted in its
-// workspace and HOME.
+// hostileSession is a native session for one hostile case: its
+// workspace, HOME and marker dir, and a fake model that knows the case's
+// plant command.
 type hostileSession struct {
 	*session
 	paths     hostile.Paths
@@ -23,7 +26,8 @@ type hostileSession struct {
 
 func newHostileSession(t *testing.T, c hostile.Case) *hostileSession {
 	t.Helper()
-	srv := claudetest.NewModelServer(t, hostile.Model(nil))
+	plants := &hostile.Plants{}
+	srv := claudetest.NewModelServer(t, hostile.Model(plants))
 	redirect := claudetest.NewModelServer(t, hostile.RedirectModel())
 	s := newSession(t, srv)
 	home := filepath.Join(s.state, "home") // the native backend's HOME
@@ -35,10 +39,8 @@ func newHostileSession(t *testing.T, c hostile.Case) *hostileSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Resumed {
-		if err := hostile.Plant(p, c.Files(p), -1, -1); err != nil {
-			t.Fatal(err)
-		}
+	if c.Live {
+		plants.Set(hostile.PlantPrompt(c), hostile.PlantScript(p, []hostile.Case{c}))
 	}
 	if c.Env != nil {
 		s.env = append(s.env, c.Env(p)...)
@@ -46,29 +48,31 @@ func newHostileSession(t *testing.T, c hostile.Case) *hostileSession {
 	return &hostileSession{session: s, paths: p, markers: markers, redirect: redirect, mcpConfig: hostile.ConfigMCP(p)}
 }
 
-// resume plays a first turn with argv (its probe denied), plants c's files
-// for the session it made, and returns argv for a CLI that resumes it.
-func (h *hostileSession) resume(t *testing.T, c hostile.Case, argv func(*claude.Runtime, string) []string) func(*claude.Runtime) []string {
+// play meets c (hostile.Play) in CLIs that argv starts.
+func (h *hostileSession) play(t *testing.T, c hostile.Case, argv func(rt *claude.Runtime, session string) []string, checkClose bool) hostile.Turn {
 	t.Helper()
-	r := h.startArgv(t, func(rt *claude.Runtime) []string { return argv(rt, "") })
-	first := hostile.RunTurn(t, r.conn, hostile.ProbePrompt, nil)
-	if err := r.close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	if first.Result.SessionID == "" {
-		t.Fatalf("the first turn made no session: %+v", first.Result)
-	}
-	h.paths.SessionID = first.Result.SessionID
-	if err := hostile.Plant(h.paths, c.Files(h.paths), -1, -1); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(h.markers); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hostile.MakeMarkerDir(h.paths.Home, -1, -1); err != nil {
-		t.Fatal(err)
-	}
-	return func(rt *claude.Runtime) []string { return argv(rt, first.Result.SessionID) }
+	return hostile.Play(t, c, &h.paths, hostile.Runner{
+		Start: func(t testing.TB, session string) agents.Conn {
+			return h.startArgv(t, func(rt *claude.Runtime) []string { return argv(rt, session) }).conn
+		},
+		Close: func(t testing.TB, conn agents.Conn) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// A hostile file may make an unprotected CLI fail; the effects
+			// are what counts there.
+			if err := conn.Close(ctx); err != nil && checkClose {
+				t.Errorf("Close: %v", err)
+			}
+		},
+		Plant: func(files []hostile.File) error { return hostile.Plant(h.paths, files, -1, -1) },
+		ClearMarkers: func() error {
+			if err := os.RemoveAll(h.markers); err != nil {
+				return err
+			}
+			_, err := hostile.MakeMarkerDir(h.paths.Home, -1, -1)
+			return err
+		},
+	})
 }
 
 // TestHostileFilesChangeNothing plants, for every place the CLI reads
@@ -90,11 +94,9 @@ func TestHostileFilesChangeNothing(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHostileSession(t, c)
-			r := h.start(t, agents.RunOptions{MCPConfig: h.mcpConfig})
-			turn := hostile.RunTurn(t, r.conn, hostile.ProbePrompt, hostile.Decide(c))
-			if err := r.close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+			turn := h.play(t, c, func(rt *claude.Runtime, session string) []string {
+				return rt.Command(agents.RunOptions{MCPConfig: h.mcpConfig, Resume: session})
+			}, true)
 			hostile.Check(t, turn, h.markers, hostile.Want{ProbeAllowed: c.Approve, ConfigMCP: true, Redirect: h.redirect})
 		})
 	}
@@ -116,15 +118,9 @@ func TestHostileFilesTakeEffectUnprotected(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHostileSession(t, c)
-			argv := func(rt *claude.Runtime) []string { return hostile.Unprotect(rt.Command(agents.RunOptions{})) }
-			if c.Resumed {
-				argv = h.resume(t, c, func(rt *claude.Runtime, session string) []string {
-					return hostile.Unprotect(rt.Command(agents.RunOptions{Resume: session}))
-				})
-			}
-			r := h.startArgv(t, argv)
-			turn := hostile.RunTurn(t, r.conn, hostile.ProbePrompt, hostile.Decide(c))
-			_ = r.close() // a hostile file may make the CLI fail; the effects are what counts
+			turn := h.play(t, c, func(rt *claude.Runtime, session string) []string {
+				return hostile.Unprotect(rt.Command(agents.RunOptions{Resume: session}))
+			}, false)
 			hostile.CheckUnprotected(t, turn, h.markers, c.Unprotected, h.redirect)
 		})
 	}

@@ -26,20 +26,31 @@ var shellStartupFiles = []string{
 	".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout",
 }
 
-// sessionEnvDir is the directory, in the CLI's config directory, whose
-// files (<config>/session-env/<session id>/sessionstart-hook-N.sh and the
-// like, written by hooks) the CLI runs before every Bash command of that
-// session, also a resumed one (measured on 2.1.330). In the container it
-// is an empty read-only tmpfs: herdbot runs no hooks, so the CLI never
-// needs it, and the agent cannot plant a file there for its next run.
-const sessionEnvDir = "session-env"
+// closedConfigDirs are the directories, in the CLI's config directory,
+// whose files the CLI runs without asking (measured on 2.1.330):
+//   - session-env: the files in session-env/<session id> (which hooks
+//     write: sessionstart-hook-N.sh and the like) before every Bash
+//     command of that session, also a resumed one;
+//   - shell-snapshots: the snapshot of the shell startup files it takes
+//     at start (snapshot-bash-*.sh), before every Bash command of the
+//     process: an agent that edits it with one approved command changes
+//     what every later approved command runs, as long as the process
+//     lives (herdbot keeps processes warm between messages).
+//
+// The CLI's own file tools refuse to write there; an approved Bash
+// command could. In the container each is an empty read-only tmpfs:
+// herdbot runs no hooks, so the CLI never needs session-env, and without
+// a snapshot the CLI runs each command as a login shell, which reads only
+// the empty read-only startup files above and the image's root-owned
+// /etc.
+var closedConfigDirs = []string{"session-env", "shell-snapshots"}
 
-// sessionEnvTmpfs are the options of the tmpfs at sessionEnvDir.
-const sessionEnvTmpfs = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
+// closedTmpfs are the options of the tmpfs at each closedConfigDirs.
+const closedTmpfs = "ro,nosuid,nodev,noexec,size=4k,mode=0555"
 
 // homeProtection is what makePlan adds for a HOME persisted at home (host
 // path) for container user u: the read-only binds over the shell startup
-// files and the read-only tmpfs over the CLI's session-env directory.
+// files and the read-only tmpfs over the CLI's closedConfigDirs.
 type homeProtection struct {
 	mounts []mount.Mount
 	tmpfs  map[string]string
@@ -52,7 +63,8 @@ type homeProtection struct {
 // file; the CLI's config directory (configDir, as the container sees it:
 // ~/.claude unless CLAUDE_CONFIG_DIR names another directory in HOME) is
 // made for u when absent, so that the engine does not make it for root;
-// its session-env is a directory or absent and gets the read-only tmpfs.
+// each of its closedConfigDirs is a directory or absent and gets the
+// read-only tmpfs.
 // When herdbot may not look into HOME (a foreign owner with mode 0700),
 // the engine makes the mount points, and the config directory must
 // already exist.
@@ -74,11 +86,13 @@ func protectHome(home string, u uidGid, configDir, emptyFile string) (homeProtec
 	if err := ensureDir(home, cfg, u); err != nil {
 		return out, err
 	}
-	env := filepath.Join(cfg, sessionEnvDir)
-	if err := keepDir(env); err != nil {
-		return out, err
+	out.tmpfs = map[string]string{}
+	for _, d := range closedConfigDirs {
+		if err := keepDir(filepath.Join(cfg, d)); err != nil {
+			return out, err
+		}
+		out.tmpfs[path.Join(configDir, d)] = closedTmpfs
 	}
-	out.tmpfs = map[string]string{path.Join(configDir, sessionEnvDir): sessionEnvTmpfs}
 	return out, nil
 }
 

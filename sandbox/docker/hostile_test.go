@@ -36,14 +36,24 @@ type hostileRig struct {
 	net      sandbox.Network
 	env      []string
 	cli      hostile.Paths // CLI-side paths and the redirect URL
-	plants   map[string]string
+	plants   *hostile.Plants
 }
+
+// The rig's agents: every case runs as hostileAgent, protected as herdbot
+// runs agents; exposedAgent's HOME lacks the container's protection of the
+// shell startup files and the CLI's config directories (exposeHome), to
+// show what those files do.
+const (
+	hostileAgent = "hostile"
+	exposedAgent = "hostile-exposed"
+)
 
 func newHostileRig(t *testing.T) *hostileRig {
 	t.Helper()
 	b, tag := testCLIImage(t)
-	h := &hostileRig{b: b, image: tag, rt: claude.New(claude.Config{Binary: "claude"})}
-	h.model = claudetest.New(func(r *claudetest.Request) claudetest.Reply { return hostile.Model(h.plants)(r) })
+	b.exposeHome = func(s *sandbox.Spec) bool { return s.Agent == exposedAgent }
+	h := &hostileRig{b: b, image: tag, rt: claude.New(claude.Config{Binary: "claude"}), plants: &hostile.Plants{}}
+	h.model = claudetest.New(hostile.Model(h.plants))
 	h.redirect = claudetest.New(hostile.RedirectModel())
 	egressNet, err := b.ensureEgressNetwork(testCtx(t))
 	if err != nil {
@@ -57,20 +67,38 @@ func newHostileRig(t *testing.T) *hostileRig {
 	}
 	h.env = cliEnv()
 	h.cli = hostile.Paths{CLIWorkspace: defaultContainerWorkspace, CLIHome: homeDir, RedirectURL: "http://" + gw + ":" + redirectPort}
-	all := hostile.Merge(h.cli, hostile.Cases())
+	h.plants.Set(plantAllPrompt, hostile.PlantScript(h.cli, hostile.Cases()))
 	var home []hostile.File
-	for _, f := range all {
+	for _, f := range hostile.Merge(h.cli, hostile.Cases()) {
 		if f.InHome {
 			home = append(home, f)
 		}
 	}
-	h.plants = map[string]string{plantAllPrompt: hostile.Script(h.cli, all), plantHomePrompt: hostile.Script(h.cli, home)}
+	h.plants.Set(plantHomePrompt, hostile.Script(h.cli, home)+commands(h.cli))
+	for _, c := range hostile.Cases() {
+		if c.Live {
+			h.plants.Set(hostile.PlantPrompt(c), hostile.PlantScript(h.cli, []hostile.Case{c}))
+		}
+	}
 	return h
+}
+
+// commands are the Command of every case, as the agent's plant command
+// runs them.
+func commands(p hostile.Paths) string {
+	var sb strings.Builder
+	for _, c := range hostile.Cases() {
+		if c.Command != nil {
+			sb.WriteString(c.Command(p))
+		}
+	}
+	return sb.String()
 }
 
 // agentDirs is one agent's workspace and state dir on the host, with its
 // HOME and marker dir made as the backend would (owned by 1000).
 type agentDirs struct {
+	agent   string // hostileAgent or exposedAgent
 	paths   hostile.Paths
 	state   string
 	markers string // host path
@@ -93,15 +121,15 @@ func (h *hostileRig) newAgentDirs(t *testing.T, ro bool) agentDirs {
 	}
 	p := h.cli
 	p.Workspace, p.Home = ws, home
-	return agentDirs{paths: p, state: state, markers: markers, ro: ro}
+	return agentDirs{agent: hostileAgent, paths: p, state: state, markers: markers, ro: ro}
 }
 
 // start runs argv (the CLI) in a new hardened container for d and
 // attaches the driver; the process is closed when the test ends.
-func (h *hostileRig) start(t *testing.T, d agentDirs, argv []string, env []string, tmpfs map[string]string) agents.Conn {
+func (h *hostileRig) start(t testing.TB, d agentDirs, argv []string, env []string, tmpfs map[string]string) agents.Conn {
 	t.Helper()
 	p, err := h.b.Start(testCtx(t), sandbox.Spec{
-		Agent: "hostile", Job: t.Name(), Image: h.image, Command: argv, Env: append(append([]string{}, h.env...), env...),
+		Agent: d.agent, Job: t.Name(), Image: h.image, Command: argv, Env: append(append([]string{}, h.env...), env...),
 		Workspace: d.paths.Workspace, WorkspaceReadOnly: d.ro, StateDir: d.state, Tmpfs: tmpfs, Network: h.net,
 	})
 	if err != nil {
@@ -112,39 +140,42 @@ func (h *hostileRig) start(t *testing.T, d agentDirs, argv []string, env []strin
 	return conn
 }
 
-// runCase plays case c in a new agent of mode ro: plants its files as the
-// agent (for a resumed case, after a first container made the session),
-// starts the CLI as herdbot does and runs the probe, answered as c wants.
-// It returns the probe's turn and the agent's dirs.
-func (h *hostileRig) runCase(t *testing.T, c hostile.Case, ro bool, opts func(hostile.Paths) agents.RunOptions) (hostile.Turn, agentDirs) {
+// runCase plays case c (hostile.Play) in a new agent d (HOME protected
+// unless exposed, workspace read-only when ro) whose CLI is started as
+// herdbot starts it with opts. It returns the probe's turn and the
+// agent's dirs.
+func (h *hostileRig) runCase(t *testing.T, c hostile.Case, ro, exposed bool, opts func(hostile.Paths) agents.RunOptions) (hostile.Turn, agentDirs) {
 	t.Helper()
 	d := h.newAgentDirs(t, ro)
+	if exposed {
+		d.agent = exposedAgent
+	}
 	var env []string
 	if c.Env != nil {
 		env = c.Env(d.paths)
 	}
-	o := opts(d.paths)
-	if c.Resumed {
-		conn := h.start(t, d, h.rt.Command(o), env, nil)
-		first := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
-		closeConn(t, conn)
-		if first.Result.SessionID == "" {
-			t.Fatalf("the first container made no session: %+v", first.Result)
-		}
-		d.paths.SessionID, o.Resume = first.Result.SessionID, first.Result.SessionID
-		if err := os.RemoveAll(d.markers); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hostile.MakeMarkerDir(d.paths.Home, 1000, 1000); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := hostile.Plant(d.paths, c.Files(d.paths), 1000, 1000); err != nil {
-		t.Fatal(err)
-	}
-	conn := h.start(t, d, h.rt.Command(o), env, nil)
-	turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.Decide(c))
-	closeConn(t, conn)
+	turn := hostile.Play(t, c, &d.paths, hostile.Runner{
+		Start: func(t testing.TB, session string) agents.Conn {
+			o := opts(d.paths)
+			o.Resume = session
+			return h.start(t, d, h.rt.Command(o), env, nil)
+		},
+		Close: func(t testing.TB, conn agents.Conn) {
+			if !exposed {
+				closeConn(t, conn)
+				return
+			}
+			_ = conn.Close(testCtx(t)) // a hostile file may make the CLI fail; the effects are what counts
+		},
+		Plant: func(files []hostile.File) error { return hostile.Plant(d.paths, files, 1000, 1000) },
+		ClearMarkers: func() error {
+			if err := os.RemoveAll(d.markers); err != nil {
+				return err
+			}
+			_, err := hostile.MakeMarkerDir(d.paths.Home, 1000, 1000)
+			return err
+		},
+	})
 	return turn, d
 }
 
@@ -159,6 +190,16 @@ func hostileCase(t *testing.T, name string) hostile.Case {
 	return hostile.Case{}
 }
 
+// homeOnly reports whether every file of c goes in HOME.
+func homeOnly(c hostile.Case, p hostile.Paths) bool {
+	for _, f := range c.Files(p) {
+		if !f.InHome {
+			return false
+		}
+	}
+	return true
+}
+
 // turnToolOutput is the tool results of a turn, as the CLI sent them.
 func turnToolOutput(turn hostile.Turn) string {
 	var sb strings.Builder
@@ -170,7 +211,7 @@ func turnToolOutput(turn hostile.Turn) string {
 	return sb.String()
 }
 
-func closeConn(t *testing.T, conn agents.Conn) {
+func closeConn(t testing.TB, conn agents.Conn) {
 	t.Helper()
 	if err := conn.Close(testCtx(t)); err != nil {
 		t.Errorf("Close: %v", err)
@@ -198,32 +239,30 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 	h := newHostileRig(t)
 	withMCP := func(p hostile.Paths) agents.RunOptions { return agents.RunOptions{MCPConfig: hostile.ConfigMCP(p)} }
 
-	// First, alone on the backend (the parallel subtests below start when
-	// this returns): without the container's HOME protection, each place
+	// Without the container's HOME protection (exposedAgent), each place
 	// it closes takes effect, so the checks below can fail.
-	t.Run("without the HOME protection", func(t *testing.T) {
-		h.b.exposeHome = true
-		t.Cleanup(func() { h.b.exposeHome = false })
-		for _, c := range hostile.Cases() {
-			if !c.Sandbox || c.Unprotected.Inert() {
-				continue
-			}
-			t.Run(c.Name, func(t *testing.T) {
-				t.Parallel()
-				turn, d := h.runCase(t, c, false, func(hostile.Paths) agents.RunOptions { return agents.RunOptions{} })
-				hostile.CheckUnprotected(t, turn, d.markers, c.Unprotected, h.redirect)
-			})
+	for _, c := range hostile.Cases() {
+		if !c.Sandbox || c.Unprotected.Inert() {
+			continue
 		}
-	})
+		t.Run("without the HOME protection/"+c.Name, func(t *testing.T) {
+			t.Parallel()
+			turn, d := h.runCase(t, c, false, true, func(hostile.Paths) agents.RunOptions { return agents.RunOptions{} })
+			hostile.CheckUnprotected(t, turn, d.markers, c.Unprotected, h.redirect)
+		})
+	}
 
 	for _, mode := range []struct {
 		name string
 		ro   bool
 	}{{"rw", false}, {"ro", true}} {
 		for _, c := range hostile.Cases() {
+			if mode.ro && homeOnly(c, h.cli) {
+				continue // ro changes only the workspace: the rw run covers it
+			}
 			t.Run(mode.name+"/"+c.Name, func(t *testing.T) {
 				t.Parallel()
-				turn, d := h.runCase(t, c, mode.ro, withMCP)
+				turn, d := h.runCase(t, c, mode.ro, false, withMCP)
 				hostile.Check(t, turn, d.markers, hostile.Want{ProbeAllowed: c.Approve, ConfigMCP: true, Redirect: h.redirect})
 			})
 		}
@@ -330,9 +369,10 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 		}
 	})
 
-	// The managed settings alone (the CLI started without herdbot's flags)
-	// keep planted hooks from running; with /etc/claude-code hidden, the
-	// same hooks run, so this check can fail.
+	// The managed settings alone (the CLI started without herdbot's flags,
+	// HOME without the container's protection) keep planted hooks from
+	// running; with /etc/claude-code hidden, the same hooks run, so this
+	// check can fail.
 	userHooks := hostileCase(t, "user settings hooks")
 	for _, tc := range []struct {
 		name   string
@@ -341,6 +381,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := h.newAgentDirs(t, false)
+			d.agent = exposedAgent // the read-only session-env alone keeps the SessionStart hook from running
 			if err := hostile.Plant(d.paths, userHooks.Files(d.paths), 1000, 1000); err != nil {
 				t.Fatal(err)
 			}

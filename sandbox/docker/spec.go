@@ -164,7 +164,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 			return nil, err
 		}
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: home, Target: homeDir})
-		if !b.exposeHome {
+		if b.exposeHome == nil || !b.exposeHome(spec) {
 			hp, err := protectHome(home, user, configDirOf(spec.Env), b.emptyFile)
 			if err != nil {
 				return nil, err

@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,8 @@ func tree(t *testing.T, dir string) map[string]string {
 // leaves exactly the files Plant writes from the host.
 func TestScriptWritesWhatPlantWrites(t *testing.T) {
 	a, b := testPaths(t), testPaths(t)
+	seedAppendTargets(t, a, Merge(a, Cases()))
+	seedAppendTargets(t, b, Merge(a, Cases()))
 	if err := Plant(a, Merge(a, Cases()), -1, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +71,92 @@ func TestScriptWritesWhatPlantWrites(t *testing.T) {
 	}
 	if err := Present(a, Merge(a, Cases())); err != nil {
 		t.Errorf("Present after Plant: %v", err)
+	}
+}
+
+// seedAppendTargets makes, for every Append file, one file its pattern
+// names in p's directories, as the CLI would have (a snapshot, a
+// transcript).
+func seedAppendTargets(t *testing.T, p Paths, files []File) {
+	t.Helper()
+	for _, f := range files {
+		if !f.Append {
+			continue
+		}
+		base := p.Workspace
+		if f.InHome {
+			base = p.Home
+		}
+		rel := strings.ReplaceAll(strings.ReplaceAll(f.Path, "*", "x"), Session, p.SessionID)
+		dest := filepath.Join(base, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dest, []byte("written by the CLI\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAppendFiles: an Append file's text goes at the end of every file
+// its pattern names, with the session's id for Session, from the host
+// (Plant) and from inside (Script) alike; with nothing to append to,
+// Plant fails and Script says NotWritten; Present looks for the text.
+func TestAppendFiles(t *testing.T) {
+	p := testPaths(t)
+	f := File{InHome: true, Path: "snaps/s-*.sh", Append: true, Text: "id " + Session + "\n"}
+	if err := Plant(p, []File{f}, -1, -1); err == nil || !strings.Contains(err.Error(), "no file matches") {
+		t.Errorf("Plant with nothing to append to: %v", err)
+	}
+	script := func() ([]byte, error) {
+		cmd := exec.Command("/bin/sh", "-c", Script(p, []File{f}))
+		cmd.Env = append(os.Environ(), "CLAUDE_CODE_SESSION_ID="+p.SessionID)
+		return cmd.CombinedOutput()
+	}
+	if out, err := script(); err != nil || string(out) != NotWritten+p.Home+"/snaps/s-*.sh\n" {
+		t.Errorf("script with nothing to append to: %v: %q", err, out)
+	}
+	if err := Present(p, []File{f}); err == nil {
+		t.Error("Present found text nothing appended")
+	}
+	snaps := filepath.Join(p.Home, "snaps")
+	if err := os.Mkdir(snaps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"s-1.sh", "s-2.sh", "other.sh"} {
+		if err := os.WriteFile(filepath.Join(snaps, n), []byte("cli\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := script(); err != nil || len(out) != 0 {
+		t.Fatalf("script: %v: %q", err, out)
+	}
+	if err := Plant(p, []File{f}, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"s-1.sh":   "cli\nid " + p.SessionID + "\nid " + p.SessionID + "\n",
+		"s-2.sh":   "cli\nid " + p.SessionID + "\nid " + p.SessionID + "\n",
+		"other.sh": "cli\n",
+	}
+	if got := tree(t, snaps); !maps.Equal(got, want) {
+		t.Errorf("after the script and Plant: %q, want %q", got, want)
+	}
+	if err := Present(p, []File{f}); err != nil {
+		t.Errorf("Present: %v", err)
+	}
+}
+
+// TestProjectKey: the CLI's folder name for a workspace.
+func TestProjectKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"/workspace":                  "-workspace",
+		"/tmp/TestX123/001/workspace": "-tmp-TestX123-001-workspace",
+		"/srv/my_agent.v2/ws":         "-srv-my-agent-v2-ws",
+	} {
+		if got := projectKey(in); got != want {
+			t.Errorf("projectKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -172,6 +261,15 @@ func TestCasesAreWellFormed(t *testing.T) {
 			if strings.Contains(f.Path, Session) != c.Resumed {
 				t.Errorf("%s: %s; want %s in the paths of resumed cases only", c.Name, f.Path, Session)
 			}
+			if f.Append && !c.Live && !c.Resumed {
+				t.Errorf("%s: %s appends, but nothing is there to append to before the CLI starts", c.Name, f.Path)
+			}
+		}
+		if c.Live && c.Resumed {
+			t.Errorf("%s: Live and Resumed", c.Name)
+		}
+		if c.Command != nil && !c.Live {
+			t.Errorf("%s: a Command runs only in the agent's plant command (Live)", c.Name)
 		}
 		for _, l := range c.Unprotected.Loads {
 			if !strings.Contains(l, Evil) {
