@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,11 +67,9 @@ const (
 
 // hostileFleetModel scripts the hostile agent: in a turn whose prompt is
 // one of attacks it asks for that Bash command, then for the probe's, then
-// answers Done; any other prompt asks for the probe alone. It counts the
-// tools it asked for.
+// answers Done; any other prompt asks for the probe alone.
 type hostileFleetModel struct {
 	attacks map[string]string // read-only once the model serves
-	asked   atomic.Int32
 }
 
 func (m *hostileFleetModel) reply(r *claudetest.Request) claudetest.Reply {
@@ -82,7 +79,6 @@ func (m *hostileFleetModel) reply(r *claudetest.Request) claudetest.Reply {
 		steps = []string{cmd, hostile.ProbeCommand}
 	}
 	if len(results) < len(steps) {
-		m.asked.Add(1)
 		return claudetest.Bash(steps[len(results)], "step "+strconv.Itoa(len(results)+1))
 	}
 	return claudetest.Text(hostile.Done)
@@ -266,18 +262,19 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			p.decide(plant, "once")
 			probe := p.card(hostile.ProbeCommand)
 			p.decide(probe, "deny")
-			p.expect(`^` + hostile.Done + `$`)
+			p.expect(`(?m)^` + hostile.Done + `$`)
 			checkMarkers(t, markers, hostile.MarkerConfigMCP)
 			job := lastJob(t, rig, agent)
 			out := jobToolOutput(t, rig.Store, job.ID)
 			checkNotWritten(t, out, paths, attackFiles, mode.ro)
 
-			// The agent's other files are where it wrote them; its
+			// The agent's other files are where it wrote them (but
+			// ~/.claude.json, which the CLI rewrites from memory); its
 			// configuration, read again as a reload would, is the
 			// operator's.
 			var written []hostile.File
 			for _, f := range attackFiles {
-				if !strings.Contains(out, hostile.NotWritten+fileCLIPath(paths, f, job.SessionID)) {
+				if !strings.Contains(out, hostile.NotWritten+fileCLIPath(paths, f, job.SessionID)) && !(f.InHome && f.Path == ".claude.json") {
 					written = append(written, f)
 				}
 			}
@@ -291,14 +288,14 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			// shown and nothing with it.
 			p.say(fleetProbe)
 			p.decide(p.card(hostile.ProbeCommand), "once")
-			p.expect(`^` + hostile.Done + `$`)
+			p.expect(`(?m)^` + hostile.Done + `$`)
 			checkMarkers(t, markers, hostile.MarkerBash, hostile.MarkerConfigMCP)
 
 			// Attack 2: the model proxy on other paths.
 			p.say(fleetAttackProxy)
 			p.decide(p.card("/dev/tcp/"), "once")
 			p.decide(p.card(hostile.ProbeCommand), "deny")
-			p.expect(`^` + hostile.Done + `$`)
+			p.expect(`(?m)^` + hostile.Done + `$`)
 			out = jobToolOutput(t, rig.Store, lastJob(t, rig, agent).ID)
 			for _, target := range proxyTargets {
 				if !regexp.MustCompile(regexp.QuoteMeta(target) + ` -> HTTP/1\.[01] 403 `).MatchString(out) {
@@ -328,7 +325,7 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			p.say(fleetAttackMasked)
 			p.decide(p.card(maskedCommand), "deny")
 			p.decide(p.card(hostile.ProbeCommand), "deny")
-			p.expect(`^` + hostile.Done + `$`)
+			p.expect(`(?m)^` + hostile.Done + `$`)
 			checkMarkers(t, markers, hostile.MarkerBash, hostile.MarkerConfigMCP)
 
 			// Every tool the agent asked for was a card; every card was
@@ -337,8 +334,27 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := int(model.asked.Load()); len(approvals) != n || n != 7 {
-				t.Errorf("%d approval requests for %d tools the agent asked for, want 7 each", len(approvals), n)
+			jobs, err := rig.Store.Jobs(context.Background(), agents.JobFilter{Agent: agent})
+			if err != nil || len(jobs) != 4 {
+				t.Fatalf("jobs %v %+v", err, jobs)
+			}
+			uses := 0
+			for _, j := range jobs {
+				evs, err := rig.Store.Events(context.Background(), j.ID, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range evs {
+					if e.Kind == string(agents.EventToolUse) {
+						uses++
+					}
+				}
+				if j.Status != agents.JobSucceeded || j.SessionID != job.SessionID {
+					t.Errorf("job %s: %s, session %s; want succeeded in session %s", j.ID, j.Status, j.SessionID, job.SessionID)
+				}
+			}
+			if len(approvals) != uses || uses != 7 {
+				t.Errorf("%d approval requests for %d tool uses in the jobs' transcripts, want 7 each", len(approvals), uses)
 			}
 			decided, err := rig.Store.AuditLog(context.Background(), store.AuditFilter{Agent: agent, ActionPrefix: "approval.decided"})
 			if err != nil {
@@ -362,15 +378,6 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			if allowed != 3 || deniedN != 4 || len(requested) != len(approvals) || len(decided) != len(approvals) {
 				t.Errorf("%d allowed and %d denied approvals, %d approval.requested and %d approval.decided rows; want 3, 4, 7, 7",
 					allowed, deniedN, len(requested), len(decided))
-			}
-			jobs, err := rig.Store.Jobs(context.Background(), agents.JobFilter{Agent: agent})
-			if err != nil || len(jobs) != 4 {
-				t.Fatalf("jobs %v %+v", err, jobs)
-			}
-			for _, j := range jobs {
-				if j.Status != agents.JobSucceeded || j.SessionID != job.SessionID {
-					t.Errorf("job %s: %s, session %s; want succeeded in session %s", j.ID, j.Status, j.SessionID, job.SessionID)
-				}
 			}
 		})
 	}
