@@ -221,17 +221,18 @@ func closeConn(t testing.TB, conn agents.Conn) {
 // TestHostileFilesInTheAgentImage: nothing an agent can write in its
 // workspace or HOME changes what the CLI in the agent image may do. For
 // every place the CLI reads (hostile.Cases), in an agent with a rw
-// workspace and in one with workspace_mode ro (whose HOME is still
-// writable), the planted files leave the probe's Bash a permission request
+// workspace and (for the cases with workspace files: ro changes only the
+// workspace mount) in one with workspace_mode ro, whose HOME is still
+// writable, the planted files leave the probe's Bash a permission request
 // that reaches herdbot, run no hook, helper, MCP server or shell file,
 // load nothing and redirect nothing, an approved probe runs as asked and
 // nothing else does, while the fleet's MCP server starts. The places
-// herdbot's container closes (shell startup files, the CLI's
-// session-env) do take effect in the same image without that protection.
-// Files the agent writes into its HOME with an approved Bash command
-// change nothing in the same process nor in the next container, which
-// resumes the session from the persisted HOME; the shell startup files
-// and session-env cannot be written at all. The image's managed settings
+// herdbot's container closes (shell startup files, the CLI's session-env
+// and shell-snapshots) do take effect in the same image without that
+// protection (exposedAgent). Files the agent writes into its HOME with an
+// approved Bash command change nothing in the same process nor in the
+// next container, which resumes the session from the persisted HOME; the
+// closed places cannot be written at all. The image's managed settings
 // are root's, read-only and in effect, and a bypassPermissions or
 // allowed_tools choice of the fleet still applies.
 func TestHostileFilesInTheAgentImage(t *testing.T) {
