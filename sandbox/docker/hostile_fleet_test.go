@@ -158,7 +158,7 @@ func configAttackFiles(agent string) []hostile.File {
 func TestHostileAgentThroughTheFleet(t *testing.T) {
 	t.Parallel()
 	// Egress records become audit rows in the store of the agent's rig,
-	// as herdbot's wiring does (agents.EgressAudit).
+	// as herdbot's wiring does (egress.Record.Audit).
 	var mu sync.Mutex
 	stores := map[string]*store.DB{}
 	b := newTestBackend(t, func(c *Config) {
@@ -166,7 +166,9 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			mu.Lock() // held while writing: a rig's store is closed only once it is out of the map
 			defer mu.Unlock()
 			if st := stores[r.Agent]; st != nil {
-				if err := st.Audit(context.Background(), agents.EgressAudit(r)); err != nil {
+				action, subject, detail := r.Audit()
+				e := agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent, Action: action, Subject: subject, Detail: detail}
+				if err := st.Audit(context.Background(), e); err != nil {
 					t.Errorf("audit %+v: %v", r, err)
 				}
 			}
