@@ -303,13 +303,9 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
 	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: func(r egress.Record) {
 		met.Egress(r.Agent, r.Allowed)
-		action := "egress.allowed"
-		if !r.Allowed {
-			action = "egress.denied"
-		}
+		action, subject, detail := r.Audit()
 		_ = svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
-			Action: action, Subject: fmt.Sprintf("%s:%d", r.Host, r.Port),
-			Detail: fmt.Sprintf(`{"addr":%q,"reason":%q,"bytes_up":%d,"bytes_down":%d}`, r.Addr, r.Reason, r.BytesUp, r.BytesDown)})
+			Action: action, Subject: subject, Detail: detail})
 	}}, log)
 	if err != nil {
 		return nil, err

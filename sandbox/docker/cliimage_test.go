@@ -30,8 +30,15 @@ var (
 // `make agent-image` has run).
 func testCLIImage(t *testing.T) (*Backend, string) {
 	t.Helper()
-	claudeBin := testenv.RequireClaude(t)
 	b := newTestBackend(t)
+	return b, buildCLIImage(t, b)
+}
+
+// buildCLIImage builds an agent image from the pinned CLI on b, removed
+// when the test ends, and returns its tag.
+func buildCLIImage(t *testing.T, b *Backend) string {
+	t.Helper()
+	claudeBin := testenv.RequireClaude(t)
 	tag := "herdbot-agent-test:" + randomHex(6)
 	start := time.Now()
 	if err := b.BuildCLIImage(testCtx(t), tag, claudeBin); err != nil {
@@ -45,7 +52,7 @@ func testCLIImage(t *testing.T) (*Backend, string) {
 			t.Errorf("remove %s: %v", tag, err)
 		}
 	})
-	return b, tag
+	return tag
 }
 
 // serveOnAll serves m on all addresses (the egress sidecar reaches it

@@ -118,6 +118,10 @@ type Backend struct {
 	// createPlaceholder makes a read-only placeholder; nil means the
 	// package's createPlaceholder (tests replace it).
 	createPlaceholder func(path string) error
+	// exposeHome, when set and true for a spec, leaves its persisted HOME
+	// without protectHome's read-only shell startup files and config
+	// directories: tests only, to show what those files do to the CLI.
+	exposeHome func(*sandbox.Spec) bool
 
 	netMu sync.Mutex // serializes network creation (20.10 accepts duplicate names)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,14 +36,24 @@ type hostileRig struct {
 	net      sandbox.Network
 	env      []string
 	cli      hostile.Paths // CLI-side paths and the redirect URL
-	plants   map[string]string
+	plants   *hostile.Plants
 }
+
+// The rig's agents: every case runs as hostileAgent, protected as herdbot
+// runs agents; exposedAgent's HOME lacks the container's protection of the
+// shell startup files and the CLI's config directories (exposeHome), to
+// show what those files do.
+const (
+	hostileAgent = "hostile"
+	exposedAgent = "hostile-exposed"
+)
 
 func newHostileRig(t *testing.T) *hostileRig {
 	t.Helper()
 	b, tag := testCLIImage(t)
-	h := &hostileRig{b: b, image: tag, rt: claude.New(claude.Config{Binary: "claude"})}
-	h.model = claudetest.New(func(r *claudetest.Request) claudetest.Reply { return hostile.Model(h.plants)(r) })
+	b.exposeHome = func(s *sandbox.Spec) bool { return s.Agent == exposedAgent }
+	h := &hostileRig{b: b, image: tag, rt: claude.New(claude.Config{Binary: "claude"}), plants: &hostile.Plants{}}
+	h.model = claudetest.New(hostile.Model(h.plants))
 	h.redirect = claudetest.New(hostile.RedirectModel())
 	egressNet, err := b.ensureEgressNetwork(testCtx(t))
 	if err != nil {
@@ -56,20 +67,38 @@ func newHostileRig(t *testing.T) *hostileRig {
 	}
 	h.env = cliEnv()
 	h.cli = hostile.Paths{CLIWorkspace: defaultContainerWorkspace, CLIHome: homeDir, RedirectURL: "http://" + gw + ":" + redirectPort}
-	all := hostile.Merge(h.cli, hostile.Cases())
+	h.plants.Set(plantAllPrompt, hostile.PlantScript(h.cli, hostile.Cases()))
 	var home []hostile.File
-	for _, f := range all {
+	for _, f := range hostile.Merge(h.cli, hostile.Cases()) {
 		if f.InHome {
 			home = append(home, f)
 		}
 	}
-	h.plants = map[string]string{plantAllPrompt: hostile.Script(h.cli, all), plantHomePrompt: hostile.Script(h.cli, home)}
+	h.plants.Set(plantHomePrompt, hostile.Script(h.cli, home)+commands(h.cli))
+	for _, c := range hostile.Cases() {
+		if c.Live {
+			h.plants.Set(hostile.PlantPrompt(c), hostile.PlantScript(h.cli, []hostile.Case{c}))
+		}
+	}
 	return h
+}
+
+// commands are the Command of every case, as the agent's plant command
+// runs them.
+func commands(p hostile.Paths) string {
+	var sb strings.Builder
+	for _, c := range hostile.Cases() {
+		if c.Command != nil {
+			sb.WriteString(c.Command(p))
+		}
+	}
+	return sb.String()
 }
 
 // agentDirs is one agent's workspace and state dir on the host, with its
 // HOME and marker dir made as the backend would (owned by 1000).
 type agentDirs struct {
+	agent   string // hostileAgent or exposedAgent
 	paths   hostile.Paths
 	state   string
 	markers string // host path
@@ -92,15 +121,15 @@ func (h *hostileRig) newAgentDirs(t *testing.T, ro bool) agentDirs {
 	}
 	p := h.cli
 	p.Workspace, p.Home = ws, home
-	return agentDirs{paths: p, state: state, markers: markers, ro: ro}
+	return agentDirs{agent: hostileAgent, paths: p, state: state, markers: markers, ro: ro}
 }
 
 // start runs argv (the CLI) in a new hardened container for d and
 // attaches the driver; the process is closed when the test ends.
-func (h *hostileRig) start(t *testing.T, d agentDirs, argv []string, env []string, tmpfs map[string]string) agents.Conn {
+func (h *hostileRig) start(t testing.TB, d agentDirs, argv []string, env []string, tmpfs map[string]string) agents.Conn {
 	t.Helper()
 	p, err := h.b.Start(testCtx(t), sandbox.Spec{
-		Agent: "hostile", Job: t.Name(), Image: h.image, Command: argv, Env: append(append([]string{}, h.env...), env...),
+		Agent: d.agent, Job: t.Name(), Image: h.image, Command: argv, Env: append(append([]string{}, h.env...), env...),
 		Workspace: d.paths.Workspace, WorkspaceReadOnly: d.ro, StateDir: d.state, Tmpfs: tmpfs, Network: h.net,
 	})
 	if err != nil {
@@ -109,6 +138,45 @@ func (h *hostileRig) start(t *testing.T, d agentDirs, argv []string, env []strin
 	conn := h.rt.Attach(p)
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
+}
+
+// runCase plays case c (hostile.Play) in a new agent d (HOME protected
+// unless exposed, workspace read-only when ro) whose CLI is started as
+// herdbot starts it with opts. It returns the probe's turn and the
+// agent's dirs.
+func (h *hostileRig) runCase(t *testing.T, c hostile.Case, ro, exposed bool, opts func(hostile.Paths) agents.RunOptions) (hostile.Turn, agentDirs) {
+	t.Helper()
+	d := h.newAgentDirs(t, ro)
+	if exposed {
+		d.agent = exposedAgent
+	}
+	var env []string
+	if c.Env != nil {
+		env = c.Env(d.paths)
+	}
+	turn := hostile.Play(t, c, &d.paths, hostile.Runner{
+		Start: func(t testing.TB, session string) agents.Conn {
+			o := opts(d.paths)
+			o.Resume = session
+			return h.start(t, d, h.rt.Command(o), env, nil)
+		},
+		Close: func(t testing.TB, conn agents.Conn) {
+			if !exposed {
+				closeConn(t, conn)
+				return
+			}
+			_ = conn.Close(testCtx(t)) // a hostile file may make the CLI fail; the effects are what counts
+		},
+		Plant: func(files []hostile.File) error { return hostile.Plant(d.paths, files, 1000, 1000) },
+		ClearMarkers: func() error {
+			if err := os.RemoveAll(d.markers); err != nil {
+				return err
+			}
+			_, err := hostile.MakeMarkerDir(d.paths.Home, 1000, 1000)
+			return err
+		},
+	})
+	return turn, d
 }
 
 func hostileCase(t *testing.T, name string) hostile.Case {
@@ -122,7 +190,28 @@ func hostileCase(t *testing.T, name string) hostile.Case {
 	return hostile.Case{}
 }
 
-func closeConn(t *testing.T, conn agents.Conn) {
+// homeOnly reports whether every file of c goes in HOME.
+func homeOnly(c hostile.Case, p hostile.Paths) bool {
+	for _, f := range c.Files(p) {
+		if !f.InHome {
+			return false
+		}
+	}
+	return true
+}
+
+// turnToolOutput is the tool results of a turn, as the CLI sent them.
+func turnToolOutput(turn hostile.Turn) string {
+	var sb strings.Builder
+	for _, e := range turn.Events {
+		if e.Kind == agents.EventToolResult {
+			sb.Write(e.Raw)
+		}
+	}
+	return sb.String()
+}
+
+func closeConn(t testing.TB, conn agents.Conn) {
 	t.Helper()
 	if err := conn.Close(testCtx(t)); err != nil {
 		t.Errorf("Close: %v", err)
@@ -132,39 +221,50 @@ func closeConn(t *testing.T, conn agents.Conn) {
 // TestHostileFilesInTheAgentImage: nothing an agent can write in its
 // workspace or HOME changes what the CLI in the agent image may do. For
 // every place the CLI reads (hostile.Cases), in an agent with a rw
-// workspace and in one with workspace_mode ro (whose HOME is still
-// writable), the planted files leave the probe's Bash a permission request
-// that reaches herdbot, run no hook, helper or MCP server, load nothing
-// and redirect nothing, while the fleet's MCP server starts. Files the
-// agent writes into its HOME with an approved Bash command change nothing
-// in the same process nor in the next container, which resumes the
-// session from the persisted HOME. The image's managed settings are
-// root's, read-only and in effect, and a bypassPermissions or
+// workspace and (for the cases with workspace files: ro changes only the
+// workspace mount) in one with workspace_mode ro, whose HOME is still
+// writable, the planted files leave the probe's Bash a permission request
+// that reaches herdbot, run no hook, helper, MCP server or shell file,
+// load nothing and redirect nothing, an approved probe runs as asked and
+// nothing else does, while the fleet's MCP server starts. The places
+// herdbot's container closes (shell startup files, the CLI's session-env
+// and shell-snapshots) do take effect in the same image without that
+// protection (exposedAgent). Files the agent writes into its HOME with an
+// approved Bash command change nothing in the same process nor in the
+// next container, which resumes the session from the persisted HOME; the
+// closed places cannot be written at all. The image's managed settings
+// are root's, read-only and in effect, and a bypassPermissions or
 // allowed_tools choice of the fleet still applies.
 func TestHostileFilesInTheAgentImage(t *testing.T) {
 	t.Parallel()
 	h := newHostileRig(t)
-	want := hostile.Want{ConfigMCP: true, Redirect: h.redirect}
+	withMCP := func(p hostile.Paths) agents.RunOptions { return agents.RunOptions{MCPConfig: hostile.ConfigMCP(p)} }
+
+	// Without the container's HOME protection (exposedAgent), each place
+	// it closes takes effect, so the checks below can fail.
+	for _, c := range hostile.Cases() {
+		if !c.Sandbox || c.Unprotected.Inert() {
+			continue
+		}
+		t.Run("without the HOME protection/"+c.Name, func(t *testing.T) {
+			t.Parallel()
+			turn, d := h.runCase(t, c, false, true, func(hostile.Paths) agents.RunOptions { return agents.RunOptions{} })
+			hostile.CheckUnprotected(t, turn, d.markers, c.Unprotected, h.redirect)
+		})
+	}
 
 	for _, mode := range []struct {
 		name string
 		ro   bool
 	}{{"rw", false}, {"ro", true}} {
 		for _, c := range hostile.Cases() {
+			if mode.ro && homeOnly(c, h.cli) {
+				continue // ro changes only the workspace: the rw run covers it
+			}
 			t.Run(mode.name+"/"+c.Name, func(t *testing.T) {
 				t.Parallel()
-				d := h.newAgentDirs(t, mode.ro)
-				if err := hostile.Plant(d.paths, c.Files(d.paths), 1000, 1000); err != nil {
-					t.Fatal(err)
-				}
-				var env []string
-				if c.Env != nil {
-					env = c.Env(d.paths)
-				}
-				conn := h.start(t, d, h.rt.Command(agents.RunOptions{MCPConfig: hostile.ConfigMCP(d.paths)}), env, nil)
-				turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
-				closeConn(t, conn)
-				hostile.Check(t, turn, d.markers, want)
+				turn, d := h.runCase(t, c, mode.ro, false, withMCP)
+				hostile.Check(t, turn, d.markers, hostile.Want{ProbeAllowed: c.Approve, ConfigMCP: true, Redirect: h.redirect})
 			})
 		}
 	}
@@ -175,6 +275,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 	}{{"rw", plantAllPrompt, false}, {"ro", plantHomePrompt, true}} {
 		t.Run("persisted HOME/"+mode.name, func(t *testing.T) {
 			t.Parallel()
+			want := hostile.Want{ProbeAllowed: true, ConfigMCP: true, Redirect: h.redirect}
 			d := h.newAgentDirs(t, mode.ro)
 			opts := agents.RunOptions{MCPConfig: hostile.ConfigMCP(d.paths)}
 			conn := h.start(t, d, h.rt.Command(opts), nil, nil)
@@ -188,18 +289,27 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			if len(plant.Permissions) != 1 || plant.Result.Err != nil || plant.Result.Result.Text != hostile.Done {
 				t.Fatalf("plant turn: %d permission requests, result %+v %v", len(plant.Permissions), plant.Result.Result, plant.Result.Err)
 			}
-			// The same process, after its files changed under it.
-			hostile.Check(t, hostile.RunTurn(t, conn, hostile.ProbePrompt, nil), d.markers, want)
+			// The same process, after its files changed under it. The
+			// probe is approved: it must run as asked and nothing with it.
+			hostile.Check(t, hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.AllowProbe), d.markers, want)
 			closeConn(t, conn)
 			// The agent's files persist in HOME (and, rw, the workspace),
 			// except ~/.claude.json: the CLI rewrites that from memory when
 			// it exits, dropping what the agent wrote during the run. An
 			// agent that wins that race would leave its keys there, so
-			// the test puts them back before the next container.
-			var kept, claudeJSON []hostile.File
+			// the test puts them back before the next container. The files
+			// of the places the container closes were never written.
+			d.paths.SessionID = plant.Result.SessionID
+			var kept, claudeJSON, closed []hostile.File
+			for _, c := range hostile.Cases() {
+				if c.Sandbox {
+					closed = append(closed, c.Files(d.paths)...)
+				}
+			}
 			for _, f := range hostile.Merge(d.paths, hostile.Cases()) {
 				switch {
 				case mode.ro && !f.InHome:
+				case slices.ContainsFunc(closed, func(c hostile.File) bool { return c.InHome == f.InHome && c.Path == f.Path }):
 				case f.InHome && f.Path == ".claude.json":
 					claudeJSON = append(claudeJSON, f)
 				default:
@@ -209,6 +319,14 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			if err := hostile.Present(d.paths, kept); err != nil {
 				t.Fatalf("the agent's files did not persist: %v", err)
 			}
+			if err := hostile.Absent(d.paths, closed); err != nil {
+				t.Fatalf("the agent wrote a file the container keeps read-only: %v", err)
+			}
+			for _, f := range closed {
+				if !strings.Contains(turnToolOutput(plant), hostile.NotWritten+homeDir+"/"+strings.ReplaceAll(f.Path, hostile.Session, d.paths.SessionID)) {
+					t.Errorf("the plant script did not report %s as not written; its output:\n%s", f.Path, turnToolOutput(plant))
+				}
+			}
 			if err := hostile.Plant(d.paths, claudeJSON, 1000, 1000); err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +334,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			// A new container on the same HOME resumes the session.
 			opts.Resume = plant.Result.SessionID
 			conn = h.start(t, d, h.rt.Command(opts), nil, nil)
-			turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, nil)
+			turn := hostile.RunTurn(t, conn, hostile.ProbePrompt, hostile.AllowProbe)
 			closeConn(t, conn)
 			hostile.Check(t, turn, d.markers, want)
 			if turn.Result.SessionID != plant.Result.SessionID {
@@ -252,9 +370,10 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 		}
 	})
 
-	// The managed settings alone (the CLI started without herdbot's flags)
-	// keep planted hooks from running; with /etc/claude-code hidden, the
-	// same hooks run, so this check can fail.
+	// The managed settings alone (the CLI started without herdbot's flags,
+	// HOME without the container's protection) keep planted hooks from
+	// running; with /etc/claude-code hidden, the same hooks run, so this
+	// check can fail.
 	userHooks := hostileCase(t, "user settings hooks")
 	for _, tc := range []struct {
 		name   string
@@ -263,6 +382,7 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := h.newAgentDirs(t, false)
+			d.agent = exposedAgent // the read-only session-env alone keeps the SessionStart hook from running
 			if err := hostile.Plant(d.paths, userHooks.Files(d.paths), 1000, 1000); err != nil {
 				t.Fatal(err)
 			}

@@ -164,6 +164,16 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 			return nil, err
 		}
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: home, Target: homeDir})
+		if b.exposeHome == nil || !b.exposeHome(spec) {
+			hp, err := protectHome(home, user, configDirOf(spec.Env), b.emptyFile)
+			if err != nil {
+				return nil, err
+			}
+			mounts = append(mounts, hp.mounts...)
+			for p, o := range hp.tmpfs {
+				tmpfs[p] = o
+			}
+		}
 	} else {
 		tmpfs[homeDir] = fmt.Sprintf("rw,nosuid,nodev,mode=0700,size=%d,uid=%d,gid=%d", 256<<20, user.uid, user.gid)
 	}

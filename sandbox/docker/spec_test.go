@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/moby/moby/api/types/mount"
@@ -116,13 +117,24 @@ func TestMakePlan(t *testing.T) {
 		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/.env", ReadOnly: true},
 		{Type: mount.TypeBind, Source: b.emptyFile, Target: "/workspace/sub/id.pem", ReadOnly: true},
 		{Type: mount.TypeBind, Source: filepath.Join(state, "home"), Target: "/home/agent"},
-		{Type: mount.TypeBind, Source: "/srv/photos", Target: "/photos", ReadOnly: true},
 	}
+	for _, n := range []string{".profile", ".bash_profile", ".bash_login", ".bashrc", ".bash_logout", ".zshenv", ".zprofile", ".zshrc", ".zlogin", ".zlogout"} {
+		wantMounts = append(wantMounts, mount.Mount{Type: mount.TypeBind, Source: b.emptyFile, Target: "/home/agent/" + n, ReadOnly: true})
+	}
+	wantMounts = append(wantMounts, mount.Mount{Type: mount.TypeBind, Source: "/srv/photos", Target: "/photos", ReadOnly: true})
 	if !slices.Equal(hc.Mounts, wantMounts) {
 		t.Errorf("mounts\n%+v\nwant\n%+v", hc.Mounts, wantMounts)
 	}
 	if !strings.HasPrefix(hc.Tmpfs["/workspace/.env.d"], "ro,") || !strings.Contains(hc.Tmpfs["/tmp"], "size=268435456") {
 		t.Errorf("tmpfs %v", hc.Tmpfs)
+	}
+	for _, d := range []string{"/home/agent/.claude/session-env", "/home/agent/.claude/shell-snapshots"} {
+		if hc.Tmpfs[d] != "ro,nosuid,nodev,noexec,size=4k,mode=0555" {
+			t.Errorf("tmpfs at %s: %q", d, hc.Tmpfs[d])
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(state, "home", ".claude")); err != nil || !fi.IsDir() || fi.Sys().(*syscall.Stat_t).Uid != 1234 {
+		t.Errorf("the CLI's config dir, made for the container user before the engine mounts into it: %v %v", fi, err)
 	}
 	if hc.Memory != 100<<20 || hc.MemorySwap != 100<<20 || *hc.PidsLimit != DefaultLimits.PidsLimit {
 		t.Errorf("limits: memory %d swap %d pids %d", hc.Memory, hc.MemorySwap, *hc.PidsLimit)

@@ -1,9 +1,11 @@
 package egress
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -38,4 +40,25 @@ func ParseRecord(line []byte) (Record, error) {
 		return Record{}, errors.New("parse egress record: missing time or host")
 	}
 	return r, nil
+}
+
+// Audit returns r as an audit row's action (egress.allowed or
+// egress.denied), subject (host:port) and detail: JSON holding the address
+// dialled, the reason and the bytes moved. herdbot's audit table records
+// every Record so, acted by "agent:" and the agent's name.
+func (r Record) Audit() (action, subject, detail string) {
+	action = "egress.allowed"
+	if !r.Allowed {
+		action = "egress.denied"
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct { // cannot fail: strings and numbers
+		Addr      string `json:"addr"`
+		Reason    string `json:"reason"`
+		BytesUp   int64  `json:"bytes_up"`
+		BytesDown int64  `json:"bytes_down"`
+	}{r.Addr, r.Reason, r.BytesUp, r.BytesDown})
+	return action, fmt.Sprintf("%s:%d", r.Host, r.Port), strings.TrimSuffix(b.String(), "\n")
 }

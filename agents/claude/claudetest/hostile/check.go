@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,16 +17,43 @@ import (
 // turn. It runs only if something approved it.
 const ProbeCommand = `touch "$HOME/` + MarkerDir + `/` + MarkerBash + `"`
 
-// Model is the fake model of a hostile test. A turn whose prompt is a key
-// of plants asks for Bash running its value (a Script); any other prompt
-// asks for ProbeCommand; once a tool result is in, it answers Done.
-func Model(plants map[string]string) claudetest.Responder {
+// Plants are the plant scripts Model runs, by prompt. They may be set
+// while the model serves.
+type Plants struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// Set makes prompt ask for Bash running script.
+func (ps *Plants) Set(prompt, script string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]string{}
+	}
+	ps.m[prompt] = script
+}
+
+func (ps *Plants) get(prompt string) (string, bool) {
+	if ps == nil {
+		return "", false
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	s, ok := ps.m[prompt]
+	return s, ok
+}
+
+// Model is the fake model of a hostile test. A turn whose prompt is one
+// of plants asks for Bash running its script; any other prompt asks for
+// ProbeCommand; once a tool result is in, it answers Done.
+func Model(plants *Plants) claudetest.Responder {
 	return func(r *claudetest.Request) claudetest.Reply {
 		if len(r.ToolResults()) > 0 {
 			return claudetest.Text(Done)
 		}
 		if prompts := r.Prompts(); len(prompts) > 0 {
-			if script, ok := plants[prompts[len(prompts)-1]]; ok {
+			if script, ok := plants.get(prompts[len(prompts)-1]); ok {
 				return claudetest.Bash(script, "write the files")
 			}
 		}
@@ -126,8 +154,88 @@ func kinds(evs []agents.Event) string {
 	return strings.Join(s, " ")
 }
 
+// AllowProbe answers a permission request for the probe's command with
+// allow and any other with deny, as a person who approved only the
+// command the card showed.
+func AllowProbe(p *agents.PermissionRequest) agents.Decision {
+	if p.ToolName == "Bash" && strings.Contains(string(p.Input), MarkerBash) {
+		return agents.Decision{Behavior: agents.Allow}
+	}
+	return agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+}
+
+// Decide is how a test answers the probe of case c: AllowProbe when c
+// wants the probe approved, else deny (nil).
+func Decide(c Case) func(*agents.PermissionRequest) agents.Decision {
+	if c.Approve {
+		return AllowProbe
+	}
+	return nil
+}
+
+// AllowAll answers every permission request with allow: the person who
+// approved the agent's plant command.
+func AllowAll(*agents.PermissionRequest) agents.Decision {
+	return agents.Decision{Behavior: agents.Allow}
+}
+
+// Runner is how Play runs the CLI of one agent.
+type Runner struct {
+	// Start runs a new CLI as herdbot would, resuming session unless it
+	// is empty; the test ends it with Close.
+	Start func(t testing.TB, session string) agents.Conn
+	Close func(t testing.TB, conn agents.Conn)
+	// Plant writes files on the host as the agent would have.
+	Plant func(files []File) error
+	// ClearMarkers empties the marker directory.
+	ClearMarkers func() error
+}
+
+// Play meets case c as the agent's CLI would and returns the probe's turn,
+// answered as c wants (Decide). Files are planted before the CLI starts;
+// a Resumed case's after a first turn (probe denied) made the session,
+// which a second CLI resumes for the probe (p.SessionID is set, and the
+// markers the first turn left are cleared); a Live case's by the agent
+// itself, with one approved plant command (Model must have
+// PlantPrompt(c)), in the CLI that then runs the probe.
+func Play(t testing.TB, c Case, p *Paths, r Runner) Turn {
+	t.Helper()
+	session := ""
+	switch {
+	case c.Resumed:
+		conn := r.Start(t, "")
+		first := RunTurn(t, conn, ProbePrompt, nil)
+		r.Close(t, conn)
+		if first.Result.SessionID == "" {
+			t.Fatalf("the first turn made no session: %+v", first.Result)
+		}
+		p.SessionID, session = first.Result.SessionID, first.Result.SessionID
+		if err := r.ClearMarkers(); err != nil {
+			t.Fatal(err)
+		}
+		fallthrough
+	case !c.Live:
+		if err := r.Plant(c.Files(*p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := r.Start(t, session)
+	if c.Live {
+		plant := RunTurn(t, conn, PlantPrompt(c), AllowAll)
+		if len(plant.Permissions) != 1 || plant.Result.Err != nil || resultText(plant) != Done {
+			t.Fatalf("plant turn: %s, result %q %v", describe(plant.Permissions), resultText(plant), plant.Result.Err)
+		}
+	}
+	turn := RunTurn(t, conn, ProbePrompt, Decide(c))
+	r.Close(t, conn)
+	return turn
+}
+
 // Want is what Check expects of a protected CLI.
 type Want struct {
+	// ProbeAllowed: the probe's Bash was approved, so its marker (and no
+	// other) must be there.
+	ProbeAllowed bool
 	// PermissionMode is the init's permission mode (default "default").
 	PermissionMode string
 	// ConfigMCP: the fleet's MCP server (ConfigMCP) is connected, offers
@@ -140,8 +248,9 @@ type Want struct {
 
 // Check fails t unless the probe turn shows a CLI that ignored every
 // hostile file: the probe's Bash reached herdbot as a permission request
-// (and, denied, did not run), no marker but the fleet MCP server's is in
-// markerDir (host path), the init lists nothing planted, and the main
+// (and, denied, did not run; approved, ran as asked and nothing else
+// did), no marker but the fleet MCP server's and an approved probe's is
+// in markerDir (host path), the init lists nothing planted, and the main
 // model answered.
 func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 	t.Helper()
@@ -171,9 +280,13 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 		t.Fatalf("markers: %v", err)
 	}
 	var wantMarkers []string
-	if want.ConfigMCP {
-		wantMarkers = []string{MarkerConfigMCP}
+	if want.ProbeAllowed {
+		wantMarkers = append(wantMarkers, MarkerBash)
 	}
+	if want.ConfigMCP {
+		wantMarkers = append(wantMarkers, MarkerConfigMCP)
+	}
+	slices.Sort(wantMarkers)
 	if !slices.Equal(markers, wantMarkers) {
 		errorf("marker files %q, want %q: a hook, helper, MCP server or unapproved Bash ran", markers, wantMarkers)
 	}
