@@ -8,17 +8,7 @@ import (
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/v2"
 )
-
-// mapProvider is a koanf.Provider over an already parsed map.
-type mapProvider map[string]any
-
-func (m mapProvider) ReadBytes() ([]byte, error) {
-	return nil, errors.New("mapProvider does not provide bytes")
-}
-
-func (m mapProvider) Read() (map[string]any, error) { return m, nil }
 
 // fieldError is a decoding problem at a field path.
 type fieldError struct {
@@ -26,28 +16,28 @@ type fieldError struct {
 	Msg  string
 }
 
-// decode decodes m into out (a pointer to a schema struct) through koanf.
-// strict rejects unknown keys. Keys match exactly (case-sensitive): "Image"
+// decode decodes m into out (a pointer to a schema struct) with
+// mapstructure, matching fields by their yaml tag. strict rejects unknown
+// keys. Keys match exactly (case-sensitive): "Image"
 // is not "image". Types are not bent: "1.5" is not a whole number, "yes"
 // is not true and a single value is not a list.
 func decode(m map[string]any, out any, strict bool) []fieldError {
-	k := koanf.New(keyDelim)
-	if err := k.Load(mapProvider(m), nil); err != nil {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			wholeNumberHook,
+			scalarToStringHook,
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.TextUnmarshallerHookFunc()),
+		ErrorUnused:      strict,
+		WeaklyTypedInput: false,
+		MatchName:        func(mapKey, fieldName string) bool { return mapKey == fieldName },
+		TagName:          "yaml",
+		Result:           out,
+	})
+	if err != nil {
 		return []fieldError{{"", err.Error()}}
 	}
-	err := k.UnmarshalWithConf("", out, koanf.UnmarshalConf{
-		Tag: "koanf",
-		DecoderConfig: &mapstructure.DecoderConfig{
-			DecodeHook: mapstructure.ComposeDecodeHookFunc(
-				wholeNumberHook,
-				scalarToStringHook,
-				mapstructure.StringToTimeDurationHookFunc(),
-				mapstructure.TextUnmarshallerHookFunc()),
-			ErrorUnused:      strict,
-			WeaklyTypedInput: false,
-			MatchName:        func(mapKey, fieldName string) bool { return mapKey == fieldName },
-		},
-	})
+	err = d.Decode(m)
 	if err == nil {
 		return nil
 	}

@@ -4,7 +4,7 @@
 //
 // Files are parsed with go.yaml.in/yaml/v3 into nodes (for line numbers,
 // alias-bomb limits and per-field variable scopes), then decoded strictly
-// through koanf into the schema structs of schema.go, and resolved into the
+// with mapstructure into the schema structs of schema.go, and resolved into the
 // plain types of types.go (Fleet, Agent, Schedule…) that the rest of herdbot
 // consumes. Trust follows the file: an agent file may not set the options
 // that would weaken its agent's sandbox, and it reads the fleet .env (as
@@ -17,6 +17,6 @@
 //
 // Load collects every problem into one *Errors. Summary prints what
 // `herdbot validate` shows, Scaffold writes `herdbot init`'s fleet,
-// WriteReference the field reference, and Watch reports file changes for
+// WriteReference the field reference, and WatchReady reports file changes for
 // hot reload.
 package config

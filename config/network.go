@@ -21,7 +21,7 @@ func (r *agentRes) network() Network {
 		srcs []fieldSource
 	}{{r.ov, []fieldSource{{r.fleetDoc(), r.ovPrefix, ""}}}, {r.defs, defs}} {
 		var ns struct {
-			Network networkSpec `koanf:"network"`
+			Network networkSpec `yaml:"network"`
 		}
 		n, ok := layer.m["network"].(map[string]any)
 		if !ok {
@@ -63,7 +63,7 @@ func (r *agentRes) network() Network {
 		return out
 	}
 	var own struct {
-		Network networkSpec `koanf:"network"`
+		Network networkSpec `yaml:"network"`
 	}
 	decode(map[string]any{"network": r.a.raw["network"]}, &own, false)
 	narrowed := make([]string, 0, len(own.Network.Allow))
