@@ -167,11 +167,6 @@ func (rs *runState) userKey() string {
 	return rs.p.target.Platform + ":" + rs.p.user.ID
 }
 
-func (p Policy) allows(tool string, input json.RawMessage) bool {
-	v, _ := p.Decide(tool, input)
-	return v == PolicyAllow
-}
-
 // unreachable says why no approver can decide for rs, or "".
 func (b *broker) unreachable(rs *runState) string {
 	if rs.p.trigger == TriggerCLI {

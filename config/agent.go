@@ -347,7 +347,7 @@ func (r *agentRes) mcpServers(in map[string]mcpSpec) map[string]MCPServer {
 		if err := validName(name); err != nil {
 			r.errf(p, "%v", err)
 		}
-		m := MCPServer{Type: s.Type, Command: s.Command, Args: s.Args, Env: s.Env, URL: s.URL, Headers: s.Headers}
+		m := MCPServer(s)
 		if m.Type == "" {
 			m.Type = "stdio"
 			if m.Command == "" && m.URL != "" {
@@ -389,5 +389,5 @@ func (r *agentRes) approvers(s approversSpec) Approvers {
 			r.errf(fmt.Sprintf("approvers.console[%d]", i), "empty user name")
 		}
 	}
-	return Approvers{Discord: s.Discord, Slack: s.Slack, Console: s.Console}
+	return Approvers(s)
 }

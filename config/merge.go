@@ -26,22 +26,6 @@ func deepMerge(base, over map[string]any) map[string]any {
 	return out
 }
 
-// getPath returns the value at a dotted path of plain keys in m.
-func getPath(m map[string]any, keys ...string) (any, bool) {
-	var cur any = m
-	for _, k := range keys {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		cur, ok = mm[k]
-		if !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
 // without returns a copy of m with the key at keys removed.
 func without(m map[string]any, keys ...string) map[string]any {
 	if len(keys) == 0 {

@@ -197,7 +197,7 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 }
 
 func (r *agentRes) postTo(p string, s postToSpec) PostTo {
-	pt := PostTo{Platform: s.Platform, Channel: s.Channel, Thread: s.Thread}
+	pt := PostTo(s)
 	if pt.Platform == "" {
 		if pt.Channel != "" || pt.Thread != "" {
 			r.errf(p+".platform", "required: discord, slack or console")

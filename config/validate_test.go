@@ -231,7 +231,7 @@ func TestValidationRules(t *testing.T) {
 			file: "agents/a/agent.yaml", field: "working_directory.root", msg: "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := loadFiles(t, with(baseFleet, tc.files), tc.env)
+			_, _, err := loadFiles(t, with(baseFleet, tc.files), tc.env)
 			p := findProblem(t, err, tc.file, tc.field, tc.msg)
 			if tc.line != 0 && p.Line != tc.line {
 				t.Errorf("line = %d, want %d (%s)", p.Line, tc.line, p)
@@ -250,7 +250,7 @@ func TestAgentFileDangerousDocker(t *testing.T) {
 	} {
 		key, _, _ := strings.Cut(opt, ":")
 		t.Run(key, func(t *testing.T) {
-			_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: true\n  " + opt + "\n"}), nil)
+			_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: true\n  " + opt + "\n"}), nil)
 			p := findProblem(t, err, "agents/a/agent.yaml", "docker."+key, "set it in the fleet file under agents[].overrides.docker")
 			if p.Line != 4 {
 				t.Errorf("line = %d, want 4", p.Line)
@@ -265,7 +265,7 @@ func TestAgentFileDangerousDocker(t *testing.T) {
 // TestErrorsCollected checks that Load reports every problem, across
 // files, in one error, one per line.
 func TestErrorsCollected(t *testing.T) {
-	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+	_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 		"herdbot.yaml":        "timezone: Nowhere\nhttp:\n  listen: x\n" + twoAgents,
 		"agents/a/agent.yaml": "name: a\npermission_mode: nope\nrun_timeout: never\nbogus: 1\n",
 		"agents/b/agent.yaml": "name: \"b b\"\nschedules:\n  s:\n    type: cron\n    cron: \"x\"\n    prompt: p\n",

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -55,9 +54,8 @@ type Schedule struct {
 	CatchUp       string // CatchUpSkip (default) or CatchUpOnce
 
 	// Webhook only.
-	Secret    string    // HMAC-SHA256 key of X-Hub-Signature-256
-	Fields    []string  // payload fields the prompt template may use
-	RateLimit RateLimit // zero = DefaultRateLimit
+	Secret string   // HMAC-SHA256 key of X-Hub-Signature-256
+	Fields []string // payload fields the prompt template may use
 }
 
 // timingOf is what timing.Check needs of s. config checks a configured
@@ -69,50 +67,6 @@ func timingOf(s Schedule) timing.Timing {
 
 // Key is "agent/name", the schedule's identity.
 func (s Schedule) Key() string { return s.Agent + "/" + s.Name }
-
-// RateLimit allows N events per Per, refilled continuously (a token bucket
-// of size N).
-type RateLimit struct {
-	N   int
-	Per time.Duration
-}
-
-// DefaultRateLimit is a webhook's rate limit when its RateLimit is zero.
-var DefaultRateLimit = RateLimit{N: 30, Per: time.Minute}
-
-// IsZero reports whether r is unset.
-func (r RateLimit) IsZero() bool { return r.N == 0 && r.Per == 0 }
-
-// String formats r as ParseRateLimit reads it.
-func (r RateLimit) String() string { return strconv.Itoa(r.N) + "/" + r.Per.String() }
-
-// ParseRateLimit reads "N/s", "N/m", "N/h" or "N/<duration>" (e.g. "10/m",
-// "5/30s").
-func ParseRateLimit(v string) (RateLimit, error) {
-	n, per, ok := strings.Cut(strings.TrimSpace(v), "/")
-	if !ok {
-		return RateLimit{}, fmt.Errorf("rate limit %q: want N/s, N/m, N/h or N/<duration>", v)
-	}
-	count, err := strconv.Atoi(n)
-	if err != nil || count <= 0 {
-		return RateLimit{}, fmt.Errorf("rate limit %q: count must be a positive integer", v)
-	}
-	var d time.Duration
-	switch per {
-	case "s":
-		d = time.Second
-	case "m":
-		d = time.Minute
-	case "h":
-		d = time.Hour
-	default:
-		d, err = time.ParseDuration(per)
-		if err != nil || d <= 0 {
-			return RateLimit{}, fmt.Errorf("rate limit %q: bad period %q", v, per)
-		}
-	}
-	return RateLimit{N: count, Per: d}, nil
-}
 
 // nameRE is what agent and schedule names may contain: they appear in URL
 // paths (/hooks/AGENT/NAME), metric labels and audit rows.
@@ -152,9 +106,6 @@ func validate(s Schedule) error {
 	case TypeWebhook:
 		if s.Secret == "" {
 			return errors.New("secret is required for a webhook")
-		}
-		if s.RateLimit.N < 0 || s.RateLimit.Per < 0 || (s.RateLimit.N == 0) != (s.RateLimit.Per == 0) {
-			return fmt.Errorf("rate_limit %s: want a positive count per positive period", s.RateLimit)
 		}
 		for _, f := range s.Fields {
 			if !fieldRE.MatchString(f) {

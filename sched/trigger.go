@@ -35,7 +35,7 @@ func (s *Scheduler) Trigger(ctx context.Context, agent, name string) (agents.Run
 }
 
 // Webhook returns the enabled webhook schedule agent/name, for ops to check
-// a request against (its Secret, Fields, RateLimit and Prompt template).
+// a request against (its Secret, Fields and Prompt template).
 func (s *Scheduler) Webhook(agent, name string) (Schedule, bool) {
 	_, sc, err := s.lookup(agent, name)
 	if err != nil || sc.Type != TypeWebhook || !sc.Enabled {

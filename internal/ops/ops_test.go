@@ -352,9 +352,7 @@ func TestWebhookReplay(t *testing.T) {
 }
 
 func TestWebhookFlood(t *testing.T) {
-	h := ghHook()
-	h.RateLimit = sched.RateLimit{N: 2, Per: time.Minute}
-	s := start(t, ops.Config{}, h)
+	s := start(t, ops.Config{WebhookRate: ops.Rate{N: 2, Per: time.Minute}}, ghHook())
 	var codes []int
 	body := func(i int) []byte { return fmt.Appendf(nil, `{"issue":{"title":"bug %d"}}`, i) }
 	for i := range 5 {
@@ -381,7 +379,7 @@ func TestWebhookFlood(t *testing.T) {
 }
 
 func TestRefusedAuditRowsAreCapped(t *testing.T) {
-	s := start(t, ops.Config{AuditRate: sched.RateLimit{N: 2, Per: time.Minute}}, ghHook())
+	s := start(t, ops.Config{AuditRate: ops.Rate{N: 2, Per: time.Minute}}, ghHook())
 	for range 5 {
 		s.do(req{body: payload})
 	}

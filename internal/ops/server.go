@@ -31,7 +31,10 @@ const (
 
 // DefaultAuditRate caps the audit rows written for refused requests, so a
 // flood of bad requests cannot fill the audit table.
-var DefaultAuditRate = sched.RateLimit{N: 120, Per: time.Minute}
+var DefaultAuditRate = Rate{N: 120, Per: time.Minute}
+
+// DefaultWebhookRate is how many requests each webhook takes.
+var DefaultWebhookRate = Rate{N: 30, Per: time.Minute}
 
 // Check is one named health check; Func returns nil when healthy and must
 // return once its ctx is done (each check runs under CheckTimeout).
@@ -85,7 +88,8 @@ type Config struct {
 	MaxFieldLen  int           // longest payload value in a prompt (characters)
 	CheckTimeout time.Duration // per health check
 	MaxInFlight  int           // webhook runs at once across hooks; more → 503
-	AuditRate    sched.RateLimit
+	AuditRate    Rate          // audit rows for refused requests
+	WebhookRate  Rate          // requests per webhook
 	// StopGrace is how long Run, once its ctx is done, lets webhook runs
 	// still going finish before it cancels them. The runs' own owner (the
 	// fleet, which gives every run the same grace on shutdown and then
@@ -134,6 +138,9 @@ func New(cfg Config, log *slog.Logger) *Server {
 	}
 	if cfg.AuditRate.N <= 0 || cfg.AuditRate.Per <= 0 {
 		cfg.AuditRate = DefaultAuditRate
+	}
+	if cfg.WebhookRate.N <= 0 || cfg.WebhookRate.Per <= 0 {
+		cfg.WebhookRate = DefaultWebhookRate
 	}
 	keep := max(cfg.DeliveryTTL, 2*cfg.ReplayWindow)
 	replays := cfg.Replays

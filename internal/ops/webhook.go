@@ -123,7 +123,7 @@ func (s *Server) checkHook(w http.ResponseWriter, r *http.Request, agent, name s
 	} else if seen {
 		return &refusal{status: http.StatusConflict, reason: "replayed delivery"}
 	}
-	if ok, wait := s.limits.allow(hook.Key(), hook.RateLimit, now); !ok {
+	if ok, wait := s.limits.allow(hook.Key(), s.cfg.WebhookRate, now); !ok {
 		return &refusal{status: http.StatusTooManyRequests, reason: "rate limited", retry: wait}
 	}
 	prompt, err := sched.RenderPrompt(hook.Prompt, body, hook.Fields, s.cfg.Redact, s.cfg.MaxFieldLen)

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -455,4 +456,18 @@ func TestNetworksRecreatedAfterTheyVanish(t *testing.T) {
 	if err != nil || gw2 != gw {
 		t.Fatalf("egress gateway %s (%v) after recreation, want the former %s", gw2, err, gw)
 	}
+}
+
+// isRunning reports whether container id runs.
+func (b *Backend) isRunning(ctx context.Context, id string) (bool, error) {
+	cctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	return ins.Container.State != nil && ins.Container.State.Running, nil
 }
