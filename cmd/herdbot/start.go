@@ -16,7 +16,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
-	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/scripted"
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
@@ -52,7 +52,7 @@ type service struct {
 	hub         *console.Hub
 	sched       *sched.Scheduler
 	docker      *docker.Backend
-	demoSrv     *claudetest.ModelServer
+	demoSrv     *scripted.ModelServer
 	demoLn      net.Listener
 	// runs are the long-lived parts, run together under one errgroup.
 	runs []func(ctx context.Context) error
@@ -175,8 +175,8 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		if err != nil {
 			return nil, fmt.Errorf("demo model: %w", err)
 		}
-		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
-		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
+		svc.demoLn, svc.demoSrv = ln, scripted.New(scripted.Demo(), scripted.WithoutRecording())
+		m = model{URL: "http://" + ln.Addr().String(), APIKey: scripted.DummyAPIKey}
 		demoPrivate = ln.Addr().String()
 		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
