@@ -80,7 +80,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	if sid := rs.job.SessionID; sid != "" {
 		if granted, ok := a.grants.lookup(sid, grant{user: user, tool: req.ToolName, hash: hash}, f.now()); ok {
 			decide(Decision{Behavior: Allow, Input: req.Input}, "session grant", "allowed for this session by approval "+granted)
-			_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+			_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
 				Action: "approval.session_grant_used", Subject: granted,
 				Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q}`, rs.job.ID, req.ToolName, hash)})
 			return
@@ -101,7 +101,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		rs.mu.Unlock()
 		msg := "Denied: no approver can be reached (" + reason + ")."
 		decide(Decision{Behavior: Deny, Message: msg}, "policy", reason)
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
 			Action: "approval.denied_unreachable", Subject: rs.job.ID, Detail: req.ToolName + ": " + reason})
 		return
 	}
@@ -118,12 +118,12 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	if target == (bot.Target{}) {
 		row.Conversation = ""
 	}
-	if err := f.cfg.Store.CreateApproval(ctx, row); err != nil {
+	if err := f.approvalRows.CreateApproval(ctx, row); err != nil {
 		f.log.Error("persist approval; denying", "job", rs.job.ID, "err", err)
 		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
 		return
 	}
-	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
+	_ = f.auditLog.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
 		Action: "approval.requested", Subject: row.ID,
 		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
@@ -153,7 +153,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		if err != nil {
 			f.log.Warn("post approval card", "approval", row.ID, "err", err)
 		} else if refs, err := json.Marshal([]bot.MessageRef{ref}); err == nil {
-			_ = f.cfg.Store.SetApprovalRefs(ctx, row.ID, string(refs))
+			_ = f.approvalRows.SetApprovalRefs(ctx, row.ID, string(refs))
 		}
 	}
 }
@@ -214,12 +214,12 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 	platform := act.Ref.Target.Platform
 	actor := platform + ":" + act.User.ID
 	refuse := func(agent, action, subject, why, notice string) bot.ActionResult {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: agent, Actor: actor, Action: action, Subject: subject,
+		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: agent, Actor: actor, Action: action, Subject: subject,
 			Detail: clickDetail(act, why)})
 		f.log.Info("approval click refused", "agent", agent, "approval", truncate(act.ApprovalID, 40), "user", act.User.ID, "reason", why)
 		return bot.ActionResult{Notice: notice}
 	}
-	row, err := f.cfg.Store.Approval(ctx, act.ApprovalID)
+	row, err := f.approvalRows.Approval(ctx, act.ApprovalID)
 	if err != nil {
 		return refuse(act.Agent, "approval.refused_unknown", truncate(act.ApprovalID, 40), "unknown approval",
 			"That approval request is unknown (it may be from before a reset); nothing was decided.")
@@ -289,7 +289,7 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 		return false
 	}
 	for try := 0; try < 2; try++ {
-		row, err := b.f.cfg.Store.Approval(ctx, id)
+		row, err := b.f.approvalRows.Approval(ctx, id)
 		if err != nil {
 			return false
 		}
@@ -322,7 +322,7 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 // session or deny; actor names who decided. Losing a race with a click
 // (or expiry) is audited and returns ErrNotPending with the current row.
 func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason string) (Approval, error) {
-	row, err := f.cfg.Store.Approval(ctx, approvalID)
+	row, err := f.approvalRows.Approval(ctx, approvalID)
 	if err != nil {
 		return Approval{}, fmt.Errorf("approval %s: %w", approvalID, err)
 	}
@@ -362,7 +362,7 @@ func (b *broker) decide(ctx context.Context, row Approval, status ApprovalStatus
 	}
 	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, row.InputHash)
 	if errors.Is(err, ErrNotPending) {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
+		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
 			Subject: row.ID, Detail: fmt.Sprintf(`{"wanted":%q,"status":%q,"decided_by":%q,"input_sha256":%q}`,
 				status, res.Status, res.DecidedBy, row.InputHash)})
 	}
@@ -392,11 +392,11 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 	p := b.pending[id]
 	b.mu.Unlock()
 	if allow && p != nil && InputHash(p.req.Input) != shown {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
+		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
 			Subject: id, Detail: fmt.Sprintf(`{"shown":%q,"pending":%q}`, shown, InputHash(p.req.Input))})
 		return p.row, errInputChanged
 	}
-	row, err := f.cfg.Store.DecideApproval(ctx, id, status, who, reason, f.now())
+	row, err := f.approvalRows.DecideApproval(ctx, id, status, who, reason, f.now())
 	if err != nil {
 		return row, err
 	}
@@ -426,7 +426,7 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 		p.rs.record("approval_decided", map[string]any{"approval": id, "status": status, "by": who, "reason": reason,
 			"input_sha256": row.InputHash})
 	}
-	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.decided",
+	_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.decided",
 		Subject: id, Detail: fmt.Sprintf(`{"status":%q,"tool":%q,"input_sha256":%q,"reason":%q}`, status, row.Tool, row.InputHash, reason)})
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.ApprovalDecided(row.Agent, string(status), row.DecidedAt.Sub(row.Requested))
@@ -472,7 +472,7 @@ func (b *broker) withdraw(ctx context.Context, rs *runState, requestID string) {
 	if p != nil {
 		p.timer.Stop()
 	}
-	row, err := b.f.cfg.Store.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "withdrawn: the agent no longer needs it", b.f.now())
+	row, err := b.f.approvalRows.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "withdrawn: the agent no longer needs it", b.f.now())
 	if err == nil {
 		b.editCards(ctx, row)
 	}
@@ -494,7 +494,7 @@ func (b *broker) endRun(ctx context.Context, rs *runState) {
 		if p != nil {
 			p.timer.Stop()
 		}
-		if row, err := b.f.cfg.Store.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "the run ended: "+string(rs.job.Status), b.f.now()); err == nil {
+		if row, err := b.f.approvalRows.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "the run ended: "+string(rs.job.Status), b.f.now()); err == nil {
 			b.editCards(ctx, row)
 		}
 	}

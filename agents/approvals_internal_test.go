@@ -60,7 +60,7 @@ func bindRig(t *testing.T, pending, stored json.RawMessage) (*broker, *bindStore
 	t.Helper()
 	st := &bindStore{row: Approval{ID: "A", Agent: "garden", Tool: "Bash", Input: stored, InputHash: InputHash(stored),
 		Status: ApprovalPending, Expires: time.Now().Add(time.Hour)}}
-	f := &Fleet{cfg: Config{Store: st}, log: slog.New(slog.DiscardHandler), red: redact.New(), now: time.Now}
+	f := &Fleet{cfg: Config{Store: st}, jobs: st, approvalRows: st, auditLog: st, log: slog.New(slog.DiscardHandler), red: redact.New(), now: time.Now}
 	b := newBroker(f)
 	c := &recConn{}
 	a := newAgentState(AgentSpec{Name: "garden"})

@@ -124,7 +124,7 @@ func (f *Fleet) Cancel(jobID string) error {
 		return fmt.Errorf("%w: %s", ErrNotRunning, jobID)
 	}
 	rs.cancel(ErrCancelled)
-	_ = f.cfg.Store.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
+	_ = f.auditLog.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
 		Action: "job.cancelled", Subject: jobID})
 	return nil
 }
@@ -168,7 +168,7 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 		f.HandleMessage(ctx, bot.Inbound{Agent: c.Agent, Target: c.Target, User: c.User, Text: c.Args})
 		return bot.Reply{Message: bot.Message{Text: "📨 " + truncate(c.Args, 200)}}
 	case "reset":
-		_ = f.cfg.Store.DeleteConversation(ctx, a.spec.Name, key)
+		_ = f.conversations.DeleteConversation(ctx, a.spec.Name, key)
 		f.dropWarm(ctx, a, key)
 		return bot.Reply{Message: bot.Message{Text: "🆕 Session reset: the next message starts a new conversation."}}
 	case "stop":
@@ -200,7 +200,7 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 	if a.spec.Description != "" {
 		fmt.Fprintf(&b, " — %s", a.spec.Description)
 	}
-	if c, err := f.cfg.Store.Conversation(ctx, a.spec.Name, key); err == nil && c.SessionID != "" {
+	if c, err := f.conversations.Conversation(ctx, a.spec.Name, key); err == nil && c.SessionID != "" {
 		fmt.Fprintf(&b, "\nSession: `%s` (last active %s)", c.SessionID, c.LastActive.Format(time.RFC3339))
 	} else {
 		b.WriteString("\nSession: none yet")
@@ -228,7 +228,7 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 }
 
 func (f *Fleet) sessions(ctx context.Context, a *agentState) string {
-	cs, err := f.cfg.Store.Conversations(ctx, a.spec.Name)
+	cs, err := f.conversations.Conversations(ctx, a.spec.Name)
 	if err != nil {
 		return "Could not list sessions."
 	}

@@ -67,7 +67,7 @@ func (rs *runState) flushLocked(ctx context.Context) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	err := rs.f.cfg.Store.AppendEvents(context.WithoutCancel(ctx), buf)
+	err := rs.f.jobs.AppendEvents(context.WithoutCancel(ctx), buf)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if err == nil {

@@ -141,6 +141,12 @@ type Fleet struct {
 	red *redact.Redactor
 	now func() time.Time
 
+	// The parts of the store, each used for one kind of record.
+	jobs          JobStore
+	conversations ConversationStore
+	approvalRows  ApprovalStore
+	auditLog      AuditLog
+
 	amu    sync.RWMutex // guards agents; an agentState is replaced whole, never changed
 	agents map[string]*agentState
 
@@ -199,6 +205,7 @@ func New(cfg Config) (*Fleet, error) {
 	life, stop := context.WithCancel(context.Background())
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
+		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store,
 		agents: map[string]*agentState{}, life: life, stopRuns: stop,
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
 		giveUp: make(chan struct{}),

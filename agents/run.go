@@ -105,7 +105,7 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	if held {
 		job.Status = JobRunning
 	}
-	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
+	if err := f.jobs.CreateJob(ctx, job); err != nil {
 		err = fmt.Errorf("create job: %w", err)
 		f.notRecorded(ctx, a, p, err)
 		return RunResult{}, err
@@ -141,7 +141,7 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
 		}
 		rs.job.Status, rs.job.Started = JobRunning, f.now()
-		if err := f.cfg.Store.UpdateJob(runCtx, rs.job); err != nil {
+		if err := f.jobs.UpdateJob(runCtx, rs.job); err != nil {
 			f.log.Error("mark job running", "job", job.ID, "err", err)
 		}
 	}
@@ -217,7 +217,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	a, p := rs.a, rs.p
 	session := ""
 	if p.convKey != "" {
-		c, err := f.cfg.Store.Conversation(ctx, a.spec.Name, p.convKey)
+		c, err := f.conversations.Conversation(ctx, a.spec.Name, p.convKey)
 		if err == nil && c.SessionID != "" && f.now().Sub(c.LastActive) < a.spec.SessionTimeout {
 			session = c.SessionID
 		}
@@ -254,7 +254,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	}
 	f.release(rs, conn, healthy && err == nil)
 	if errors.Is(err, ErrSessionNotFound) && session != "" && retry {
-		_ = f.cfg.Store.DeleteConversation(ctx, a.spec.Name, p.convKey)
+		_ = f.conversations.DeleteConversation(ctx, a.spec.Name, p.convKey)
 		if rs.stream != nil {
 			rs.stream.Row("↻ the previous session could not be found; starting a new one")
 		}
@@ -498,12 +498,6 @@ func (f *Fleet) outbox(agent string, to bot.Target) (bot.Outbox, bool) {
 	return f.cfg.Chat.Outbox(agent, to.Platform)
 }
 
-// jobFinisher is implemented by stores that can record a job's end (last
-// events, final row, conversation) in one transaction; store.DB does.
-type jobFinisher interface {
-	FinishJob(ctx context.Context, j Job, evs []JobEvent, conv *Conversation) error
-}
-
 // recordEnd writes the rest of the transcript, the final job row and the
 // conversation's session. A store that cannot write (a full disk) is
 // retried, with backoff up to recordRetryMax, until it takes the end or
@@ -514,27 +508,15 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 	write := func() error {
 		rs.flushMu.Lock()
 		defer rs.flushMu.Unlock()
-		if fin, ok := f.cfg.Store.(jobFinisher); ok {
-			rs.mu.Lock()
-			buf := rs.buf
-			rs.mu.Unlock()
-			if err := fin.FinishJob(ctx, j, buf, conv); err != nil {
-				return err
-			}
-			rs.mu.Lock()
-			rs.buf = rs.buf[len(buf):]
-			rs.mu.Unlock()
-			return nil
-		}
-		if err := rs.flushLocked(ctx); err != nil {
+		rs.mu.Lock()
+		buf := rs.buf
+		rs.mu.Unlock()
+		if err := f.jobs.FinishJob(ctx, j, buf, conv); err != nil {
 			return err
 		}
-		if err := f.cfg.Store.UpdateJob(ctx, j); err != nil {
-			return err
-		}
-		if conv != nil {
-			return f.cfg.Store.PutConversation(ctx, *conv)
-		}
+		rs.mu.Lock()
+		rs.buf = rs.buf[len(buf):]
+		rs.mu.Unlock()
 		return nil
 	}
 	wait := recordRetryMin
@@ -546,7 +528,7 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			}
 			return
 		}
-		if c, ok := f.cfg.Store.(closer); (ok && c.Closed()) || errors.Is(err, ErrNotFound) {
+		if f.jobs.Closed() || errors.Is(err, ErrNotFound) {
 			// No retry can succeed: the store was closed (a crash in
 			// tests) or the job row is gone. Recover settles it.
 			f.log.Error("record job end", "job", j.ID, "status", j.Status, "err", err)
@@ -564,10 +546,6 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 		wait = min(2*wait, recordRetryMax)
 	}
 }
-
-// closer is implemented by stores that can tell they were closed;
-// store.DB does.
-type closer interface{ Closed() bool }
 
 // Retry pacing of recordEnd.
 const (
