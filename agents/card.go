@@ -57,7 +57,7 @@ func card(a Approval, o cardOpts) bot.Message {
 		tail.WriteString(" (of the real input: values shown as " + redact.Mask + " are secrets herdbot masks in chat)")
 	}
 	tail.WriteString("\n")
-	pending := a.Status == ApprovalPending
+	pending := a.Status == Pending
 	if pending {
 		fmt.Fprintf(&tail, "Expires %s.", a.Expires.UTC().Format("15:04 MST"))
 		if o.session {

@@ -124,7 +124,7 @@ func (f *Fleet) Cancel(jobID string) error {
 		return fmt.Errorf("%w: %s", ErrNotRunning, jobID)
 	}
 	rs.cancel(ErrCancelled)
-	_ = f.auditLog.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
+	f.audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
 		Action: "job.cancelled", Subject: jobID})
 	return nil
 }
@@ -168,7 +168,10 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 		f.HandleMessage(ctx, bot.Inbound{Agent: c.Agent, Target: c.Target, User: c.User, Text: c.Args})
 		return bot.Reply{Message: bot.Message{Text: "📨 " + truncate(c.Args, 200)}}
 	case "reset":
-		_ = f.conversations.DeleteConversation(ctx, a.spec.Name, key)
+		if err := f.conversations.DeleteConversation(ctx, a.spec.Name, key); err != nil {
+			f.lost("conversation_reset", err, "agent", a.spec.Name, "conversation", key)
+			return bot.Reply{Message: bot.Message{Text: "⚠️ The session could not be reset (herdbot's store did not take it); the next message still resumes it. Try again in a moment."}, Ephemeral: true}
+		}
 		f.dropWarm(ctx, a, key)
 		return bot.Reply{Message: bot.Message{Text: "🆕 Session reset: the next message starts a new conversation."}}
 	case "stop":

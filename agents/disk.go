@@ -275,10 +275,8 @@ func (f *Fleet) diskAudit(a *agentState, action, subject string, de *DiskError) 
 		detail["error"] = de.Err.Error()
 	}
 	b, _ := json.Marshal(detail)
-	if err := f.auditLog.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
-		Action: action, Subject: subject, Detail: f.red.String(string(b))}); err != nil {
-		f.log.Error("audit", "action", action, "agent", a.spec.Name, "err", err)
-	}
+	f.audit(context.Background(), AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+		Action: action, Subject: subject, Detail: f.red.String(string(b))})
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.DiskOverLimit(a.spec.Name, strings.TrimPrefix(action, "disk."))
 	}

@@ -113,6 +113,9 @@ type Metrics interface {
 	// DiskOverLimit counts a run refused or stopped (action) over the
 	// disk limit.
 	DiskOverLimit(agent, action string)
+	// RecordLost counts a record the store did not take (audit,
+	// card_refs, conversation_reset, approval_settle).
+	RecordLost(record string)
 }
 
 // Config is everything a Fleet needs.
@@ -356,6 +359,22 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	f.closeIdle(context.WithoutCancel(ctx))
 	f.notices.Close()
 	return nil
+}
+
+// audit appends e to the audit trail. A row the store does not take is
+// lost: logged and counted, never dropped silently.
+func (f *Fleet) audit(ctx context.Context, e AuditEntry) {
+	if err := f.auditLog.Audit(context.WithoutCancel(ctx), e); err != nil {
+		f.lost("audit", err, "action", e.Action, "subject", e.Subject)
+	}
+}
+
+// lost logs and counts a record the store did not take.
+func (f *Fleet) lost(record string, err error, args ...any) {
+	f.log.Error("record lost: the store did not take it", append([]any{"record", record, "err", err}, args...)...)
+	if f.cfg.Metrics != nil {
+		f.cfg.Metrics.RecordLost(record)
+	}
 }
 
 // storeGrace is how long shutdown waits, after interrupting the runs, for

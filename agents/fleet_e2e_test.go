@@ -197,7 +197,7 @@ func TestFleetApprovalAllowOnce(t *testing.T) {
 		t.Fatalf("approved tool did not run: %v", err)
 	}
 	a, err := w.store.Approval(context.Background(), id)
-	if err != nil || a.Status != agents.ApprovalAllowed || a.DecidedBy != "alice" || a.InputHash == "" {
+	if err != nil || a.Status != agents.Allowed || a.DecidedBy != "alice" || a.InputHash == "" {
 		t.Fatalf("approval row %+v, %v", a, err)
 	}
 	audit, err := w.store.AuditLog(context.Background(), store.AuditFilter{Agent: agentName, ActionPrefix: "approval."})
@@ -229,7 +229,7 @@ func TestFleetApprovalDenyAndNonApprover(t *testing.T) {
 	if !strings.Contains(res.Notice, "does not belong") || res.Card != nil {
 		t.Fatalf("click off the card: %+v", res)
 	}
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalPending {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Pending {
 		t.Fatalf("approval decided by a non-approver: %+v", a)
 	}
 	// Every attempt is audited.
@@ -266,7 +266,7 @@ func TestFleetApprovalExpiresClosed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.ws, "late.txt")); err == nil {
 		t.Fatal("expired approval let the tool run")
 	}
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalExpired {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Expired {
 		t.Fatalf("approval %+v, want expired", a)
 	}
 }

@@ -49,7 +49,7 @@ func asker(inputs ...string) func(t *agentstest.Turn) (agents.Result, error) {
 			return agents.Result{}, nil // interrupted: the Conn ends the turn
 		}
 		text := "ran it"
-		if d.Behavior != agents.Allow {
+		if d.Verdict != agents.Allowed {
 			text = "did not run: " + d.Message
 		}
 		t.Text(text)
@@ -212,11 +212,11 @@ func TestFleetLogicApprovalAllowOnceRunsTheShownInput(t *testing.T) {
 	w.say("/approve " + id + " once")
 	w.expectAll(`Allowed once by alice`, `^ran it$`)
 	ds := w.conn(rt, 0).Decisions()
-	if len(ds) != 1 || ds[0].Behavior != agents.Allow || string(ds[0].Input) != input {
+	if len(ds) != 1 || ds[0].Verdict != agents.Allowed || string(ds[0].Input) != input {
 		t.Fatalf("decisions %+v, want one allow with exactly the shown input", ds)
 	}
 	a, err := w.store.Approval(context.Background(), id)
-	if err != nil || a.Status != agents.ApprovalAllowed || a.DecidedBy != "alice" || a.InputHash != agents.InputHash(json.RawMessage(input)) {
+	if err != nil || a.Status != agents.Allowed || a.DecidedBy != "alice" || a.InputHash != agents.InputHash(json.RawMessage(input)) {
 		t.Fatalf("approval row %+v, %v", a, err)
 	}
 	for _, action := range []string{"approval.requested", "approval.decided"} {
@@ -254,7 +254,7 @@ func TestFleetLogicClicksThatDecideNothing(t *testing.T) {
 			t.Errorf("%s: audit %s: %+v %v", tc.name, tc.audit, rows, err)
 		}
 	}
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalPending {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Pending {
 		t.Fatalf("approval decided by a refused click: %+v", a)
 	}
 	res := click("alice", id, "deny", ref)
@@ -263,7 +263,7 @@ func TestFleetLogicClicksThatDecideNothing(t *testing.T) {
 	}
 	w.expect(`^did not run: Denied by alice in chat\.$`)
 	ds := w.conn(rt, 0).Decisions()
-	if len(ds) != 1 || ds[0].Behavior != agents.Deny {
+	if len(ds) != 1 || ds[0].Verdict != agents.Denied {
 		t.Fatalf("decisions %+v, want one deny", ds)
 	}
 	// A second click on the decided card answers cleanly.
@@ -282,7 +282,7 @@ func TestFleetLogicApprovalExpiresClosed(t *testing.T) {
 	w.say("make late")
 	id := w.approvalID()
 	w.expectAll(`Expired: nobody decided in time — denied`, `^did not run: Denied: the approval request nobody decided in time\.$`)
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalExpired {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Expired {
 		t.Fatalf("approval %+v, want expired", a)
 	}
 	w.say("/approve " + id + " once")
@@ -305,7 +305,7 @@ func TestFleetLogicSessionGrantIsExact(t *testing.T) {
 	w.say("test it again")
 	w.expect(`^ran it$`)
 	w.waitJobs(2)
-	if c := w.conn(rt, 1); c.Opts.Resume != w.conn(rt, 0).Session || len(c.Decisions()) != 1 || c.Decisions()[0].Behavior != agents.Allow {
+	if c := w.conn(rt, 1); c.Opts.Resume != w.conn(rt, 0).Session || len(c.Decisions()) != 1 || c.Decisions()[0].Verdict != agents.Allowed {
 		t.Fatalf("second process: resume %q, decisions %+v", c.Opts.Resume, c.Decisions())
 	}
 	if rows, _ := w.store.AuditLog(context.Background(), store.AuditFilter{Agent: agentName, ActionPrefix: "approval.session_grant_used"}); len(rows) != 1 {
@@ -354,7 +354,7 @@ func TestFleetLogicCancelWhileAskingWithdrawsTheCard(t *testing.T) {
 		t.Fatalf("job %+v, want cancelled", js[0])
 	}
 	a, _ := w.store.Approval(context.Background(), id)
-	if a.Status != agents.ApprovalExpired {
+	if a.Status != agents.Expired {
 		t.Fatalf("approval %+v, want expired with the run", a)
 	}
 	if w.conn(rt, 0).Interrupts() == 0 {
@@ -543,7 +543,7 @@ func TestFleetLogicRecoverSettlesWhatARestartLeft(t *testing.T) {
 		t.Fatalf("jobs after the restart %+v, want the one interrupted", js)
 	}
 	as, _ := w.store.Approvals(context.Background(), agentName, false, 10)
-	if len(as) != 1 || as[0].Status != agents.ApprovalExpired || !strings.Contains(as[0].Reason, "restarted") {
+	if len(as) != 1 || as[0].Status != agents.Expired || !strings.Contains(as[0].Reason, "restarted") {
 		t.Fatalf("approvals after the restart %+v, want the pending one expired", as)
 	}
 }

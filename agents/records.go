@@ -66,18 +66,6 @@ type Conversation struct {
 	LastActive time.Time
 }
 
-// ApprovalStatus is the state of an approval request.
-type ApprovalStatus string
-
-// Approval states. Only ApprovalPending can change.
-const (
-	ApprovalPending      ApprovalStatus = "pending"
-	ApprovalAllowed      ApprovalStatus = "allowed"
-	ApprovalAllowSession ApprovalStatus = "allowed_session"
-	ApprovalDenied       ApprovalStatus = "denied"
-	ApprovalExpired      ApprovalStatus = "expired"
-)
-
 // Approval is a tool-use request waiting for (or given) a person's decision.
 type Approval struct {
 	ID           string // unguessable; carried in button ids
@@ -88,7 +76,7 @@ type Approval struct {
 	Tool         string
 	Input        json.RawMessage // redacted tool input
 	InputHash    string          // sha256 of the exact tool input
-	Status       ApprovalStatus
+	Status       Verdict
 	Requested    time.Time
 	Expires      time.Time
 	DecidedBy    string
@@ -163,7 +151,7 @@ type ApprovalStore interface {
 	Approval(ctx context.Context, id string) (Approval, error)
 	// DecideApproval moves a pending approval to status. If it is not
 	// pending it returns the current row and ErrNotPending.
-	DecideApproval(ctx context.Context, id string, status ApprovalStatus, by, reason string, at time.Time) (Approval, error)
+	DecideApproval(ctx context.Context, id string, status Verdict, by, reason string, at time.Time) (Approval, error)
 	// SetApprovalRefs stores the chat messages of the approval's cards
 	// (JSON), for later edits and to bind clicks to them.
 	SetApprovalRefs(ctx context.Context, id, refs string) error

@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/herdbot/herdbot/bot"
@@ -20,16 +21,20 @@ func (f *Fleet) Recover(ctx context.Context) error {
 		return fmt.Errorf("list pending approvals: %w", err)
 	}
 	for _, a := range pending {
-		row, err := f.approvalRows.DecideApproval(ctx, a.ID, ApprovalExpired, "herdbot", "expired (herdbot restarted)", f.now())
-		if err != nil {
+		row, err := f.approvalRows.DecideApproval(ctx, a.ID, Expired, "herdbot", "expired (herdbot restarted)", f.now())
+		if errors.Is(err, ErrNotPending) {
 			continue // decided meanwhile
 		}
+		if err != nil {
+			f.lost("approval_settle", err, "approval", a.ID, "status", Expired)
+			continue
+		}
 		f.approvals.editCards(ctx, row)
-		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.Agent, Actor: "herdbot",
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: a.Agent, Actor: "herdbot",
 			Action: "approval.expired_restart", Subject: a.ID})
 	}
 	for _, j := range jobs {
-		_ = f.auditLog.Audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
 			Action: "job.interrupted_restart", Subject: j.ID})
 		a, err := f.agent(j.Agent)
 		if err != nil || j.Conversation == "" {

@@ -254,7 +254,9 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	}
 	f.release(rs, conn, healthy && err == nil)
 	if errors.Is(err, ErrSessionNotFound) && session != "" && retry {
-		_ = f.conversations.DeleteConversation(ctx, a.spec.Name, p.convKey)
+		if err := f.conversations.DeleteConversation(ctx, a.spec.Name, p.convKey); err != nil {
+			f.lost("conversation_reset", err, "agent", a.spec.Name, "conversation", p.convKey)
+		}
 		if rs.stream != nil {
 			rs.stream.Row("↻ the previous session could not be found; starting a new one")
 		}

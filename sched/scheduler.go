@@ -42,17 +42,19 @@ type State interface {
 	Audit(ctx context.Context, e agents.AuditEntry) error
 }
 
-// LagRecorder records how late a scheduled run started (metrics.Metrics
-// implements it; a nil *metrics.Metrics is fine).
-type LagRecorder interface {
+// Metrics records how late scheduled runs start and the audit rows the
+// store did not take (metrics.Metrics implements it; a nil
+// *metrics.Metrics is fine).
+type Metrics interface {
 	ScheduleLag(agent, schedule string, lag time.Duration)
+	RecordLost(record string)
 }
 
 // Config configures a Scheduler. Every field is optional.
 type Config struct {
 	Clock    clockwork.Clock // nil = the real clock; tests pass a fake one
 	Location *time.Location  // the fleet's time zone for cron schedules; nil = time.Local
-	Metrics  LagRecorder
+	Metrics  Metrics
 	// Redact masks secrets in error text before a failure report is
 	// posted; nil leaves text as is (the fleet's answers arrive redacted).
 	Redact func(string) string

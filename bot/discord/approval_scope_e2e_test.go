@@ -226,7 +226,7 @@ func TestFleetCardShowsWholeInput(t *testing.T) {
 	for _, a := range []agents.Approval{a1, a2} {
 		got, _ := n.Store.Approval(context.Background(), a.ID)
 		rows, _ := n.Store.AuditLog(context.Background(), store.AuditFilter{Subject: a.ID, ActionPrefix: "approval.decided"})
-		if got.Status != agents.ApprovalAllowed || got.InputHash != a.InputHash || len(rows) != 1 ||
+		if got.Status != agents.Allowed || got.InputHash != a.InputHash || len(rows) != 1 ||
 			!strings.Contains(rows[0].Detail, a.InputHash) {
 			t.Fatalf("approval %+v audit %+v", got, rows)
 		}
@@ -355,7 +355,7 @@ func TestFleetCLIAndButtonRace(t *testing.T) {
 	_, ranErr := os.Stat(filepath.Join(ws, "raced.txt"))
 	switch decided[0].Actor {
 	case "cli:operator": // the CLI won: denied, the click was told so
-		if row.Status != agents.ApprovalDenied || ranErr == nil || cliErr != nil {
+		if row.Status != agents.Denied || ranErr == nil || cliErr != nil {
 			t.Fatalf("CLI won but row %+v, ran %v, cli err %v", row, ranErr == nil, cliErr)
 		}
 		st := waitAnswered(t, i, w.general, 1)
@@ -364,7 +364,7 @@ func TestFleetCLIAndButtonRace(t *testing.T) {
 			t.Fatalf("loser's notice %q", notice.Content)
 		}
 	default: // the click won: allowed once, the CLI got ErrNotPending
-		if row.Status != agents.ApprovalAllowed || ranErr != nil || !errors.Is(cliErr, agents.ErrNotPending) {
+		if row.Status != agents.Allowed || ranErr != nil || !errors.Is(cliErr, agents.ErrNotPending) {
 			t.Fatalf("click won but row %+v, ran %v, cli err %v", row, ranErr == nil, cliErr)
 		}
 	}

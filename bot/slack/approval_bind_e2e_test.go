@@ -92,7 +92,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 		t.Fatal("a refused click let the tool run")
 	}
 	as, _ := n.Store.Approvals(context.Background(), "garden", false, 10)
-	if len(as) != 2 || as[0].Status != agents.ApprovalPending || as[1].Status != agents.ApprovalDenied {
+	if len(as) != 2 || as[0].Status != agents.Pending || as[1].Status != agents.Denied {
 		t.Fatalf("approvals %+v: want A pending, C denied", as)
 	}
 	for _, action := range []string{"approval.refused_wrong_card", "approval.refused_space"} {

@@ -348,9 +348,7 @@ func cmdApprove(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return errors.New("approve: need an approval id and once, session or deny")
 	}
-	switch pos[1] {
-	case agents.ChoiceOnce, agents.ChoiceSession, agents.ChoiceDeny:
-	default:
+	if _, ok := agents.ParseChoice(pos[1]); !ok {
 		return fmt.Errorf("approve: %q is not once, session or deny", pos[1])
 	}
 	c, err := dial(fs)

@@ -29,12 +29,12 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 
 // addOps serves /healthz, /metrics and /hooks on the fleet's HTTP listen
 // address (default 127.0.0.1:9090).
-func (svc *service) addOps(reg *prometheus.Registry) error {
+func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error {
 	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Replays: svc.store, Redact: svc.red.String,
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Lost: met, Replays: svc.store, Redact: svc.red.String,
 		StopGrace: runsStopGrace}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {

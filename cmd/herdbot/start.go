@@ -226,13 +226,13 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	}
 	svc.sched = s
 	svc.runs = append(svc.runs, s.Run)
-	if err := svc.addOps(reg); err != nil {
+	if err := svc.addOps(reg, met); err != nil {
 		return nil, err
 	}
 	svc.addRetention()
 	svc.addReload()
 
-	ctl := &control.Server{Fleet: f, Store: st, Console: svc.hub, Log: log.With("component", "control"),
+	ctl := &control.Server{Fleet: f, Store: st, Lost: met, Console: svc.hub, Log: log.With("component", "control"),
 		List:    func(now time.Time) any { return s.List(now) },
 		Trigger: s.Trigger}
 	sock := filepath.Join(cfg.StateDir, "herdbot.sock")
@@ -254,9 +254,12 @@ func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log 
 		if !r.Allowed {
 			action = "egress.denied"
 		}
-		_ = svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
+		if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
 			Action: action, Subject: fmt.Sprintf("%s:%d", r.Host, r.Port),
-			Detail: fmt.Sprintf(`{"addr":%q,"reason":%q,"bytes_up":%d,"bytes_down":%d}`, r.Addr, r.Reason, r.BytesUp, r.BytesDown)})
+			Detail: fmt.Sprintf(`{"addr":%q,"reason":%q,"bytes_up":%d,"bytes_down":%d}`, r.Addr, r.Reason, r.BytesUp, r.BytesDown)}); err != nil {
+			log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
+			met.RecordLost("audit")
+		}
 	}}, log)
 	if err != nil {
 		return nil, err

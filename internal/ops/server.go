@@ -70,12 +70,19 @@ type Auditor interface {
 	Audit(ctx context.Context, e agents.AuditEntry) error
 }
 
+// LossRecorder counts records the store did not take (metrics.Metrics
+// implements it).
+type LossRecorder interface {
+	RecordLost(record string)
+}
+
 // Config configures a Server. Zero fields take the defaults above.
 type Config struct {
 	Gatherer prometheus.Gatherer // served at /metrics; nil = no /metrics
 	Checks   []Check             // run by /healthz, in this order
 	Hooks    Hooks               // nil = every /hooks request is unknown
 	Audit    Auditor             // nil = refused requests are only logged
+	Lost     LossRecorder        // nil = audit rows the store did not take are only logged
 	Replays  Replays             // nil = in memory (a restart forgets accepted deliveries)
 	// Redact masks secrets in payload values put into prompts and in
 	// health check errors; nil leaves them as they are.

@@ -216,7 +216,10 @@ func (s *Server) writeAudit(ctx context.Context, e agents.AuditEntry) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
 	if err := s.cfg.Audit.Audit(ctx, e); err != nil {
-		s.log.Error("audit", "action", e.Action, "err", err)
+		s.log.Error("record lost: the store did not take it", "record", "audit", "action", e.Action, "err", err)
+		if s.cfg.Lost != nil {
+			s.cfg.Lost.RecordLost("audit")
+		}
 	}
 }
 

@@ -101,7 +101,7 @@ func RunTurn(t testing.TB, conn agents.Conn, prompt string, decide func(*agents.
 				}
 			case agents.EventPermission:
 				turn.Permissions = append(turn.Permissions, ev.Permission)
-				d := agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+				d := agents.Decision{Verdict: agents.Denied, Message: "denied by the hostile-file test"}
 				if decide != nil {
 					d = decide(ev.Permission)
 				}
