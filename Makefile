@@ -5,6 +5,7 @@ GO            ?= go
 BIN           := bin/herdbot
 TOOLS         := .tools
 CLAUDE_BIN    := $(TOOLS)/node_modules/.bin/claude
+PREFIX        ?= /usr/local
 # Go tools for make lint, pinned, installed from the module proxy by
 # make lint-tools (their own directory: .tools may be shared).
 GOTOOLS       ?= $(CURDIR)/.gotools
@@ -12,23 +13,34 @@ STATICCHECK_VERSION := v0.8.2
 DEADCODE_VERSION    := v0.52.0
 STATICCHECK   := $(GOTOOLS)/staticcheck-$(STATICCHECK_VERSION)
 DEADCODE      := $(GOTOOLS)/deadcode-$(DEADCODE_VERSION)
-LDFLAGS       := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The binary knows the checkout it was built in, to find the pinned CLI in
+# its .tools/ wherever the binary is run from (start --demo).
+LDFLAGS       := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev) -X main.checkoutDir=$(CURDIR)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test test-short run tools lint-tools docker-up lint bench clean
+.PHONY: help build install test test-short run tools lint-tools agent-image docker-up lint bench clean
 
 help:
-	@echo "make run        start the example fleet with console chat and the demo model (no tokens needed)"
-	@echo "make test       everything: make lint, then go test ./... with -race and again without (Docker and the CLI tests need make docker-up, make tools)"
-	@echo "make build      static binary in $(BIN)"
-	@echo "make tools      install the pinned Claude Code CLI $(CLAUDE_VERSION) into $(TOOLS)/"
-	@echo "make docker-up  start Debian's docker.io engine when docker info fails and we are root"
-	@echo "make lint       gofmt, go vet, go mod tidy -diff, staticcheck, deadcode (installs the last two: make lint-tools)"
-	@echo "make bench      run the benchmarks (figures go to docs/benchmarks.md)"
+	@echo "make run          start the example fleet with console chat and the demo model (no tokens needed)"
+	@echo "make build        static binary in $(BIN)"
+	@echo "make install      install herdbot into $(PREFIX)/bin (PREFIX=~/.local for your own user)"
+	@echo "make tools        install the pinned Claude Code CLI $(CLAUDE_VERSION) into $(TOOLS)/"
+	@echo "make agent-image  build the local agent image herdbot-agent:$(CLAUDE_VERSION) from that CLI (no registry)"
+	@echo "make docker-up    start Debian's docker.io engine when docker info fails and we are root"
+	@echo "make test         everything: make lint, then go test ./... with -race and again without (Docker and the CLI tests need make docker-up, make tools)"
+	@echo "make test-short   go test -race -short ./..."
+	@echo "make lint         gofmt, go vet, go mod tidy -diff, staticcheck, deadcode (installs the last two: make lint-tools)"
+	@echo "make lint-tools   install the pinned staticcheck and deadcode into $(GOTOOLS)/ (from the Go module proxy)"
+	@echo "make bench        run the benchmarks (figures go to docs/benchmarks.md)"
+	@echo "make clean        remove bin/ and the test logs"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/herdbot
+
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 $(BIN) $(PREFIX)/bin/herdbot
 
 # -race needs cgo; the binary itself is static (CGO_ENABLED=0 above).
 # The suite runs twice, as CI runs it: with -race, then without (a test
@@ -37,8 +49,9 @@ build:
 # logs go to .test.out and .test-norace.out; the package lines, failures,
 # skips and a count of each run are printed.
 suite = echo "go test $(1) ./... (log: $(2))"; \
-	CGO_ENABLED=1 $(GO) test $(1) -count=1 -timeout 25m -v ./... > $(2) 2>&1; s=$$?; \
+	CGO_ENABLED=1 $(GO) test $(1) -count=1 -timeout 12m -v ./... > $(2) 2>&1; s=$$?; \
 	grep -E '^(ok|FAIL|panic:|--- FAIL|--- SKIP|\?)' $(2); \
+	grep -A4 '^panic: test timed out' $(2) | head -40; \
 	grep -B2 -A20 -- '--- FAIL' $(2) | head -200; \
 	echo "$(1): $$(grep -c -- '--- PASS' $(2)) passed, $$(grep -c -- '--- FAIL' $(2)) failed, $$(grep -c -- '--- SKIP' $(2)) skipped"
 
@@ -102,6 +115,5 @@ clean:
 
 # The local agent image with the real pinned CLI, FROM scratch, no registry
 # (sandbox/docker BuildCLIImage; ~8 s cold, <1 s when up to date).
-.PHONY: agent-image
 agent-image: $(CLAUDE_BIN)
 	$(GO) run ./scripts/agentimage -tag herdbot-agent:$(CLAUDE_VERSION) -claude $(CLAUDE_BIN)

@@ -81,8 +81,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	}
 
 	// A person decides: where?
-	target := rs.p.target
-	reason := b.unreachable(rs)
+	target, reason := b.cardTarget(rs)
 	f.mu.Lock()
 	if f.closing {
 		reason = "herdbot is shutting down"
@@ -164,22 +163,40 @@ func (rs *runState) userKey() string {
 	return rs.p.target.Platform + ":" + rs.p.user.ID
 }
 
-// unreachable says why no approver can decide for rs, or "".
-func (b *broker) unreachable(rs *runState) string {
-	if rs.p.trigger == TriggerCLI {
-		return "" // the operator decides with `herdbot approve`
-	}
+// consoleTarget is the local console (bot/console's Target).
+var consoleTarget = bot.Target{Platform: bot.Console, Channel: "local"}
+
+// cardTarget is where rs's approval cards go: the run's own chat when its
+// approvers can decide there. A run no chat message started (the CLI, a
+// schedule, a webhook) whose chat cannot take the card goes to the console
+// when the agent has console approvers, so the operator sees it; a CLI run
+// with neither still waits for `herdbot approve` (zero target). reason says
+// why no approver can decide, or is "".
+func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
+	name := rs.a.spec.Name
 	t := rs.p.target
-	if t == (bot.Target{}) {
-		return "this run has no chat target"
+	switch {
+	case t == (bot.Target{}):
+		reason = "this run has no chat target"
+	case len(rs.a.spec.Approvers[t.Platform]) == 0:
+		reason = "agent " + name + " has no " + t.Platform + " approvers"
+	default:
+		if _, ok := b.f.outbox(name, t); !ok {
+			reason = "agent " + name + " is not connected to " + t.Platform
+		}
 	}
-	if len(rs.a.spec.Approvers[t.Platform]) == 0 {
-		return "agent " + rs.a.spec.Name + " has no " + t.Platform + " approvers"
+	if reason == "" || rs.p.trigger == TriggerChat {
+		return t, reason
 	}
-	if _, ok := b.f.outbox(rs.a.spec.Name, t); !ok {
-		return "agent " + rs.a.spec.Name + " is not connected to " + t.Platform
+	if len(rs.a.spec.Approvers[bot.Console]) > 0 {
+		if _, ok := b.f.outbox(name, consoleTarget); ok {
+			return consoleTarget, ""
+		}
 	}
-	return ""
+	if rs.p.trigger == TriggerCLI {
+		return bot.Target{}, "" // the operator decides with `herdbot approve`
+	}
+	return t, reason
 }
 
 // IsApprover reports whether user may decide agent's tool requests on

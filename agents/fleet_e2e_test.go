@@ -382,7 +382,11 @@ func TestFleetRunTimeout(t *testing.T) {
 }
 
 func TestFleetScheduledRunWithoutApproverDenies(t *testing.T) {
-	w := newWorld(t, claudetest.Script(claudetest.Bash("touch x.txt", "x"), claudetest.Text("could not")), nil)
+	// Approvers on Discord only: a scheduled run with no chat of its own
+	// has nobody to ask (with console approvers it would ask the console:
+	// TestFleetScheduledRunAsksTheConsole).
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch x.txt", "x"), claudetest.Text("could not")),
+		func(s *agents.AgentSpec) { s.Approvers = map[string][]string{bot.Discord: {"111"}} })
 	res, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "report",
 		Trigger: agents.TriggerSchedule, Schedule: "weather", Silent: true})
 	if err != nil {
@@ -393,6 +397,37 @@ func TestFleetScheduledRunWithoutApproverDenies(t *testing.T) {
 	}
 	if res.Job.Trigger != agents.TriggerSchedule || res.Job.Schedule != "weather" {
 		t.Fatalf("job %+v", res.Job)
+	}
+}
+
+// TestFleetScheduledRunAsksTheConsole: a scheduled run whose report goes
+// to a platform the agent is not connected to, and a CLI-triggered run,
+// post their cards to the console when the agent has console approvers;
+// the console's approver decides there.
+func TestFleetScheduledRunAsksTheConsole(t *testing.T) {
+	w := newWorld(t, claudetest.Script(claudetest.Bash("touch x.txt", "x"), claudetest.Text("scheduled done"),
+		claudetest.Bash("touch y.txt", "y"), claudetest.Text("triggered done")), nil)
+	for _, req := range []agents.RunRequest{
+		{Agent: agentName, Prompt: "report", Trigger: agents.TriggerSchedule, Schedule: "weather",
+			Target: bot.Target{Platform: bot.Discord, Space: "333", Channel: "222"}},
+		{Agent: agentName, Prompt: "report", Trigger: agents.TriggerCLI},
+	} {
+		type outcome struct {
+			res agents.RunResult
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			res, err := w.fleet.Run(context.Background(), req)
+			done <- outcome{res, err}
+		}()
+		id := w.approvalID()
+		w.say("/approve " + id + " once")
+		w.expect(`Allowed once by alice`)
+		o := <-done
+		if o.err != nil || len(o.res.Denied) != 0 || o.res.Job.Status != agents.JobSucceeded {
+			t.Fatalf("%s run: %+v, %v", req.Trigger, o.res, o.err)
+		}
 	}
 }
 

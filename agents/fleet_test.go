@@ -494,8 +494,11 @@ func TestFleetLogicStartFailureIsReported(t *testing.T) {
 }
 
 func TestFleetLogicScheduledRunWithoutApproverDenies(t *testing.T) {
+	// Approvers on Discord only: a scheduled run with no chat of its own
+	// has nobody to ask (with console approvers it asks the console:
+	// TestFleetLogicScheduledRunAsksTheConsole).
 	rt := &agentstest.Runtime{TurnFunc: asker(`{"command":"touch x"}`)}
-	w := newFakeWorld(t, rt, nil)
+	w := newFakeWorld(t, rt, func(s *agents.AgentSpec) { s.Approvers = map[string][]string{bot.Discord: {"111"}} })
 	res, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "report",
 		Trigger: agents.TriggerSchedule, Schedule: "weather", Silent: true})
 	if err != nil {
@@ -506,6 +509,37 @@ func TestFleetLogicScheduledRunWithoutApproverDenies(t *testing.T) {
 	}
 	if res.Job.Trigger != agents.TriggerSchedule || res.Job.Schedule != "weather" || res.Job.Conversation != "" {
 		t.Fatalf("job %+v", res.Job)
+	}
+}
+
+// TestFleetLogicScheduledRunAsksTheConsole: a scheduled run whose report
+// goes to a platform the agent is not connected to, and a CLI-triggered
+// run, post their cards to the console when the agent has console
+// approvers; the console's approver decides there.
+func TestFleetLogicScheduledRunAsksTheConsole(t *testing.T) {
+	rt := &agentstest.Runtime{TurnFunc: asker(`{"command":"touch x"}`)}
+	w := newFakeWorld(t, rt, nil)
+	for _, req := range []agents.RunRequest{
+		{Agent: agentName, Prompt: "report", Trigger: agents.TriggerSchedule, Schedule: "weather",
+			Target: bot.Target{Platform: bot.Discord, Space: "333", Channel: "222"}},
+		{Agent: agentName, Prompt: "report", Trigger: agents.TriggerCLI},
+	} {
+		type outcome struct {
+			res agents.RunResult
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			res, err := w.fleet.Run(context.Background(), req)
+			done <- outcome{res, err}
+		}()
+		id := w.approvalID()
+		w.say("/approve " + id + " once")
+		w.expect(`Allowed once by alice`)
+		o := <-done
+		if o.err != nil || len(o.res.Denied) != 0 || o.res.Job.Status != agents.JobSucceeded || o.res.Text != "ran it" {
+			t.Fatalf("%s run: %+v, %v", req.Trigger, o.res, o.err)
+		}
 	}
 }
 

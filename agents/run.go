@@ -360,6 +360,11 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 	case EventPermission:
 		if ev.Permission != nil {
 			rs.flush(ctx)
+			if rs.stream != nil {
+				// What the agent said and the tool it asks for are shown
+				// before the card that asks.
+				rs.stream.Flush(ctx)
+			}
 			f.approvals.request(ctx, rs, *ev.Permission)
 		}
 	case EventPermissionCancel:
@@ -375,7 +380,7 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	j := &rs.job
 	j.Finished = f.now()
 	if res != nil {
-		j.CostUSD, j.Turns = res.CostUSD, res.Turns
+		j.CostUSD, j.Turns = bot.RoundUSD(res.CostUSD), res.Turns
 	}
 	switch {
 	case err == nil && res != nil && !res.IsError:
@@ -418,11 +423,11 @@ func (f *Fleet) finish(ctx context.Context, rs *runState, text string, res *Resu
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.RunFinished(j.Agent, j.Trigger, string(j.Status), j.Finished.Sub(j.Started))
 	}
-	f.log.Info("job finished", "agent", j.Agent, "job", j.ID, "status", j.Status, "cost_usd", j.CostUSD,
+	f.log.Info("job finished", "agent", j.Agent, "job", j.ID, "status", j.Status, "cost_usd", bot.RoundUSD(j.CostUSD),
 		"turns", j.Turns, "error", j.Error)
 	if rs.stream != nil {
 		if j.Status == JobSucceeded {
-			footer := fmt.Sprintf("✅ Done · %d tool call(s) · $%.4f · job %s", rs.tools, j.CostUSD, j.ID)
+			footer := fmt.Sprintf("✅ Done · %d tool call(s) · %s · job %s", rs.tools, bot.USD(j.CostUSD), j.ID)
 			rs.mu.Lock()
 			files := rs.files
 			rs.mu.Unlock()

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +45,9 @@ type Stream struct {
 	lastEdit time.Time
 	edits    int
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	posted chan struct{} // closed once the status message was sent (or failed)
+	wg     sync.WaitGroup
 }
 
 // NewStream starts rendering to to through out. header is the first line
@@ -63,7 +65,7 @@ func NewStream(ctx context.Context, out Outbox, to Target, header string, opts S
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{})}
+	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{}), posted: make(chan struct{})}
 	s.wg.Add(1)
 	go s.loop(ctx)
 	return s
@@ -83,6 +85,7 @@ func (s *Stream) loop(ctx context.Context) {
 		s.status, s.hasRef, s.lastEdit = ref, true, time.Now()
 		s.mu.Unlock()
 	}
+	close(s.posted)
 	typer, _ := s.out.(Typer)
 	if typer != nil {
 		_ = typer.Typing(ctx, s.to)
@@ -171,6 +174,18 @@ func (s *Stream) flush(ctx context.Context, force bool) {
 	}
 }
 
+// Flush edits the status message now if it changed, whatever the edit
+// interval: before a message that must come after it (an approval card).
+// It waits for the status message to be posted first.
+func (s *Stream) Flush(ctx context.Context) {
+	select {
+	case <-s.posted:
+	case <-ctx.Done():
+		return
+	}
+	s.flush(ctx, true)
+}
+
 func (s *Stream) end(ctx context.Context, header string) {
 	select {
 	case <-s.stop:
@@ -202,3 +217,17 @@ func (s *Stream) Fail(ctx context.Context, msg string) {
 		}
 	}
 }
+
+// USD is an amount of dollars as people read it: two significant digits
+// and at least two decimals ($0.089, $0.50, $1.23, $0.00).
+func USD(v float64) string {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "$0.00"
+	}
+	dec := max(2, 1-int(math.Floor(math.Log10(v))))
+	return "$" + strconv.FormatFloat(v, 'f', dec, 64)
+}
+
+// RoundUSD rounds a cost to a millionth of a dollar, for logs and JSON
+// (0.08880400000000001 becomes 0.088804).
+func RoundUSD(v float64) float64 { return math.Round(v*1e6) / 1e6 }

@@ -64,3 +64,46 @@ func TestStreamThrottlesEdits(t *testing.T) {
 		t.Fatalf("final state not shown:\n%s", joined)
 	}
 }
+
+func TestUSDHasTwoSignificantDigits(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0.08880400000000001, "$0.089"}, {0.059158, "$0.059"}, {0.5, "$0.50"}, {1.2345, "$1.23"},
+		{12, "$12.00"}, {0.0042, "$0.0042"}, {0, "$0.00"}, {-1, "$0.00"},
+	} {
+		if got := bot.USD(c.v); got != c.want {
+			t.Errorf("USD(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	if got := bot.RoundUSD(0.08880400000000001); got != 0.088804 {
+		t.Errorf("RoundUSD = %v", got)
+	}
+}
+
+// TestStreamFlushShowsRowsBeforeWhatFollows: Flush shows the rows at once
+// (however recent the last edit) after the status message is posted, so an
+// approval card sent next comes after what the agent said.
+func TestStreamFlushShowsRowsBeforeWhatFollows(t *testing.T) {
+	hub := console.New("t", nil)
+	lines, stop := hub.Subscribe()
+	defer stop()
+	out := hub.For("garden")
+	s := bot.NewStream(context.Background(), out, console.Target, "⏳ Working…", bot.StreamOptions{EditInterval: time.Hour})
+	s.Row("💬 I'll write a file")
+	s.Flush(context.Background())
+	if _, err := out.Send(context.Background(), console.Target, bot.Message{Text: "🔐 card"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(context.Background(), "✅ Done", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for len(lines) > 0 {
+		all = append(all, (<-lines).Text)
+	}
+	if len(all) < 3 || all[0] != "⏳ Working…" || all[1] != "💬 I'll write a file" || all[2] != "🔐 card" {
+		t.Fatalf("console lines %q, want the status, the row, then the card", all)
+	}
+}

@@ -128,7 +128,7 @@ func TestExampleFleetWithSecrets(t *testing.T) {
 			t.Errorf("secret %q empty or printed", secret)
 		}
 	}
-	if !strings.Contains(out.String(), "connected (token from GARDEN_DISCORD_BOT_TOKEN)") {
+	if !strings.Contains(out.String(), "token set (GARDEN_DISCORD_BOT_TOKEN); connects when herdbot starts") {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }

@@ -170,7 +170,7 @@ func findFleetFile(path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("no %s in %s (run `herdbot init` to create one)", strings.Join(FleetFileNames, " or "), abs)
+	return "", fmt.Errorf("no %s in %s: name the fleet file with -c PATH (e.g. -c deploy/example/herdbot.yaml), or make a new fleet with `herdbot init`", strings.Join(FleetFileNames, " or "), abs)
 }
 
 var overridesPathRe = regexp.MustCompile(`^agents\[(\d+)\]\.overrides(\.|\[|$)`)

@@ -14,10 +14,28 @@ import (
 var scaffoldFS embed.FS
 
 // Scaffold writes a new fleet into dir (created if missing): herdbot.yaml,
-// .env.example, .gitignore and one agent, agents/assistant, with its own
-// .env.example, every field commented. It refuses to overwrite: if any of
-// those files exists it writes nothing and says which.
-func Scaffold(dir string) error {
+// .env.example, .gitignore and one agent with its own .env.example, every
+// field commented. The fleet is called fleet (default "myfleet"), its agent
+// agent (default "assistant", its variables AGENT_…). It refuses to
+// overwrite: if any of those files exists it writes nothing and says which.
+func Scaffold(dir, fleet, agent string) error {
+	for _, n := range []string{fleet, agent} {
+		if n != "" {
+			if err := validName(n); err != nil {
+				return fmt.Errorf("scaffold: %w", err)
+			}
+		}
+	}
+	name := func(s string) string {
+		if agent != "" {
+			s = strings.ReplaceAll(s, "assistant", agent)
+			s = strings.ReplaceAll(s, "ASSISTANT", strings.ToUpper(strings.ReplaceAll(agent, "-", "_")))
+		}
+		if fleet != "" {
+			s = strings.ReplaceAll(s, "myfleet", fleet)
+		}
+		return s
+	}
 	var files []string
 	err := fs.WalkDir(scaffoldFS, "scaffold", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -30,8 +48,8 @@ func Scaffold(dir string) error {
 	}
 	var existing []string
 	for _, f := range files {
-		if exists(filepath.Join(dir, filepath.FromSlash(f))) {
-			existing = append(existing, filepath.Join(dir, filepath.FromSlash(f)))
+		if p := filepath.Join(dir, filepath.FromSlash(name(f))); exists(p) {
+			existing = append(existing, p)
 		}
 	}
 	if len(existing) > 0 {
@@ -42,7 +60,8 @@ func Scaffold(dir string) error {
 		if err != nil {
 			return fmt.Errorf("scaffold: %w", err)
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(f))
+		b = []byte(name(string(b)))
+		dst := filepath.Join(dir, filepath.FromSlash(name(f)))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("scaffold: %w", err)
 		}

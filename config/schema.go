@@ -113,7 +113,7 @@ type queueSpec struct {
 type approversSpec struct {
 	Discord []string `yaml:"discord" doc:"Discord user ids, or role:ID for everyone with that role."`
 	Slack   []string `yaml:"slack" doc:"Slack user ids (U… or W…)."`
-	Console []string `yaml:"console" doc:"Console user names (herdbot chat)."`
+	Console []string `yaml:"console" doc:"\"local\": the local operator, at the terminal of herdbot start --demo/--console or through herdbot chat (only herdbot's own user and root reach its socket), whatever their login name; \"*\" is the same."`
 }
 
 type networkSpec struct {

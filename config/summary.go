@@ -210,7 +210,7 @@ func FormatDuration(d time.Duration) string {
 
 func connState(ok bool, env string) string {
 	if ok {
-		return "connected (token from " + env + ")"
+		return "token set (" + env + "); connects when herdbot starts"
 	}
 	return "not connected (" + env + " is not set in the agent's .env)"
 }

@@ -129,7 +129,7 @@ func (s *Scheduler) activate(ctx context.Context, e *entry, catchUp bool) error 
 		// checks it (a second-granular cron at .999); gocron then moves
 		// on to the next fire time itself.
 		add(gocron.CronJob(e.s.Cron, true), task, name,
-			gocron.WithCronImplementation(e.cron), gocron.WithStartAt(gocron.WithStartDateTimePast(due)))
+			gocron.WithCronImplementation(firing{e.cron, s.clock}), gocron.WithStartAt(gocron.WithStartDateTimePast(due)))
 		if !runSlot.IsZero() {
 			slot := runSlot
 			add(gocron.OneTimeJob(gocron.OneTimeJobStartImmediately()),

@@ -1,6 +1,10 @@
 package sched
 
-import "time"
+import (
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
 
 // JitterOffset exposes jitterOffset to the external tests.
 var JitterOffset = jitterOffset
@@ -27,3 +31,13 @@ func (s *Scheduler) JobNextRun(key string) time.Time {
 // OnFire sets a hook called at the end of every fire with its outcome
 // ("ran", "done-before", "busy", "claim-error", "cancelled"). Call before Run.
 func (s *Scheduler) OnFire(f func(key string, slot time.Time, outcome string)) { s.onFire = f }
+
+// GocronNext is the next fire time gocron is given for a cron expression
+// planned from t when clk reads now.
+func GocronNext(expr string, clk clockwork.Clock, t time.Time) (time.Time, error) {
+	c, err := parseCron(expr, time.UTC)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return firing{c, clk}.Next(t), nil
+}

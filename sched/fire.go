@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
 )
 
 // statusError is saved in ScheduleState.LastStatus besides the job statuses.
@@ -170,7 +171,7 @@ func (s *Scheduler) execute(ctx context.Context, e *entry, sc Schedule, trigger,
 	if err != nil {
 		log.Warn("scheduled run failed", "outcome", outcome, "took", took, "err", s.redact(err.Error()))
 	} else {
-		log.Info("scheduled run done", "outcome", outcome, "took", took, "cost_usd", res.Job.CostUSD)
+		log.Info("scheduled run done", "outcome", outcome, "took", took, "cost_usd", bot.RoundUSD(res.Job.CostUSD))
 	}
 	if hasTarget(sc.PostTo) {
 		actx, cancel := s.afterCtx(ctx)

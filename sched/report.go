@@ -24,7 +24,7 @@ func (s *Scheduler) report(sc Schedule, res agents.RunResult, err error, took ti
 	}
 	outcome := outcomeOf(res, err)
 	if err == nil && outcome == string(agents.JobSucceeded) {
-		fmt.Fprintf(&b, "**%s** · %s · $%.4f · job `%s`\n\n", sc.Name, fmtDuration(took), res.Job.CostUSD, job)
+		fmt.Fprintf(&b, "**%s** · %s · %s · job `%s`\n\n", sc.Name, fmtDuration(took), bot.USD(res.Job.CostUSD), job)
 		text := strings.TrimSpace(res.Text)
 		if text == "" {
 			text = "_(no answer)_"

@@ -266,7 +266,7 @@ func TestRunRequestAndReport(t *testing.T) {
 	if p.agent != "garden" || p.to != channel {
 		t.Fatalf("posted as %s to %+v", p.agent, p.to)
 	}
-	for _, w := range []string{"**weather**", "2m13s", "$0.0421", "job `j-42`", "Sunny, 14°C. Water the tomatoes."} {
+	for _, w := range []string{"**weather**", "2m13s", "$0.042", "job `j-42`", "Sunny, 14°C. Water the tomatoes."} {
 		if !strings.Contains(p.msg.Text, w) {
 			t.Errorf("report %q lacks %q", p.msg.Text, w)
 		}
@@ -377,5 +377,30 @@ func TestStopGivesRunningRunsTheirGrace(t *testing.T) {
 	}
 	if st := h.final(); st.LastStatus != string(agents.JobInterrupted) {
 		t.Fatalf("final state %+v, want interrupted", st)
+	}
+}
+
+// gocron plans a cron job's next fire from its start time when a fire's
+// completion is handled before its rescheduling; from a past start time
+// that is a fire time equal to now, which gocron armed at once and again
+// after each such fire (TestNoOverlapWithItself hung the CI's test binary
+// that way: 511 busy fires of one slot). What gocron is given is always
+// after now.
+func TestGocronNeverPlansNowAgain(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0.Add(2 * time.Minute))
+	for _, c := range []struct {
+		from, want time.Time
+	}{
+		{t0.Add(time.Minute), t0.Add(3 * time.Minute)},     // a past start time
+		{t0.Add(2 * time.Minute), t0.Add(3 * time.Minute)}, // the slot being fired
+		{t0.Add(5 * time.Minute), t0.Add(6 * time.Minute)}, // planned ahead
+	} {
+		got, err := sched.GocronNext("* * * * *", clk, c.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(c.want) {
+			t.Errorf("next after %s at %s = %s, want %s", c.from.Format("15:04"), clk.Now().Format("15:04"), got.Format("15:04"), c.want.Format("15:04"))
+		}
 	}
 }

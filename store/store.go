@@ -58,7 +58,8 @@ type DB struct {
 	st   *stmts  // hot-path statements, prepared at Open
 	log  *slog.Logger
 
-	closed atomic.Bool
+	closed   atomic.Bool
+	readOnly bool // OpenReadOnly: w is the read-only pool
 }
 
 var _ agents.Store = (*DB)(nil)
@@ -199,8 +200,10 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
-	if _, err := db.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
-		errs = append(errs, fmt.Errorf("optimize: %w", err))
+	if !db.readOnly {
+		if _, err := db.w.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			errs = append(errs, fmt.Errorf("optimize: %w", err))
+		}
 	}
 	errs = append(errs, db.closeConns())
 	if err := errors.Join(errs...); err != nil {
@@ -213,6 +216,9 @@ func (db *DB) closeConns() error {
 	var err error
 	if db.st != nil {
 		err = db.st.close()
+	}
+	if db.readOnly {
+		return errors.Join(err, db.r.Close())
 	}
 	return errors.Join(err, db.r.Close(), db.w.Close())
 }

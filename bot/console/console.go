@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,11 @@ const Channel = "local"
 // Target is where console conversations and reports go.
 var Target = bot.Target{Platform: bot.Console, Channel: Channel}
 
+// Operator is the console user's id: the local operator, whoever runs the
+// terminal (or, through the control socket, a process of herdbot's own
+// user or root). Approver lists name it as `console: ["local"]`.
+const Operator = "local"
+
 // Line is one line of console output, for subscribers.
 type Line struct {
 	Agent string `json:"agent"`
@@ -32,8 +38,12 @@ type Line struct {
 // Hub is the console: one reader of input, any number of writers of
 // output, and an adapter per agent.
 type Hub struct {
-	user string
-	out  io.Writer
+	user   string
+	name   string // how the operator is shown ("" = user)
+	out    io.Writer
+	prompt bool // print "agent› " after output (out is a terminal)
+
+	approveCmd string // the CLI's approve command, for cards (SetApproveCommand)
 
 	mu       sync.Mutex
 	handlers map[string]bot.Handler
@@ -50,12 +60,100 @@ type Hub struct {
 const maxCards = 1024
 
 // New returns a Hub. user is the console user's id (approver lists name
-// it); out receives output (nil: only subscribers).
+// it; "" is Operator); out receives output (nil: only subscribers).
 func New(user string, out io.Writer) *Hub {
 	if user == "" {
-		user = "local"
+		user = Operator
 	}
 	return &Hub{user: user, out: out, handlers: map[string]bot.Handler{}, sent: map[string]string{}, cards: map[string]string{}}
+}
+
+// SetName sets how the terminal's user is shown on cards and decisions
+// (their login name); the id approver lists match stays the same.
+func (h *Hub) SetName(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.name = name
+}
+
+// User is the terminal's user as approver lists and cards see it.
+func (h *Hub) User() bot.User {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.userLocked()
+}
+
+func (h *Hub) userLocked() bot.User {
+	name := h.name
+	if name == "" {
+		name = h.user
+	}
+	return bot.User{ID: h.user, Name: name}
+}
+
+// SetPrompt turns on the prompt: after output, the current agent's name
+// is printed as "garden› " so the person sees where a line will go.
+func (h *Hub) SetPrompt(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.prompt && !on && h.out != nil {
+		fmt.Fprint(h.out, "\r\033[K") // leave a clean line behind
+	}
+	h.prompt = on
+	h.printPromptLocked()
+}
+
+// Above returns a writer for w (the terminal's stderr: warnings) whose
+// writes go above the prompt: the prompt line is cleared first and printed
+// again after. Without the prompt it is w.
+func (h *Hub) Above(w io.Writer) io.Writer { return aboveWriter{h: h, w: w} }
+
+type aboveWriter struct {
+	h *Hub
+	w io.Writer
+}
+
+func (a aboveWriter) Write(p []byte) (int, error) {
+	a.h.mu.Lock()
+	defer a.h.mu.Unlock()
+	if !a.h.prompt {
+		return a.w.Write(p)
+	}
+	fmt.Fprint(a.w, "\r\033[K")
+	n, err := a.w.Write(p)
+	a.h.printPromptLocked()
+	return n, err
+}
+
+// Agents are the agents on the console, in the order they were added.
+func (h *Hub) Agents() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.agentsLocked()
+}
+
+func (h *Hub) agentsLocked() []string {
+	out := make([]string, 0, len(h.order))
+	for _, a := range h.order {
+		if _, ok := h.handlers[a]; ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Current is the agent lines without @name go to.
+func (h *Hub) Current() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.current
+}
+
+// printPromptLocked prints the prompt. Callers hold h.mu.
+func (h *Hub) printPromptLocked() {
+	if h.prompt && h.out != nil && h.current != "" {
+		fmt.Fprint(h.out, h.current+"› ")
+	}
 }
 
 // For returns agent's console adapter.
@@ -68,6 +166,9 @@ func (h *Hub) emit(agent, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.out != nil {
+		if h.prompt {
+			fmt.Fprint(h.out, "\r\033[K") // over the prompt
+		}
 		prefix := "[" + agent + "] "
 		pad := strings.Repeat(" ", len(prefix))
 		lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
@@ -78,6 +179,7 @@ func (h *Hub) emit(agent, text string) {
 				fmt.Fprintln(h.out, pad+l)
 			}
 		}
+		h.printPromptLocked()
 	}
 	h.lines.Publish(Line{Agent: agent, Text: text})
 }
@@ -110,47 +212,75 @@ func (h *Hub) ReadFrom(ctx context.Context, r io.Reader) error {
 			return err
 		case l := <-lines:
 			h.Input(ctx, "", l)
+			if strings.TrimSpace(l) == "" {
+				h.mu.Lock()
+				h.printPromptLocked()
+				h.mu.Unlock()
+			}
 		}
 	}
 }
 
-// Input handles one line of console input, as the console user, for agent
-// ("" = the current agent).
+// Input handles one line of console input, as the terminal's user, for
+// agent ("" = the current agent).
 func (h *Hub) Input(ctx context.Context, agent, line string) {
+	h.InputAs(ctx, agent, line, h.User())
+}
+
+// Choices are what /approve takes.
+var Choices = []string{"once", "session", "deny"}
+
+// InputAs handles one line of console input typed by user (herdbot chat
+// through the control socket: the local operator as the socket's peer
+// credentials name them).
+func (h *Hub) InputAs(ctx context.Context, agent, line string, user bot.User) {
 	line = strings.TrimSpace(line)
 	if line == "" {
 		return
 	}
+	// @name picks the terminal's current agent; through the socket
+	// (agent given) it only routes this line.
+	picked := false
+	terminal := agent == ""
 	if rest, ok := strings.CutPrefix(line, "@"); ok {
 		name, text, _ := strings.Cut(rest, " ")
-		agent, line = name, strings.TrimSpace(text)
+		agent, line, picked = name, strings.TrimSpace(text), true
 	}
 	h.mu.Lock()
 	if agent == "" {
 		agent = h.current
 	}
 	hd, ok := h.handlers[agent]
-	if ok {
-		h.current = agent
+	switched := false
+	if ok && picked && terminal && h.current != agent {
+		h.current, switched = agent, true
 	}
-	agents := strings.Join(h.order, ", ")
+	agents := strings.Join(h.agentsLocked(), ", ")
 	h.mu.Unlock()
 	if !ok {
 		h.emit("herdbot", fmt.Sprintf("No agent %q on the console. Agents: %s. Start a line with @name to pick one.", agent, agents))
 		return
 	}
+	if switched || (line == "" && ok) {
+		h.emit("herdbot", "Talking to "+agent+" now: lines without @name go to "+agent+".")
+	}
 	if line == "" {
-		h.emit(agent, "Talking to "+agent+" now.")
 		return
 	}
-	user := bot.User{ID: h.user, Name: h.user}
 	if cmd, ok := strings.CutPrefix(line, "/"); ok {
 		name, args, _ := strings.Cut(cmd, " ")
 		switch name {
+		case "help", "?":
+			h.emit("herdbot", h.help(agent))
+			return
 		case "approve":
 			f := strings.Fields(args)
 			if len(f) != 2 {
-				h.emit(agent, "Usage: /approve ID once|session|deny")
+				h.emit(agent, "Usage: /approve ID once|session|deny (the card shows the line to type).")
+				return
+			}
+			if !slices.Contains(Choices, f[1]) {
+				h.emit(agent, fmt.Sprintf("%q is not a choice: type /approve %s once, /approve %s session or /approve %s deny.", f[1], f[0], f[0], f[0]))
 				return
 			}
 			h.mu.Lock()
@@ -169,11 +299,38 @@ func (h *Hub) Input(ctx context.Context, agent, line string) {
 			h.emit("herdbot", "Agents: "+agents)
 			return
 		}
+		if !slices.Contains(consoleCommands, name) {
+			h.emit("herdbot", "Unknown command /"+name+". "+h.help(agent))
+			return
+		}
 		rep := hd.HandleCommand(ctx, bot.Command{Agent: agent, Name: name, Args: strings.TrimSpace(args), Target: Target, User: user})
 		h.emit(agent, rep.Message.Text)
 		return
 	}
 	hd.HandleMessage(ctx, bot.Inbound{Agent: agent, Target: Target, User: user, Text: line})
+}
+
+// consoleCommands are the agent commands the console passes on.
+var consoleCommands = []string{"ask", "reset", "status", "stop", "sessions"}
+
+// help is what the person can type, for the current agent.
+func (h *Hub) help(current string) string {
+	h.mu.Lock()
+	agents := strings.Join(h.agentsLocked(), ", ")
+	u := h.userLocked()
+	h.mu.Unlock()
+	return "You type as " + u.Name + " (console user \"" + u.ID + "\"); lines go to " + current + ".\n" +
+		"  TEXT                          a message to " + current + "\n" +
+		"  @AGENT TEXT                   a message to AGENT, who becomes current (agents: " + agents + ")\n" +
+		"  @AGENT                        make AGENT current\n" +
+		"  /approve ID once|session|deny decide an approval (each card shows its line)\n" +
+		"  /status                       what " + current + " is doing; its session\n" +
+		"  /stop                         interrupt " + current + "'s running turn\n" +
+		"  /reset                        start a new session with " + current + "\n" +
+		"  /sessions                     " + current + "'s sessions\n" +
+		"  /agents                       the agents\n" +
+		"  /help                         this list\n" +
+		"  Ctrl-D or Ctrl-C              quit"
 }
 
 // Adapter is one agent's console identity. It implements bot.Adapter.
@@ -219,7 +376,7 @@ func (a *Adapter) Send(ctx context.Context, to bot.Target, m bot.Message) (bot.M
 		a.hub.remember(m.Buttons[0].ApprovalID, id)
 	}
 	a.hub.mu.Unlock()
-	a.hub.emit(a.agent, render(m))
+	a.hub.emit(a.agent, a.hub.render(m))
 	return bot.MessageRef{Target: to, ID: id}, nil
 }
 
@@ -249,14 +406,26 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.MessageRef, m bot.Message) e
 		a.hub.emit(a.agent, rest)
 		return nil
 	}
-	a.hub.emit(a.agent, "✎ "+render(m))
+	a.hub.emit(a.agent, "✎ "+a.hub.render(m))
 	return nil
 }
 
 // Limits implements bot.Limiter: the console takes long messages.
 func (a *Adapter) Limits() bot.Limits { return bot.Limits{MaxText: 16000} }
 
-func render(m bot.Message) string {
+// SetApproveCommand sets how the card names the CLI's approve command:
+// format has one %s for "ID CHOICES", e.g. "herdbot approve %s -c
+// fleet/herdbot.yaml". "" shows only the console's /approve line.
+func (h *Hub) SetApproveCommand(format string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.approveCmd = format
+}
+
+func (h *Hub) render(m bot.Message) string {
+	h.mu.Lock()
+	cmd := h.approveCmd
+	h.mu.Unlock()
 	var b strings.Builder
 	b.WriteString(m.Text)
 	if len(m.Buttons) > 0 {
@@ -265,7 +434,11 @@ func render(m bot.Message) string {
 		for _, bt := range m.Buttons {
 			choices = append(choices, bt.Choice)
 		}
-		fmt.Fprintf(&b, "\n→ type: /approve %s %s", id, strings.Join(choices, "|"))
+		arg := id + " " + strings.Join(choices, "|")
+		fmt.Fprintf(&b, "\n→ type: /approve %s", arg)
+		if cmd != "" {
+			fmt.Fprintf(&b, "\n  or run: "+cmd, arg)
+		}
 	}
 	for _, f := range m.Files {
 		fmt.Fprintf(&b, "\n📎 %s (%d bytes)", f.Name, len(f.Data))

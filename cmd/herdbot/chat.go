@@ -18,7 +18,7 @@ func (svc *service) chatEntries(a *config.Agent) []chatEntry {
 		out = append(out, chatEntry{agent: a.Name, platform: bot.Slack, fingerprint: fingerprintOf(cfg),
 			make: func() (bot.Adapter, error) { return slack.New(cfg, svc.log) }})
 	} else if s != nil {
-		svc.log.Warn("slack configured but not connected: token variables are not set", "agent", a.Name,
+		svc.chatLog()("slack configured but not connected: token variables are not set", "agent", a.Name,
 			"bot_token_env", s.BotTokenEnv, "app_token_env", s.AppTokenEnv)
 	}
 	if d := a.Chat.Discord; d.Connected() {
@@ -26,10 +26,19 @@ func (svc *service) chatEntries(a *config.Agent) []chatEntry {
 		out = append(out, chatEntry{agent: a.Name, platform: bot.Discord, fingerprint: fingerprintOf(cfg),
 			make: func() (bot.Adapter, error) { return discord.New(cfg, svc.log) }})
 	} else if d != nil {
-		svc.log.Warn("discord configured but not connected: token variable is not set", "agent", a.Name,
+		svc.chatLog()("discord configured but not connected: token variable is not set", "agent", a.Name,
 			"bot_token_env", d.BotTokenEnv)
 	}
 	return out
+}
+
+// chatLog logs a chat platform left unconnected: a warning, but not in the
+// demo, where no tokens is the point.
+func (svc *service) chatLog() func(msg string, args ...any) {
+	if svc.demo {
+		return svc.log.Info
+	}
+	return svc.log.Warn
 }
 
 // wantChat sets the chat connections of every agent of cfg, and the

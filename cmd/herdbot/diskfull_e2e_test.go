@@ -117,8 +117,8 @@ func TestFullDiskLosesNothingAcknowledged(t *testing.T) {
 	write(t, filepath.Join(dir, ".env"), "ANTHROPIC_API_KEY=sk-ant-api03-diskfulltest\n")
 	write(t, fleet, "version: 1\nfleet:\n  name: e2e\nstate_dir: "+state+"\nhttp:\n  listen: 127.0.0.1:0\nmodel_api:\n  base_url: "+model.URL+"\n"+
 		"agents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n  - path: agents/notes\n    overrides:\n      docker:\n        enabled: false\n")
-	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n")
-	write(t, filepath.Join(dir, "agents", "notes", "agent.yaml"), "name: notes\napprovers:\n  console: [tester]\n")
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [local]\n")
+	write(t, filepath.Join(dir, "agents", "notes", "agent.yaml"), "name: notes\napprovers:\n  console: [local]\n")
 	s := startService(t, fleet)
 	addr := s.opsAddr(t)
 	waitSocket(t, fleet)

@@ -59,7 +59,7 @@ type doctor struct {
 
 func cmdDoctor(ctx context.Context, e env, args []string) error {
 	fs := newFlags("doctor", e, false)
-	claudeBin := fs.String("claude", "", "Claude Code CLI that agents without Docker run (default: .tools/node_modules/.bin/claude, then claude on PATH)")
+	claudeBin := fs.String("claude", "", "Claude Code CLI that agents without Docker run (default: $"+claudeEnv+", next to herdbot, the .tools/ of its checkout or of this directory, then PATH)")
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
@@ -420,16 +420,15 @@ func (d *doctor) checkCLI(ctx context.Context) {
 	if bin == "" {
 		bin = findClaude()
 	}
-	cctx, cancel := context.WithTimeout(ctx, doctorCallTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, bin, "--version")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}
-	out, err := cmd.Output()
+	if bin == "" {
+		d.report(statusError, "claude CLI: agents %s run it natively, but %s", strings.Join(native, ", "), claudeNotFound())
+		return
+	}
+	got, err := claudeVersion(ctx, bin)
 	if err != nil {
 		d.report(statusError, "claude CLI: `%s --version`: %v (agents %s run it natively; `make tools` installs %s, or pass --claude PATH)", bin, err, strings.Join(native, ", "), pinnedClaudeVersion)
 		return
 	}
-	got := versionRe.FindString(string(out))
 	switch got {
 	case "":
 		d.report(statusError, "claude CLI: `%s --version` printed no version", bin)
@@ -438,6 +437,20 @@ func (d *doctor) checkCLI(ctx context.Context) {
 	default:
 		d.report(statusWarn, "claude CLI: %s is %s; herdbot is tested with %s (`make tools` installs it)", bin, got, pinnedClaudeVersion)
 	}
+}
+
+// claudeVersion runs `bin --version` and returns the version it printed
+// ("" when it printed none).
+func claudeVersion(ctx context.Context, bin string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, doctorCallTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, bin, "--version")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	return versionRe.FindString(string(out)), nil
 }
 
 // checkClock compares this host's clock with the Docker engine's.

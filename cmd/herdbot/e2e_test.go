@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +75,7 @@ func fleetDirIn(t *testing.T, modelURL string, agentExtra string, docker bool) (
 		overrides, name = "", "e2e-"+filepath.Base(dir)
 	}
 	write(t, fleet, "version: 1\nfleet:\n  name: "+name+"\nhttp:\n  listen: 127.0.0.1:0\n"+model+"agents:\n  - path: agents/garden\n"+overrides)
-	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n"+agentExtra)
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [local]\n"+agentExtra)
 	return fleet, filepath.Join(dir, "agents", "garden")
 }
 
@@ -208,11 +209,31 @@ func cli(t *testing.T, fleet string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// cli2 runs a herdbot client command and returns its stdout, stderr and
+// exit code.
+func cli2(t *testing.T, fleet string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(herdbotBin(t), append(args, "-c", fleet)...)
+	cmd.Env = append(os.Environ(), "USER=tester")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// waitSocket waits until the running service answers (a reading command
+// that reads the database itself says so: that is not an answer).
 func waitSocket(t *testing.T, fleet string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := cli(t, fleet, "jobs", "--json"); err == nil {
+		if _, stderr, code := cli2(t, fleet, "jobs", "--json"); code == 0 && !strings.Contains(stderr, "is not running") {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -375,7 +396,7 @@ func TestReloadAppliesSchedulesAndKeepsOldConfigOnError(t *testing.T) {
 		t.Fatalf("after a broken reload: %q", got)
 	}
 	// A good change applies without a restart.
-	write(t, agentFile, "name: garden\napprovers:\n  console: [tester]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
+	write(t, agentFile, "name: garden\napprovers:\n  console: [local]\nschedules:\n  tick:\n    type: interval\n    interval: 2h\n    prompt: hi\n  tock:\n    type: cron\n    cron: \"0 9 * * *\"\n    prompt: morning\n")
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor("tick,tock")
 
@@ -442,7 +463,9 @@ func TestChatThroughTheRunningService(t *testing.T) {
 	_, _ = io.WriteString(stdin, "hello\n")
 	id := expect(`/approve ([A-Z2-7]{26}) once`)[1]
 	_, _ = io.WriteString(stdin, "/approve "+id+" once\n")
-	expect(`Allowed once by tester`)
+	// herdbot chat types as the local operator, named by the socket
+	// peer's login name (not $USER).
+	expect(`Allowed once by ` + regexp.QuoteMeta(operatorName()) + ` via herdbot chat at`)
 	// The model's answer to the tool result, not the tool_use line (which
 	// also quotes the command and may be rendered before the tool runs).
 	expect(`The sandbox ran the command`)

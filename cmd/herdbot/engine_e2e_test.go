@@ -208,8 +208,8 @@ func TestEngineLossIsItsOwnOutcome(t *testing.T) {
 	fleet := filepath.Join(dir, "herdbot.yaml")
 	write(t, fleet, "version: 1\nfleet:\n  name: e2e-engine\nhttp:\n  listen: 127.0.0.1:0\n"+
 		"agents:\n  - path: agents/garden\n  - path: agents/notes\n    overrides:\n      docker:\n        enabled: false\n")
-	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n")
-	write(t, filepath.Join(dir, "agents", "notes", "agent.yaml"), "name: notes\napprovers:\n  console: [tester]\n")
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [local]\n")
+	write(t, filepath.Join(dir, "agents", "notes", "agent.yaml"), "name: notes\napprovers:\n  console: [local]\n")
 	s := startService(t, fleet, "--demo")
 	// A fresh engine: the demo builds the agent image (from the pinned
 	// CLI) and the sidecar image first.

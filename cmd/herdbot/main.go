@@ -55,18 +55,19 @@ func commands() map[string]command {
 	return map[string]command{
 		"start":     {"run the fleet until SIGINT/SIGTERM", "start [--demo] [-c herdbot.yaml]", cmdStart},
 		"validate":  {"check the fleet and agent files; print a summary or every error", "validate [-c herdbot.yaml]", cmdValidate},
-		"init":      {"scaffold a fleet with one agent", "init [dir]", cmdInit},
+		"init":      {"scaffold a fleet with one agent and print the commands to check and run it", "init [dir] [--fleet NAME] [--agent NAME]", cmdInit},
 		"version":   {"print the version", "version", cmdVersion},
-		"jobs":      {"list jobs", "jobs [agent] [--json] [--limit N]", cmdJobs},
-		"job":       {"show a job and its transcript", "job ID [--json]", cmdJob},
-		"logs":      {"print job events; -f follows new ones", "logs [-f] [--job ID] [agent]", cmdLogs},
-		"trigger":   {"run an agent now", "trigger AGENT [-p PROMPT] [--schedule NAME] [--wait]", cmdTrigger},
+		"jobs":      {"list jobs (also while herdbot is stopped)", "jobs [agent] [--status S] [--limit N] [--json]", cmdJobs},
+		"job":       {"show a job and its transcript (also while herdbot is stopped)", "job ID [--json]", cmdJob},
+		"logs":      {"print a job's events (also while herdbot is stopped); -f follows new ones", "logs [-f] [--job ID] [agent] [--json]", cmdLogs},
+		"trigger":   {"run an agent now; --wait follows it (Ctrl-C detaches)", "trigger AGENT [-p PROMPT] [--schedule NAME] [--wait] [--json]", cmdTrigger},
 		"cancel":    {"stop a running job", "cancel JOB_ID", cmdCancel},
-		"sessions":  {"list conversations and their session ids", "sessions [agent] [--json]", cmdSessions},
-		"approvals": {"list approval requests", "approvals [--pending] [--agent NAME] [--json]", cmdApprovals},
+		"sessions":  {"list conversations and their session ids (also while herdbot is stopped)", "sessions [agent] [--json]", cmdSessions},
+		"approvals": {"list approval requests (also while herdbot is stopped)", "approvals [agent] [--pending] [--json]", cmdApprovals},
 		"approve":   {"decide an approval request", "approve ID once|session|deny [--reason TEXT]", cmdApprove},
 		"chat":      {"talk to an agent from this terminal, through the running service", "chat AGENT", cmdChat},
-		"schedules": {"list schedules with their next fire times and last outcome", "schedules [agent] [--json]", cmdSchedules},
+		"schedules": {"list schedules with their next fire times and last outcome (also while herdbot is stopped)", "schedules [agent] [--json]", cmdSchedules},
+		"audit":     {"list the audit trail: approvals, control requests, egress… (also while herdbot is stopped)", "audit [agent] [--action PREFIX] [--subject S] [--limit N] [--json]", cmdAudit},
 		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
 		"docs":      {"print generated docs (configuration reference, herdctl's fields)", "docs config|herdctl", cmdDocs},
 		"migrate":   {"turn a herdctl fleet into herdbot's secure layout (prints the changes; --write applies them)", "migrate [-c herdctl.yaml] [--write]", cmdMigrate},
@@ -91,9 +92,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return nil
 	}
+	if args[0] == "--version" || args[0] == "-v" || args[0] == "-version" {
+		return cmdVersion(ctx, e, args[1:])
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q; try `herdbot help`", args[0])
+		names := make([]string, 0, len(cmds))
+		for n := range cmds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if s := suggest(args[0], names); s != "" {
+			return fmt.Errorf("unknown command %q: did you mean `herdbot %s`? (`herdbot help` lists the commands)", args[0], s)
+		}
+		return fmt.Errorf("unknown command %q; `herdbot help` lists the commands", args[0])
 	}
 	return c.run(ctx, e, args[1:])
 }

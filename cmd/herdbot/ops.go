@@ -268,18 +268,27 @@ func (svc *service) reload(ctx context.Context) bool {
 	return true
 }
 
+// reloadNeedsRestart are the fleet-level settings a reload cannot change
+// live (README.md's "Reload" section names them; TestDocsReloadSection
+// keeps it so). Everything else a reload applies: agents (Fleet.SetAgents),
+// schedules, chat connections and redaction.
+var reloadNeedsRestart = []struct {
+	name string
+	same func(old, next *config.Fleet) bool
+}{
+	{"state_dir", func(o, n *config.Fleet) bool { return o.StateDir == n.StateDir }},
+	{"http.listen", func(o, n *config.Fleet) bool { return o.HTTP == n.HTTP }},
+	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }}, // its credentials too
+	{"fleet.name", func(o, n *config.Fleet) bool { return o.Name == n.Name }},
+}
+
 // sameFleetLevel names a fleet-level setting that reload cannot change
 // live, or "".
 func sameFleetLevel(old, next *config.Fleet) string {
-	switch {
-	case old.StateDir != next.StateDir:
-		return "state_dir"
-	case old.HTTP != next.HTTP:
-		return "http.listen"
-	case old.Model != next.Model:
-		return "model_api"
-	case old.Name != next.Name:
-		return "fleet.name"
+	for _, r := range reloadNeedsRestart {
+		if !r.same(old, next) {
+			return r.name
+		}
 	}
 	return ""
 }

@@ -176,6 +176,6 @@ func sameNamedFleet(t *testing.T, name string) string {
 	dir := t.TempDir()
 	fleet := filepath.Join(dir, "herdbot.yaml")
 	write(t, fleet, "version: 1\nfleet:\n  name: "+name+"\nhttp:\n  listen: 127.0.0.1:0\nagents:\n  - path: agents/garden\n")
-	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [tester]\n")
+	write(t, filepath.Join(dir, "agents", "garden", "agent.yaml"), "name: garden\napprovers:\n  console: [local]\n")
 	return fleet
 }

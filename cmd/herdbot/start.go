@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
+	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
@@ -40,6 +45,7 @@ type service struct {
 	demo        bool
 	demoPrivate string          // the demo model's host:port, a private opt-in for sandboxed agents
 	useDocker   map[string]bool // decided at start; reload decides new agents alike
+	noIsolation bool            // start --demo --no-isolation: every agent native
 	backends    *backendMux
 	nat         *native.Backend
 	chat        *chatSup
@@ -62,9 +68,16 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 	fs := newFlags("start", e, false)
 	demo := fs.Bool("demo", false, "use the scripted demo model (no model account needed); clearly labelled in every reply")
 	stdinChat := fs.Bool("console", false, "read console chat from this terminal's stdin (on by default with --demo)")
-	claudeBin := fs.String("claude", "", "Claude Code CLI for agents run without Docker (default: .tools/node_modules/.bin/claude, then claude on PATH)")
+	claudeBin := fs.String("claude", "", "the Claude Code CLI ("+pinnedClaudeVersion+") the demo builds the agent image from and native agents run "+
+		"(default: $"+claudeEnv+", next to herdbot, the .tools/ of its checkout or of this directory, then PATH)")
+	logLevel := fs.String("log-level", "info", "the log's level: debug, info, warn or error")
+	logFile := fs.String("log-file", "", "append the log to this file (default: stderr; with the console on a terminal, <state_dir>/herdbot.log, and warnings on the terminal too)")
+	noIsolation := fs.Bool("no-isolation", false, "with --demo: run every agent as a local process, WITHOUT a container (when Docker cannot be used)")
 	if _, err := fs.parse(args); err != nil {
 		return err
+	}
+	if *noIsolation && !*demo {
+		return errors.New("start: --no-isolation is for the demo (--demo); a fleet's agents run natively only with docker.enabled: false in its files")
 	}
 	cfg, err := config.Load(fs.config)
 	if err != nil {
@@ -88,18 +101,43 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 		cfg.HTTP.Listen = l
 	}
 	red := redact.NewNamed(redactSecrets(cfg)...)
-	log := slog.New(redact.NewHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}), red))
-	for _, w := range cfg.Warnings {
-		log.Warn("config: " + w)
+	// With the console on a terminal, the chat has the terminal: the log
+	// goes to a file, and only warnings and errors are also shown.
+	onTerminal := (*demo || *stdinChat) && isTerminal(e.stdout)
+	logTo := *logFile
+	if logTo == "" && onTerminal {
+		logTo = filepath.Join(cfg.StateDir, "herdbot.log")
 	}
-	svc, err := build(ctx, cfg, log, red, buildOptions{demo: *demo, claudeBin: *claudeBin, stdout: e.stdout, installation: installation})
+	// Warnings on the terminal go above the console's prompt once there
+	// is one.
+	termErr := &swapWriter{w: e.stderr}
+	lh, closeLog, err := logHandler(termErr, logTo, *logLevel, onTerminal)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
+	log := slog.New(redact.NewHandler(lh, red))
+	cfg.Warnings = append(cfg.Warnings, consoleApproverWarnings(cfg)...)
+	for _, w := range cfg.Warnings {
+		log.Warn("config: " + w)
+	}
+	svc, err := build(ctx, cfg, log, red, buildOptions{demo: *demo, noIsolation: *noIsolation, claudeBin: *claudeBin, stdout: e.stdout, installation: installation})
+	if err != nil {
+		return err
+	}
+	termErr.set(svc.hub.Above(e.stderr))
+	approveCmd := selfCommand() + " approve %s"
+	if fs.config != "" {
+		approveCmd += " -c " + strings.ReplaceAll(shellQuote(fs.config), "%", "%%")
+	}
+	svc.hub.SetApproveCommand(approveCmd)
 	if *demo || *stdinChat {
 		svc.runs = append(svc.runs, func(ctx context.Context) error {
-			printDemoBanner(e.stdout, cfg, *demo)
-			if err := svc.hub.ReadFrom(ctx, e.stdin); err != nil || ctx.Err() != nil {
+			printDemoBanner(e.stdout, cfg, *demo, svc.hub, approveCmd, logTo)
+			svc.hub.SetPrompt(onTerminal)
+			err := svc.hub.ReadFrom(ctx, e.stdin)
+			svc.hub.SetPrompt(false)
+			if err != nil || ctx.Err() != nil {
 				return err
 			}
 			return errConsoleClosed // Ctrl-D: stop herdbot like Ctrl-C
@@ -113,7 +151,8 @@ func cmdStart(ctx context.Context, e env, args []string) error {
 
 type buildOptions struct {
 	demo         bool
-	claudeBin    string
+	noIsolation  bool   // --no-isolation: the demo's agents run natively
+	claudeBin    string // --claude; "" finds it (findClaude)
 	stdout       interface{ Write([]byte) (int, error) }
 	installation string // the state dir's installation id (internal/statedir)
 }
@@ -133,11 +172,17 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.store = st
 
 	// Sandbox backends: Docker for agents with docker.enabled, native
-	// (no isolation) for the others. Without a usable engine only the
-	// demo falls back to native; a real fleet refuses to start.
+	// (no isolation) for the others. Nothing ever falls back to running an
+	// agent without isolation: that takes docker.enabled: false in the
+	// agent's config or, for the demo, --no-isolation. Without a usable
+	// engine herdbot refuses to start.
+	svc.noIsolation = o.noIsolation
 	wantDocker := false
 	for _, a := range cfg.Agents {
-		wantDocker = wantDocker || a.Docker.Enabled
+		wantDocker = wantDocker || (a.Docker.Enabled && !o.noIsolation)
+	}
+	if o.noIsolation {
+		log.Warn("--no-isolation: the demo runs every agent as a local process, WITHOUT a container")
 	}
 	if wantDocker {
 		b, err := newDocker(ctx, cfg, o.installation, log, svc, met)
@@ -145,7 +190,8 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		case err == nil:
 			svc.docker = b
 		case o.demo:
-			log.Warn("no usable Docker engine: the demo runs agents WITHOUT isolation (native)", "err", err)
+			return nil, fmt.Errorf("the demo runs its agents in Docker containers, but Docker is not usable: %w\n"+
+				"Start the engine (`make docker-up` as root, or `sudo systemctl start docker`), or run the demo WITHOUT isolation: herdbot start --demo --no-isolation", err)
 		default:
 			return nil, fmt.Errorf("agents have docker.enabled but Docker is not usable: %w (set docker.enabled: false in the fleet file to run them natively, without isolation)", err)
 		}
@@ -154,18 +200,25 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	for _, a := range cfg.Agents {
 		useDocker[a.Name] = a.Docker.Enabled && svc.docker != nil
 	}
+	bin := o.claudeBin
+	if bin == "" {
+		bin = findClaude()
+	}
+	for _, a := range cfg.Agents {
+		if !useDocker[a.Name] && bin == "" {
+			return nil, fmt.Errorf("agent %s runs without a container and needs the Claude Code CLI: %s", a.Name, claudeNotFound())
+		}
+	}
 
 	m := model{URL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey, OAuthToken: cfg.Model.OAuthToken}
 	var demoPrivate string // the demo model's address, a private opt-in for sandboxed agents
 	if o.demo {
 		host := "127.0.0.1"
 		if svc.docker != nil {
-			if err := svc.demoImages(ctx, cfg, useDocker, o.claudeBin); err != nil {
-				log.Warn("agent image unavailable: the demo runs agents WITHOUT isolation (native)", "err", err)
-				for k := range useDocker {
-					useDocker[k] = false
-				}
-			} else if gw, err := svc.docker.HostGateway(ctx); err == nil {
+			if err := svc.demoImages(ctx, cfg, useDocker, bin); err != nil {
+				return nil, err
+			}
+			if gw, err := svc.docker.HostGateway(ctx); err == nil {
 				host = gw.String() // reachable from the host and from the sidecars
 			} else {
 				return nil, err
@@ -178,15 +231,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		svc.demoLn, svc.demoSrv = ln, scripted.New(scripted.Demo(), scripted.WithoutRecording())
 		m = model{URL: "http://" + ln.Addr().String(), APIKey: scripted.DummyAPIKey}
 		demoPrivate = ln.Addr().String()
-		log.Warn("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
+		log.Info("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
 
 	svc.model, svc.demo, svc.demoPrivate = m, o.demo, demoPrivate
 	svc.useDocker = useDocker
-	bin := o.claudeBin
-	if bin == "" {
-		bin = findClaude()
-	}
 	svc.backends = newBackendMux(bin)
 	specs, err := svc.specs(cfg)
 	if err != nil {
@@ -195,7 +244,8 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	rt := claude.New(claude.Config{Log: log})
 
 	svc.mux = bot.NewMux()
-	svc.hub = console.New(consoleUser(), o.stdout)
+	svc.hub = console.New(console.Operator, o.stdout)
+	svc.hub.SetName(operatorName())
 	f, err := agents.New(agents.Config{
 		Fleet: cfg.Name, Agents: specs, Store: st, Backend: svc.backends, Runtime: rt,
 		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"), Metrics: met,
@@ -217,7 +267,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		return nil, err
 	}
 
-	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, svc.mux, st, log)
+	s, err := sched.New(sched.Config{Location: cfg.Timezone, Redact: red.String, Metrics: met, StopGrace: runsStopGrace}, f, reportPoster{mux: svc.mux, log: log, demo: o.demo}, st, log)
 	if err != nil {
 		return nil, err
 	}
@@ -278,14 +328,15 @@ func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log 
 
 // specs maps every agent of cfg to the fleet's view of it and routes it to
 // its sandbox backend. A new agent (reload) that wants Docker when Docker
-// is not in use is an error outside the demo.
+// is not in use is an error (unless --no-isolation said every agent runs
+// natively).
 func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 	out := make([]agents.AgentSpec, 0, len(cfg.Agents))
 	for _, a := range cfg.Agents {
 		docker, known := svc.useDocker[a.Name]
 		if !known {
 			docker = a.Docker.Enabled && svc.docker != nil
-			if a.Docker.Enabled && svc.docker == nil && !svc.demo {
+			if a.Docker.Enabled && svc.docker == nil && !svc.noIsolation {
 				return nil, fmt.Errorf("agent %s has docker.enabled but herdbot runs without Docker; restart herdbot to add it", a.Name)
 			}
 			svc.useDocker[a.Name] = docker
@@ -299,6 +350,10 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 				return nil, err
 			}
 			spec.Sandbox.Workspace = ws
+			if spec.Sandbox.WorkspaceReadOnly {
+				// The demo model writes its greeting elsewhere.
+				spec.Options.AppendSystemPrompt = strings.TrimSpace(spec.Options.AppendSystemPrompt + "\n" + scripted.DemoReadOnlyHint)
+			}
 		}
 		if docker {
 			svc.backends.set(a.Name, svc.docker, false)
@@ -333,21 +388,37 @@ func demoWorkspace(cfg *config.Fleet, agent string, sandboxed bool) (string, err
 }
 
 // demoImages builds (or finds up to date) the agent images the demo's
-// sandboxed agents use, from the pinned CLI in .tools/.
+// sandboxed agents use, from the pinned CLI (claudeBin). Without a CLI an
+// image already on the engine is used as it is; without either the demo
+// cannot isolate its agents, and says so.
 func (svc *service) demoImages(ctx context.Context, cfg *config.Fleet, useDocker map[string]bool, claudeBin string) error {
-	if claudeBin == "" {
-		claudeBin = findClaude()
-	}
 	done := map[string]bool{}
 	for _, a := range cfg.Agents {
 		if !useDocker[a.Name] || done[a.Docker.Image] {
 			continue
 		}
-		svc.log.Info("building the agent image from the pinned CLI (a few seconds the first time)", "image", a.Docker.Image)
-		if err := svc.docker.BuildCLIImage(ctx, a.Docker.Image, claudeBin); err != nil {
-			return fmt.Errorf("build %s: %w", a.Docker.Image, err)
-		}
 		done[a.Docker.Image] = true
+		if claudeBin == "" {
+			ok, err := svc.docker.ImageExists(ctx, a.Docker.Image)
+			if err != nil {
+				return fmt.Errorf("agent image %s: %w", a.Docker.Image, err)
+			}
+			if !ok {
+				return fmt.Errorf("the demo needs the agent image %s, and it cannot be built: %s.\n"+
+					"(Or run the demo WITHOUT isolation: herdbot start --demo --no-isolation, which needs the CLI too.)", a.Docker.Image, claudeNotFound())
+			}
+			svc.log.Info("no Claude Code CLI found: using the agent image as it is", "image", a.Docker.Image)
+			continue
+		}
+		if v, err := claudeVersion(ctx, claudeBin); err != nil {
+			return fmt.Errorf("the demo cannot build its agent image %s from %s: `--version`: %w", a.Docker.Image, claudeBin, err)
+		} else if v != pinnedClaudeVersion {
+			svc.log.Warn("the Claude Code CLI is not the pinned version herdbot is tested with", "claude", claudeBin, "version", v, "pinned", pinnedClaudeVersion)
+		}
+		svc.log.Info("building the agent image from the pinned CLI (a few seconds the first time)", "image", a.Docker.Image, "claude", claudeBin)
+		if err := svc.docker.BuildCLIImage(ctx, a.Docker.Image, claudeBin); err != nil {
+			return fmt.Errorf("the demo cannot build its agent image %s, so it cannot isolate its agents: %w", a.Docker.Image, err)
+		}
 	}
 	return nil
 }
@@ -377,36 +448,99 @@ func (svc *service) run(ctx context.Context) error {
 	return nil
 }
 
-// findClaude finds the CLI for native agents.
-func findClaude() string {
-	if abs, err := filepath.Abs(".tools/node_modules/.bin/claude"); err == nil {
-		if _, err := os.Stat(abs); err == nil {
-			return abs
-		}
+// logHandler is the log: to path (appended) or, when path is "", to
+// stderr, at level; alsoWarnings also shows warnings and errors on stderr.
+func logHandler(stderr io.Writer, path, level string, alsoWarnings bool) (slog.Handler, func(), error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	if p, err := exec.LookPath("claude"); err == nil {
-		return p
+	if path == "" {
+		return slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}), func() {}, nil
 	}
-	return "claude"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	h := slog.Handler(slog.NewTextHandler(f, &slog.HandlerOptions{Level: lvl}))
+	if alsoWarnings {
+		h = slog.NewMultiHandler(h, slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(lvl, slog.LevelWarn)}))
+	}
+	return h, func() { _ = f.Close() }, nil
 }
 
-func consoleUser() string {
+// swapWriter writes to a writer that can be replaced.
+type swapWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *swapWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	return w.Write(p)
+}
+
+func (s *swapWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// operatorName is the login name of the user running herdbot, as the
+// console shows them (whatever $USER says; the id approver lists match is
+// console.Operator).
+func operatorName() string {
+	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil && u.Username != "" {
+		return u.Username
+	}
 	if u := os.Getenv("USER"); u != "" {
 		return u
 	}
-	return "local"
+	return "uid " + strconv.Itoa(os.Getuid())
 }
 
-func printDemoBanner(w interface{ Write([]byte) (int, error) }, cfg *config.Fleet, demo bool) {
-	names := make([]string, 0, len(cfg.Agents))
+// printDemoBanner says what the console is, who the person at it is, and
+// how to approve.
+func printDemoBanner(w io.Writer, cfg *config.Fleet, demo bool, hub *console.Hub, approveCmd, logTo string) {
+	var names, approverOf []string
 	for _, a := range cfg.Agents {
 		names = append(names, a.Name)
+		if slices.Contains(a.Approvers.Console, console.Operator) || slices.Contains(a.Approvers.Console, "*") {
+			approverOf = append(approverOf, a.Name)
+		}
 	}
+	u := hub.User()
 	var b strings.Builder
-	b.WriteString("\nherdbot console chat — agents: " + strings.Join(names, ", ") + "\n")
+	fmt.Fprintf(&b, "\nherdbot console chat — fleet %s, agents: %s. Lines go to %s; start one with @AGENT to talk to another.\n",
+		cfg.Name, strings.Join(names, ", "), hub.Current())
 	if demo {
 		b.WriteString("DEMO: replies come from a scripted demo model, not from Claude.\n")
 	}
-	b.WriteString("Type a message and press Enter (start with @agent to pick one). /help, /status, /reset; approve with /approve ID once|session|deny. Ctrl-C or Ctrl-D stops.\n\n")
-	_, _ = w.Write([]byte(b.String()))
+	if len(approverOf) > 0 {
+		fmt.Fprintf(&b, "You are %s, the console's operator (%q in approvers.console): you approve for %s.\n", u.Name, u.ID, strings.Join(approverOf, ", "))
+		b.WriteString("When an agent asks to use a tool, its card shows the line to type: /approve ID once|session|deny\n")
+		if approveCmd != "" {
+			fmt.Fprintf(&b, "  (or, in another terminal: "+approveCmd+")\n", "ID once")
+		}
+	} else {
+		fmt.Fprintf(&b, "You are %s, the console's operator; no agent lists %q under approvers.console, so tool requests here are denied.\n", u.Name, u.ID)
+	}
+	b.WriteString("/help lists what you can type. Ctrl-C or Ctrl-D stops herdbot.")
+	if logTo != "" {
+		b.WriteString(" The log is in " + logTo + ".")
+	}
+	b.WriteString("\n\n")
+	_, _ = io.WriteString(w, b.String())
 }

@@ -61,7 +61,7 @@ func TestReloadIgnoresPlantedConfig(t *testing.T) {
 	fleet := filepath.Join(dir, "herdbot.yaml")
 	write(t, fleet, "version: 1\nfleet:\n  name: e2e\nhttp:\n  listen: 127.0.0.1:0\nagents:\n  - path: agents/garden\n    overrides:\n      docker:\n        enabled: false\n")
 	ad := filepath.Join(dir, "agents", "garden")
-	write(t, filepath.Join(ad, "herdctl-agent.yaml"), "name: garden\napprovers:\n  console: [tester]\nschedules:\n  tick:\n    type: interval\n    interval: 1h\n    prompt: hi\n")
+	write(t, filepath.Join(ad, "herdctl-agent.yaml"), "name: garden\napprovers:\n  console: [local]\nschedules:\n  tick:\n    type: interval\n    interval: 1h\n    prompt: hi\n")
 	s := startService(t, fleet)
 	waitSocket(t, fleet)
 	schedules := func() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -283,4 +284,28 @@ func (m *backendMux) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Proc
 		spec.Command = append([]string{m.nativeBin}, spec.Command[1:]...)
 	}
 	return b.Start(ctx, spec)
+}
+
+// reportPoster posts schedule reports. A report whose platform the agent
+// is not connected to (no token: the demo, a fleet being set up) goes to
+// the console, saying so, instead of failing.
+type reportPoster struct {
+	mux  *bot.Mux
+	log  *slog.Logger
+	demo bool // no tokens is the point: not a warning
+}
+
+func (p reportPoster) Post(ctx context.Context, agent string, to bot.Target, m bot.Message) error {
+	if to.Platform != bot.Console {
+		if _, ok := p.mux.Outbox(agent, to.Platform); !ok {
+			logf := p.log.Warn
+			if p.demo {
+				logf = p.log.Info
+			}
+			logf("report posted to the console: the agent is not connected to "+to.Platform, "agent", agent, "channel", to.Channel)
+			m.Text = "(for " + to.Platform + " channel " + to.Channel + ", where " + agent + " is not connected)\n" + m.Text
+			to = console.Target
+		}
+	}
+	return p.mux.Post(ctx, agent, to, m)
 }

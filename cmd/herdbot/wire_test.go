@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestCLIArgumentErrors(t *testing.T) {
 		{[]string{"cancel", "a", "b"}, "cancel: need a job id"},
 		{[]string{"chat"}, "chat: need one agent name"},
 		{[]string{"trigger"}, "trigger: need one agent name"},
-		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not once, session or deny`},
+		{[]string{"approve", "X", "maybe"}, `approve: "maybe" is not a choice: once (this time), session (this exact input again in the session) or deny`},
 		{[]string{"nope"}, `unknown command "nope"`},
 		{[]string{"docs", "other"}, "docs: the topics are `config` and `herdctl`"},
 	} {
@@ -61,5 +62,36 @@ func TestAgentSpecDiskLimit(t *testing.T) {
 	s := agentSpec(f, a, model{}, false)
 	if s.DiskLimit != 8<<20 || s.Sandbox.StateDir != "/state/agents/garden" || !s.Sandbox.WorkspaceReadOnly {
 		t.Fatalf("disk limit %d, state dir %q, read-only %v", s.DiskLimit, s.Sandbox.StateDir, s.Sandbox.WorkspaceReadOnly)
+	}
+}
+
+// TestReloadNeverAddsAnUnisolatedAgent: an agent that wants a container,
+// added by a reload to a herdbot running without Docker, is refused, in
+// the demo too; only --no-isolation (every agent native, said at start)
+// runs it natively.
+func TestReloadNeverAddsAnUnisolatedAgent(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Fleet{Name: "f", StateDir: dir + "/.herdbot", Agents: []*config.Agent{
+		{Name: "garden", Dir: dir + "/agents/garden", File: dir + "/agents/garden/agent.yaml", WorkingDirectory: dir + "/agents/garden",
+			Docker: config.Docker{Enabled: true}},
+	}}
+	for _, c := range []struct {
+		name        string
+		demo, noIso bool
+		wantErr     bool
+	}{
+		{"fleet", false, false, true},
+		{"demo", true, false, true},
+		{"demo --no-isolation", true, true, false},
+	} {
+		svc := &service{demo: c.demo, noIsolation: c.noIso, useDocker: map[string]bool{}, backends: newBackendMux("claude"),
+			log: slog.New(slog.DiscardHandler)}
+		_, err := svc.specs(cfg)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err %v, want error %v", c.name, err, c.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "agent garden has docker.enabled but herdbot runs without Docker") {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
 }

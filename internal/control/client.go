@@ -28,6 +28,32 @@ func NewClient(path string) *Client {
 	return &Client{socket: path, hc: &http.Client{Transport: tr}}
 }
 
+// ErrNotRunning is returned (wrapped) when no herdbot answers on the
+// socket.
+var ErrNotRunning = errors.New("herdbot is not running")
+
+// Running returns nil when a herdbot answers on the socket, an error
+// wrapping ErrNotRunning when none does, or why the socket cannot be used.
+func (c *Client) Running(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.socket)
+	if err == nil {
+		conn.Close()
+		return nil
+	}
+	return c.dialError(err)
+}
+
+func (c *Client) dialError(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("control socket %s: permission denied: run herdbot's commands as the user herdbot runs as (or root)", c.socket)
+	}
+	if _, serr := os.Stat(c.socket); errors.Is(serr, os.ErrNotExist) || isRefused(err) {
+		return fmt.Errorf("%w (no control socket at %s); start it with `herdbot start`", ErrNotRunning, c.socket)
+	}
+	return fmt.Errorf("control socket %s: %w", c.socket, err)
+}
+
 // APIError is an error answer from the control API.
 type APIError struct {
 	Status  int
@@ -54,13 +80,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("control socket %s: permission denied: run herdbot's commands as the user herdbot runs as (or root)", c.socket)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		if _, serr := os.Stat(c.socket); errors.Is(serr, os.ErrNotExist) || isRefused(err) {
-			return nil, fmt.Errorf("herdbot is not running (no control socket at %s); start it with `herdbot start`", c.socket)
-		}
-		return nil, fmt.Errorf("control socket %s: %w", c.socket, err)
+		return nil, c.dialError(err)
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
@@ -101,11 +124,21 @@ func (c *Client) Call(ctx context.Context, method, path string, body, out any) e
 // Stream reads an NDJSON answer, calling fn for each line until the
 // stream ends, fn fails or ctx is done.
 func (c *Client) Stream(ctx context.Context, method, path string, body any, fn func(json.RawMessage) error) error {
+	return c.StreamReady(ctx, method, path, body, nil, fn)
+}
+
+// StreamReady is Stream, calling ready (if not nil) once the answer's
+// headers are in: the server is then following (it subscribes before it
+// answers).
+func (c *Client) StreamReady(ctx context.Context, method, path string, body any, ready func(), fn func(json.RawMessage) error) error {
 	resp, err := c.do(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	if ready != nil {
+		ready()
+	}
 	br := bufio.NewReader(resp.Body)
 	for {
 		line, err := br.ReadBytes('\n')

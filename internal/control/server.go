@@ -19,12 +19,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
+	"github.com/herdbot/herdbot/store"
 )
 
 // Fleet is what the control API needs of the fleet.
@@ -43,6 +47,7 @@ type Store interface {
 	Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error)
 	Conversations(ctx context.Context, agent string) ([]agents.Conversation, error)
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
+	AuditLog(ctx context.Context, f store.AuditFilter) ([]agents.AuditEntry, error)
 }
 
 // LossRecorder counts records the store did not take (metrics.Metrics
@@ -53,8 +58,9 @@ type LossRecorder interface {
 
 // Console is the local chat hub `herdbot chat` talks through.
 type Console interface {
-	Input(ctx context.Context, agent, line string)
+	InputAs(ctx context.Context, agent, line string, u bot.User)
 	Subscribe() (<-chan console.Line, func())
+	Agents() []string
 }
 
 // Schedules lists schedules for `herdbot schedules`; the value is
@@ -66,15 +72,14 @@ type TriggerSchedule func(ctx context.Context, agent, name string) (agents.RunRe
 
 // Server serves the control API.
 type Server struct {
-	Fleet    Fleet
-	Store    Store
-	Lost     LossRecorder    // nil: audit rows the store did not take are only logged
-	Console  Console         // nil: no `herdbot chat`
-	List     Schedules       // nil: no schedules
-	Trigger  TriggerSchedule // nil: no `trigger --schedule`
-	Log      *slog.Logger
-	wg       sync.WaitGroup
-	shutdown context.Context
+	Fleet   Fleet
+	Store   Store
+	Lost    LossRecorder    // nil: audit rows the store did not take are only logged
+	Console Console         // nil: no `herdbot chat`
+	List    Schedules       // nil: no schedules
+	Trigger TriggerSchedule // nil: no `trigger --schedule`
+	Log     *slog.Logger
+	wg      sync.WaitGroup
 }
 
 // Listen opens the unix socket at path with mode 0600, replacing a stale
@@ -103,7 +108,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	s.shutdown = ctx
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/jobs", s.jobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.job)
@@ -116,6 +120,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc("POST /v1/chat", s.chatSend)
 	mux.HandleFunc("GET /v1/chat", s.chatStream)
 	mux.HandleFunc("GET /v1/schedules", s.schedules)
+	mux.HandleFunc("GET /v1/audit", s.auditLog)
 	srv := &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: connContext}
@@ -240,6 +245,15 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		e.Agent = j.Agent
 	}
 	s.audit(r.Context(), e)
+	j, err := s.Store.Job(r.Context(), id)
+	switch {
+	case errors.Is(err, agents.ErrNotFound):
+		fail(w, http.StatusNotFound, fmt.Errorf("no job %q (herdbot jobs lists them)", id))
+		return
+	case err == nil && j.Status.Final():
+		fail(w, http.StatusConflict, fmt.Errorf("job %s is not running: it ended %s at %s", id, j.Status, j.Finished.Local().Format("2006-01-02 15:04:05 MST")))
+		return
+	}
 	if err := s.Fleet.Cancel(id); err != nil {
 		if errors.Is(err, agents.ErrNotRunning) {
 			fail(w, http.StatusConflict, err)
@@ -339,48 +353,51 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	detail, _ := json.Marshal(map[string]any{"schedule": req.Schedule, "wait": req.Wait})
 	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.trigger", Subject: req.Agent, Detail: string(detail)})
-	if req.Schedule != "" {
-		if s.Trigger == nil {
-			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
-			return
-		}
-		res, err := s.Trigger(r.Context(), req.Agent, req.Schedule)
-		writeResult(w, res, err)
-		return
-	}
-	id := agents.NewJobID()
-	stored := make(chan agents.Job, 1)
-	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id, Stored: stored}
 	// The run belongs to herdbot, not to this request: it is not
 	// cancelled when herdbot begins to stop (the fleet gives it the grace
-	// every run gets), only when a waiting client goes away.
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	if req.Wait {
-		stop := context.AfterFunc(r.Context(), func() {
-			if s.shutdown.Err() == nil { // the client left, herdbot did not stop
-				cancel()
-			}
-		})
-		defer stop()
-	}
+	// every run gets), nor when a waiting client goes away (Ctrl-C on
+	// `trigger --wait` detaches; `herdbot cancel` stops a job).
+	runCtx := context.WithoutCancel(r.Context())
 	type outcome struct {
 		res agents.RunResult
 		err error
 	}
 	ended := make(chan outcome, 1)
+	wait := func() {
+		select {
+		case o := <-ended:
+			writeResult(w, o.res, o.err)
+		case <-r.Context().Done(): // the client left; the run goes on
+		}
+	}
+	if req.Schedule != "" {
+		if s.Trigger == nil {
+			fail(w, http.StatusNotImplemented, errors.New("schedules are not running"))
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			res, err := s.Trigger(runCtx, req.Agent, req.Schedule)
+			ended <- outcome{res, err}
+		}()
+		wait()
+		return
+	}
+	id := agents.NewJobID()
+	stored := make(chan agents.Job, 1)
+	run := agents.RunRequest{Agent: req.Agent, Prompt: req.Prompt, Trigger: agents.TriggerCLI, JobID: id, Stored: stored}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer cancel()
 		res, err := s.Fleet.Run(runCtx, run)
-		if err != nil && !req.Wait {
+		if err != nil {
 			s.Log.Info("triggered job ended", "job", id, "err", err)
 		}
 		ended <- outcome{res, err}
 	}()
 	if req.Wait {
-		o := <-ended
-		writeResult(w, o.res, o.err)
+		wait()
 		return
 	}
 	// Say "started" only once the job row is stored: a job that could not
@@ -445,12 +462,38 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, agents.ErrNotPending):
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "already " + string(a.Status), "approval": a})
 	case errors.Is(err, agents.ErrNotFound):
-		fail(w, http.StatusNotFound, err)
+		fail(w, http.StatusNotFound, s.noApproval(r.Context(), r.PathValue("id")))
 	case err != nil:
 		fail(w, http.StatusBadRequest, err)
 	default:
 		writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// noApproval says that approval id does not exist, naming the pending ones.
+func (s *Server) noApproval(ctx context.Context, id string) error {
+	pending, _ := s.Store.Approvals(ctx, "", true, 10)
+	if len(pending) == 0 {
+		return fmt.Errorf("no approval %q, and none is pending (herdbot approvals lists them)", id)
+	}
+	names := make([]string, 0, len(pending))
+	for _, a := range pending {
+		names = append(names, fmt.Sprintf("%s (%s, %s)", a.ID, a.Agent, a.Tool))
+	}
+	return fmt.Errorf("no approval %q; pending: %s", id, strings.Join(names, ", "))
+}
+
+// auditLog lists audit entries, newest first: agent, action (a prefix),
+// subject and limit select.
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	es, err := s.Store.AuditLog(r.Context(), store.AuditFilter{Agent: q.Get("agent"), ActionPrefix: q.Get("action"), Subject: q.Get("subject"), Limit: limit})
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, es)
 }
 
 // ChatRequest is the body of POST /v1/chat.
@@ -469,10 +512,13 @@ func (s *Server) chatSend(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, fmt.Errorf("bad chat request: %w", err))
 		return
 	}
+	if !s.knownAgent(w, req.Agent) {
+		return
+	}
 	// The line itself is not recorded (a person may paste anything); who
 	// typed into the console through the socket is.
 	s.audit(r.Context(), agents.AuditEntry{Agent: req.Agent, Actor: actor(r), Action: "control.chat", Subject: req.Agent})
-	s.Console.Input(r.Context(), req.Agent, req.Text)
+	s.Console.InputAs(r.Context(), req.Agent, req.Text, operator(r))
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
 }
 
@@ -482,6 +528,9 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent := r.URL.Query().Get("agent")
+	if agent != "" && !s.knownAgent(w, agent) {
+		return
+	}
 	ch, stop := s.Console.Subscribe()
 	defer stop()
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -508,6 +557,31 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// knownAgent answers 404, naming the agents, when agent is not on the
+// console.
+func (s *Server) knownAgent(w http.ResponseWriter, agent string) bool {
+	names := s.Console.Agents()
+	if slices.Contains(names, agent) {
+		return true
+	}
+	fail(w, http.StatusNotFound, fmt.Errorf("no agent %q; agents: %s", agent, strings.Join(names, ", ")))
+	return false
+}
+
+// operator is the console user a control caller types as: the local
+// operator (authorize let only herdbot's own uid and root in), shown by
+// the login name of its uid.
+func operator(r *http.Request) bot.User {
+	name := "uid ?"
+	if p, err := PeerFrom(r.Context()); err == nil {
+		name = p.User
+		if name == "" {
+			name = "uid " + strconv.Itoa(p.UID)
+		}
+	}
+	return bot.User{ID: console.Operator, Name: name + " via herdbot chat"}
 }
 
 func (s *Server) schedules(w http.ResponseWriter, r *http.Request) {

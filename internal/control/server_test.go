@@ -19,6 +19,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
+	"github.com/herdbot/herdbot/bot/bottest"
 	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
@@ -29,6 +30,7 @@ import (
 type rig struct {
 	dir, sock string
 	db        *store.DB
+	garden    *bottest.Recorder // garden's console input
 }
 
 func newRig(t *testing.T) *rig {
@@ -51,12 +53,14 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{dir: dir, sock: filepath.Join(dir, "herdbot.sock"), db: db}
+	r := &rig{dir: dir, sock: filepath.Join(dir, "herdbot.sock"), db: db, garden: bottest.NewRecorder()}
 	ln, err := Listen(r.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Fleet: f, Store: db, Console: console.New("tester", io.Discard), Log: log}
+	hub := console.New(console.Operator, io.Discard)
+	hub.Register("garden", r.garden)
+	srv := &Server{Fleet: f, Store: db, Console: hub, Log: log}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
@@ -128,8 +132,8 @@ func TestControlMutationsAreAudited(t *testing.T) {
 	r := newRig(t)
 	c := NewClient(r.sock)
 	var apiErr *APIError
-	if err := c.Call(t.Context(), "POST", "/v1/jobs/j-404/cancel", nil, nil); !errors.As(err, &apiErr) || apiErr.Status != 409 {
-		t.Errorf("cancel of a job that does not run: %v", err)
+	if err := c.Call(t.Context(), "POST", "/v1/jobs/j-404/cancel", nil, nil); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("cancel of a job that does not exist: %v", err)
 	}
 	if err := c.Call(t.Context(), "POST", "/v1/trigger", TriggerRequest{Agent: "nobody", Prompt: "hi", Wait: true}, nil); !errors.As(err, &apiErr) || apiErr.Status != 404 {
 		t.Errorf("trigger of an unknown agent: %v", err)
@@ -289,5 +293,90 @@ func TestPeerString(t *testing.T) {
 		if got := c.p.String(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
 		}
+	}
+}
+
+// herdbot chat types as the local operator (the console's "local", which
+// approver lists name), shown by the peer's login name; an unknown agent
+// is refused naming the agents, before anything is sent.
+func TestChatTypesAsTheLocalOperator(t *testing.T) {
+	r := newRig(t)
+	c := NewClient(r.sock)
+	if err := c.Call(t.Context(), "POST", "/v1/chat", ChatRequest{Agent: "garden", Text: "hello"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	msgs := r.garden.Messages()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].User.ID != console.Operator || msgs[0].User.Name != u.Username+" via herdbot chat" {
+		t.Fatalf("messages %+v, want one from %q named %q", msgs, console.Operator, u.Username+" via herdbot chat")
+	}
+	var apiErr *APIError
+	err = c.Call(t.Context(), "POST", "/v1/chat", ChatRequest{Agent: "nobody", Text: "hi"}, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, `no agent "nobody"; agents: garden`) {
+		t.Fatalf("chat to an unknown agent: %v", err)
+	}
+	err = c.Stream(t.Context(), "GET", "/v1/chat?agent=nobody", nil, func(json.RawMessage) error { return nil })
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Fatalf("chat stream of an unknown agent: %v", err)
+	}
+	if len(r.garden.Messages()) != 1 {
+		t.Fatal("a refused line reached an agent")
+	}
+}
+
+// Cancel and approve name what is wrong: an unknown job (404), a job that
+// already ended (409, with its outcome), an unknown approval (404, naming
+// the pending ones, once).
+func TestControlAnswersNameWhatExists(t *testing.T) {
+	r := newRig(t)
+	c := NewClient(r.sock)
+	now := time.Now()
+	if err := r.db.CreateJob(t.Context(), agents.Job{ID: "j-done", Agent: "garden", Status: agents.JobSucceeded, Started: now, Finished: now}); err != nil {
+		t.Fatal(err)
+	}
+	var apiErr *APIError
+	err := c.Call(t.Context(), "POST", "/v1/jobs/j-nope/cancel", nil, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, `no job "j-nope"`) {
+		t.Errorf("cancel of an unknown job: %v", err)
+	}
+	err = c.Call(t.Context(), "POST", "/v1/jobs/j-done/cancel", nil, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 409 || !strings.Contains(apiErr.Message, "job j-done is not running: it ended succeeded at") {
+		t.Errorf("cancel of a finished job: %v", err)
+	}
+	err = c.Call(t.Context(), "POST", "/v1/approvals/NOPE", ApproveRequest{Choice: "once"}, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || apiErr.Message != `no approval "NOPE", and none is pending (herdbot approvals lists them)` {
+		t.Errorf("approve of an unknown approval with none pending: %v", err)
+	}
+	id := r.pending(t)
+	err = c.Call(t.Context(), "POST", "/v1/approvals/NOPE", ApproveRequest{Choice: "once"}, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || apiErr.Message != `no approval "NOPE"; pending: `+id+` (garden, Bash)` {
+		t.Errorf("approve of an unknown approval: %v", err)
+	}
+}
+
+// GET /v1/audit lists the trail, newest first, filtered.
+func TestAuditEndpoint(t *testing.T) {
+	r := newRig(t)
+	for _, e := range []agents.AuditEntry{
+		{Agent: "garden", Actor: "a", Action: "approval.requested", Subject: "X"},
+		{Agent: "homelab", Actor: "b", Action: "egress.denied", Subject: "evil.example:443"},
+		{Agent: "garden", Actor: "c", Action: "approval.decided", Subject: "X"},
+	} {
+		if err := r.db.Audit(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var es []agents.AuditEntry
+	if err := NewClient(r.sock).Call(t.Context(), "GET", "/v1/audit?agent=garden&action=approval.", nil, &es); err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].Action != "approval.decided" || es[1].Action != "approval.requested" {
+		t.Fatalf("audit %+v", es)
+	}
+	if err := NewClient(r.sock).Call(t.Context(), "GET", "/v1/audit?subject=evil.example:443", nil, &es); err != nil || len(es) != 1 || es[0].Agent != "homelab" {
+		t.Fatalf("audit by subject %+v, %v", es, err)
 	}
 }

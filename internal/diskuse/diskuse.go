@@ -256,8 +256,9 @@ func (w *walker) list(f *frame, dev uint64) error {
 // Free returns the free bytes of the file systems that hold roots, each
 // file system counted once. It costs one statfs per root, so it can be
 // called often: a drop in free space bounds how much any writer (the
-// agent among them) can have added since, without a walk. Missing roots
-// are skipped.
+// agent among them) can have added since, without a walk. A missing root
+// (an agent's HOME before its first run) is on the file system of its
+// nearest existing parent, where it will be made.
 func Free(roots []string) (int64, error) {
 	seen := map[unix.Fsid]bool{}
 	var free int64
@@ -266,11 +267,16 @@ func Free(roots []string) (int64, error) {
 			continue
 		}
 		var st unix.Statfs_t
-		if err := unix.Statfs(r, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
+		for p := filepath.Clean(r); ; {
+			err := unix.Statfs(p, &st)
+			if err == nil {
+				break
 			}
-			return 0, fmt.Errorf("statfs %s: %w", r, err)
+			parent := filepath.Dir(p)
+			if !errors.Is(err, unix.ENOENT) || parent == p {
+				return 0, fmt.Errorf("statfs %s: %w", p, err)
+			}
+			p = parent
 		}
 		if seen[st.Fsid] {
 			continue

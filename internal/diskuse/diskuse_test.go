@@ -334,3 +334,21 @@ func TestFreeCountsEachFileSystemOnce(t *testing.T) {
 		t.Fatal("statfs below a file: no error")
 	}
 }
+
+// An agent's HOME does not exist before its first run: its free space is
+// that of the file system it will be made on, not 0 (homelab's first demo
+// run was refused with "HOME has 0B free").
+func TestFreeOfARootNotMadeYetIsItsParentsFileSystem(t *testing.T) {
+	dir := t.TempDir()
+	parent, err := Free([]string{dir})
+	if err != nil || parent <= 0 {
+		t.Fatalf("free %d, %v", parent, err)
+	}
+	missing, err := Free([]string{filepath.Join(dir, "agents", "homelab", "home")})
+	if err != nil || missing <= 0 {
+		t.Fatalf("free of a root not made yet: %d, %v", missing, err)
+	}
+	if missing > parent+parent/2 || missing < parent/2 {
+		t.Fatalf("free of a root not made yet %d, of its parent %d: not the same file system's figure", missing, parent)
+	}
+}

@@ -145,3 +145,10 @@ func (b *Backend) imageLabels(ctx context.Context, ref string) (labels map[strin
 	}
 	return labels, true, nil
 }
+
+// ImageExists reports whether the engine has an image named ref (herdbot
+// never pulls one).
+func (b *Backend) ImageExists(ctx context.Context, ref string) (bool, error) {
+	_, ok, err := b.imageLabels(ctx, ref)
+	return ok, err
+}

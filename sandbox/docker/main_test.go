@@ -114,7 +114,11 @@ func buildArtefacts() (*artefacts, error) {
 		f.Close()
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	tag := "herdbot-sandbox-test:" + sum[:16]
+	// One image per test binary: the content hash alone is the same in
+	// every checkout on this engine, and another run's TestMain removing
+	// its image at its end took it from under this one (16 tests failed
+	// with "agent image missing" mid-run).
+	tag := "herdbot-sandbox-test:" + sum[:16] + "-" + randomHex(4)
 	b, err := New(context.Background(), Config{Fleet: "artefacts"}, nil)
 	if err != nil {
 		return a, err

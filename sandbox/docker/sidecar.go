@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -392,7 +394,7 @@ func (b *Backend) followSidecar(a *agentState, id string) <-chan struct{} {
 			if bytes.Contains(line, readyLine) {
 				readyOnce.Do(func() { close(ready) })
 			}
-			log.Info("egress: " + string(line))
+			logSidecarLine(ctx, log, line)
 		}}
 		_, err = stdcopy.StdCopy(records, logs, rc)
 		records.flush()
@@ -446,4 +448,37 @@ func (b *Backend) teardownAgent(ctx context.Context, a *agentState) error {
 		err = errors.Join(err, b.removeNetwork(ctx, n.ID))
 	}
 	return err
+}
+
+// logSidecarLine logs one line of the sidecar's own log (JSON, slog) as
+// herdbot's: its message and attributes, its warnings and errors at their
+// level, the rest at debug (the connections are in the audit table).
+func logSidecarLine(ctx context.Context, log *slog.Logger, line []byte) {
+	var rec map[string]any
+	if err := json.Unmarshal(line, &rec); err != nil {
+		log.Debug("egress: " + string(line))
+		return
+	}
+	msg, _ := rec["msg"].(string)
+	lvl := slog.LevelDebug
+	if l, ok := rec["level"].(string); ok {
+		var parsed slog.Level
+		if parsed.UnmarshalText([]byte(l)) == nil && parsed >= slog.LevelWarn {
+			lvl = parsed
+		}
+	}
+	keys := make([]string, 0, len(rec))
+	for k := range rec {
+		switch k {
+		case "time", "level", "msg", "component", "agent":
+		default:
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	attrs := make([]slog.Attr, 0, len(keys))
+	for _, k := range keys {
+		attrs = append(attrs, slog.Any(k, rec[k]))
+	}
+	log.LogAttrs(ctx, lvl, "egress: "+msg, attrs...)
 }

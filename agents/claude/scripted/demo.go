@@ -3,12 +3,23 @@ package scripted
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // DemoCommand is the shell command the Demo model asks the Bash tool to run
 // on its first turn. Writing a file needs approval in the default
 // permission mode, so the first-run demo shows an approval card.
 const DemoCommand = `echo "hello from the sandbox" > hello.txt && cat hello.txt`
+
+// DemoReadOnlyCommand is DemoCommand for an agent whose workspace is
+// read-only (workspace_mode: ro): the greeting goes to the container's own
+// /tmp.
+const DemoReadOnlyCommand = `echo "hello from the sandbox" > /tmp/hello.txt && cat /tmp/hello.txt`
+
+// DemoReadOnlyHint in the system prompt tells the Demo model that the
+// agent's workspace is read-only (herdbot's demo appends it for such
+// agents), so it asks for DemoReadOnlyCommand.
+const DemoReadOnlyHint = "[herdbot demo: this agent's workspace is read-only]"
 
 // DemoLabel starts every text the Demo model writes, so nobody takes it for
 // a real model.
@@ -29,13 +40,22 @@ func Demo() Responder {
 				continue
 			}
 			if tr.IsError {
-				return Text(fmt.Sprintf("%s The command did not run: %s\nNo harm done. Send me another message and I'll answer with a scripted reply.",
-					DemoLabel, firstLine(tr.Content)))
+				return Text(fmt.Sprintf("%s The command did not run:\n\n%s\n\nNo harm done. Send me another message and I'll answer with a scripted reply.",
+					DemoLabel, indent(clip(tr.Content, 1000))))
 			}
-			return Text(fmt.Sprintf("%s Done! The sandbox ran the command and printed:\n\n    %s\n\nThe file hello.txt is now in my workspace. I'm a scripted demo model, not a real AI; configure a model API key to talk to Claude.",
-				DemoLabel, strings.TrimSpace(tr.Content)))
+			where := "The file hello.txt is now in my workspace."
+			if readOnly(req) {
+				where = "The file is in my container's own /tmp: my workspace is read-only (workspace_mode: ro)."
+			}
+			return Text(fmt.Sprintf("%s Done! The sandbox ran the command and printed:\n\n    %s\n\n%s I'm a scripted demo model, not a real AI; configure a model API key to talk to Claude.",
+				DemoLabel, strings.TrimSpace(tr.Content), where))
 		}
 		if !demoToolAsked(req) {
+			if readOnly(req) {
+				rep := Bash(DemoReadOnlyCommand, "Write a greeting to /tmp/hello.txt and show it")
+				rep.Text = fmt.Sprintf("%s Hi! I'm herdbot's scripted demo model. To show how approvals work, I'll write a file in my sandbox (in /tmp: my workspace is read-only). Please approve the command.", DemoLabel)
+				return rep
+			}
 			rep := Bash(DemoCommand, "Write a greeting to hello.txt and show it")
 			rep.Text = fmt.Sprintf("%s Hi! I'm herdbot's scripted demo model. To show how approvals work, I'll write a file in my sandbox. Please approve the command.", DemoLabel)
 			return rep
@@ -47,6 +67,26 @@ func Demo() Responder {
 		return Text(fmt.Sprintf("%s You said: %q. I'm a scripted demo model, so this is all I can do. Configure a model API key in herdbot.yaml to talk to Claude for real.",
 			DemoLabel, said))
 	}
+}
+
+// readOnly reports whether the system prompt carries DemoReadOnlyHint.
+func readOnly(req *Request) bool { return strings.Contains(req.System, DemoReadOnlyHint) }
+
+// clip cuts s to n bytes (at a rune boundary), marking the cut.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// indent indents every line of s by four spaces.
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
 // demoToolAsked reports whether an earlier assistant turn ran DemoCommand.

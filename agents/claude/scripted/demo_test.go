@@ -2,6 +2,7 @@ package scripted_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,8 +37,26 @@ func TestDemo_Conversation(t *testing.T) {
 	// After a denial: says so.
 	denied := scripted.Message{Role: "user", Content: []scripted.Block{{Type: "tool_result", ToolUseID: "toolu_d", Content: "Denied by @alice", IsError: true}}}
 	rep = demo(&scripted.Request{Messages: []scripted.Message{userText("hi"), asked, denied}})
-	if !strings.Contains(rep.Text, "did not run: Denied by @alice") {
+	if !strings.Contains(rep.Text, "did not run:\n\n    Denied by @alice") {
 		t.Errorf("after denial %+v", rep)
+	}
+
+	// A failed tool shows its whole cause, not only its first line.
+	failed := scripted.Message{Role: "user", Content: []scripted.Block{{Type: "tool_result", ToolUseID: "toolu_d",
+		Content: "Exit code 1\n/bin/sh: hello.txt: Read-only file system", IsError: true}}}
+	rep = demo(&scripted.Request{Messages: []scripted.Message{userText("hi"), asked, failed}})
+	if !strings.Contains(rep.Text, "    Exit code 1\n    /bin/sh: hello.txt: Read-only file system") {
+		t.Errorf("after a failure %+v", rep)
+	}
+
+	// A read-only workspace: the greeting goes to /tmp.
+	rep = demo(&scripted.Request{System: "be helpful\n" + scripted.DemoReadOnlyHint, Messages: []scripted.Message{userText("hi")}})
+	if len(rep.ToolUses) != 1 || !strings.Contains(fmt.Sprint(rep.ToolUses[0].Input), "/tmp/hello.txt") {
+		t.Errorf("read-only first reply %+v", rep)
+	}
+	rep = demo(&scripted.Request{System: scripted.DemoReadOnlyHint, Messages: []scripted.Message{userText("hi"), asked, ran}})
+	if !strings.Contains(rep.Text, "my workspace is read-only") {
+		t.Errorf("read-only after result %+v", rep)
 	}
 
 	// A follow-up message: scripted echo, no second tool call.
