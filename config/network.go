@@ -27,7 +27,7 @@ func (r *agentRes) network() Network {
 		if !ok {
 			continue
 		}
-		decode(map[string]any{"network": n}, &ns, false)
+		decodeMap(map[string]any{"network": n}, &ns, false)
 		// The source that wrote it (defaults can come from several files).
 		at := func(key string) fieldSource {
 			for _, s := range layer.srcs {
@@ -65,7 +65,7 @@ func (r *agentRes) network() Network {
 	var own struct {
 		Network networkSpec `yaml:"network"`
 	}
-	decode(map[string]any{"network": r.a.raw["network"]}, &own, false)
+	decodeMap(map[string]any{"network": r.a.raw["network"]}, &own, false)
 	narrowed := make([]string, 0, len(own.Network.Allow))
 	for i, h := range own.Network.Allow {
 		p := fmt.Sprintf("network.allow[%d]", i)
