@@ -78,7 +78,7 @@ func TestCardShowsEveryField(t *testing.T) {
 					t.Errorf("card %q does not contain %q", m.Text, want)
 				}
 			}
-			if len(m.Buttons) != 3 || m.Buttons[1].Choice != ChoiceSession || m.Buttons[1].Label != labelSession {
+			if len(m.Buttons) != 3 || m.Buttons[1].Choice != bot.ChoiceSession || m.Buttons[1].Label != labelSession {
 				t.Errorf("buttons %+v", m.Buttons)
 			}
 		})

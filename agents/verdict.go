@@ -1,5 +1,7 @@
 package agents
 
+import "github.com/herdbot/herdbot/bot"
+
 // Verdict is what was decided about one tool request, by the policy, a
 // session grant, a person, the CLI operator or expiry: the state of its
 // approval row (Status), the decision the CLI is given (Decision) and the
@@ -19,17 +21,10 @@ const (
 // Allows reports whether v lets the call run.
 func (v Verdict) Allows() bool { return v == Allowed || v == AllowedSession }
 
-// The words of the verdicts a person can choose, in button ids and
-// `herdbot approve ID once|session|deny`.
-const (
-	ChoiceOnce    = "once"
-	ChoiceSession = "session"
-	ChoiceDeny    = "deny"
-)
+var choices = map[string]Verdict{bot.ChoiceOnce: Allowed, bot.ChoiceSession: AllowedSession, bot.ChoiceDeny: Denied}
 
-var choices = map[string]Verdict{ChoiceOnce: Allowed, ChoiceSession: AllowedSession, ChoiceDeny: Denied}
-
-// ParseChoice returns the verdict of a choice word.
+// ParseChoice returns the verdict of a person's choice (bot.ChoiceOnce,
+// bot.ChoiceSession, bot.ChoiceDeny: a button, /approve, herdbot approve).
 func ParseChoice(word string) (Verdict, bool) {
 	v, ok := choices[word]
 	return v, ok

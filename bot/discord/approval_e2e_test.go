@@ -88,7 +88,7 @@ func failedCalls(method, pattern string, status int) int {
 // gone), alice told privately, and nothing run.
 func clickStale(t *testing.T, w *world, card discordtest.Message, want string) {
 	t.Helper()
-	i, err := srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, agents.ChoiceOnce))
+	i, err := srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, bot.ChoiceOnce))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func clickStale(t *testing.T, fake *slacktest.Server, app slacktest.App, card sl
 	t.Helper()
 	var once string
 	for _, b := range card.Buttons() {
-		if strings.HasSuffix(b.ActionID, ":"+agents.ChoiceOnce) {
+		if strings.HasSuffix(b.ActionID, ":"+bot.ChoiceOnce) {
 			once = b.ActionID
 		}
 	}
