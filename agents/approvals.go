@@ -352,8 +352,9 @@ func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason st
 }
 
 // decide moves row to status (compare-and-set in the store) and answers
-// the live process. row is the stored approval the decider saw: an allow
-// goes through only if the input waiting in the process has row's hash. A
+// the live process. row is the stored approval the decider was shown (a
+// card, or `herdbot approve`, renders it): an allow goes through only if
+// row shows exactly the input waiting in the process (see shows). A
 // decider that loses the race (already decided or expired) gets
 // ErrNotPending and an approval.lost audit row.
 func (b *broker) decide(ctx context.Context, row Approval, status Verdict, actor, who, reason string) (Approval, error) {
@@ -362,7 +363,7 @@ func (b *broker) decide(ctx context.Context, row Approval, status Verdict, actor
 	if row.Status == Pending && now.After(row.Expires) {
 		b.settle(ctx, row.ID, Expired, "herdbot", "expired: nobody decided in time")
 	}
-	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, row.InputHash)
+	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, &row)
 	if errors.Is(err, ErrNotPending) {
 		f.audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
 			Subject: row.ID, Detail: fmt.Sprintf(`{"wanted":%q,"status":%q,"decided_by":%q,"input_sha256":%q}`,
@@ -373,7 +374,7 @@ func (b *broker) decide(ctx context.Context, row Approval, status Verdict, actor
 
 // settle decides an approval as herdbot (expiry, withdrawal, run end).
 func (b *broker) settle(ctx context.Context, id string, status Verdict, actor, reason string) {
-	row, err := b.settleAs(ctx, id, status, actor, actor, reason, "")
+	row, err := b.settleAs(ctx, id, status, actor, actor, reason, nil)
 	switch {
 	case err == nil:
 		b.editCards(ctx, row)
@@ -383,23 +384,39 @@ func (b *broker) settle(ctx context.Context, id string, status Verdict, actor, r
 	}
 }
 
-// errInputChanged refuses an allow whose shown hash is not the hash of the
+// errInputChanged refuses an allow whose decider was not shown exactly the
 // input that would run.
 var errInputChanged = errors.New("the tool input is not the one shown on the card; refusing")
 
-// settleAs decides approval id. For an allow, shown is the input hash the
-// decider saw (the stored row's): the decision is refused unless the input
-// waiting in the process hashes to it, and the tool then runs with exactly
-// that input.
-func (b *broker) settleAs(ctx context.Context, id string, status Verdict, actor, who, reason, shown string) (Approval, error) {
+// shows reports whether shown, the stored approval a decider was shown,
+// shows exactly input, the input that would run: shown's hash (on every
+// card) is input's, and shown's Input (what cards and `herdbot approve`
+// render) is input as herdbot masks it for chat. Both are compared again
+// at decision time against the input the process waits with, so a stored
+// row that shows another input than the one that would run (whatever made
+// them differ) is never allowed. When the secrets to mask changed since the
+// card was posted (a reload) and the input holds one of them, an allow is
+// refused too: the card did not show the input as herdbot shows it now.
+func (b *broker) shows(shown Approval, input json.RawMessage) bool {
+	return shown.InputHash == InputHash(input) && InputHash(shown.Input) == InputHash(b.f.red.Bytes(input))
+}
+
+// settleAs decides approval id. shown is the stored approval the decider
+// was shown; an allow needs it and goes through only when it shows
+// exactly the input waiting in the process, which then runs as it is.
+// herdbot's own settles (expiry, withdrawal) deny and pass nil.
+func (b *broker) settleAs(ctx context.Context, id string, status Verdict, actor, who, reason string, shown *Approval) (Approval, error) {
 	f := b.f
 	allow := status.Allows()
+	if allow && shown == nil {
+		return Approval{}, fmt.Errorf("approval %s: an allow needs the approval its decider was shown", id)
+	}
 	b.mu.Lock()
 	p := b.pending[id]
 	b.mu.Unlock()
-	if allow && p != nil && InputHash(p.req.Input) != shown {
+	if allow && p != nil && !b.shows(*shown, p.req.Input) {
 		f.audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
-			Subject: id, Detail: fmt.Sprintf(`{"shown":%q,"pending":%q}`, shown, InputHash(p.req.Input))})
+			Subject: id, Detail: fmt.Sprintf(`{"shown_sha256":%q,"pending_sha256":%q}`, shown.InputHash, InputHash(p.req.Input))})
 		return p.row, errInputChanged
 	}
 	row, err := f.approvalRows.DecideApproval(ctx, id, status, who, reason, f.now())
@@ -415,16 +432,11 @@ func (b *broker) settleAs(ctx context.Context, id string, status Verdict, actor,
 		delete(p.rs.pending, p.req.RequestID)
 		p.rs.mu.Unlock()
 		d := Decision{Verdict: Denied, Message: denyMessage(status, who, reason)}
-		if allow {
-			if InputHash(p.req.Input) == row.InputHash {
-				d = Decision{Verdict: Allowed, Input: p.req.Input}
-			} else { // the stored row changed under us: never run what nobody saw
-				f.log.Error("approval row's hash differs from the pending input; denying", "approval", id)
-				d = Decision{Verdict: Denied, Message: "Denied: the approved input does not match the request."}
+		if allow { // shows(*shown, p.req.Input) held above
+			d = Decision{Verdict: Allowed, Input: p.req.Input}
+			if status == AllowedSession {
+				b.grant(p, row)
 			}
-		}
-		if status == AllowedSession && d.Verdict.Allows() {
-			b.grant(p, row)
 		}
 		if err := p.rs.connDecide(ctx, p.req.RequestID, d); err != nil {
 			f.log.Warn("answer permission request", "approval", id, "err", err)

@@ -121,6 +121,44 @@ func TestAllowBindsToTheShownHash(t *testing.T) {
 	}
 }
 
+// TestAllowBindsToTheShownInput: the check compares the input the card
+// showed (the stored row's Input, masked, and its hash) with the input the
+// process waits with, not a hash with itself: a row whose hash is the
+// pending input's but that shows another input is refused, and so is one
+// that shows the input but carries another hash; a row that shows the
+// pending input with its secrets masked (as request stores it) is
+// allowed, and the process gets the real input.
+func TestAllowBindsToTheShownInput(t *testing.T) {
+	secret := "garden-token-0123456789abcdef"
+	real := json.RawMessage(`{"command":"curl -H 'token: ` + secret + `' https://example.org"}`)
+	for _, tc := range []struct {
+		name  string
+		shown Approval
+		allow bool
+	}{
+		{"the hash of the pending input, another input shown", Approval{Input: json.RawMessage(`{"command":"ls"}`), InputHash: InputHash(real)}, false},
+		{"the pending input shown, another hash", Approval{Input: redact.New(secret).Bytes(real), InputHash: InputHash(json.RawMessage(`{"command":"ls"}`))}, false},
+		{"the pending input shown unmasked", Approval{Input: real, InputHash: InputHash(real)}, false},
+		{"the pending input shown masked", Approval{Input: redact.New(secret).Bytes(real), InputHash: InputHash(real)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, st, c, _ := bindRig(t, real, real)
+			b.f.red = redact.New(secret)
+			st.row.Input, st.row.InputHash = tc.shown.Input, tc.shown.InputHash
+			_, err := b.decide(context.Background(), st.row, Allowed, "discord:1", "alice", "")
+			if !tc.allow {
+				if !errors.Is(err, errInputChanged) || st.decided != 0 || len(c.decisions) != 0 {
+					t.Fatalf("decide = %v, decided %d, decisions %+v; want refused, nothing stored or answered", err, st.decided, c.decisions)
+				}
+				return
+			}
+			if err != nil || len(c.decisions) != 1 || c.decisions[0].Verdict != Allowed || string(c.decisions[0].Input) != string(real) {
+				t.Fatalf("decide = %v, decisions %+v; want one allow with the real input", err, c.decisions)
+			}
+		})
+	}
+}
+
 // lossCounter counts lost records.
 type lossCounter struct {
 	Metrics

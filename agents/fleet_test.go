@@ -226,6 +226,27 @@ func TestFleetLogicApprovalAllowOnceRunsTheShownInput(t *testing.T) {
 	}
 }
 
+// TestFleetLogicApprovalOfAMaskedInputRunsTheRealInput: a tool input that
+// holds a secret is shown masked on the card and stored masked; allowing
+// it runs the real input (the card showed it as herdbot shows it).
+func TestFleetLogicApprovalOfAMaskedInputRunsTheRealInput(t *testing.T) {
+	secret := "garden-github-token-0123456789"
+	input := `{"command":"gh auth login --with-token ` + secret + `"}`
+	rt := &agentstest.Runtime{TurnFunc: asker(input)}
+	w := newFakeWorld(t, rt, nil, secret)
+	w.say("log in")
+	id := w.approvalID()
+	a, err := w.store.Approval(context.Background(), id)
+	if err != nil || strings.Contains(string(a.Input), secret) || !strings.Contains(string(a.Input), redact.Mask) {
+		t.Fatalf("stored input %s, %v; want it masked", a.Input, err)
+	}
+	w.say("/approve " + id + " once")
+	w.expectAll(`Allowed once by alice`, `^ran it$`)
+	if ds := w.conn(rt, 0).Decisions(); len(ds) != 1 || ds[0].Verdict != agents.Allowed || string(ds[0].Input) != input {
+		t.Fatalf("decisions %+v, want one allow with the real input", ds)
+	}
+}
+
 func TestFleetLogicClicksThatDecideNothing(t *testing.T) {
 	rt := &agentstest.Runtime{TurnFunc: asker(`{"command":"rm -rf /"}`)}
 	w := newFakeWorld(t, rt, nil)
