@@ -30,8 +30,8 @@ type pendingApproval struct {
 	rs    *runState
 	req   PermissionRequest
 	row   Approval
-	timer *time.Timer
-	user  string // the run's requester (userKey), for a session grant
+	timer *ownedTimer // expires it
+	user  string      // the run's requester (userKey), for a session grant
 }
 
 func newBroker(f *Fleet) *broker {
@@ -128,7 +128,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	rs.mu.Lock()
 	rs.pending[req.RequestID] = row.ID
 	rs.mu.Unlock()
-	p.timer = time.AfterFunc(a.spec.ApprovalTimeout, func() {
+	p.timer = f.timers.after(a.spec.ApprovalTimeout, func() {
 		b.settle(context.Background(), row.ID, Expired, "herdbot", "expired: nobody decided in time")
 	})
 	b.mu.Unlock()
@@ -321,11 +321,11 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 		if posted == nil {
 			return false
 		}
-		wait := time.NewTimer(10 * time.Second)
+		wait := b.f.clock.NewTimer(10 * time.Second)
 		select {
 		case <-posted:
 		case <-ctx.Done():
-		case <-wait.C:
+		case <-wait.Chan():
 		}
 		wait.Stop()
 	}
@@ -531,14 +531,6 @@ func (b *broker) cancelWaiting() {
 	defer b.mu.Unlock()
 	for _, p := range b.pending {
 		p.rs.cancel(ErrShuttingDown)
-	}
-}
-
-func (b *broker) stop() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.pending {
-		p.timer.Stop()
 	}
 }
 

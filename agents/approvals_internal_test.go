@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents/redact"
 )
 
@@ -65,13 +67,14 @@ func bindRig(t *testing.T, pending, stored json.RawMessage) (*broker, *bindStore
 	t.Helper()
 	st := &bindStore{row: Approval{ID: "A", Agent: "garden", Tool: "Bash", Input: stored, InputHash: InputHash(stored),
 		Status: Pending, Expires: time.Now().Add(time.Hour)}}
-	f := &Fleet{cfg: Config{Store: st}, jobs: st, approvalRows: st, auditLog: st, log: slog.New(slog.DiscardHandler), red: redact.New(), now: time.Now}
+	f := &Fleet{cfg: Config{Store: st}, jobs: st, approvalRows: st, auditLog: st, log: slog.New(slog.DiscardHandler), red: redact.New(),
+		clock: clockwork.NewRealClock(), timers: newTimerSet(clockwork.NewRealClock())}
 	b := newBroker(f)
 	c := &recConn{}
 	a := newAgentState(AgentSpec{Name: "garden"})
 	rs := &runState{f: f, a: a, job: Job{ID: "j", SessionID: "s"}, conn: c, pending: map[string]string{"r": "A"}}
 	b.pending["A"] = &pendingApproval{rs: rs, req: PermissionRequest{RequestID: "r", ToolName: "Bash", Input: pending},
-		row: st.row, timer: time.NewTimer(time.Hour)}
+		row: st.row, timer: f.timers.after(time.Hour, func() {})}
 	return b, st, c, a
 }
 

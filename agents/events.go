@@ -39,7 +39,7 @@ func (rs *runState) add(kind string, data []byte) {
 
 func (rs *runState) maybeFlush(ctx context.Context) {
 	rs.mu.Lock()
-	due := len(rs.buf) >= 64 || time.Since(rs.flushed) >= flushEvery
+	due := len(rs.buf) >= 64 || rs.f.now().Sub(rs.flushed) >= flushEvery
 	rs.mu.Unlock()
 	if due {
 		rs.flush(ctx)
@@ -62,7 +62,7 @@ func (rs *runState) flush(ctx context.Context) error {
 func (rs *runState) flushLocked(ctx context.Context) error {
 	rs.mu.Lock()
 	buf := rs.buf
-	rs.flushed = time.Now()
+	rs.flushed = rs.f.now()
 	rs.mu.Unlock()
 	if len(buf) == 0 {
 		return nil

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/redact"
@@ -151,12 +153,17 @@ func TestFleetLogicResumeAndReset(t *testing.T) {
 	}
 }
 
+// TestFleetLogicWarmProcessIsReusedThenIdlesOut: the idle timer runs on
+// the fleet's clock: the warm process waits however long the second
+// message takes on the wall, and is closed when the clock passes its idle
+// limit.
 func TestFleetLogicWarmProcessIsReusedThenIdlesOut(t *testing.T) {
 	rt := &agentstest.Runtime{}
-	w := newFakeWorld(t, rt, func(s *agents.AgentSpec) {
+	clk := clockwork.NewFakeClock()
+	w := startWorld(t, agentstest.Options{Runtime: rt, Clock: clk, Spec: func(s *agents.AgentSpec) {
 		s.Warm = true
-		s.IdleTimeout = 200 * time.Millisecond
-	})
+		s.IdleTimeout = time.Minute
+	}})
 	w.say("one")
 	w.expect(`^echo: one$`)
 	w.waitJobs(1)
@@ -169,6 +176,7 @@ func TestFleetLogicWarmProcessIsReusedThenIdlesOut(t *testing.T) {
 	if p := w.conn(rt, 0).Prompts(); len(p) != 2 || p[1] != "two" {
 		t.Fatalf("prompts of the warm process: %q", p)
 	}
+	clk.Advance(time.Minute)
 	waitFor(t, "the idle process to be closed", func() bool { return w.conn(rt, 0).Closed() })
 	waitFor(t, "no live process", func() bool { return w.fleet.LiveProcesses(agentName) == 0 })
 	if n := w.rig.Backend.(*sandboxtest.Fake).Live(); n != 0 {
@@ -297,11 +305,15 @@ func TestFleetLogicClicksThatDecideNothing(t *testing.T) {
 	}
 }
 
+// TestFleetLogicApprovalExpiresClosed: the expiry runs on the fleet's
+// clock (the default ten minutes, passed without waiting).
 func TestFleetLogicApprovalExpiresClosed(t *testing.T) {
 	rt := &agentstest.Runtime{TurnFunc: asker(`{"command":"touch late"}`)}
-	w := newFakeWorld(t, rt, func(s *agents.AgentSpec) { s.ApprovalTimeout = 100 * time.Millisecond })
+	clk := clockwork.NewFakeClock()
+	w := startWorld(t, agentstest.Options{Runtime: rt, Clock: clk})
 	w.say("make late")
 	id := w.approvalID()
+	clk.Advance(10 * time.Minute)
 	w.expectAll(`Expired: nobody decided in time — denied`, `^did not run: Denied: the approval request nobody decided in time\.$`)
 	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Expired {
 		t.Fatalf("approval %+v, want expired", a)

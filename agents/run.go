@@ -116,11 +116,12 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		default:
 		}
 	}
-	runCtx, cancel := context.WithCancelCause(f.life)
+	runCtx, cancel, release := f.untilStopped(ctx)
+	defer release()
 	defer cancel(nil)
 	stopOuter := context.AfterFunc(ctx, func() { cancel(ErrCancelled) })
 	defer stopOuter()
-	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}, flushed: time.Now()}
+	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}, flushed: f.now()}
 	f.mu.Lock()
 	f.running[job.ID] = rs
 	f.mu.Unlock()
@@ -146,7 +147,7 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		}
 	}
 
-	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
+	timer := f.timers.after(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
 	// Over its disk limit the agent gets no new run.
@@ -545,7 +546,7 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			f.log.Error("record job end; retrying until the store takes it", "job", j.ID, "status", j.Status, "attempt", try, "err", err)
 		}
 		select {
-		case <-time.After(wait):
+		case <-f.clock.After(wait):
 		case <-f.giveUp:
 			f.log.Error("job end not recorded before shutdown; the next start marks it interrupted", "job", j.ID, "status", j.Status, "err", err)
 			return

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
@@ -104,8 +106,8 @@ type Options struct {
 	// sandboxtest.Fake backend unless Backend is set. No CLI is needed
 	// and no model server is made.
 	Runtime *Runtime
-	// Now is the fleet's clock (default time.Now).
-	Now func() time.Time
+	// Clock is the fleet's clock (default the real one).
+	Clock clockwork.Clock
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -224,7 +226,7 @@ func Start(t testing.TB, o Options) *Rig {
 	f, err := agents.New(agents.Config{
 		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: backend, Disk: o.Disk,
 		Runtime: runtime, Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
-		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics, Now: o.Now,
+		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics, Clock: o.Clock,
 	})
 	if err != nil {
 		t.Fatal(err)
