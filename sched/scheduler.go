@@ -80,7 +80,7 @@ var (
 //
 // Lifecycle: New, then Apply (any number of times, before or during Run),
 // then Run, which starts firing, handles catch-up of missed slots and blocks
-// until its ctx is done. List, Trigger, Webhook and RunWebhook work with or
+// until its ctx is done. List, Trigger and the Webhooks endpoint work with or
 // without Run (herdbot schedules and herdbot trigger call them directly).
 type Scheduler struct {
 	cfg   Config

@@ -34,8 +34,8 @@ func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
 	}
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Lost: met, Replays: svc.store, Redact: svc.red.String,
-		StopGrace: runsStopGrace}, svc.log)
+	hooks := svc.sched.Webhooks(sched.WebhookConfig{Replays: svc.store})
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: hooks, Redact: svc.red.String}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
@@ -45,8 +45,8 @@ func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error
 	return nil
 }
 
-// runsStopGrace is how long the scheduler and the webhook endpoint wait,
-// at shutdown, for their runs before cancelling them: a backstop well after
+// runsStopGrace is how long the scheduler waits, at shutdown, for its
+// runs (scheduled and webhook ones) before cancelling them: a backstop well after
 // the fleet's own grace (30 s) and its retries of a store that cannot
 // write, which end every run first, all alike.
 const runsStopGrace = 90 * time.Second

@@ -54,6 +54,9 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // paths (/hooks/AGENT/NAME), metric labels and audit rows.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
+// ValidName reports whether s may be an agent's or a schedule's name.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
 var (
 	placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
 	fieldRE       = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
