@@ -356,7 +356,7 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 			}
 		}
 		if docker {
-			svc.backends.set(a.Name, svc.docker, false)
+			svc.backends.set(a.Name, svc.docker.With(dockerOptions(a)), false)
 			if svc.demoPrivate != "" {
 				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, svc.demoPrivate)
 			}
