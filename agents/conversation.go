@@ -43,7 +43,7 @@ func (f *Fleet) dropConvIfIdleLocked(agent string, c *convState) {
 
 // executeConv runs p as the conversation's current run.
 func (f *Fleet) executeConv(ctx context.Context, a *agentState, c *convState, p runParams) (RunResult, error) {
-	hook := func(rs *runState) {
+	p.registered = func(rs *runState) {
 		f.mu.Lock()
 		c.run = rs
 		f.mu.Unlock()
@@ -53,7 +53,7 @@ func (f *Fleet) executeConv(ctx context.Context, a *agentState, c *convState, p 
 		c.run = nil
 		f.mu.Unlock()
 	}()
-	return f.executeHooked(ctx, a, p, hook)
+	return f.execute(ctx, a, p)
 }
 
 // Run runs one job outside chat (schedules, webhooks, the CLI) and blocks

@@ -26,6 +26,10 @@ type runParams struct {
 	jobID    string     // preset job id, or ""
 	slotHeld bool       // dispatch took one of the agent's slots for this run; the run releases it
 	stored   chan<- Job // told once the job row is written (RunRequest.Stored)
+	// registered, if set, is called with the run once it is registered
+	// (cancellable, in the fleet's running set): a conversation notes its
+	// current run.
+	registered func(*runState)
 }
 
 // runState is one job while it runs.
@@ -63,11 +67,6 @@ type runState struct {
 // execute runs one job to its end and returns its result. It waits for a
 // slot under the agent's concurrency cap first.
 func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunResult, error) {
-	return f.executeHooked(ctx, a, p, nil)
-}
-
-// executeHooked is execute with a hook called once the run is registered.
-func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, hook func(*runState)) (RunResult, error) {
 	held := p.slotHeld // one of a.slots is ours: released when the run ends
 	defer func() {
 		if held {
@@ -125,8 +124,8 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	f.mu.Lock()
 	f.running[job.ID] = rs
 	f.mu.Unlock()
-	if hook != nil {
-		hook(rs)
+	if p.registered != nil {
+		p.registered(rs)
 	}
 	defer func() {
 		f.mu.Lock()

@@ -26,9 +26,9 @@ const (
 // MinInterval is the shortest interval a schedule may have.
 const MinInterval = spec.MinInterval
 
-// Schedule is one scheduled (or webhook-triggered) prompt of an agent. The
-// lead maps the agent file's schedules onto it; the zero value of each
-// optional field is its default.
+// Schedule is one scheduled (or webhook-triggered) prompt of an agent.
+// cmd/herdbot maps each configured schedule onto it (config.Schedule); the
+// zero value of each optional field is its default.
 type Schedule struct {
 	Agent string
 	Name  string

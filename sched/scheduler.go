@@ -56,7 +56,8 @@ type Config struct {
 	Location *time.Location  // the fleet's time zone for cron schedules; nil = time.Local
 	Metrics  Metrics
 	// Redact masks secrets in error text before a failure report is
-	// posted; nil leaves text as is (the fleet's answers arrive redacted).
+	// posted, and in the payload values the webhook endpoint puts into a
+	// prompt; nil leaves text as is (the fleet's answers arrive redacted).
 	Redact func(string) string
 	// PostTimeout bounds posting a report and saving state after a run,
 	// also when the run was cancelled by shutdown. 0 = 30 s.

@@ -47,7 +47,7 @@ type service struct {
 	useDocker   map[string]bool // decided at start; reload decides new agents alike
 	noIsolation bool            // start --demo --no-isolation: every agent native
 	backends    *backendMux
-	nat         *native.Backend
+	native      *native.Backend // local processes, made for the first agent that runs without a container
 	chat        *chatSup
 	cfg         *config.Fleet
 	log         *slog.Logger
@@ -64,7 +64,7 @@ type service struct {
 	runs []func(ctx context.Context) error
 }
 
-func cmdStart(ctx context.Context, e env, args []string) error {
+func cmdStart(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("start", e, false)
 	demo := fs.Bool("demo", false, "use the scripted demo model (no model account needed); clearly labelled in every reply")
 	stdinChat := fs.Bool("console", false, "read console chat from this terminal's stdin (on by default with --demo)")
@@ -361,10 +361,10 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, svc.demoPrivate)
 			}
 		} else {
-			if svc.nat == nil {
-				svc.nat = native.New(svc.log)
+			if svc.native == nil {
+				svc.native = native.New(svc.log)
 			}
-			svc.backends.set(a.Name, svc.nat, true)
+			svc.backends.set(a.Name, svc.native, true)
 		}
 		out = append(out, spec)
 	}
