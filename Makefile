@@ -6,13 +6,20 @@ BIN           := bin/herdbot
 TOOLS         := .tools
 CLAUDE_BIN    := $(TOOLS)/node_modules/.bin/claude
 PREFIX        ?= /usr/local
+# Go tools for make lint, pinned, installed from the module proxy by
+# make lint-tools (their own directory: .tools may be shared).
+GOTOOLS       ?= $(CURDIR)/.gotools
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION    := v0.52.0
+STATICCHECK   := $(GOTOOLS)/staticcheck-$(STATICCHECK_VERSION)
+DEADCODE      := $(GOTOOLS)/deadcode-$(DEADCODE_VERSION)
 # The binary knows the checkout it was built in, to find the pinned CLI in
 # its .tools/ wherever the binary is run from (start --demo).
 LDFLAGS       := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev) -X main.checkoutDir=$(CURDIR)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: help build install test test-short run tools agent-image docker-up lint bench clean
+.PHONY: help build install test test-short run tools lint-tools agent-image docker-up lint bench clean
 
 help:
 	@echo "make run          start the example fleet with console chat and the demo model (no tokens needed)"
@@ -21,9 +28,10 @@ help:
 	@echo "make tools        install the pinned Claude Code CLI $(CLAUDE_VERSION) into $(TOOLS)/"
 	@echo "make agent-image  build the local agent image herdbot-agent:$(CLAUDE_VERSION) from that CLI (no registry)"
 	@echo "make docker-up    start Debian's docker.io engine when docker info fails and we are root"
-	@echo "make test         everything: gofmt, go vet, go test ./... with -race and again without (Docker and the CLI tests need make docker-up, make tools)"
+	@echo "make test         everything: make lint, then go test ./... with -race and again without (Docker and the CLI tests need make docker-up, make tools)"
 	@echo "make test-short   go test -race -short ./..."
-	@echo "make lint         gofmt + go vet"
+	@echo "make lint         gofmt, go vet, go mod tidy -diff, staticcheck, deadcode (installs the last two: make lint-tools)"
+	@echo "make lint-tools   install the pinned staticcheck and deadcode into $(GOTOOLS)/ (from the Go module proxy)"
 	@echo "make bench        run the benchmarks (figures go to docs/benchmarks.md)"
 	@echo "make clean        remove bin/ and the test logs"
 
@@ -76,9 +84,28 @@ docker-up:
 	  docker info >/dev/null && echo "docker engine: started"; \
 	fi
 
-lint:
+# deadcode runs twice: code of the packages herdbot ships must be reached
+# from a program (code only tests call is dead too); the test helper
+# packages (*test/, internal/testenv) must be reached from some test.
+lint: lint-tools
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt wants to reformat:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(STATICCHECK) ./...
+	@out=$$($(DEADCODE) ./... | grep -Ev '^[^:]*(test|testenv)/'); if [ -n "$$out" ]; then echo "deadcode: unreachable from the programs:"; echo "$$out"; exit 1; fi
+	@out=$$($(DEADCODE) -test ./...); if [ -n "$$out" ]; then echo "deadcode -test: unreachable from the programs and tests:"; echo "$$out"; exit 1; fi
+
+lint-tools: $(STATICCHECK) $(DEADCODE)
+
+$(STATICCHECK):
+	mkdir -p $(GOTOOLS)
+	GOBIN=$(GOTOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(GOTOOLS)/staticcheck $@
+
+$(DEADCODE):
+	mkdir -p $(GOTOOLS)
+	GOBIN=$(GOTOOLS) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+	mv $(GOTOOLS)/deadcode $@
 
 bench:
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem ./...

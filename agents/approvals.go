@@ -16,13 +16,6 @@ import (
 	"github.com/herdbot/herdbot/bot"
 )
 
-// Approval choices carried in button ids.
-const (
-	ChoiceOnce    = "once"
-	ChoiceSession = "session"
-	ChoiceDeny    = "deny"
-)
-
 // broker turns tool requests into approval rows and chat cards, and
 // decisions back into control responses. Pending approvals are rows first:
 // in memory is only what is needed to answer the live process.
@@ -37,8 +30,8 @@ type pendingApproval struct {
 	rs    *runState
 	req   PermissionRequest
 	row   Approval
-	timer *time.Timer
-	user  string // the run's requester (userKey), for a session grant
+	timer *ownedTimer // expires it
+	user  string      // the run's requester (userKey), for a session grant
 }
 
 func newBroker(f *Fleet) *broker {
@@ -61,26 +54,26 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	f := b.f
 	a := rs.a
 	decide := func(d Decision, by, why string) {
-		rs.record("approval", map[string]any{"tool": req.ToolName, "decision": d.Behavior, "by": by, "reason": why})
+		rs.record("approval", map[string]any{"tool": req.ToolName, "decision": d.Verdict, "by": by, "reason": why})
 		if err := rs.connDecide(ctx, req.RequestID, d); err != nil {
 			f.log.Warn("answer permission request", "job", rs.job.ID, "err", err)
 		}
 	}
 	pol := Policy{Allow: a.spec.Options.AllowedTools, Deny: a.spec.Options.DisallowedTools}
 	switch v, rule := pol.Decide(req.ToolName, req.Input); v {
-	case PolicyDeny:
-		decide(Decision{Behavior: Deny, Message: "Denied by policy (" + rule + ")."}, "policy", rule)
+	case Denied:
+		decide(Decision{Verdict: Denied, Message: "Denied by policy (" + rule + ")."}, "policy", rule)
 		return
-	case PolicyAllow:
-		decide(Decision{Behavior: Allow, Input: req.Input}, "policy", rule)
+	case Allowed:
+		decide(Decision{Verdict: Allowed, Input: req.Input}, "policy", rule)
 		return
 	}
 	hash := InputHash(req.Input)
 	user := rs.userKey()
 	if sid := rs.job.SessionID; sid != "" {
 		if granted, ok := a.grants.lookup(sid, grant{user: user, tool: req.ToolName, hash: hash}, f.now()); ok {
-			decide(Decision{Behavior: Allow, Input: req.Input}, "session grant", "allowed for this session by approval "+granted)
-			_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+			decide(Decision{Verdict: Allowed, Input: req.Input}, "session grant", "allowed for this session by approval "+granted)
+			f.audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
 				Action: "approval.session_grant_used", Subject: granted,
 				Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q}`, rs.job.ID, req.ToolName, hash)})
 			return
@@ -99,8 +92,8 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		rs.denied = append(rs.denied, req.ToolName)
 		rs.mu.Unlock()
 		msg := "Denied: no approver can be reached (" + reason + ")."
-		decide(Decision{Behavior: Deny, Message: msg}, "policy", reason)
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+		decide(Decision{Verdict: Denied, Message: msg}, "policy", reason)
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
 			Action: "approval.denied_unreachable", Subject: rs.job.ID, Detail: req.ToolName + ": " + reason})
 		return
 	}
@@ -109,7 +102,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	row := Approval{
 		ID: newSecretID(), JobID: rs.job.ID, Agent: a.spec.Name, Conversation: target.Key(),
 		RequestID: req.RequestID, Tool: req.ToolName, Input: f.red.Bytes(req.Input), InputHash: hash,
-		Status: ApprovalPending, Requested: now, Expires: now.Add(a.spec.ApprovalTimeout),
+		Status: Pending, Requested: now, Expires: now.Add(a.spec.ApprovalTimeout),
 	}
 	if rs.p.user.ID != "" {
 		row.RequestedBy = displayName(rs.p.user)
@@ -130,8 +123,8 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	rs.mu.Lock()
 	rs.pending[req.RequestID] = row.ID
 	rs.mu.Unlock()
-	p.timer = time.AfterFunc(a.spec.ApprovalTimeout, func() {
-		b.settle(context.Background(), row.ID, ApprovalExpired, "herdbot", "expired: nobody decided in time")
+	p.timer = f.timers.after(a.spec.ApprovalTimeout, func() {
+		b.settle(context.Background(), row.ID, Expired, "herdbot", "expired: nobody decided in time")
 	})
 	b.mu.Unlock()
 
@@ -142,7 +135,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		close(posted)
 	}()
 	rs.record("approval_requested", map[string]any{"approval": row.ID, "tool": req.ToolName, "input_sha256": row.InputHash})
-	if err := f.cfg.Store.CreateApproval(ctx, row); err != nil {
+	if err := f.approvalRows.CreateApproval(ctx, row); err != nil {
 		p.timer.Stop()
 		b.mu.Lock()
 		delete(b.pending, row.ID)
@@ -151,10 +144,10 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		delete(rs.pending, req.RequestID)
 		rs.mu.Unlock()
 		f.log.Error("persist approval; denying", "job", rs.job.ID, "err", err)
-		decide(Decision{Behavior: Deny, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
+		decide(Decision{Verdict: Denied, Message: "Denied: the approval could not be recorded."}, "policy", "store error")
 		return
 	}
-	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
+	f.audit(ctx, AuditEntry{Time: now, Agent: a.spec.Name, Actor: "agent:" + a.spec.Name,
 		Action: "approval.requested", Subject: row.ID,
 		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	if out, ok := f.outbox(a.spec.Name, target); ok {
@@ -162,8 +155,12 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		ref, err := out.Send(ctx, target, msg)
 		if err != nil {
 			f.log.Warn("post approval card", "approval", row.ID, "err", err)
-		} else if refs, err := json.Marshal([]bot.MessageRef{ref}); err == nil {
-			_ = f.cfg.Store.SetApprovalRefs(ctx, row.ID, string(refs))
+		} else if refs, err := json.Marshal([]bot.MessageRef{ref}); err != nil {
+			f.lost("card_refs", err, "approval", row.ID)
+		} else if err := f.approvalRows.SetApprovalRefs(context.WithoutCancel(ctx), row.ID, string(refs)); err != nil {
+			// Clicks on this card are then refused (not its card) and
+			// its outcome is not shown on it; the CLI can still decide.
+			f.lost("card_refs", err, "approval", row.ID)
 		}
 	}
 }
@@ -175,11 +172,6 @@ func (rs *runState) userKey() string {
 		return ""
 	}
 	return rs.p.target.Platform + ":" + rs.p.user.ID
-}
-
-func (p Policy) allows(tool string, input json.RawMessage) bool {
-	v, _ := p.Decide(tool, input)
-	return v == PolicyAllow
 }
 
 // consoleTarget is the local console (bot/console's Target).
@@ -253,12 +245,12 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 	platform := act.Ref.Target.Platform
 	actor := platform + ":" + act.User.ID
 	refuse := func(agent, action, subject, why, notice string) bot.ActionResult {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: agent, Actor: actor, Action: action, Subject: subject,
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: agent, Actor: actor, Action: action, Subject: subject,
 			Detail: clickDetail(act, why)})
 		f.log.Info("approval click refused", "agent", agent, "approval", truncate(act.ApprovalID, 40), "user", act.User.ID, "reason", why)
 		return bot.ActionResult{Notice: notice}
 	}
-	row, err := f.cfg.Store.Approval(ctx, act.ApprovalID)
+	row, err := f.approvalRows.Approval(ctx, act.ApprovalID)
 	if err != nil {
 		return refuse(act.Agent, "approval.refused_unknown", truncate(act.ApprovalID, 40), "unknown approval",
 			"That approval request is unknown (it may be from before a reset); nothing was decided.")
@@ -281,7 +273,7 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 		return refuse(row.Agent, "approval.refused_not_approver", row.ID, "not an approver",
 			"You are not an approver for "+row.Agent+"; nothing was decided.")
 	}
-	status, ok := choiceStatus(act.Choice)
+	status, ok := ParseChoice(act.Choice)
 	if !ok {
 		return refuse(row.Agent, "approval.refused_bad_choice", row.ID, "unknown choice",
 			"Unknown choice "+truncate(act.Choice, 20)+"; nothing was decided.")
@@ -335,7 +327,7 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 		b.mu.Lock()
 		posted := b.posting[id]
 		b.mu.Unlock()
-		row, err := b.f.cfg.Store.Approval(ctx, id)
+		row, err := b.f.approvalRows.Approval(ctx, id)
 		if err != nil {
 			return false
 		}
@@ -350,11 +342,11 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 		if posted == nil {
 			return false
 		}
-		wait := time.NewTimer(10 * time.Second)
+		wait := b.f.clock.NewTimer(10 * time.Second)
 		select {
 		case <-posted:
 		case <-ctx.Done():
-		case <-wait.C:
+		case <-wait.Chan():
 		}
 		wait.Stop()
 	}
@@ -365,11 +357,11 @@ func (b *broker) onCard(ctx context.Context, id string, ref bot.MessageRef) bool
 // session or deny; actor names who decided. Losing a race with a click
 // (or expiry) is audited and returns ErrNotPending with the current row.
 func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason string) (Approval, error) {
-	row, err := f.cfg.Store.Approval(ctx, approvalID)
+	row, err := f.approvalRows.Approval(ctx, approvalID)
 	if err != nil {
 		return Approval{}, fmt.Errorf("approval %s: %w", approvalID, err)
 	}
-	status, ok := choiceStatus(choice)
+	status, ok := ParseChoice(choice)
 	if !ok {
 		return row, fmt.Errorf("unknown choice %q: want once, session or deny", choice)
 	}
@@ -380,32 +372,21 @@ func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason st
 	return res, err
 }
 
-func choiceStatus(choice string) (ApprovalStatus, bool) {
-	switch choice {
-	case ChoiceOnce:
-		return ApprovalAllowed, true
-	case ChoiceSession:
-		return ApprovalAllowSession, true
-	case ChoiceDeny:
-		return ApprovalDenied, true
-	}
-	return "", false
-}
-
 // decide moves row to status (compare-and-set in the store) and answers
-// the live process. row is the stored approval the decider saw: an allow
-// goes through only if the input waiting in the process has row's hash. A
+// the live process. row is the stored approval the decider was shown (a
+// card, or `herdbot approve`, renders it): an allow goes through only if
+// row shows exactly the input waiting in the process (see shows). A
 // decider that loses the race (already decided or expired) gets
 // ErrNotPending and an approval.lost audit row.
-func (b *broker) decide(ctx context.Context, row Approval, status ApprovalStatus, actor, who, reason string) (Approval, error) {
+func (b *broker) decide(ctx context.Context, row Approval, status Verdict, actor, who, reason string) (Approval, error) {
 	f := b.f
 	now := f.now()
-	if row.Status == ApprovalPending && now.After(row.Expires) {
-		b.settle(ctx, row.ID, ApprovalExpired, "herdbot", "expired: nobody decided in time")
+	if row.Status == Pending && now.After(row.Expires) {
+		b.settle(ctx, row.ID, Expired, "herdbot", "expired: nobody decided in time")
 	}
-	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, row.InputHash)
+	res, err := b.settleAs(ctx, row.ID, status, actor, who, reason, &row)
 	if errors.Is(err, ErrNotPending) {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.lost",
 			Subject: row.ID, Detail: fmt.Sprintf(`{"wanted":%q,"status":%q,"decided_by":%q,"input_sha256":%q}`,
 				status, res.Status, res.DecidedBy, row.InputHash)})
 	}
@@ -413,33 +394,53 @@ func (b *broker) decide(ctx context.Context, row Approval, status ApprovalStatus
 }
 
 // settle decides an approval as herdbot (expiry, withdrawal, run end).
-func (b *broker) settle(ctx context.Context, id string, status ApprovalStatus, actor, reason string) {
-	row, err := b.settleAs(ctx, id, status, actor, actor, reason, "")
-	if err == nil {
+func (b *broker) settle(ctx context.Context, id string, status Verdict, actor, reason string) {
+	row, err := b.settleAs(ctx, id, status, actor, actor, reason, nil)
+	switch {
+	case err == nil:
 		b.editCards(ctx, row)
+	case !errors.Is(err, ErrNotPending):
+		// The row stays pending until the next start's Recover expires it.
+		b.f.lost("approval_settle", err, "approval", id, "status", status)
 	}
 }
 
-// errInputChanged refuses an allow whose shown hash is not the hash of the
+// errInputChanged refuses an allow whose decider was not shown exactly the
 // input that would run.
 var errInputChanged = errors.New("the tool input is not the one shown on the card; refusing")
 
-// settleAs decides approval id. For an allow, shown is the input hash the
-// decider saw (the stored row's): the decision is refused unless the input
-// waiting in the process hashes to it, and the tool then runs with exactly
-// that input.
-func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus, actor, who, reason, shown string) (Approval, error) {
+// shows reports whether shown, the stored approval a decider was shown,
+// shows exactly input, the input that would run: shown's hash (on every
+// card) is input's, and shown's Input (what cards and `herdbot approve`
+// render) is input as herdbot masks it for chat. Both are compared again
+// at decision time against the input the process waits with, so a stored
+// row that shows another input than the one that would run (whatever made
+// them differ) is never allowed. When the secrets to mask changed since the
+// card was posted (a reload) and the input holds one of them, an allow is
+// refused too: the card did not show the input as herdbot shows it now.
+func (b *broker) shows(shown Approval, input json.RawMessage) bool {
+	return shown.InputHash == InputHash(input) && InputHash(shown.Input) == InputHash(b.f.red.Bytes(input))
+}
+
+// settleAs decides approval id. shown is the stored approval the decider
+// was shown; an allow needs it and goes through only when it shows
+// exactly the input waiting in the process, which then runs as it is.
+// herdbot's own settles (expiry, withdrawal) deny and pass nil.
+func (b *broker) settleAs(ctx context.Context, id string, status Verdict, actor, who, reason string, shown *Approval) (Approval, error) {
 	f := b.f
-	allow := status == ApprovalAllowed || status == ApprovalAllowSession
+	allow := status.Allows()
+	if allow && shown == nil {
+		return Approval{}, fmt.Errorf("approval %s: an allow needs the approval its decider was shown", id)
+	}
 	b.mu.Lock()
 	p := b.pending[id]
 	b.mu.Unlock()
-	if allow && p != nil && InputHash(p.req.Input) != shown {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
-			Subject: id, Detail: fmt.Sprintf(`{"shown":%q,"pending":%q}`, shown, InputHash(p.req.Input))})
+	if allow && p != nil && !b.shows(*shown, p.req.Input) {
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: p.row.Agent, Actor: actor, Action: "approval.refused_input_changed",
+			Subject: id, Detail: fmt.Sprintf(`{"shown_sha256":%q,"pending_sha256":%q}`, shown.InputHash, InputHash(p.req.Input))})
 		return p.row, errInputChanged
 	}
-	row, err := f.cfg.Store.DecideApproval(ctx, id, status, who, reason, f.now())
+	row, err := f.approvalRows.DecideApproval(ctx, id, status, who, reason, f.now())
 	if err != nil {
 		return row, err
 	}
@@ -451,17 +452,12 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 		p.rs.mu.Lock()
 		delete(p.rs.pending, p.req.RequestID)
 		p.rs.mu.Unlock()
-		d := Decision{Behavior: Deny, Message: denyMessage(status, who, reason)}
-		if allow {
-			if InputHash(p.req.Input) == row.InputHash {
-				d = Decision{Behavior: Allow, Input: p.req.Input}
-			} else { // the stored row changed under us: never run what nobody saw
-				f.log.Error("approval row's hash differs from the pending input; denying", "approval", id)
-				d = Decision{Behavior: Deny, Message: "Denied: the approved input does not match the request."}
+		d := Decision{Verdict: Denied, Message: denyMessage(status, who, reason)}
+		if allow { // shows(*shown, p.req.Input) held above
+			d = Decision{Verdict: Allowed, Input: p.req.Input}
+			if status == AllowedSession {
+				b.grant(p, row)
 			}
-		}
-		if status == ApprovalAllowSession && d.Behavior == Allow {
-			b.grant(p, row)
 		}
 		if err := p.rs.connDecide(ctx, p.req.RequestID, d); err != nil {
 			f.log.Warn("answer permission request", "approval", id, "err", err)
@@ -469,7 +465,7 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 		p.rs.record("approval_decided", map[string]any{"approval": id, "status": status, "by": who, "reason": reason,
 			"input_sha256": row.InputHash})
 	}
-	_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.decided",
+	f.audit(ctx, AuditEntry{Time: f.now(), Agent: row.Agent, Actor: actor, Action: "approval.decided",
 		Subject: id, Detail: fmt.Sprintf(`{"status":%q,"tool":%q,"input_sha256":%q,"reason":%q}`, status, row.Tool, row.InputHash, reason)})
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.ApprovalDecided(row.Agent, string(status), row.DecidedAt.Sub(row.Requested))
@@ -477,9 +473,9 @@ func (b *broker) settleAs(ctx context.Context, id string, status ApprovalStatus,
 	return row, nil
 }
 
-func denyMessage(status ApprovalStatus, who, reason string) string {
+func denyMessage(status Verdict, who, reason string) string {
 	switch {
-	case status == ApprovalExpired:
+	case status == Expired:
 		return "Denied: the approval request " + strings.TrimPrefix(reason, "expired: ") + "."
 	case reason != "":
 		return "Denied by " + who + ": " + reason
@@ -515,9 +511,12 @@ func (b *broker) withdraw(ctx context.Context, rs *runState, requestID string) {
 	if p != nil {
 		p.timer.Stop()
 	}
-	row, err := b.f.cfg.Store.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "withdrawn: the agent no longer needs it", b.f.now())
-	if err == nil {
+	row, err := b.f.approvalRows.DecideApproval(ctx, id, Expired, "herdbot", "withdrawn: the agent no longer needs it", b.f.now())
+	switch {
+	case err == nil:
 		b.editCards(ctx, row)
+	case !errors.Is(err, ErrNotPending):
+		b.f.lost("approval_settle", err, "approval", id, "status", Expired)
 	}
 }
 
@@ -537,8 +536,12 @@ func (b *broker) endRun(ctx context.Context, rs *runState) {
 		if p != nil {
 			p.timer.Stop()
 		}
-		if row, err := b.f.cfg.Store.DecideApproval(ctx, id, ApprovalExpired, "herdbot", "the run ended: "+string(rs.job.Status), b.f.now()); err == nil {
+		row, err := b.f.approvalRows.DecideApproval(ctx, id, Expired, "herdbot", "the run ended: "+string(rs.job.Status), b.f.now())
+		switch {
+		case err == nil:
 			b.editCards(ctx, row)
+		case !errors.Is(err, ErrNotPending):
+			b.f.lost("approval_settle", err, "approval", id, "status", Expired)
 		}
 	}
 }
@@ -549,14 +552,6 @@ func (b *broker) cancelWaiting() {
 	defer b.mu.Unlock()
 	for _, p := range b.pending {
 		p.rs.cancel(ErrShuttingDown)
-	}
-}
-
-func (b *broker) stop() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.pending {
-		p.timer.Stop()
 	}
 }
 
@@ -580,17 +575,17 @@ func (b *broker) editCards(ctx context.Context, row Approval) {
 func outcome(a Approval) string {
 	at := a.DecidedAt.UTC().Format("15:04:05 MST")
 	switch a.Status {
-	case ApprovalAllowed:
+	case Allowed:
 		return fmt.Sprintf("✅ Allowed once by %s at %s", a.DecidedBy, at)
-	case ApprovalAllowSession:
+	case AllowedSession:
 		return fmt.Sprintf("✅ Allowed for this session (this exact input only) by %s at %s", a.DecidedBy, at)
-	case ApprovalDenied:
+	case Denied:
 		s := fmt.Sprintf("🚫 Denied by %s at %s", a.DecidedBy, at)
 		if a.Reason != "" {
 			s += ": " + a.Reason
 		}
 		return s
-	case ApprovalExpired:
+	case Expired:
 		return fmt.Sprintf("⌛ %s — denied (%s)", capitalize(a.Reason), at)
 	}
 	return string(a.Status)
@@ -598,13 +593,13 @@ func outcome(a Approval) string {
 
 func describe(a Approval) string {
 	switch a.Status {
-	case ApprovalAllowed:
+	case Allowed:
 		return "allowed once by " + a.DecidedBy
-	case ApprovalAllowSession:
+	case AllowedSession:
 		return "allowed for the session by " + a.DecidedBy
-	case ApprovalDenied:
+	case Denied:
 		return "denied by " + a.DecidedBy
-	case ApprovalExpired:
+	case Expired:
 		return a.Reason
 	}
 	return string(a.Status)

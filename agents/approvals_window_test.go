@@ -13,6 +13,7 @@ import (
 	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/internal/testenv"
 	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
@@ -31,7 +32,7 @@ func (s *decideOnCreate) CreateApproval(ctx context.Context, a agents.Approval) 
 	if err := s.DB.CreateApproval(ctx, a); err != nil {
 		return err
 	}
-	if _, err := s.fleet.Load().Decide(ctx, a.ID, agents.ChoiceOnce, "test", ""); err == nil {
+	if _, err := s.fleet.Load().Decide(ctx, a.ID, bot.ChoiceOnce, "test", ""); err == nil {
 		s.decided.Add(1)
 	}
 	return nil

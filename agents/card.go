@@ -57,7 +57,7 @@ func card(a Approval, o cardOpts) bot.Message {
 		tail.WriteString(" (of the real input: values shown as " + redact.Mask + " are secrets herdbot masks in chat)")
 	}
 	tail.WriteString("\n")
-	pending := a.Status == ApprovalPending
+	pending := a.Status == Pending
 	if pending {
 		fmt.Fprintf(&tail, "Expires %s.", a.Expires.UTC().Format("15:04 MST"))
 		if o.session {
@@ -96,11 +96,11 @@ func card(a Approval, o cardOpts) bot.Message {
 		}
 	}
 	if o.buttons && pending {
-		m.Buttons = []bot.Button{{ApprovalID: a.ID, Choice: ChoiceOnce, Label: labelOnce, Style: bot.StyleSuccess}}
+		m.Buttons = []bot.Button{{ApprovalID: a.ID, Choice: bot.ChoiceOnce, Label: labelOnce, Style: bot.StyleSuccess}}
 		if o.session {
-			m.Buttons = append(m.Buttons, bot.Button{ApprovalID: a.ID, Choice: ChoiceSession, Label: labelSession, Style: bot.StylePrimary})
+			m.Buttons = append(m.Buttons, bot.Button{ApprovalID: a.ID, Choice: bot.ChoiceSession, Label: labelSession, Style: bot.StylePrimary})
 		}
-		m.Buttons = append(m.Buttons, bot.Button{ApprovalID: a.ID, Choice: ChoiceDeny, Label: labelDeny, Style: bot.StyleDanger})
+		m.Buttons = append(m.Buttons, bot.Button{ApprovalID: a.ID, Choice: bot.ChoiceDeny, Label: labelDeny, Style: bot.StyleDanger})
 	}
 	return m
 }

@@ -13,7 +13,7 @@ import (
 func testApproval(tool string, input any) Approval {
 	raw, _ := json.Marshal(input)
 	return Approval{ID: "ID", Agent: "garden", Tool: tool, Input: raw, InputHash: InputHash(raw),
-		Status: ApprovalPending, Expires: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), RequestedBy: "alice"}
+		Status: Pending, Expires: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), RequestedBy: "alice"}
 }
 
 // TestCardShowsEveryField: what runs is on the card, every field in full,
@@ -78,7 +78,7 @@ func TestCardShowsEveryField(t *testing.T) {
 					t.Errorf("card %q does not contain %q", m.Text, want)
 				}
 			}
-			if len(m.Buttons) != 3 || m.Buttons[1].Choice != ChoiceSession || m.Buttons[1].Label != labelSession {
+			if len(m.Buttons) != 3 || m.Buttons[1].Choice != bot.ChoiceSession || m.Buttons[1].Label != labelSession {
 				t.Errorf("buttons %+v", m.Buttons)
 			}
 		})
@@ -88,7 +88,7 @@ func TestCardShowsEveryField(t *testing.T) {
 func TestCardEditsAndScope(t *testing.T) {
 	a := testApproval("Bash", map[string]string{"command": strings.Repeat("y", 3000)})
 	// An edit of the card never uploads the file again.
-	a.Status, a.DecidedBy, a.DecidedAt = ApprovalAllowSession, "alice", a.Expires
+	a.Status, a.DecidedBy, a.DecidedAt = AllowedSession, "alice", a.Expires
 	m := card(a, cardOpts{limit: 2000})
 	if len(m.Files) != 0 || len(m.Buttons) != 0 || !strings.Contains(m.Text, "attached to this request") ||
 		!strings.Contains(m.Text, "Allowed for this session (this exact input only) by alice") {

@@ -43,7 +43,7 @@ func (f *Fleet) dropConvIfIdleLocked(agent string, c *convState) {
 
 // executeConv runs p as the conversation's current run.
 func (f *Fleet) executeConv(ctx context.Context, a *agentState, c *convState, p runParams) (RunResult, error) {
-	hook := func(rs *runState) {
+	p.registered = func(rs *runState) {
 		f.mu.Lock()
 		c.run = rs
 		f.mu.Unlock()
@@ -53,7 +53,7 @@ func (f *Fleet) executeConv(ctx context.Context, a *agentState, c *convState, p 
 		c.run = nil
 		f.mu.Unlock()
 	}()
-	return f.executeHooked(ctx, a, p, hook)
+	return f.execute(ctx, a, p)
 }
 
 // Run runs one job outside chat (schedules, webhooks, the CLI) and blocks
@@ -124,7 +124,7 @@ func (f *Fleet) Cancel(jobID string) error {
 		return fmt.Errorf("%w: %s", ErrNotRunning, jobID)
 	}
 	rs.cancel(ErrCancelled)
-	_ = f.cfg.Store.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
+	f.audit(context.Background(), AuditEntry{Time: f.now(), Agent: rs.job.Agent, Actor: "herdbot",
 		Action: "job.cancelled", Subject: jobID})
 	return nil
 }
@@ -168,7 +168,10 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 		f.HandleMessage(ctx, bot.Inbound{Agent: c.Agent, Target: c.Target, User: c.User, Text: c.Args})
 		return bot.Reply{Message: bot.Message{Text: "📨 " + truncate(c.Args, 200)}}
 	case "reset":
-		_ = f.cfg.Store.DeleteConversation(ctx, a.spec.Name, key)
+		if err := f.conversations.DeleteConversation(ctx, a.spec.Name, key); err != nil {
+			f.lost("conversation_reset", err, "agent", a.spec.Name, "conversation", key)
+			return bot.Reply{Message: bot.Message{Text: "⚠️ The session could not be reset (herdbot's store did not take it); the next message still resumes it. Try again in a moment."}, Ephemeral: true}
+		}
 		f.dropWarm(ctx, a, key)
 		return bot.Reply{Message: bot.Message{Text: "🆕 Session reset: the next message starts a new conversation."}}
 	case "stop":
@@ -200,7 +203,7 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 	if a.spec.Description != "" {
 		fmt.Fprintf(&b, " — %s", a.spec.Description)
 	}
-	if c, err := f.cfg.Store.Conversation(ctx, a.spec.Name, key); err == nil && c.SessionID != "" {
+	if c, err := f.conversations.Conversation(ctx, a.spec.Name, key); err == nil && c.SessionID != "" {
 		fmt.Fprintf(&b, "\nSession: `%s` (last active %s)", c.SessionID, c.LastActive.Format(time.RFC3339))
 	} else {
 		b.WriteString("\nSession: none yet")
@@ -228,7 +231,7 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 }
 
 func (f *Fleet) sessions(ctx context.Context, a *agentState) string {
-	cs, err := f.cfg.Store.Conversations(ctx, a.spec.Name)
+	cs, err := f.conversations.Conversations(ctx, a.spec.Name)
 	if err != nil {
 		return "Could not list sessions."
 	}

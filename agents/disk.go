@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/herdbot/herdbot/internal/diskuse"
 )
@@ -50,11 +51,12 @@ type DiskOptions struct {
 	// More entries than that counts as over the limit.
 	MaxEntries int
 	// Ticker makes the watcher's ticks every d (Poll) and returns a func
-	// that stops them; nil: a time.Ticker. Tests drive ticks by hand.
+	// that stops them; nil: a ticker of the fleet's clock. Tests that
+	// drive the watcher's ticks by hand, and nothing else, set it.
 	Ticker func(d time.Duration) (<-chan time.Time, func())
 }
 
-func (o *DiskOptions) defaults() {
+func (o *DiskOptions) defaults(clock clockwork.Clock) {
 	if o.Interval <= 0 {
 		o.Interval = 10 * time.Second
 	}
@@ -72,8 +74,8 @@ func (o *DiskOptions) defaults() {
 	}
 	if o.Ticker == nil {
 		o.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
+			t := clock.NewTicker(d)
+			return t.Chan(), t.Stop
 		}
 	}
 }
@@ -275,10 +277,8 @@ func (f *Fleet) diskAudit(a *agentState, action, subject string, de *DiskError) 
 		detail["error"] = de.Err.Error()
 	}
 	b, _ := json.Marshal(detail)
-	if err := f.cfg.Store.Audit(context.Background(), AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
-		Action: action, Subject: subject, Detail: f.red.String(string(b))}); err != nil {
-		f.log.Error("audit", "action", action, "agent", a.spec.Name, "err", err)
-	}
+	f.audit(context.Background(), AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
+		Action: action, Subject: subject, Detail: f.red.String(string(b))})
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.DiskOverLimit(a.spec.Name, strings.TrimPrefix(action, "disk."))
 	}
@@ -330,9 +330,11 @@ func (f *Fleet) watchDisk(a *agentState) {
 	defer f.watchers.Done()
 	ticks, stop := f.cfg.Disk.Ticker(f.cfg.Disk.Poll)
 	defer stop()
+	ctx, _, release := f.untilStopped(context.Background())
+	defer release()
 	for {
 		select {
-		case <-f.life.Done():
+		case <-ctx.Done():
 			a.mu.Lock()
 			a.watching = false
 			a.mu.Unlock()
@@ -343,7 +345,7 @@ func (f *Fleet) watchDisk(a *agentState) {
 			}
 		case <-a.disk.idle:
 		}
-		r, err := f.measureDisk(f.life, a, 0)
+		r, err := f.measureDisk(ctx, a, 0)
 		if err == nil {
 			if de := a.disk.over(a.spec.Name, r, f.cfg.Disk.Reserve); de != nil {
 				f.stopForDisk(a, de)
@@ -378,5 +380,5 @@ func (f *Fleet) stopForDisk(a *agentState, de *DiskError) {
 		rs.cancel(&stopped)
 		f.diskAudit(a, "disk.stopped", rs.job.ID, &stopped)
 	}
-	f.closeIdleOf(f.life, a)
+	f.closeIdleOf(context.Background(), a)
 }

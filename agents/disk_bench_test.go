@@ -23,7 +23,7 @@ func BenchmarkDiskCheck(b *testing.B) {
 			r.check(b)
 			for b.Loop() {
 				if !tc.fresh {
-					r.now = r.now.Add(time.Hour)
+					r.clk.Advance(time.Hour)
 				}
 				if de := r.check(b); de != nil {
 					b.Fatal(de)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/internal/diskuse"
 	"github.com/herdbot/herdbot/sandbox"
@@ -20,16 +22,17 @@ import (
 type diskRig struct {
 	f   *Fleet
 	a   *agentState
-	now time.Time
+	clk *clockwork.FakeClock
 	ws  string
 	st  string
 }
 
 func newDiskRig(t testing.TB, limit int64, readOnly bool, o DiskOptions) *diskRig {
 	t.Helper()
-	r := &diskRig{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), ws: t.TempDir(), st: t.TempDir()}
-	o.defaults()
-	r.f = &Fleet{cfg: Config{Disk: o}, log: slog.New(slog.DiscardHandler), red: redact.New(), now: func() time.Time { return r.now }}
+	r := &diskRig{clk: clockwork.NewFakeClockAt(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)), ws: t.TempDir(), st: t.TempDir()}
+	o.defaults(r.clk)
+	r.f = &Fleet{cfg: Config{Disk: o}, log: slog.New(slog.DiscardHandler), red: redact.New(), clock: r.clk,
+		timers: newTimerSet(r.clk), stops: map[uint64]context.CancelCauseFunc{}}
 	r.a = newAgentState(AgentSpec{Name: "garden", DiskLimit: limit,
 		Sandbox: sandbox.Spec{Workspace: r.ws, WorkspaceReadOnly: readOnly, StateDir: r.st}})
 	// Plenty of free space, whatever this machine has: tests that care
@@ -86,7 +89,7 @@ func TestDiskCheckRefusesOverTheLimitAndLooksAgainEachTime(t *testing.T) {
 	if de := r.check(t); de != nil {
 		t.Fatalf("empty: %v", de)
 	}
-	r.now = r.now.Add(time.Hour)
+	r.clk.Advance(time.Hour)
 	fill(t, filepath.Join(r.ws, "big"), 3<<20)
 	de := r.check(t)
 	if de == nil || de.Used < 3<<20 || de.Limit != 2<<20 || !errors.Is(de, ErrDiskLimit) {
@@ -112,7 +115,7 @@ func TestDiskCheckRefusesOverTheLimitAndLooksAgainEachTime(t *testing.T) {
 		t.Fatalf("after freeing space: %v", de)
 	}
 	// HOME counts too.
-	r.now = r.now.Add(time.Hour)
+	r.clk.Advance(time.Hour)
 	fill(t, filepath.Join(r.st, "home", ".cache", "junk"), 3<<20)
 	if de := r.check(t); de == nil {
 		t.Fatal("3 MiB in HOME: not refused")
@@ -126,7 +129,7 @@ func TestDiskCheckReadOnlyWorkspaceCountsOnlyHome(t *testing.T) {
 		t.Fatalf("a ro workspace counted: %v", de)
 	}
 	fill(t, filepath.Join(r.st, "home", "big"), 3<<20)
-	r.now = r.now.Add(time.Hour)
+	r.clk.Advance(time.Hour)
 	de := r.check(t)
 	if de == nil || !strings.Contains(de.Error(), "garden's HOME take 3") || !strings.Contains(de.Error(), "free space in its HOME (under herdbot's state dir, agents/garden/home)") {
 		t.Fatalf("HOME over: %v", de)
@@ -142,12 +145,12 @@ func TestDiskCheckReusesAFreshReading(t *testing.T) {
 	if r.walks() != 1 {
 		t.Fatalf("walks %d", r.walks())
 	}
-	r.now = r.now.Add(4 * time.Minute)
+	r.clk.Advance(4 * time.Minute)
 	r.check(t)
 	if r.walks() != 1 {
 		t.Fatalf("a quiet reading 4 min old was not reused: walks %d", r.walks())
 	}
-	r.now = r.now.Add(time.Minute)
+	r.clk.Advance(time.Minute)
 	r.check(t)
 	if r.walks() != 2 {
 		t.Fatalf("a reading 5 min old was reused: walks %d", r.walks())
@@ -158,18 +161,18 @@ func TestDiskCheckReusesAFreshReading(t *testing.T) {
 	r.a.procs++
 	r.a.starts++ // as procStarted does, without a watcher
 	r.a.mu.Unlock()
-	r.now = r.now.Add(11 * time.Second)
+	r.clk.Advance(11 * time.Second)
 	r.check(t)
 	if r.walks() != 3 {
 		t.Fatalf("after a process started: walks %d, want 3", r.walks())
 	}
 	// With a process alive, a reading is good for Interval only.
-	r.now = r.now.Add(9 * time.Second)
+	r.clk.Advance(9 * time.Second)
 	r.check(t)
 	if r.walks() != 3 {
 		t.Fatalf("reading 9 s old not reused: walks %d", r.walks())
 	}
-	r.now = r.now.Add(2 * time.Second)
+	r.clk.Advance(2 * time.Second)
 	r.check(t)
 	if r.walks() != 4 {
 		t.Fatalf("reading 11 s old reused with a process alive: walks %d", r.walks())
@@ -224,7 +227,7 @@ func TestDiskWatcherWalksWhenFreeSpaceDropsByTheHeadroom(t *testing.T) {
 		t.Fatal("nothing changed: walk due")
 	}
 	free -= headroom - 1
-	r.now = r.now.Add(9 * time.Second)
+	r.clk.Advance(9 * time.Second)
 	if r.f.walkDue(r.a) {
 		t.Fatal("free space dropped by less than the headroom: walk due")
 	}
@@ -236,12 +239,12 @@ func TestDiskWatcherWalksWhenFreeSpaceDropsByTheHeadroom(t *testing.T) {
 	if r.f.walkDue(r.a) {
 		t.Fatal("no drop: walk due")
 	}
-	r.now = r.now.Add(time.Second)
+	r.clk.Advance(time.Second)
 	if !r.f.walkDue(r.a) {
 		t.Fatal("last walk Interval old: no walk due")
 	}
 	r.a.disk.free = func([]string) (int64, error) { return 0, errors.New("statfs failed") }
-	r.now = r.now.Add(-5 * time.Second)
+	r.clk.Advance(-5 * time.Second)
 	if !r.f.walkDue(r.a) {
 		t.Fatal("free space unknown: no walk due")
 	}
@@ -254,9 +257,8 @@ func TestDiskWatcherLivesWithTheAgentsProcesses(t *testing.T) {
 	made := make(chan time.Duration, 1)
 	r := newDiskRig(t, 8<<20, false, DiskOptions{Interval: time.Nanosecond, Poll: 3 * time.Second,
 		Ticker: func(d time.Duration) (<-chan time.Time, func()) { made <- d; return ticks, func() {} }})
-	life, stop := context.WithCancel(context.Background())
+	stop := r.f.stopRuns // the fleet's end
 	defer stop()
-	r.f.life = life
 	start := func() {
 		r.a.mu.Lock()
 		r.a.procs++
@@ -311,7 +313,7 @@ func TestDiskCheckKeepsAReserveFree(t *testing.T) {
 	if !r.f.walkDue(r.a) {
 		t.Fatal("under the reserve: no walk due")
 	}
-	r.now = r.now.Add(time.Hour)
+	r.clk.Advance(time.Hour)
 	de := r.check(t)
 	if de == nil || de.Reserve != 1<<30 || de.Free != free {
 		t.Fatalf("under the reserve: %+v", de)

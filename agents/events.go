@@ -39,7 +39,7 @@ func (rs *runState) add(kind string, data []byte) {
 
 func (rs *runState) maybeFlush(ctx context.Context) {
 	rs.mu.Lock()
-	due := len(rs.buf) >= 64 || time.Since(rs.flushed) >= flushEvery
+	due := len(rs.buf) >= 64 || rs.f.now().Sub(rs.flushed) >= flushEvery
 	rs.mu.Unlock()
 	if due {
 		rs.flush(ctx)
@@ -62,12 +62,12 @@ func (rs *runState) flush(ctx context.Context) error {
 func (rs *runState) flushLocked(ctx context.Context) error {
 	rs.mu.Lock()
 	buf := rs.buf
-	rs.flushed = time.Now()
+	rs.flushed = rs.f.now()
 	rs.mu.Unlock()
 	if len(buf) == 0 {
 		return nil
 	}
-	err := rs.f.cfg.Store.AppendEvents(context.WithoutCancel(ctx), buf)
+	err := rs.f.jobs.AppendEvents(context.WithoutCancel(ctx), buf)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if err == nil {

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/internal/broadcast"
@@ -113,6 +115,9 @@ type Metrics interface {
 	// DiskOverLimit counts a run refused or stopped (action) over the
 	// disk limit.
 	DiskOverLimit(agent, action string)
+	// RecordLost counts a record the store did not take (audit,
+	// card_refs, conversation_reset, approval_settle).
+	RecordLost(record string)
 }
 
 // Config is everything a Fleet needs.
@@ -127,8 +132,11 @@ type Config struct {
 	Metrics  Metrics          // nil: none
 	Disk     DiskOptions      // how AgentSpec.DiskLimit is enforced
 	Log      *slog.Logger
-	Now      func() time.Time // nil: time.Now
-	Stream   bot.StreamOptions
+	// Clock is the fleet's one clock: every time it reads and every timer
+	// it starts (approval expiry, idle processes, run timeouts, shutdown's
+	// grace, the disk watcher's ticks). nil: the real clock.
+	Clock  clockwork.Clock
+	Stream bot.StreamOptions
 	// Grace is how long shutdown lets running jobs finish before
 	// interrupting them (default 30 s).
 	Grace time.Duration
@@ -136,26 +144,34 @@ type Config struct {
 
 // Fleet runs agents. Create it with New, call Recover once, then Serve.
 type Fleet struct {
-	cfg Config
-	log *slog.Logger
-	red *redact.Redactor
-	now func() time.Time
+	cfg    Config
+	log    *slog.Logger
+	red    *redact.Redactor
+	clock  clockwork.Clock
+	timers *timerSet // every timer the fleet starts; stopped and waited for by Serve
+
+	// The parts of the store, each used for one kind of record.
+	jobs          JobStore
+	conversations ConversationStore
+	approvalRows  ApprovalStore
+	auditLog      AuditLog
 
 	amu    sync.RWMutex // guards agents; an agentState is replaced whole, never changed
 	agents map[string]*agentState
 
-	// life is the fleet's lifetime: runs derive from it, not from the
-	// short-lived context of the chat event that queued them.
-	life     context.Context
-	stopRuns context.CancelFunc
-
 	mu      sync.Mutex
 	closing bool
-	convs   map[string]*convState // by agent + "|" + key; only those with work
-	intakes map[string]*intake    // by agent: waiting work, per-person buckets
-	running map[string]*runState  // by job id
-	events  broadcast.Hub[JobEvent]
-	notices bot.Notifier // intake notices, sent off the inbound path
+	// stops cancel what lives as long as the fleet's runs (the runs, the
+	// disk watchers' walks), by registration; stopped: they were
+	// cancelled, and what registers later is cancelled at once.
+	stops    map[uint64]context.CancelCauseFunc
+	nextStop uint64
+	stopped  bool
+	convs    map[string]*convState // by agent + "|" + key; only those with work
+	intakes  map[string]*intake    // by agent: waiting work, per-person buckets
+	running  map[string]*runState  // by job id
+	events   broadcast.Hub[JobEvent]
+	notices  bot.Notifier // intake notices, sent off the inbound path
 
 	approvals *broker
 	wg        sync.WaitGroup // every goroutine the fleet starts but the disk watchers
@@ -186,20 +202,20 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 30 * time.Second
 	}
-	cfg.Disk.defaults()
+	cfg.Disk.defaults(cfg.Clock)
 	if cfg.Stream.Log == nil {
 		cfg.Stream.Log = cfg.Log
 	}
-	life, stop := context.WithCancel(context.Background())
 	f := &Fleet{
-		cfg: cfg, log: cfg.Log, red: cfg.Redactor, now: cfg.Now,
-		agents: map[string]*agentState{}, life: life, stopRuns: stop,
+		cfg: cfg, log: cfg.Log, red: cfg.Redactor, clock: cfg.Clock, timers: newTimerSet(cfg.Clock),
+		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store,
+		agents: map[string]*agentState{}, stops: map[uint64]context.CancelCauseFunc{},
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
 		giveUp: make(chan struct{}),
 	}
@@ -208,7 +224,6 @@ func New(cfg Config) (*Fleet, error) {
 		f.red = redact.New()
 	}
 	if err := f.SetAgents(cfg.Agents); err != nil {
-		stop()
 		return nil, err
 	}
 	f.approvals = newBroker(f)
@@ -323,20 +338,22 @@ func (f *Fleet) Serve(ctx context.Context) error {
 
 	done := make(chan struct{})
 	go func() { f.runs.Wait(); f.wg.Wait(); close(done) }()
-	grace := time.NewTimer(f.cfg.Grace)
+	grace := f.clock.NewTimer(f.cfg.Grace)
 	defer grace.Stop()
 	select {
 	case <-done:
-	case <-grace.C:
+	case <-grace.Chan():
 		f.log.Warn("grace period over: interrupting running jobs")
 		f.stopRuns()
+		giveUp := f.clock.NewTimer(storeGrace)
 		select {
 		case <-done:
-		case <-time.After(storeGrace):
+		case <-giveUp.Chan():
 			f.log.Error("runs still recording their end after the grace period; giving up on the store")
 			close(f.giveUp)
 			<-done
 		}
+		giveUp.Stop()
 	}
 	f.stopRuns()
 	f.watchers.Wait()
@@ -345,10 +362,64 @@ func (f *Fleet) Serve(ctx context.Context) error {
 	default:
 		close(f.giveUp)
 	}
-	f.approvals.stop()
+	f.timers.stop() // approval expiries and idle closes: none from now on
 	f.closeIdle(context.WithoutCancel(ctx))
 	f.notices.Close()
 	return nil
+}
+
+// now is the time on the fleet's clock.
+func (f *Fleet) now() time.Time { return f.clock.Now() }
+
+// untilStopped returns a context that keeps parent's values but not its
+// cancellation (a run outlives the chat event that queued it) and ends
+// when the fleet stops its runs, or when cancel is called; release
+// forgets it (call it when done, after cancel or not).
+func (f *Fleet) untilStopped(parent context.Context) (ctx context.Context, cancel context.CancelCauseFunc, release func()) {
+	ctx, cancel = context.WithCancelCause(context.WithoutCancel(parent))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		cancel(context.Canceled)
+		return ctx, cancel, func() {}
+	}
+	id := f.nextStop
+	f.nextStop++
+	f.stops[id] = cancel
+	return ctx, cancel, func() {
+		f.mu.Lock()
+		delete(f.stops, id)
+		f.mu.Unlock()
+	}
+}
+
+// stopRuns cancels every run and disk walk (they end as interrupted), and
+// those that start later at once.
+func (f *Fleet) stopRuns() {
+	f.mu.Lock()
+	f.stopped = true
+	stops := f.stops
+	f.stops = map[uint64]context.CancelCauseFunc{}
+	f.mu.Unlock()
+	for _, cancel := range stops {
+		cancel(context.Canceled)
+	}
+}
+
+// audit appends e to the audit trail. A row the store does not take is
+// lost: logged and counted, never dropped silently.
+func (f *Fleet) audit(ctx context.Context, e AuditEntry) {
+	if err := f.auditLog.Audit(context.WithoutCancel(ctx), e); err != nil {
+		f.lost("audit", err, "action", e.Action, "subject", e.Subject)
+	}
+}
+
+// lost logs and counts a record the store did not take.
+func (f *Fleet) lost(record string, err error, args ...any) {
+	f.log.Error("record lost: the store did not take it", append([]any{"record", record, "err", err}, args...)...)
+	if f.cfg.Metrics != nil {
+		f.cfg.Metrics.RecordLost(record)
+	}
 }
 
 // storeGrace is how long shutdown waits, after interrupting the runs, for

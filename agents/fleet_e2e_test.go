@@ -28,6 +28,7 @@ type world struct {
 	fleet *agents.Fleet
 	store *store.DB
 	model *claudetest.ModelServer
+	rig   *agentstest.Rig
 	hub   *console.Hub
 	lines <-chan console.Line
 	ws    string
@@ -36,21 +37,25 @@ type world struct {
 
 const agentName = agentstest.Agent
 
+// newWorld runs the real CLI against the fake model.
 func newWorld(t *testing.T, model claudetest.Responder, tweak func(*agents.AgentSpec), secrets ...string) *world {
+	t.Helper()
+	return startWorld(t, agentstest.Options{Model: model, Spec: tweak, Secrets: secrets})
+}
+
+// startWorld runs a rig with o, the console chat and alice as approver.
+func startWorld(t *testing.T, o agentstest.Options) *world {
 	t.Helper()
 	w := &world{t: t, logs: &testenv.Buffer{}, hub: console.New("alice", nil)}
 	lines, unsub := w.hub.Subscribe()
 	w.lines = lines
 	t.Cleanup(unsub) // after the rig's cleanup has stopped the adapter
-	rig := agentstest.Start(t, agentstest.Options{
-		Model:     model,
-		Approvers: map[string][]string{bot.Console: {"alice"}},
-		Spec:      tweak,
-		Chats:     []agentstest.Chat{{Platform: bot.Console, Adapter: w.hub.For(agentName)}},
-		Secrets:   secrets,
-		Stream:    agentstest.FastStream,
-		LogOutput: w.logs,
-	})
+	o.Approvers = map[string][]string{bot.Console: {"alice"}}
+	o.Chats = []agentstest.Chat{{Platform: bot.Console, Adapter: w.hub.For(agentName)}}
+	o.Stream = agentstest.FastStream
+	o.LogOutput = w.logs
+	rig := agentstest.Start(t, o)
+	w.rig = rig
 	w.fleet, w.store, w.model, w.ws = rig.Fleet, rig.Store, rig.Model, rig.Workspace
 	// The adapter registers its handler asynchronously.
 	w.waitHandler()
@@ -76,7 +81,7 @@ func (w *world) expect(re string) string {
 				return l.Text
 			}
 		case <-timeout:
-			w.t.Fatalf("no console line matching %q; saw:\n%s", re, strings.Join(seen, "\n---\n"))
+			w.t.Fatalf("no console line matching %q; saw:\n%s\nlog:\n%s", re, strings.Join(seen, "\n---\n"), w.logs.String())
 		}
 	}
 }
@@ -192,7 +197,7 @@ func TestFleetApprovalAllowOnce(t *testing.T) {
 		t.Fatalf("approved tool did not run: %v", err)
 	}
 	a, err := w.store.Approval(context.Background(), id)
-	if err != nil || a.Status != agents.ApprovalAllowed || a.DecidedBy != "alice" || a.InputHash == "" {
+	if err != nil || a.Status != agents.Allowed || a.DecidedBy != "alice" || a.InputHash == "" {
 		t.Fatalf("approval row %+v, %v", a, err)
 	}
 	audit, err := w.store.AuditLog(context.Background(), store.AuditFilter{Agent: agentName, ActionPrefix: "approval."})
@@ -224,7 +229,7 @@ func TestFleetApprovalDenyAndNonApprover(t *testing.T) {
 	if !strings.Contains(res.Notice, "does not belong") || res.Card != nil {
 		t.Fatalf("click off the card: %+v", res)
 	}
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalPending {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Pending {
 		t.Fatalf("approval decided by a non-approver: %+v", a)
 	}
 	// Every attempt is audited.
@@ -261,7 +266,7 @@ func TestFleetApprovalExpiresClosed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.ws, "late.txt")); err == nil {
 		t.Fatal("expired approval let the tool run")
 	}
-	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.ApprovalExpired {
+	if a, _ := w.store.Approval(context.Background(), id); a.Status != agents.Expired {
 		t.Fatalf("approval %+v, want expired", a)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/bot"
 )
 
@@ -46,15 +48,15 @@ type intakeRig struct {
 	f   *Fleet
 	a   *agentState
 	box *noticeBox
-	now time.Time
+	clk *clockwork.FakeClock
 }
 
 func newIntakeRig(t *testing.T, spec AgentSpec) *intakeRig {
-	r := &intakeRig{box: &noticeBox{}, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	r := &intakeRig{box: &noticeBox{}, clk: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))}
 	spec.Name = "garden"
 	r.a = newAgentState(spec)
 	r.a.slots <- struct{}{} // busy
-	r.f = &Fleet{cfg: Config{Chat: r.box}, log: slog.New(slog.DiscardHandler), now: func() time.Time { return r.now },
+	r.f = &Fleet{cfg: Config{Chat: r.box}, log: slog.New(slog.DiscardHandler), clock: r.clk,
 		agents: map[string]*agentState{"garden": r.a}, convs: map[string]*convState{}, intakes: map[string]*intake{},
 		running: map[string]*runState{}}
 	t.Cleanup(r.f.notices.Close)
@@ -97,7 +99,7 @@ func TestIntakeTokenBucketPerUser(t *testing.T) {
 	if got := r.waiting("calm"); len(got) != 1 {
 		t.Fatalf("calm has %v waiting: one person's bucket is not another's", got)
 	}
-	r.now = r.now.Add(20 * time.Second) // one token back (3 per minute)
+	r.clk.Advance(20 * time.Second) // one token back (3 per minute)
 	r.say("flood", "c1", "f5")
 	r.say("flood", "c1", "f6")
 	if got := r.waiting("flood"); len(got) != 4 || got[3] != "f5" {
@@ -108,7 +110,7 @@ func TestIntakeTokenBucketPerUser(t *testing.T) {
 		t.Fatalf("%d rate-limit notices, want one per person per window: %q", n, r.box.sent)
 	}
 	// The next window brings the next notice.
-	r.now = r.now.Add(DefaultNoticeEvery)
+	r.clk.Advance(DefaultNoticeEvery)
 	for range 5 {
 		r.say("flood", "c1", "again")
 	}

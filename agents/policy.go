@@ -6,16 +6,6 @@ import (
 	"strings"
 )
 
-// Verdict is what the policy says about a tool request.
-type Verdict int
-
-// Policy verdicts.
-const (
-	Ask Verdict = iota // a person decides
-	PolicyAllow
-	PolicyDeny
-)
-
 // Policy decides tool requests from rules in Claude Code's permission rule
 // syntax: "Read" (the whole tool), "Bash(git *)" or legacy "Bash(git:*)" (a
 // command pattern), "mcp__server__*" or "mcp__server" (all of a server's
@@ -27,19 +17,20 @@ type Policy struct {
 	Deny  []string
 }
 
-// Decide returns the verdict for tool with input, and the rule that decided.
+// Decide returns the verdict for tool with input (Allowed, Denied, or
+// Pending when a person decides), and the rule that decided.
 func (p Policy) Decide(tool string, input json.RawMessage) (Verdict, string) {
 	for _, r := range p.Deny {
 		if RuleMatches(r, tool, input) {
-			return PolicyDeny, r
+			return Denied, r
 		}
 	}
 	for _, r := range p.Allow {
 		if RuleMatches(r, tool, input) {
-			return PolicyAllow, r
+			return Allowed, r
 		}
 	}
-	return Ask, ""
+	return Pending, ""
 }
 
 // RuleMatches reports whether a permission rule covers a tool call.

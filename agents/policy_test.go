@@ -44,13 +44,13 @@ func TestRuleMatches(t *testing.T) {
 func TestPolicyDenyWins(t *testing.T) {
 	p := Policy{Allow: []string{"Bash"}, Deny: []string{"Bash(rm *)"}}
 	cmd := json.RawMessage(`{"command":"rm -rf /"}`)
-	if v, rule := p.Decide("Bash", cmd); v != PolicyDeny || rule != "Bash(rm *)" {
+	if v, rule := p.Decide("Bash", cmd); v != Denied || rule != "Bash(rm *)" {
 		t.Fatalf("got %v %q, want deny by Bash(rm *)", v, rule)
 	}
-	if v, _ := p.Decide("Bash", json.RawMessage(`{"command":"ls"}`)); v != PolicyAllow {
+	if v, _ := p.Decide("Bash", json.RawMessage(`{"command":"ls"}`)); v != Allowed {
 		t.Fatalf("ls: got %v, want allow", v)
 	}
-	if v, _ := p.Decide("Write", json.RawMessage(`{"file_path":"a"}`)); v != Ask {
+	if v, _ := p.Decide("Write", json.RawMessage(`{"file_path":"a"}`)); v != Pending {
 		t.Fatalf("Write: got %v, want ask", v)
 	}
 }

@@ -11,7 +11,7 @@ type warmConn struct {
 	conn    Conn
 	session string
 	since   time.Time
-	timer   *time.Timer
+	timer   *ownedTimer // closes it when idle too long
 }
 
 // acquire returns a process for rs: the conversation's warm one when it
@@ -79,7 +79,7 @@ func (f *Fleet) release(rs *runState, conn Conn, healthy bool) {
 	a := rs.a
 	key := rs.p.convKey
 	if !healthy || !a.spec.Warm || key == "" || rs.job.SessionID == "" {
-		f.closeConn(f.life, a, conn)
+		f.closeConn(context.Background(), a, conn)
 		return
 	}
 	a.mu.Lock()
@@ -88,10 +88,10 @@ func (f *Fleet) release(rs *runState, conn Conn, healthy bool) {
 		old.timer.Stop()
 		delete(a.idle, key)
 		f.wg.Add(1)
-		go func() { defer f.wg.Done(); f.closeConn(f.life, a, old.conn) }()
+		go func() { defer f.wg.Done(); f.closeConn(context.Background(), a, old.conn) }()
 	}
 	w := &warmConn{conn: conn, session: rs.job.SessionID, since: f.now()}
-	w.timer = time.AfterFunc(a.spec.IdleTimeout, func() {
+	w.timer = f.timers.after(a.spec.IdleTimeout, func() {
 		a.mu.Lock()
 		if a.idle[key] != w {
 			a.mu.Unlock()

@@ -66,18 +66,6 @@ type Conversation struct {
 	LastActive time.Time
 }
 
-// ApprovalStatus is the state of an approval request.
-type ApprovalStatus string
-
-// Approval states. Only ApprovalPending can change.
-const (
-	ApprovalPending      ApprovalStatus = "pending"
-	ApprovalAllowed      ApprovalStatus = "allowed"
-	ApprovalAllowSession ApprovalStatus = "allowed_session"
-	ApprovalDenied       ApprovalStatus = "denied"
-	ApprovalExpired      ApprovalStatus = "expired"
-)
-
 // Approval is a tool-use request waiting for (or given) a person's decision.
 type Approval struct {
 	ID           string // unguessable; carried in button ids
@@ -88,7 +76,7 @@ type Approval struct {
 	Tool         string
 	Input        json.RawMessage // redacted tool input
 	InputHash    string          // sha256 of the exact tool input
-	Status       ApprovalStatus
+	Status       Verdict
 	Requested    time.Time
 	Expires      time.Time
 	DecidedBy    string
@@ -125,30 +113,63 @@ type JobFilter struct {
 	Limit  int // 0 = store default (100)
 }
 
-// Store is what the fleet needs of persistent state. store.DB implements it.
-type Store interface {
-	Conversation(ctx context.Context, agent, key string) (Conversation, error)
-	PutConversation(ctx context.Context, c Conversation) error
-	DeleteConversation(ctx context.Context, agent, key string) error
-	Conversations(ctx context.Context, agent string) ([]Conversation, error)
-
+// JobStore records runs as jobs with their transcripts. The fleet's runs
+// use it; Recover settles what a previous process left running.
+type JobStore interface {
+	// CreateJob writes a new job row (queued or running).
 	CreateJob(ctx context.Context, j Job) error
+	// UpdateJob replaces a job row; ErrNotFound if there is none.
 	UpdateJob(ctx context.Context, j Job) error
-	Job(ctx context.Context, id string) (Job, error)
-	Jobs(ctx context.Context, f JobFilter) ([]Job, error)
+	// AppendEvents adds transcript events, all or none.
 	AppendEvents(ctx context.Context, evs []JobEvent) error
-	Events(ctx context.Context, jobID string, afterSeq int) ([]JobEvent, error)
+	// FinishJob records a job's end in one transaction, all or none: the
+	// last events, the final row and, when conv is not nil, the
+	// conversation's session (as PutConversation would). ErrNotFound if
+	// the job row is gone.
+	FinishJob(ctx context.Context, j Job, evs []JobEvent, conv *Conversation) error
 	// InterruptRunning marks every queued or running job interrupted with
 	// reason and returns them.
 	InterruptRunning(ctx context.Context, reason string, at time.Time) ([]Job, error)
+	// Closed reports whether the store was closed: no write can succeed
+	// any more, so a failed write is not retried.
+	Closed() bool
+}
 
+// ConversationStore binds conversations to the CLI's sessions.
+type ConversationStore interface {
+	// Conversation returns agent's conversation key; ErrNotFound if none.
+	Conversation(ctx context.Context, agent, key string) (Conversation, error)
+	DeleteConversation(ctx context.Context, agent, key string) error
+	Conversations(ctx context.Context, agent string) ([]Conversation, error)
+}
+
+// ApprovalStore holds approval requests: rows first, so that a decision,
+// an expiry or a restart all go through the same compare-and-set.
+type ApprovalStore interface {
 	CreateApproval(ctx context.Context, a Approval) error
+	// Approval returns approval id; ErrNotFound if there is none.
 	Approval(ctx context.Context, id string) (Approval, error)
 	// DecideApproval moves a pending approval to status. If it is not
 	// pending it returns the current row and ErrNotPending.
-	DecideApproval(ctx context.Context, id string, status ApprovalStatus, by, reason string, at time.Time) (Approval, error)
+	DecideApproval(ctx context.Context, id string, status Verdict, by, reason string, at time.Time) (Approval, error)
+	// SetApprovalRefs stores the chat messages of the approval's cards
+	// (JSON), for later edits and to bind clicks to them.
 	SetApprovalRefs(ctx context.Context, id, refs string) error
+	// Approvals lists agent's approvals ("" = every agent's), newest
+	// first; pendingOnly keeps the pending ones; limit 0 = no limit.
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]Approval, error)
+}
 
+// AuditLog is the audit trail.
+type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
+}
+
+// Store is every store the fleet uses; store.DB implements it. Each part
+// of the fleet holds only the interfaces it needs.
+type Store interface {
+	JobStore
+	ConversationStore
+	ApprovalStore
+	AuditLog
 }

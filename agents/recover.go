@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/herdbot/herdbot/bot"
@@ -11,25 +12,29 @@ import (
 // queued or running become interrupted, their conversations are told, and
 // pending approvals expire ("herdbot restarted") with their cards edited.
 func (f *Fleet) Recover(ctx context.Context) error {
-	jobs, err := f.cfg.Store.InterruptRunning(ctx, "interrupted: herdbot restarted", f.now())
+	jobs, err := f.jobs.InterruptRunning(ctx, "interrupted: herdbot restarted", f.now())
 	if err != nil {
 		return fmt.Errorf("interrupt stale jobs: %w", err)
 	}
-	pending, err := f.cfg.Store.Approvals(ctx, "", true, 0)
+	pending, err := f.approvalRows.Approvals(ctx, "", true, 0)
 	if err != nil {
 		return fmt.Errorf("list pending approvals: %w", err)
 	}
 	for _, a := range pending {
-		row, err := f.cfg.Store.DecideApproval(ctx, a.ID, ApprovalExpired, "herdbot", "expired (herdbot restarted)", f.now())
-		if err != nil {
+		row, err := f.approvalRows.DecideApproval(ctx, a.ID, Expired, "herdbot", "expired (herdbot restarted)", f.now())
+		if errors.Is(err, ErrNotPending) {
 			continue // decided meanwhile
 		}
+		if err != nil {
+			f.lost("approval_settle", err, "approval", a.ID, "status", Expired)
+			continue
+		}
 		f.approvals.editCards(ctx, row)
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: a.Agent, Actor: "herdbot",
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: a.Agent, Actor: "herdbot",
 			Action: "approval.expired_restart", Subject: a.ID})
 	}
 	for _, j := range jobs {
-		_ = f.cfg.Store.Audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
+		f.audit(ctx, AuditEntry{Time: f.now(), Agent: j.Agent, Actor: "herdbot",
 			Action: "job.interrupted_restart", Subject: j.ID})
 		a, err := f.agent(j.Agent)
 		if err != nil || j.Conversation == "" {

@@ -26,6 +26,10 @@ type runParams struct {
 	jobID    string     // preset job id, or ""
 	slotHeld bool       // dispatch took one of the agent's slots for this run; the run releases it
 	stored   chan<- Job // told once the job row is written (RunRequest.Stored)
+	// registered, if set, is called with the run once it is registered
+	// (cancellable, in the fleet's running set): a conversation notes its
+	// current run.
+	registered func(*runState)
 }
 
 // runState is one job while it runs.
@@ -63,11 +67,6 @@ type runState struct {
 // execute runs one job to its end and returns its result. It waits for a
 // slot under the agent's concurrency cap first.
 func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunResult, error) {
-	return f.executeHooked(ctx, a, p, nil)
-}
-
-// executeHooked is execute with a hook called once the run is registered.
-func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, hook func(*runState)) (RunResult, error) {
 	held := p.slotHeld // one of a.slots is ours: released when the run ends
 	defer func() {
 		if held {
@@ -105,7 +104,7 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 	if held {
 		job.Status = JobRunning
 	}
-	if err := f.cfg.Store.CreateJob(ctx, job); err != nil {
+	if err := f.jobs.CreateJob(ctx, job); err != nil {
 		err = fmt.Errorf("create job: %w", err)
 		f.notRecorded(ctx, a, p, err)
 		return RunResult{}, err
@@ -116,16 +115,17 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 		default:
 		}
 	}
-	runCtx, cancel := context.WithCancelCause(f.life)
+	runCtx, cancel, release := f.untilStopped(ctx)
+	defer release()
 	defer cancel(nil)
 	stopOuter := context.AfterFunc(ctx, func() { cancel(ErrCancelled) })
 	defer stopOuter()
-	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}, flushed: time.Now()}
+	rs := &runState{f: f, a: a, p: p, job: job, cancel: cancel, pending: map[string]string{}, flushed: f.now()}
 	f.mu.Lock()
 	f.running[job.ID] = rs
 	f.mu.Unlock()
-	if hook != nil {
-		hook(rs)
+	if p.registered != nil {
+		p.registered(rs)
 	}
 	defer func() {
 		f.mu.Lock()
@@ -141,12 +141,12 @@ func (f *Fleet) executeHooked(ctx context.Context, a *agentState, p runParams, h
 			return f.finish(context.WithoutCancel(ctx), rs, "", nil, causeOf(runCtx))
 		}
 		rs.job.Status, rs.job.Started = JobRunning, f.now()
-		if err := f.cfg.Store.UpdateJob(runCtx, rs.job); err != nil {
+		if err := f.jobs.UpdateJob(runCtx, rs.job); err != nil {
 			f.log.Error("mark job running", "job", job.ID, "err", err)
 		}
 	}
 
-	timer := time.AfterFunc(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
+	timer := f.timers.after(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
 	// Over its disk limit the agent gets no new run.
@@ -217,7 +217,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	a, p := rs.a, rs.p
 	session := ""
 	if p.convKey != "" {
-		c, err := f.cfg.Store.Conversation(ctx, a.spec.Name, p.convKey)
+		c, err := f.conversations.Conversation(ctx, a.spec.Name, p.convKey)
 		if err == nil && c.SessionID != "" && f.now().Sub(c.LastActive) < a.spec.SessionTimeout {
 			session = c.SessionID
 		}
@@ -254,7 +254,9 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	}
 	f.release(rs, conn, healthy && err == nil)
 	if errors.Is(err, ErrSessionNotFound) && session != "" && retry {
-		_ = f.cfg.Store.DeleteConversation(ctx, a.spec.Name, p.convKey)
+		if err := f.conversations.DeleteConversation(ctx, a.spec.Name, p.convKey); err != nil {
+			f.lost("conversation_reset", err, "agent", a.spec.Name, "conversation", p.convKey)
+		}
 		if rs.stream != nil {
 			rs.stream.Row("↻ the previous session could not be found; starting a new one")
 		}
@@ -506,12 +508,6 @@ func (f *Fleet) outbox(agent string, to bot.Target) (bot.Outbox, bool) {
 	return f.cfg.Chat.Outbox(agent, to.Platform)
 }
 
-// jobFinisher is implemented by stores that can record a job's end (last
-// events, final row, conversation) in one transaction; store.DB does.
-type jobFinisher interface {
-	FinishJob(ctx context.Context, j Job, evs []JobEvent, conv *Conversation) error
-}
-
 // recordEnd writes the rest of the transcript, the final job row and the
 // conversation's session. A store that cannot write (a full disk) is
 // retried, with backoff up to recordRetryMax, until it takes the end or
@@ -522,27 +518,15 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 	write := func() error {
 		rs.flushMu.Lock()
 		defer rs.flushMu.Unlock()
-		if fin, ok := f.cfg.Store.(jobFinisher); ok {
-			rs.mu.Lock()
-			buf := rs.buf
-			rs.mu.Unlock()
-			if err := fin.FinishJob(ctx, j, buf, conv); err != nil {
-				return err
-			}
-			rs.mu.Lock()
-			rs.buf = rs.buf[len(buf):]
-			rs.mu.Unlock()
-			return nil
-		}
-		if err := rs.flushLocked(ctx); err != nil {
+		rs.mu.Lock()
+		buf := rs.buf
+		rs.mu.Unlock()
+		if err := f.jobs.FinishJob(ctx, j, buf, conv); err != nil {
 			return err
 		}
-		if err := f.cfg.Store.UpdateJob(ctx, j); err != nil {
-			return err
-		}
-		if conv != nil {
-			return f.cfg.Store.PutConversation(ctx, *conv)
-		}
+		rs.mu.Lock()
+		rs.buf = rs.buf[len(buf):]
+		rs.mu.Unlock()
 		return nil
 	}
 	wait := recordRetryMin
@@ -554,7 +538,7 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			}
 			return
 		}
-		if c, ok := f.cfg.Store.(closer); (ok && c.Closed()) || errors.Is(err, ErrNotFound) {
+		if f.jobs.Closed() || errors.Is(err, ErrNotFound) {
 			// No retry can succeed: the store was closed (a crash in
 			// tests) or the job row is gone. Recover settles it.
 			f.log.Error("record job end", "job", j.ID, "status", j.Status, "err", err)
@@ -564,7 +548,7 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 			f.log.Error("record job end; retrying until the store takes it", "job", j.ID, "status", j.Status, "attempt", try, "err", err)
 		}
 		select {
-		case <-time.After(wait):
+		case <-f.clock.After(wait):
 		case <-f.giveUp:
 			f.log.Error("job end not recorded before shutdown; the next start marks it interrupted", "job", j.ID, "status", j.Status, "err", err)
 			return
@@ -572,10 +556,6 @@ func (f *Fleet) recordEnd(ctx context.Context, rs *runState, conv *Conversation)
 		wait = min(2*wait, recordRetryMax)
 	}
 }
-
-// closer is implemented by stores that can tell they were closed;
-// store.DB does.
-type closer interface{ Closed() bool }
 
 // Retry pacing of recordEnd.
 const (

@@ -123,18 +123,11 @@ type Result struct {
 	Errors     []string
 }
 
-// Behavior is a permission decision.
-type Behavior string
-
-// Permission decisions.
-const (
-	Allow Behavior = "allow" // allow this call (with Decision.Input); the CLI keeps no rule
-	Deny  Behavior = "deny"
-)
-
 // Decision answers a PermissionRequest.
 type Decision struct {
-	Behavior  Behavior
+	// Verdict is Allowed or AllowedSession (allow this call, with Input;
+	// the CLI keeps no rule), or any other verdict (deny).
+	Verdict   Verdict
 	Message   string // reason shown to the model on deny
 	Interrupt bool   // deny and stop the turn
 	// Input is the tool input to run with (allow); the request's own input

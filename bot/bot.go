@@ -75,11 +75,23 @@ const (
 	StyleDanger
 )
 
+// The choices a person has on an approval card: its buttons, console's
+// /approve and `herdbot approve` (agents.ParseChoice says what each
+// decides).
+const (
+	ChoiceOnce    = "once"    // allow this call
+	ChoiceSession = "session" // allow this call, and this exact input again in the session
+	ChoiceDeny    = "deny"
+)
+
+// Choices lists the choices, in the order cards show them.
+var Choices = []string{ChoiceOnce, ChoiceSession, ChoiceDeny}
+
 // Button is an approval button. Its platform id carries only ApprovalID and
 // Choice (see ButtonID).
 type Button struct {
 	ApprovalID string
-	Choice     string // once, session, deny
+	Choice     string // ChoiceOnce, ChoiceSession or ChoiceDeny
 	Label      string
 	Style      ButtonStyle
 }

@@ -78,20 +78,27 @@ func (l *loader) loadAgent(a *agentLoad, f *Fleet) *Agent {
 	a.raw = l.fleetOnly(a.raw, a.doc)
 	a.raw = hcWalk{l: l, d: a.doc}.object(hcAgentFile, a.raw, "", agentSpecType, false)
 	var own agentSpec
-	for _, fe := range decode(a.raw, &own, true) {
+	for _, fe := range decodeMap(a.raw, &own, true) {
 		l.ps.add(a.file, a.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
 
+	// The agent's layers, lowest first: the top fleet file's docker, the
+	// defaults in effect for it, its own file, the fleet's overrides for
+	// it. network is not merged: each layer may only narrow the one below
+	// (network.go).
 	r := l.newAgentRes(a, f)
-	merged := map[string]any{}
+	fleetDocker := map[string]any{}
 	if d, ok := l.raw["docker"].(map[string]any); ok {
-		merged["docker"] = d
+		fleetDocker["docker"] = d
 	}
-	merged = deepMerge(merged, without(r.defs, "network"))
-	merged = deepMerge(merged, without(a.raw, "network"))
-	merged = deepMerge(merged, without(r.ov, "network"))
+	k, err := merge(fleetDocker, r.defs, a.raw, r.ov)
+	if err != nil {
+		l.ps.add(a.file, 0, "", "%v", err)
+		return nil
+	}
+	k.Delete("network")
 	var spec agentSpec
-	for _, fe := range decode(merged, &spec, false) {
+	for _, fe := range decode(k, &spec, false) {
 		r.errf(fe.Path, "%s", fe.Msg)
 	}
 	return r.resolve(&spec)
@@ -347,7 +354,7 @@ func (r *agentRes) mcpServers(in map[string]mcpSpec) map[string]MCPServer {
 		if err := validName(name); err != nil {
 			r.errf(p, "%v", err)
 		}
-		m := MCPServer{Type: s.Type, Command: s.Command, Args: s.Args, Env: s.Env, URL: s.URL, Headers: s.Headers}
+		m := MCPServer(s)
 		if m.Type == "" {
 			m.Type = "stdio"
 			if m.Command == "" && m.URL != "" {
@@ -394,5 +401,5 @@ func (r *agentRes) approvers(s approversSpec) Approvers {
 			r.errf(fmt.Sprintf("approvers.web[%d]", i), "%q is not local, operator or *", n)
 		}
 	}
-	return Approvers{Discord: s.Discord, Slack: s.Slack, Console: s.Console, Web: s.Web}
+	return Approvers(s)
 }

@@ -44,7 +44,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 		{"MergeKeyNotMapping", map[string]string{"agents/a/agent.yaml": "name: a\nsession:\n  <<: 5\n"}, "agents/a/agent.yaml", "merge"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := loadFiles(t, with(baseFleet, tc.files), nil)
+			_, _, err := loadFiles(t, with(baseFleet, tc.files), nil)
 			ps := problemsOf(t, err)
 			found := false
 			for _, p := range ps {

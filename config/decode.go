@@ -8,17 +8,14 @@ import (
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
 )
 
-// mapProvider is a koanf.Provider over an already parsed map.
-type mapProvider map[string]any
-
-func (m mapProvider) ReadBytes() ([]byte, error) {
-	return nil, errors.New("mapProvider does not provide bytes")
-}
-
-func (m mapProvider) Read() (map[string]any, error) { return m, nil }
+// keyDelim separates keys in koanf's flattened key paths. It is a control
+// character (never in a key: the YAML reader refuses those) so that keys
+// with dots (labels, MCP server names, host_config) stay whole.
+const keyDelim = "\x1f"
 
 // fieldError is a decoding problem at a field path.
 type fieldError struct {
@@ -26,17 +23,60 @@ type fieldError struct {
 	Msg  string
 }
 
-// decode decodes m into out (a pointer to a schema struct) through koanf.
-// strict rejects unknown keys. Keys match exactly (case-sensitive): "Image"
-// is not "image". Types are not bent: "1.5" is not a whole number, "yes"
-// is not true and a single value is not a list.
-func decode(m map[string]any, out any, strict bool) []fieldError {
+// merge loads layers into one koanf, each merged over the ones before it
+// with koanf's merge: mappings merge key by key, anything else (lists
+// included) replaces what is below. "key:" with nothing in an upper layer
+// sets nothing there, so it keeps what is below (see withoutNulls). The
+// layers are the parsed, interpolated files (or parts of them): parsing
+// stays with yaml nodes for the line of every field.
+func merge(layers ...map[string]any) (*koanf.Koanf, error) {
 	k := koanf.New(keyDelim)
-	if err := k.Load(mapProvider(m), nil); err != nil {
+	for i, m := range layers {
+		if i > 0 {
+			m = withoutNulls(m)
+		}
+		// confmap copies m: koanf's merge keeps the maps it is given.
+		if err := k.Load(confmap.Provider(m, ""), nil); err != nil {
+			return nil, fmt.Errorf("merge configuration: %w", err)
+		}
+	}
+	return k, nil
+}
+
+// withoutNulls returns m without the keys whose value is null, at every
+// level of mappings (lists are values: kept whole).
+func withoutNulls(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+		case map[string]any:
+			out[k] = withoutNulls(v)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// decodeMap decodes m into out: decode of m as the only layer.
+func decodeMap(m map[string]any, out any, strict bool) []fieldError {
+	k, err := merge(m)
+	if err != nil {
 		return []fieldError{{"", err.Error()}}
 	}
+	return decode(k, out, strict)
+}
+
+// decode unmarshals k into out (a pointer to a schema struct) with koanf's
+// mapstructure decoder, matching fields by their yaml tag. strict rejects
+// unknown keys. Keys match exactly (case-sensitive): "Image" is not
+// "image". Types are not bent: "1.5" is not a whole number, "yes" is not
+// true and a single value is not a list. The problems name field paths;
+// the caller finds their file and line.
+func decode(k *koanf.Koanf, out any, strict bool) []fieldError {
 	err := k.UnmarshalWithConf("", out, koanf.UnmarshalConf{
-		Tag: "koanf",
+		Tag: "yaml",
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
 				wholeNumberHook,

@@ -69,7 +69,7 @@ func TestDiskLimitErrors(t *testing.T) {
 			if tc.fleet != "" {
 				files["herdbot.yaml"] = tc.fleet
 			}
-			_, err, _ := loadFiles(t, files, nil)
+			_, _, err := loadFiles(t, files, nil)
 			p := findProblem(t, err, tc.file, tc.field, tc.msg)
 			if tc.line != 0 && p.Line != tc.line {
 				t.Errorf("line %d, want %d: %s", p.Line, tc.line, p)

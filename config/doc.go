@@ -3,9 +3,14 @@
 // herdctl-agent.yaml), the fleet .env and each agent's own .env.
 //
 // Files are parsed with go.yaml.in/yaml/v3 into nodes (for line numbers,
-// alias-bomb limits and per-field variable scopes), then decoded strictly
-// through koanf into the schema structs of schema.go, and resolved into the
-// plain types of types.go (Fleet, Agent, Schedule…) that the rest of herdbot
+// alias-bomb limits and per-field variable scopes) and turned into maps;
+// koanf loads those maps as layers (an agent: the fleet's docker, the
+// defaults, its own file, the fleet's overrides for it; a sub-fleet: its
+// file under its fleets[] entry's overrides), merges them (mappings key by
+// key, lists and values replace) and unmarshals them strictly through
+// mapstructure into the schema structs of schema.go. Decoding problems name
+// a field path, which the yaml nodes turn into file and line. The result is
+// resolved into the plain types of types.go (Fleet, Agent, Schedule…) that the rest of herdbot
 // consumes. Trust follows the file: an agent file may not set the options
 // that would weaken its agent's sandbox, and it reads the fleet .env (as
 // herdctl's do) only when the agent cannot write it; see agentvars.go and
@@ -17,6 +22,6 @@
 //
 // Load collects every problem into one *Errors. Summary prints what
 // `herdbot validate` shows, Scaffold writes `herdbot init`'s fleet,
-// WriteReference the field reference, and Watch reports file changes for
+// WriteReference the field reference, and WatchReady reports file changes for
 // hot reload.
 package config

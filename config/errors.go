@@ -59,8 +59,6 @@ func (ps *problems) add(file string, line int, field, format string, args ...any
 	ps.list = append(ps.list, Problem{File: file, Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-func (ps *problems) empty() bool { return len(ps.list) == 0 }
-
 // err returns nil or an *Errors with the problems sorted and deduplicated,
 // every known secret value masked.
 func (ps *problems) err(secrets []string) *Errors {

@@ -45,17 +45,17 @@ func with(base map[string]string, files map[string]string) map[string]string {
 
 // loadFiles writes files and loads the fleet with a fixed process
 // environment (nil: empty).
-func loadFiles(t *testing.T, files map[string]string, procEnv map[string]string) (*Fleet, error, string) {
+func loadFiles(t *testing.T, files map[string]string, procEnv map[string]string) (*Fleet, string, error) {
 	t.Helper()
 	dir := writeFiles(t, files)
 	f, err := load(dir, mapLookup(procEnv))
-	return f, err, dir
+	return f, dir, err
 }
 
 // mustLoad loads files and fails the test on any error.
 func mustLoad(t *testing.T, files map[string]string, procEnv map[string]string) *Fleet {
 	t.Helper()
-	f, err, _ := loadFiles(t, files, procEnv)
+	f, _, err := loadFiles(t, files, procEnv)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

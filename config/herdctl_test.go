@@ -91,7 +91,7 @@ func TestAgentCannotWidenItsSandbox(t *testing.T) {
 		"docker off": "name: a\ndocker:\n  enabled: false\n",
 		"bypass":     "name: a\npermission_mode: bypassPermissions\n",
 	} {
-		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": agent}), nil)
+		_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": agent}), nil)
 		ps := problemsOf(t, err)
 		if len(ps) != 1 || !strings.Contains(ps[0].Message, "fleet file") || !strings.HasSuffix(ps[0].File, "agent.yaml") {
 			t.Errorf("%s: want one error naming the fleet file, got %+v", name, ps)
@@ -123,7 +123,7 @@ func TestWarningsHerdbot(t *testing.T) {
 		}
 	}
 	// Warnings survive a failed load on Errors.Warnings.
-	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\nplugins: [x]\nbogus: 1\n"}), nil)
+	_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\nplugins: [x]\nbogus: 1\n"}), nil)
 	problemsOf(t, err)
 	if es := err.(*Errors); len(es.Warnings) != 1 || !strings.Contains(es.Warnings[0], "plugins") {
 		t.Errorf("Errors.Warnings = %q", es.Warnings)

@@ -213,7 +213,7 @@ func (l *loader) loadFleet() *Fleet {
 		return nil
 	}
 	l.root, l.doc, l.raw = root, root.doc, root.raw
-	for _, fe := range decode(l.raw, &l.spec, true) {
+	for _, fe := range decodeMap(l.raw, &l.spec, true) {
 		l.ps.add(l.file, l.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 	}
 	f := l.resolveFleet()
@@ -294,13 +294,24 @@ func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, 
 			}
 		}
 		ov = without(without(ov, "agents"), "fleets")
-		own = deepMerge(own, asMap(ov["defaults"]))
-		lv.raw = deepMerge(lv.raw, ov)
+		// The file with its fleets[] entry's overrides over it; its agents'
+		// defaults: the parent's, this file's, the overrides' defaults.
+		k, err := merge(lv.raw, ov)
+		if err != nil {
+			l.ps.add(file, 0, "", "%v", err)
+			return nil
+		}
+		lv.raw = k.Raw()
+		defs, err := merge(parent.defaults, own, asMap(ov["defaults"]))
+		if err != nil {
+			l.ps.add(file, 0, "", "%v", err)
+			return nil
+		}
+		lv.defaults = defs.Raw()
 		lv.defSources = append([]fieldSource{{parent.doc, refPrefix + ".defaults", lv.dir}}, lv.defSources...)
 		lv.defSources = append(lv.defSources, parent.defSources...)
-		lv.defaults = deepMerge(parent.defaults, own)
 		var sub fleetSpec
-		for _, fe := range decode(lv.raw, &sub, true) {
+		for _, fe := range decode(k, &sub, true) {
 			l.ps.add(file, lv.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 		}
 		// Settings of the whole herdbot process come from the top file.

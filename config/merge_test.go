@@ -98,3 +98,52 @@ func TestNetworkNarrowing(t *testing.T) {
 		}
 	}
 }
+
+// TestNullKeepsWhatIsBelow: "key:" with nothing in an upper layer (the
+// agent file over the defaults, the overrides over the agent file) sets
+// nothing: the value below stays.
+func TestNullKeepsWhatIsBelow(t *testing.T) {
+	f := mustLoad(t, with(baseFleet, map[string]string{
+		"herdbot.yaml": `defaults:
+  model: haiku
+  docker:
+    memory: 3g
+agents:
+  - path: agents/a
+    overrides:
+      max_turns:
+      docker:
+`,
+		"agents/a/agent.yaml": "name: a\nmax_turns: 6\nmodel:\ndocker:\n  memory:\n",
+	}), nil)
+	a := f.Agents[0]
+	if a.Model != "haiku" || a.MaxTurns != 6 || a.Docker.Memory != 3<<30 {
+		t.Errorf("model %q max_turns %d memory %d; want haiku, 6, 3g kept from below", a.Model, a.MaxTurns, a.Docker.Memory)
+	}
+}
+
+// TestAgentsDoNotShareMergedValues: merging one agent's file over the
+// fleet's docker and the defaults leaves them as written for the next
+// agent.
+func TestAgentsDoNotShareMergedValues(t *testing.T) {
+	f := mustLoad(t, map[string]string{
+		"herdbot.yaml": `docker:
+  labels: {from: fleet}
+defaults:
+  docker:
+    labels: {team: garden}
+agents:
+  - path: agents/a
+  - path: agents/b
+`,
+		"agents/a/agent.yaml": "name: a\ndocker:\n  labels: {only: a}\n",
+		"agents/b/agent.yaml": "name: b\n",
+	}, nil)
+	a, b := f.Agents[0].Docker.Labels, f.Agents[1].Docker.Labels
+	if a["from"] != "fleet" || a["team"] != "garden" || a["only"] != "a" {
+		t.Errorf("a's labels %v, want from, team and only", a)
+	}
+	if b["from"] != "fleet" || b["team"] != "garden" || b["only"] != "" {
+		t.Errorf("b's labels %v, want from and team (a's own label leaked into what is below it)", b)
+	}
+}

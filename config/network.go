@@ -21,13 +21,13 @@ func (r *agentRes) network() Network {
 		srcs []fieldSource
 	}{{r.ov, []fieldSource{{r.fleetDoc(), r.ovPrefix, ""}}}, {r.defs, defs}} {
 		var ns struct {
-			Network networkSpec `koanf:"network"`
+			Network networkSpec `yaml:"network"`
 		}
 		n, ok := layer.m["network"].(map[string]any)
 		if !ok {
 			continue
 		}
-		decode(map[string]any{"network": n}, &ns, false)
+		decodeMap(map[string]any{"network": n}, &ns, false)
 		// The source that wrote it (defaults can come from several files).
 		at := func(key string) fieldSource {
 			for _, s := range layer.srcs {
@@ -63,9 +63,9 @@ func (r *agentRes) network() Network {
 		return out
 	}
 	var own struct {
-		Network networkSpec `koanf:"network"`
+		Network networkSpec `yaml:"network"`
 	}
-	decode(map[string]any{"network": r.a.raw["network"]}, &own, false)
+	decodeMap(map[string]any{"network": r.a.raw["network"]}, &own, false)
 	narrowed := make([]string, 0, len(own.Network.Allow))
 	for i, h := range own.Network.Allow {
 		p := fmt.Sprintf("network.allow[%d]", i)

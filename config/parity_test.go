@@ -96,7 +96,7 @@ func TestHerdctlLenientObjects(t *testing.T) {
 		{"name: a\nmodel_name: x\n", "model_name", "unknown key"},
 		{"name: a\ndocker:\n  shm_size: 1g\n", "docker.shm_size", "unknown key"},
 	} {
-		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": tc.file}), nil)
+		_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": tc.file}), nil)
 		findProblem(t, err, "agents/a/agent.yaml", tc.field, tc.msg)
 	}
 }
@@ -113,7 +113,7 @@ func TestNoWeakTyping(t *testing.T) {
 		{"name: a\nallowed_tools: Read\n", "allowed_tools", "expected a list"},
 		{"name: a\nqueue:\n  mode: 3\n", "queue.mode", ""},
 	} {
-		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": tc.file}), nil)
+		_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": tc.file}), nil)
 		findProblem(t, err, "agents/a/agent.yaml", tc.field, tc.msg)
 	}
 	// A whole number written as 3.0 is a whole number.
@@ -157,7 +157,7 @@ func TestSubFleets(t *testing.T) {
 		t.Errorf("sub-fleet files %v", f.SubFleetFiles)
 	}
 	// A workspace may not hold a sub-fleet's file.
-	_, err, _ := loadFiles(t, map[string]string{
+	_, _, err := loadFiles(t, map[string]string{
 		"herdctl.yaml":     "fleets:\n  - path: ./sub/herdctl.yaml\n",
 		"sub/herdctl.yaml": "agents:\n  - path: ./a/agent.yaml\n",
 		"sub/a/agent.yaml": "name: a\nworking_directory: ..\n",
@@ -182,7 +182,7 @@ func TestSubFleets(t *testing.T) {
 			"a/herdctl.yaml": "docker:\n  dangerous_host_config: true\n"}, "a/herdctl.yaml", "docker.dangerous_host_config", "per agent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := loadFiles(t, tc.files, nil)
+			_, _, err := loadFiles(t, tc.files, nil)
 			findProblem(t, err, tc.file, tc.field, tc.msg)
 		})
 	}
@@ -226,7 +226,7 @@ func TestMisspellingHint(t *testing.T) {
 	if len(warningsContaining(f.Warnings, "schedules.s.id: unknown key: ignored")) != 1 {
 		t.Errorf("warnings %q", f.Warnings)
 	}
-	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+	_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 		"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: interval\n    intervl: 1h\n",
 	}), nil)
 	findProblem(t, err, "agents/a/agent.yaml", "schedules.s.intervl", "did you mean interval?")

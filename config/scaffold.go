@@ -14,15 +14,11 @@ import (
 var scaffoldFS embed.FS
 
 // Scaffold writes a new fleet into dir (created if missing): herdbot.yaml,
-// .env.example, .gitignore and one agent, agents/assistant, with its own
-// .env.example, every field commented. It refuses to overwrite: if any of
-// those files exists it writes nothing and says which.
-func Scaffold(dir string) error { return ScaffoldNamed(dir, "", "") }
-
-// ScaffoldNamed is Scaffold with the fleet called fleet (default
-// "myfleet") and its agent called agent (default "assistant", its
-// variables AGENT_…).
-func ScaffoldNamed(dir, fleet, agent string) error {
+// .env.example, .gitignore and one agent with its own .env.example, every
+// field commented. The fleet is called fleet (default "myfleet"), its agent
+// agent (default "assistant", its variables AGENT_…). It refuses to
+// overwrite: if any of those files exists it writes nothing and says which.
+func Scaffold(dir, fleet, agent string) error {
 	for _, n := range []string{fleet, agent} {
 		if n != "" {
 			if err := validName(n); err != nil {

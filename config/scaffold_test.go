@@ -9,7 +9,7 @@ import (
 
 func TestScaffoldLoadsCleanly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fleet")
-	if err := Scaffold(dir); err != nil {
+	if err := Scaffold(dir, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"herdbot.yaml", ".env.example", ".gitignore", "agents/assistant/agent.yaml", "agents/assistant/.env.example"} {
@@ -37,7 +37,7 @@ func TestScaffoldLoadsCleanly(t *testing.T) {
 func TestScaffoldRefusesToOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "herdbot.yaml"), []byte("mine\n"), 0o644)
-	err := Scaffold(dir)
+	err := Scaffold(dir, "", "")
 	if err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Fatalf("err = %v", err)
 	}
@@ -51,9 +51,9 @@ func TestScaffoldRefusesToOverwrite(t *testing.T) {
 
 // `herdbot init --fleet NAME --agent NAME` names the fleet and its agent,
 // the agent's directory and its variables.
-func TestScaffoldNamed(t *testing.T) {
+func TestScaffold(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fleet")
-	if err := ScaffoldNamed(dir, "mygarden", "garden-bot"); err != nil {
+	if err := Scaffold(dir, "mygarden", "garden-bot"); err != nil {
 		t.Fatal(err)
 	}
 	f, err := load(dir, mapLookup(nil))
@@ -67,7 +67,7 @@ func TestScaffoldNamed(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "GARDEN_BOT_DISCORD_BOT_TOKEN=") {
 		t.Fatalf("agent .env.example: %v\n%s", err, b)
 	}
-	if err := ScaffoldNamed(t.TempDir(), "", "bad name"); err == nil {
+	if err := Scaffold(t.TempDir(), "", "bad name"); err == nil {
 		t.Fatal("a bad agent name was accepted")
 	}
 }

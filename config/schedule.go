@@ -1,12 +1,12 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/herdbot/herdbot/sched/timing"
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 // scheduleOrder returns the schedule names in file order: the agent file's,
@@ -52,14 +52,12 @@ func (r *agentRes) schedules(in map[string]scheduleSpec) []Schedule {
 // agent has no default_prompt either, as in herdctl.
 const DefaultSchedulePrompt = "Execute your configured task"
 
-// schedule resolves one schedule; ok is false when it is skipped. Its
-// timing is checked with the scheduler's own parser and checks
-// (sched/timing), so what validates here is what the scheduler runs.
+// schedule resolves one schedule; ok is false when it is skipped. It is
+// checked with the scheduler's own check (sched/spec), so what validates
+// here is what the scheduler runs.
 func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 	p := "schedules." + name
-	if err := validName(name); err != nil {
-		r.errf(p, "%v", err)
-	}
+	reported := len(r.l.ps.list) // problems found before: see check below
 	sc := Schedule{
 		Name:          name,
 		Type:          s.Type,
@@ -127,7 +125,7 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 			r.errf(timingField, "required for an interval schedule (e.g. 30m, 12h, 2d)")
 			return sc, false
 		}
-		d, err := timing.ParseInterval(s.Interval)
+		d, err := spec.ParseInterval(s.Interval)
 		if err != nil {
 			r.errf(timingField, "%v", err)
 			return sc, false
@@ -169,11 +167,6 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 			}
 			sc.Secret = v
 		}
-		for i, f := range s.Fields {
-			if f == "" {
-				r.errf(fmt.Sprintf("%s.fields[%d]", p, i), "empty field name")
-			}
-		}
 	}
 	if s.Jitter != "" {
 		if d, err := ParseDuration(s.Jitter); err != nil || d < 0 {
@@ -182,13 +175,7 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 			sc.Jitter = d
 		}
 	}
-	if err := timing.Check(timing.Timing{Type: sc.Type, Interval: sc.Interval, Cron: sc.Cron, Location: sc.Timezone, At: sc.At, Jitter: sc.Jitter}, time.Now()); err != nil {
-		field := timingField
-		if strings.HasPrefix(err.Error(), "jitter") {
-			field = p + ".jitter"
-		}
-		r.errf(field, "%v", err)
-	}
+	r.check(sc, p, timingField, reported)
 	if err := oneOf(sc.CatchUp, CatchUpModes); err != nil {
 		r.errf(p+".catch_up", "%v", err)
 	}
@@ -196,8 +183,66 @@ func (r *agentRes) schedule(name string, s scheduleSpec) (Schedule, bool) {
 	return sc, true
 }
 
+// check runs the scheduler's check of sc (spec.Check, which `herdbot
+// start` runs too) and reports what it finds at the field it names: p is
+// the schedule's path, timingField the path its timing is written at. A
+// field this file already reported a problem for since reported (the
+// length of the problem list when sc's resolution began), in words of its
+// own, is not reported twice.
+func (r *agentRes) check(sc Schedule, p, timingField string, reported int) {
+	err := spec.Check(spec.Schedule{Agent: r.out.Name, Name: sc.Name, Type: sc.Type, Interval: sc.Interval, Cron: sc.Cron,
+		Location: sc.Timezone, At: sc.At, Jitter: sc.Jitter, Prompt: sc.Prompt, CatchUp: sc.CatchUp, Secret: sc.Secret,
+		Fields: sc.Fields}, time.Now())
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, err := range errs {
+		var fe *spec.FieldError
+		if !errors.As(err, &fe) {
+			r.errf(p, "%v", err)
+			continue
+		}
+		field := map[string]string{
+			"agent": "name", "name": p, "interval": timingField, "cron": timingField, "at": timingField,
+			"secret": p + ".secret_env",
+		}[fe.Field]
+		if field == "" {
+			field = p + "." + fe.Field
+		}
+		if r.reportedAt(field, reported) || fe.Field == "agent" && r.nameReported() {
+			continue // in words of its own
+		}
+		r.errf(field, "%v", err)
+	}
+}
+
+// nameReported reports whether the agent file's name has a problem.
+func (r *agentRes) nameReported() bool {
+	for _, prob := range r.l.ps.list {
+		if prob.File == r.a.file && prob.Field == "name" {
+			return true
+		}
+	}
+	return false
+}
+
+// reportedAt reports whether a problem at field (written in any file)
+// was found since the problem list had from entries.
+func (r *agentRes) reportedAt(field string, from int) bool {
+	for _, prob := range r.l.ps.list[from:] {
+		if prob.Field == field || strings.HasSuffix(prob.Field, "."+field) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *agentRes) postTo(p string, s postToSpec) PostTo {
-	pt := PostTo{Platform: s.Platform, Channel: s.Channel, Thread: s.Thread}
+	pt := PostTo(s)
 	if pt.Platform == "" {
 		if pt.Channel != "" || pt.Thread != "" {
 			r.errf(p+".platform", "required: discord, slack or console")

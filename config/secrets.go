@@ -72,9 +72,6 @@ func (f *Fleet) NamedSecrets() []Secret {
 // Secrets returns the values of f.NamedSecrets().
 func (f *Fleet) Secrets() []string { return values(f.NamedSecrets()) }
 
-// Secrets returns the values of a.NamedSecrets().
-func (a *Agent) Secrets() []string { return values(a.NamedSecrets()) }
-
 func values(s []Secret) []string {
 	out := make([]string, len(s))
 	for i, v := range s {

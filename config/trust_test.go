@@ -18,7 +18,7 @@ func TestTrustAgentFileVariables(t *testing.T) {
 		"agents/a/.env":       "OWN=own-value\n",
 		"agents/a/agent.yaml": "name: a\nsystem_prompt: \"${OWN} ${GUILD} ${FROM_PROC}\"\ndescription: ${GUILD}\n",
 	})
-	f, err, _ := loadFiles(t, files, map[string]string{"FROM_PROC": "proc-value"})
+	f, _, err := loadFiles(t, files, map[string]string{"FROM_PROC": "proc-value"})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -49,7 +49,7 @@ func TestTrustAgentFileVariables(t *testing.T) {
 			if env == nil {
 				files[".env"] = "ANTHROPIC_API_KEY=sk-ant-fleet-secret\n"
 			}
-			f, err, _ := loadFiles(t, files, env)
+			f, _, err := loadFiles(t, files, env)
 			findProblem(t, err, "agents/a/agent.yaml", "system_prompt", "model API credential")
 			if f != nil {
 				t.Errorf("loaded: %q", f.Agents[0].SystemPrompt)
@@ -58,7 +58,7 @@ func TestTrustAgentFileVariables(t *testing.T) {
 	}
 	// A renamed credential variable is the credential too.
 	t.Run("ModelCredentialRenamed", func(t *testing.T) {
-		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+		_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 			"herdbot.yaml":        "model_api:\n  api_key_env: MY_KEY\nagents:\n  - path: agents/a\n",
 			".env":                "MY_KEY=sk-ant-mine\n",
 			"agents/a/agent.yaml": "name: a\nchat:\n  discord:\n    bot_token_env: MY_KEY\n    guilds: []\n",
@@ -66,7 +66,7 @@ func TestTrustAgentFileVariables(t *testing.T) {
 		findProblem(t, err, "agents/a/agent.yaml", "chat.discord.bot_token_env", "model API credential")
 	})
 	t.Run("OtherAgentEnv", func(t *testing.T) {
-		_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+		_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 			"herdbot.yaml":        twoAgents,
 			"agents/a/agent.yaml": "name: a\nsystem_prompt: ${B_SECRET}\n",
 			"agents/b/agent.yaml": "name: b\n",
@@ -156,7 +156,7 @@ func TestTrustOverridesScope(t *testing.T) {
 	// The rest of the fleet file cannot read an agent's .env.
 	files["herdbot.yaml"] = "fleet:\n  description: ${ONLY_A}\n" + twoAgents
 	files["agents/a/.env"] = "ONLY_A=x\n"
-	_, err, _ := loadFiles(t, files, nil)
+	_, _, err := loadFiles(t, files, nil)
 	findProblem(t, err, "herdbot.yaml", "fleet.description", "variable ONLY_A is not set")
 }
 
@@ -174,7 +174,7 @@ func TestTrustNoRecursion(t *testing.T) {
 
 // TestSecretsNotInErrors: a secret that ends up in an error message is masked.
 func TestSecretsNotInErrors(t *testing.T) {
-	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+	_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 		"agents/a/.env":       "TOKEN=supersecretvalue\n",
 		"agents/a/agent.yaml": "name: a\nmax_turns: ${TOKEN}\n",
 	}), nil)
@@ -218,9 +218,9 @@ func TestSecrets(t *testing.T) {
 	if strings.Join(f.Secrets(), ",") != strings.Join(values(f.NamedSecrets()), ",") {
 		t.Errorf("Secrets() and NamedSecrets() disagree")
 	}
-	as := strings.Join(f.Agents[0].Secrets(), ",")
+	as := strings.Join(values(f.Agents[0].NamedSecrets()), ",")
 	if strings.Contains(as, "sk-ant-key") || !strings.Contains(as, "discord-token") {
-		t.Errorf("Agent.Secrets() = %s; want the agent's values only", as)
+		t.Errorf("Agent.NamedSecrets() = %s; want the agent's values only", as)
 	}
 	if f.Model.APIKey != "sk-ant-key" || f.Model.OAuthToken != "oauth-from-process" {
 		t.Errorf("model credentials = %q/%q", f.Model.APIKey, f.Model.OAuthToken)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 var (
@@ -27,8 +29,8 @@ var (
 	PermissionModes = []string{"default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"}
 	ChannelModes    = []string{"mention", "auto"}
 	QueueModes      = []string{"queue", "steer"}
-	ScheduleTypes   = []string{"interval", "cron", "at", "webhook"}
-	CatchUpModes    = []string{"skip", "once"}
+	ScheduleTypes   = []string{spec.TypeInterval, spec.TypeCron, spec.TypeAt, spec.TypeWebhook}
+	CatchUpModes    = []string{spec.CatchUpSkip, spec.CatchUpOnce}
 	Platforms       = []string{"discord", "slack", "console"}
 	WorkspaceModes  = []string{"rw", "ro"}
 	NetworkModes    = []string{"bridge", "none", "host"}

@@ -37,7 +37,7 @@ func TestValidationRules(t *testing.T) {
 			file: "agents/a/agent.yaml", field: "schedules.s.interval", msg: "decimals are not supported", line: 5},
 		{name: "CronInvalid", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: cron\n    cron: \"61 * * * *\"\n    prompt: p\n"},
 			file: "agents/a/agent.yaml", field: "schedules.s.cron", msg: "minute 61 is out of range", line: 5},
-		// validate and start use one parser (sched/timing): what start
+		// validate and start use one parser and check (sched/spec): what start
 		// refuses, validate refuses.
 		{name: "CronEvery", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: cron\n    cron: \"@every 5m\"\n    prompt: p\n"},
 			file: "agents/a/agent.yaml", field: "schedules.s.cron", msg: "use an interval schedule", line: 5},
@@ -60,7 +60,18 @@ func TestValidationRules(t *testing.T) {
 		{name: "ScheduleFieldOfOtherType", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: interval\n    interval: 1h\n    cron: \"0 * * * *\"\n    prompt: p\n"},
 			file: "agents/a/agent.yaml", field: "schedules.s.cron", msg: "only for type cron"},
 		{name: "ScheduleName", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  \"my sched\":\n    type: interval\n    interval: 1h\n    prompt: p\n"},
-			file: "agents/a/agent.yaml", field: "schedules.my sched", msg: "not a valid name"},
+			file: "agents/a/agent.yaml", field: "schedules.my sched", msg: `name "my sched": want letters, digits`},
+		// The scheduler's own check (sched/spec) runs at validate: a
+		// webhook template field not in fields, a qualified agent name
+		// the scheduler cannot use.
+		{name: "WebhookTemplateFieldNotListed", files: map[string]string{"agents/a/.env": "HOOK_SECRET=0123456789abcdef\n",
+			"agents/a/agent.yaml": "name: a\nschedules:\n  hook:\n    type: webhook\n    secret_env: HOOK_SECRET\n    fields: [pr.number]\n    prompt: \"Review {{pr.title}}\"\n"},
+			file: "agents/a/agent.yaml", field: "schedules.hook.prompt", msg: "prompt uses {{pr.title}}, which is not listed in fields", line: 7},
+		{name: "QualifiedAgentNameTooLong", files: map[string]string{
+			"herdbot.yaml": "fleets:\n  - path: ./" + strings.Repeat("f", 40) + "/herdbot.yaml\n",
+			strings.Repeat("f", 40) + "/herdbot.yaml":        "agents:\n  - path: ./agents/a\n",
+			strings.Repeat("f", 40) + "/agents/a/agent.yaml": "name: " + strings.Repeat("a", 40) + "\nschedules:\n  s:\n    type: interval\n    interval: 1h\n    prompt: p\n"},
+			file: strings.Repeat("f", 40) + "/agents/a/agent.yaml", field: "name", msg: "(max 64)", line: 1},
 		{name: "CatchUp", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  s:\n    type: interval\n    interval: 1h\n    prompt: p\n    catch_up: all\n"},
 			file: "agents/a/agent.yaml", field: "schedules.s.catch_up", msg: "not one of skip, once"},
 		{name: "WebhookWithoutSecret", files: map[string]string{"agents/a/agent.yaml": "name: a\nschedules:\n  hook:\n    type: webhook\n    secret_env: HOOK_SECRET\n    prompt: p\n"},
@@ -231,7 +242,7 @@ func TestValidationRules(t *testing.T) {
 			file: "agents/a/agent.yaml", field: "working_directory.root", msg: "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := loadFiles(t, with(baseFleet, tc.files), tc.env)
+			_, _, err := loadFiles(t, with(baseFleet, tc.files), tc.env)
 			p := findProblem(t, err, tc.file, tc.field, tc.msg)
 			if tc.line != 0 && p.Line != tc.line {
 				t.Errorf("line = %d, want %d (%s)", p.Line, tc.line, p)
@@ -250,7 +261,7 @@ func TestAgentFileDangerousDocker(t *testing.T) {
 	} {
 		key, _, _ := strings.Cut(opt, ":")
 		t.Run(key, func(t *testing.T) {
-			_, err, _ := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: true\n  " + opt + "\n"}), nil)
+			_, _, err := loadFiles(t, with(baseFleet, map[string]string{"agents/a/agent.yaml": "name: a\ndocker:\n  enabled: true\n  " + opt + "\n"}), nil)
 			p := findProblem(t, err, "agents/a/agent.yaml", "docker."+key, "set it in the fleet file under agents[].overrides.docker")
 			if p.Line != 4 {
 				t.Errorf("line = %d, want 4", p.Line)
@@ -265,7 +276,7 @@ func TestAgentFileDangerousDocker(t *testing.T) {
 // TestErrorsCollected checks that Load reports every problem, across
 // files, in one error, one per line.
 func TestErrorsCollected(t *testing.T) {
-	_, err, _ := loadFiles(t, with(baseFleet, map[string]string{
+	_, _, err := loadFiles(t, with(baseFleet, map[string]string{
 		"herdbot.yaml":        "timezone: Nowhere\nhttp:\n  listen: x\n" + twoAgents,
 		"agents/a/agent.yaml": "name: a\npermission_mode: nope\nrun_timeout: never\nbogus: 1\n",
 		"agents/b/agent.yaml": "name: \"b b\"\nschedules:\n  s:\n    type: cron\n    cron: \"x\"\n    prompt: p\n",

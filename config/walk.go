@@ -23,7 +23,7 @@ func fieldsOf(t reflect.Type) []schemaField {
 	out := make([]schemaField, 0, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
-		key := sf.Tag.Get("koanf")
+		key := sf.Tag.Get("yaml")
 		if key == "" || key == "-" {
 			continue
 		}

@@ -12,28 +12,24 @@ import (
 // watchDebounce coalesces the bursts of events one save produces.
 const watchDebounce = 100 * time.Millisecond
 
-// Watch calls onChange after the fleet file, an agent file or any of their
-// .env files is written, created, removed or renamed, until ctx is done;
-// it returns nil then. Bursts of events are coalesced into one call.
-// onChange runs on Watch's goroutine, so a slow onChange delays the next.
+// WatchReady calls onChange after the fleet file, an agent file or any of
+// their .env files is written, created, removed or renamed, until ctx is
+// done; it returns nil then. Bursts of events are coalesced into one call.
+// onChange runs on the watch's goroutine, so a slow onChange delays the
+// next. ready (if not nil) is called on that goroutine once every directory
+// is watched: a change after that is seen.
 //
-// Watch watches the parent directories (fsnotify, as koanf's file provider
-// does internally) rather than the files, so an editor that saves by
-// removing and re-creating a file, and a .env file created after start,
-// are both seen. Agents added to the fleet file later are not watched until
-// Watch is called again with the reloaded Fleet; callers reload with Load,
-// keep the old Fleet if that fails, and restart Watch with the new one.
-func Watch(ctx context.Context, f *Fleet, onChange func()) error {
-	return watch(ctx, f, onChange, nil)
-}
-
-// WatchReady is Watch that calls ready (on its goroutine) once every
-// directory is watched: a change after that is seen.
+// It watches the parent directories (fsnotify) rather than the files, so an
+// editor that saves by removing and re-creating a file, and a .env file
+// created after start, are both seen. Agents added to the fleet file later
+// are not watched until WatchReady is called again with the reloaded Fleet;
+// callers reload with Load, keep the old Fleet if that fails, and restart
+// the watch with the new one.
 func WatchReady(ctx context.Context, f *Fleet, onChange, ready func()) error {
 	return watch(ctx, f, onChange, ready)
 }
 
-// WatchedFiles lists the files Watch reacts to.
+// WatchedFiles lists the files WatchReady reacts to.
 func (f *Fleet) WatchedFiles() []string {
 	files := append([]string{f.Path, f.EnvFile}, f.SubFleetFiles...)
 	for _, a := range f.Agents {

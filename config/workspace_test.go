@@ -11,7 +11,7 @@ import (
 // replaced by that dir, makes the directories in dirs and the symbolic
 // links in links ({name, target}, relative to the dir), and loads the fleet
 // with procEnv (values also expanded).
-func loadIn(t *testing.T, files map[string]string, dirs []string, procEnv map[string]string, links ...[2]string) (*Fleet, error, string) {
+func loadIn(t *testing.T, files map[string]string, dirs []string, procEnv map[string]string, links ...[2]string) (*Fleet, string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	x := func(s string) string { return strings.ReplaceAll(s, "{{dir}}", dir) }
@@ -39,7 +39,7 @@ func loadIn(t *testing.T, files map[string]string, dirs []string, procEnv map[st
 		env[k] = x(v)
 	}
 	f, err := load(dir, mapLookup(env))
-	return f, err, dir
+	return f, dir, err
 }
 
 // TestWorkspacePlacement tries every placement of working_directory that
@@ -97,7 +97,7 @@ func TestWorkspacePlacement(t *testing.T) {
 				if tc.link[0] != "" {
 					links = append(links, tc.link)
 				}
-				_, err, _ := loadIn(t, files, dirs, home, links...)
+				_, _, err := loadIn(t, files, dirs, home, links...)
 				p := findProblem(t, err, wantFile, fieldFor(where), tc.want)
 				if tc.name != "TildeUser" && !strings.Contains(p.Message, "an agent's workspace may not hold or lie in") {
 					t.Errorf("message does not say why: %s", p.Message)
@@ -141,7 +141,7 @@ func TestWorkspaceAllowed(t *testing.T) {
 			if fleet == "" {
 				fleet = "agents:\n  - path: agents/a\n  - path: agents/b\n"
 			}
-			f, err, dir := loadIn(t, map[string]string{"herdbot.yaml": fleet, "agents/a/agent.yaml": agent, "agents/b/agent.yaml": "name: b\n"}, dirs, home)
+			f, dir, err := loadIn(t, map[string]string{"herdbot.yaml": fleet, "agents/a/agent.yaml": agent, "agents/b/agent.yaml": "name: b\n"}, dirs, home)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +155,7 @@ func TestWorkspaceAllowed(t *testing.T) {
 // TestWorkspaceSharedReadWriteRefused: one writable agent sharing a
 // workspace with a read-only one could plant files for it: refused.
 func TestWorkspaceSharedReadWriteRefused(t *testing.T) {
-	_, err, _ := loadIn(t, map[string]string{
+	_, _, err := loadIn(t, map[string]string{
 		"herdbot.yaml":        "agents:\n  - path: agents/a\n    overrides:\n      docker:\n        workspace_mode: ro\n  - path: agents/b\n",
 		"agents/a/agent.yaml": "name: a\nworking_directory: {{dir}}/shared\n",
 		"agents/b/agent.yaml": "name: b\nworking_directory: {{dir}}/shared\n",
@@ -166,7 +166,7 @@ func TestWorkspaceSharedReadWriteRefused(t *testing.T) {
 
 // TestTildePaths: ~ in state_dir and agents[].path is herdbot's home.
 func TestTildePaths(t *testing.T) {
-	f, err, dir := loadIn(t, map[string]string{
+	f, dir, err := loadIn(t, map[string]string{
 		"herdbot.yaml":                  "state_dir: ~/state\nagents:\n  - path: ~/agents/c\n",
 		"users/bot/agents/c/agent.yaml": "name: c\n",
 	}, nil, map[string]string{"HOME": "{{dir}}/users/bot"})
@@ -179,6 +179,6 @@ func TestTildePaths(t *testing.T) {
 	if want := filepath.Join(dir, "users/bot/agents/c/agent.yaml"); f.Agents[0].File != want {
 		t.Errorf("agent file %s, want %s", f.Agents[0].File, want)
 	}
-	_, err, _ = loadIn(t, map[string]string{"herdbot.yaml": "state_dir: ~other/state\nagents:\n  - path: agents/a\n", "agents/a/agent.yaml": "name: a\n"}, nil, nil)
+	_, _, err = loadIn(t, map[string]string{"herdbot.yaml": "state_dir: ~other/state\nagents:\n  - path: agents/a\n", "agents/a/agent.yaml": "name: a\n"}, nil, nil)
 	findProblem(t, err, "herdbot.yaml", "state_dir", "only ~ and ~/")
 }

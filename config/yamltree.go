@@ -17,10 +17,6 @@ const (
 	maxDepth = 64      // nesting depth
 )
 
-// keyDelim separates keys for koanf. It is a control character so that keys
-// with dots (labels, MCP server names, host_config) stay whole.
-const keyDelim = "\x1f"
-
 // scopeFunc returns the variable lookup for a field path and a sentence
 // saying where that field's variables come from (for error messages).
 type scopeFunc func(path string) (lookupFunc, string)

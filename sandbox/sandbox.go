@@ -115,14 +115,9 @@ type Spec struct {
 
 	Network Network
 
-	// HostConfig is the fleet-level passthrough merged over the hardened
-	// host config. It can never undo hardening unless Dangerous is set.
-	HostConfig map[string]any
-	// Dangerous is the fleet-level, per-agent opt-in that lets HostConfig
-	// remove hardening (privileged, cap_add, host network…).
-	Dangerous bool
-	// Volumes are fleet-level extra binds, "host:container[:ro]".
-	Volumes []string
+	// Options only one backend has a meaning for (the docker backend's
+	// host_config passthrough, extra volumes, privileges) are not here:
+	// main gives them to that backend, typed (docker.Options, Backend.With).
 }
 
 // Limits are resource limits for one process.

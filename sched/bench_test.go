@@ -36,6 +36,8 @@ type lagSink struct {
 	done chan struct{}
 }
 
+func (l *lagSink) RecordLost(string) {}
+
 func (l *lagSink) ScheduleLag(_, _ string, lag time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,15 +6,15 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
-	"github.com/herdbot/herdbot/sched/timing"
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 // cronSpec is a parsed cron expression bound to a time zone (see
-// timing.ParseCron for the syntax). It is both the source of NextRuns and,
+// spec.ParseCron for the syntax). It is both the source of NextRuns and,
 // through gocron.WithCronImplementation, the schedule gocron fires, so
 // listed and fired times cannot disagree.
 type cronSpec struct {
-	*timing.Cron
+	*spec.Cron
 }
 
 var _ gocron.Cron = firing{}
@@ -41,7 +41,7 @@ func (f firing) Next(t time.Time) time.Time {
 }
 
 func parseCron(expr string, loc *time.Location) (*cronSpec, error) {
-	c, err := timing.ParseCron(expr, loc)
+	c, err := spec.ParseCron(expr, loc)
 	if err != nil {
 		return nil, err
 	}

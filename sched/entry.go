@@ -235,7 +235,10 @@ func (s *Scheduler) audit(ctx context.Context, sc Schedule, action, subject, det
 		Action: action, Subject: subject, Detail: detail,
 	})
 	if err != nil {
-		s.log.Error("audit", "action", action, "agent", sc.Agent, "schedule", sc.Name, "err", err)
+		s.log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", sc.Agent, "schedule", sc.Name, "err", err)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.RecordLost("audit")
+		}
 	}
 }
 

@@ -32,8 +32,8 @@ type memState struct {
 }
 
 var (
-	_ sched.State       = (*memState)(nil)
-	_ sched.LagRecorder = (*metrics.Metrics)(nil)
+	_ sched.State   = (*memState)(nil)
+	_ sched.Metrics = (*metrics.Metrics)(nil)
 )
 
 func newMemState() *memState {
@@ -215,6 +215,8 @@ func (l *lagRec) ScheduleLag(agent, schedule string, lag time.Duration) {
 	}
 	l.lags[agent+"/"+schedule] = append(l.lags[agent+"/"+schedule], lag)
 }
+
+func (l *lagRec) RecordLost(string) {}
 
 func (l *lagRec) get(key string) []time.Duration {
 	l.mu.Lock()

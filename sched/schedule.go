@@ -3,36 +3,32 @@ package sched
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/herdbot/herdbot/bot"
-	"github.com/herdbot/herdbot/sched/timing"
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 // Schedule types.
 const (
-	TypeInterval = "interval" // every Interval, measured from the end of the previous run
-	TypeCron     = "cron"     // a 5- or 6-field cron expression in Location
-	TypeAt       = "at"       // once, at At
-	TypeWebhook  = "webhook"  // on a signed POST /hooks/AGENT/NAME
+	TypeInterval = spec.TypeInterval // every Interval, measured from the end of the previous run
+	TypeCron     = spec.TypeCron     // a 5- or 6-field cron expression in Location
+	TypeAt       = spec.TypeAt       // once, at At
+	TypeWebhook  = spec.TypeWebhook  // on a signed POST /hooks/AGENT/NAME
 )
 
 // Catch-up policies: what happens to slots missed while herdbot was down.
 const (
-	CatchUpSkip = "skip" // default: each missed slot is logged and audited, none runs
-	CatchUpOnce = "once" // one catch-up run now; the earlier missed slots are skipped
+	CatchUpSkip = spec.CatchUpSkip // default: each missed slot is logged and audited, none runs
+	CatchUpOnce = spec.CatchUpOnce // one catch-up run now; the earlier missed slots are skipped
 )
 
 // MinInterval is the shortest interval a schedule may have.
-const MinInterval = timing.MinInterval
+const MinInterval = spec.MinInterval
 
-// Schedule is one scheduled (or webhook-triggered) prompt of an agent. The
-// lead maps the agent file's schedules onto it; the zero value of each
-// optional field is its default.
+// Schedule is one scheduled (or webhook-triggered) prompt of an agent.
+// cmd/herdbot maps each configured schedule onto it (config.Schedule); the
+// zero value of each optional field is its default.
 type Schedule struct {
 	Agent string
 	Name  string
@@ -55,122 +51,28 @@ type Schedule struct {
 	CatchUp       string // CatchUpSkip (default) or CatchUpOnce
 
 	// Webhook only.
-	Secret    string    // HMAC-SHA256 key of X-Hub-Signature-256
-	Fields    []string  // payload fields the prompt template may use
-	RateLimit RateLimit // zero = DefaultRateLimit
+	Secret string   // HMAC-SHA256 key of X-Hub-Signature-256
+	Fields []string // payload fields the prompt template may use
 }
 
-// timingOf is what timing.Check needs of s. config checks a configured
-// schedule's timing with the same function, so `herdbot validate` and the
-// scheduler cannot disagree.
-func timingOf(s Schedule) timing.Timing {
-	return timing.Timing{Type: s.Type, Interval: s.Interval, Cron: s.Cron, Location: s.Location, At: s.At, Jitter: s.Jitter}
+// Spec is what spec.Check reads of s. config checks each configured
+// schedule with spec.Check too, so `herdbot validate` and the scheduler
+// cannot disagree.
+func (s Schedule) Spec() spec.Schedule {
+	return spec.Schedule{Agent: s.Agent, Name: s.Name, Type: s.Type, Interval: s.Interval, Cron: s.Cron,
+		Location: s.Location, At: s.At, Jitter: s.Jitter, Prompt: s.Prompt, CatchUp: s.CatchUp, Secret: s.Secret, Fields: s.Fields}
 }
 
 // Key is "agent/name", the schedule's identity.
 func (s Schedule) Key() string { return s.Agent + "/" + s.Name }
-
-// RateLimit allows N events per Per, refilled continuously (a token bucket
-// of size N).
-type RateLimit struct {
-	N   int
-	Per time.Duration
-}
-
-// DefaultRateLimit is a webhook's rate limit when its RateLimit is zero.
-var DefaultRateLimit = RateLimit{N: 30, Per: time.Minute}
-
-// IsZero reports whether r is unset.
-func (r RateLimit) IsZero() bool { return r.N == 0 && r.Per == 0 }
-
-// String formats r as ParseRateLimit reads it.
-func (r RateLimit) String() string { return strconv.Itoa(r.N) + "/" + r.Per.String() }
-
-// ParseRateLimit reads "N/s", "N/m", "N/h" or "N/<duration>" (e.g. "10/m",
-// "5/30s").
-func ParseRateLimit(v string) (RateLimit, error) {
-	n, per, ok := strings.Cut(strings.TrimSpace(v), "/")
-	if !ok {
-		return RateLimit{}, fmt.Errorf("rate limit %q: want N/s, N/m, N/h or N/<duration>", v)
-	}
-	count, err := strconv.Atoi(n)
-	if err != nil || count <= 0 {
-		return RateLimit{}, fmt.Errorf("rate limit %q: count must be a positive integer", v)
-	}
-	var d time.Duration
-	switch per {
-	case "s":
-		d = time.Second
-	case "m":
-		d = time.Minute
-	case "h":
-		d = time.Hour
-	default:
-		d, err = time.ParseDuration(per)
-		if err != nil || d <= 0 {
-			return RateLimit{}, fmt.Errorf("rate limit %q: bad period %q", v, per)
-		}
-	}
-	return RateLimit{N: count, Per: d}, nil
-}
-
-// nameRE is what agent and schedule names may contain: they appear in URL
-// paths (/hooks/AGENT/NAME), metric labels and audit rows.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // ErrInvalid is wrapped by every Validate error.
 var ErrInvalid = errors.New("invalid schedule")
 
 // Validate checks s and returns an error naming the schedule and the field.
 func Validate(s Schedule) error {
-	if err := validate(s); err != nil {
+	if err := spec.Check(s.Spec(), time.Now()); err != nil {
 		return fmt.Errorf("%w %s: %w", ErrInvalid, s.Key(), err)
-	}
-	return nil
-}
-
-func validate(s Schedule) error {
-	if !nameRE.MatchString(s.Agent) {
-		return fmt.Errorf("agent %q: want letters, digits, '_', '.', '-' (max 64)", s.Agent)
-	}
-	if !nameRE.MatchString(s.Name) {
-		return fmt.Errorf("name %q: want letters, digits, '_', '.', '-' (max 64)", s.Name)
-	}
-	if strings.TrimSpace(s.Prompt) == "" {
-		return errors.New("prompt is empty")
-	}
-	switch s.CatchUp {
-	case "", CatchUpSkip, CatchUpOnce:
-	default:
-		return fmt.Errorf("catch_up %q: want %q or %q", s.CatchUp, CatchUpSkip, CatchUpOnce)
-	}
-	if err := timing.Check(timingOf(s), time.Now()); err != nil {
-		return err
-	}
-	switch s.Type {
-	case TypeInterval, TypeCron, TypeAt:
-	case TypeWebhook:
-		if s.Secret == "" {
-			return errors.New("secret is required for a webhook")
-		}
-		if s.RateLimit.N < 0 || s.RateLimit.Per < 0 || (s.RateLimit.N == 0) != (s.RateLimit.Per == 0) {
-			return fmt.Errorf("rate_limit %s: want a positive count per positive period", s.RateLimit)
-		}
-		for _, f := range s.Fields {
-			if !fieldRE.MatchString(f) {
-				return fmt.Errorf("field %q: want dotted names (letters, digits, '_', '-')", f)
-			}
-		}
-		for _, p := range Placeholders(s.Prompt) {
-			if !slices.Contains(s.Fields, p) {
-				return fmt.Errorf("prompt uses {{%s}}, which is not listed in fields", p)
-			}
-		}
-	default:
-		return fmt.Errorf("type %q: want %s, %s, %s or %s", s.Type, TypeInterval, TypeCron, TypeAt, TypeWebhook)
-	}
-	if s.Type != TypeWebhook && (s.Secret != "" || len(s.Fields) > 0) {
-		return errors.New("secret and fields are for webhooks only")
 	}
 	return nil
 }

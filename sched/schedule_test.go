@@ -42,7 +42,6 @@ func TestValidate(t *testing.T) {
 		{"webhook no secret", func(s *sched.Schedule) { s.Secret = "" }, hook, "secret"},
 		{"webhook unlisted field", func(s *sched.Schedule) { s.Prompt = "{{sender.login}}" }, hook, "not listed"},
 		{"webhook bad field", func(s *sched.Schedule) { s.Fields = []string{"a..b"} }, hook, "field"},
-		{"webhook half rate", func(s *sched.Schedule) { s.RateLimit = sched.RateLimit{N: 3} }, hook, "rate_limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.base
@@ -60,25 +59,5 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error %q, want ErrInvalid mentioning %q", err, tc.err)
 			}
 		})
-	}
-}
-
-func TestParseRateLimit(t *testing.T) {
-	for in, want := range map[string]sched.RateLimit{
-		"10/m":  {N: 10, Per: time.Minute},
-		"1/s":   {N: 1, Per: time.Second},
-		"100/h": {N: 100, Per: time.Hour},
-		"5/30s": {N: 5, Per: 30 * time.Second},
-		" 2/m ": {N: 2, Per: time.Minute},
-	} {
-		got, err := sched.ParseRateLimit(in)
-		if err != nil || got != want {
-			t.Errorf("ParseRateLimit(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "10", "x/m", "0/m", "-1/m", "3/fortnight", "3/-1s"} {
-		if _, err := sched.ParseRateLimit(in); err == nil {
-			t.Errorf("ParseRateLimit(%q) accepted", in)
-		}
 	}
 }

@@ -42,19 +42,22 @@ type State interface {
 	Audit(ctx context.Context, e agents.AuditEntry) error
 }
 
-// LagRecorder records how late a scheduled run started (metrics.Metrics
-// implements it; a nil *metrics.Metrics is fine).
-type LagRecorder interface {
+// Metrics records how late scheduled runs start and the audit rows the
+// store did not take (metrics.Metrics implements it; a nil
+// *metrics.Metrics is fine).
+type Metrics interface {
 	ScheduleLag(agent, schedule string, lag time.Duration)
+	RecordLost(record string)
 }
 
 // Config configures a Scheduler. Every field is optional.
 type Config struct {
 	Clock    clockwork.Clock // nil = the real clock; tests pass a fake one
 	Location *time.Location  // the fleet's time zone for cron schedules; nil = time.Local
-	Metrics  LagRecorder
+	Metrics  Metrics
 	// Redact masks secrets in error text before a failure report is
-	// posted; nil leaves text as is (the fleet's answers arrive redacted).
+	// posted, and in the payload values the webhook endpoint puts into a
+	// prompt; nil leaves text as is (the fleet's answers arrive redacted).
 	Redact func(string) string
 	// PostTimeout bounds posting a report and saving state after a run,
 	// also when the run was cancelled by shutdown. 0 = 30 s.
@@ -78,7 +81,7 @@ var (
 //
 // Lifecycle: New, then Apply (any number of times, before or during Run),
 // then Run, which starts firing, handles catch-up of missed slots and blocks
-// until its ctx is done. List, Trigger, Webhook and RunWebhook work with or
+// until its ctx is done. List, Trigger and the Webhooks endpoint work with or
 // without Run (herdbot schedules and herdbot trigger call them directly).
 type Scheduler struct {
 	cfg   Config

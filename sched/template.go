@@ -5,38 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 // DefaultFieldLen is the longest value (in characters) RenderPrompt puts in
 // place of one placeholder when maxLen is 0.
 const DefaultFieldLen = 500
 
-var (
-	placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
-	fieldRE       = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
-)
-
 // ErrBadPayload is returned by RenderPrompt when the template needs fields
 // and the payload is not a JSON document.
 var ErrBadPayload = errors.New("payload is not JSON")
-
-// Placeholders returns the field paths a prompt template uses, in order of
-// first use: "{{ pull_request.title }}" gives "pull_request.title".
-func Placeholders(tmpl string) []string {
-	var out []string
-	for _, m := range placeholderRE.FindAllStringSubmatch(tmpl, -1) {
-		if !slices.Contains(out, m[1]) {
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
 
 // RenderPrompt fills tmpl's {{field.path}} placeholders from the JSON
 // payload. It is plain substitution in one pass (a value that looks like a
@@ -46,7 +30,7 @@ func Placeholders(tmpl string) []string {
 // cut to maxLen characters (DefaultFieldLen when 0). Objects and arrays are
 // inserted as compact JSON; a numeric path segment indexes an array.
 func RenderPrompt(tmpl string, payload []byte, fields []string, redact func(string) string, maxLen int) (string, error) {
-	if len(Placeholders(tmpl)) == 0 {
+	if len(spec.Placeholders(tmpl)) == 0 {
 		return tmpl, nil
 	}
 	if maxLen <= 0 {
@@ -61,8 +45,7 @@ func RenderPrompt(tmpl string, payload []byte, fields []string, redact func(stri
 	if dec.More() {
 		return "", fmt.Errorf("%w: trailing data after the document", ErrBadPayload)
 	}
-	out := placeholderRE.ReplaceAllStringFunc(tmpl, func(m string) string {
-		path := placeholderRE.FindStringSubmatch(m)[1]
+	out := spec.ExpandPlaceholders(tmpl, func(path string) string {
 		if !slices.Contains(fields, path) {
 			return ""
 		}

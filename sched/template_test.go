@@ -2,19 +2,11 @@ package sched_test
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/herdbot/herdbot/sched"
 )
-
-func TestPlaceholders(t *testing.T) {
-	got := sched.Placeholders("{{a.b}} and {{ c }} and {{a.b}} but not {x} or {{bad key}}")
-	if want := []string{"a.b", "c"}; !slices.Equal(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-}
 
 func TestRenderPrompt(t *testing.T) {
 	payload := []byte(`{"pull_request":{"title":"Fix {{secret}} leak","number":42,"draft":false,

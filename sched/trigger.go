@@ -34,29 +34,12 @@ func (s *Scheduler) Trigger(ctx context.Context, agent, name string) (agents.Run
 	return res, err
 }
 
-// Webhook returns the enabled webhook schedule agent/name, for ops to check
-// a request against (its Secret, Fields, RateLimit and Prompt template).
-func (s *Scheduler) Webhook(agent, name string) (Schedule, bool) {
-	_, sc, err := s.lookup(agent, name)
-	if err != nil || sc.Type != TypeWebhook || !sc.Enabled {
-		return Schedule{}, false
-	}
-	return sc, true
-}
-
-// RunWebhook runs the webhook schedule agent/name with prompt (already
-// rendered and redacted by ops) and posts the report like a scheduled run,
-// with trigger agents.TriggerWebhook. It blocks until the run ends.
-// Deliveries may run concurrently; the fleet's cap and per-conversation
-// queue order them.
-func (s *Scheduler) RunWebhook(ctx context.Context, agent, name, prompt string) (agents.RunResult, error) {
-	e, sc, err := s.lookup(agent, name)
-	if err != nil {
-		return agents.RunResult{}, err
-	}
-	if sc.Type != TypeWebhook || !sc.Enabled {
-		return agents.RunResult{}, fmt.Errorf("webhook %s/%s: %w", agent, name, ErrUnknownSchedule)
-	}
+// runWebhook runs webhook schedule sc (entry e) with prompt (already
+// rendered and redacted by the endpoint) and posts the report like a
+// scheduled run, with trigger agents.TriggerWebhook. It blocks until the
+// run ends. Deliveries may run concurrently; the fleet's cap and
+// per-conversation queue order them.
+func (s *Scheduler) runWebhook(ctx context.Context, e *entry, sc Schedule, prompt string) (agents.RunResult, error) {
 	res, start, err := s.execute(ctx, e, sc, agents.TriggerWebhook, prompt, time.Time{})
 	s.finish(ctx, e, sc, start, res, err)
 	return res, err

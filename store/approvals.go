@@ -27,26 +27,26 @@ func scanApproval(s rowScanner) (agents.Approval, error) {
 	if input != nil {
 		a.Input = json.RawMessage(input)
 	}
-	a.Status = agents.ApprovalStatus(status)
+	a.Status = agents.Verdict(status)
 	a.Requested, a.Expires, a.DecidedAt = fromMS(requested), fromMS(expires), fromMS(decidedAt)
 	return a, nil
 }
 
-func validApprovalStatus(s agents.ApprovalStatus) bool {
+func validApprovalStatus(s agents.Verdict) bool {
 	switch s {
-	case agents.ApprovalPending, agents.ApprovalAllowed, agents.ApprovalAllowSession,
-		agents.ApprovalDenied, agents.ApprovalExpired:
+	case agents.Pending, agents.Allowed, agents.AllowedSession,
+		agents.Denied, agents.Expired:
 		return true
 	}
 	return false
 }
 
-// CreateApproval inserts a. An empty Status means agents.ApprovalPending;
+// CreateApproval inserts a. An empty Status means agents.Pending;
 // an Input that is not valid JSON is stored as a JSON string holding it. It
 // returns ErrExists when the id is taken.
 func (db *DB) CreateApproval(ctx context.Context, a agents.Approval) error {
 	if a.Status == "" {
-		a.Status = agents.ApprovalPending
+		a.Status = agents.Pending
 	}
 	switch {
 	case a.ID == "" || a.Agent == "":
@@ -78,8 +78,8 @@ func (db *DB) Approval(ctx context.Context, id string) (agents.Approval, error) 
 // approval is no longer pending it changes nothing and returns the current
 // row with agents.ErrNotPending; an unknown id gives agents.ErrNotFound.
 // Expiry is the caller's policy: the store does not compare at with Expires.
-func (db *DB) DecideApproval(ctx context.Context, id string, status agents.ApprovalStatus, by, reason string, at time.Time) (agents.Approval, error) {
-	if status == agents.ApprovalPending || !validApprovalStatus(status) {
+func (db *DB) DecideApproval(ctx context.Context, id string, status agents.Verdict, by, reason string, at time.Time) (agents.Approval, error) {
+	if status == agents.Pending || !validApprovalStatus(status) {
 		return agents.Approval{}, fmt.Errorf("decide approval %s: invalid decision %q", id, status)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -89,7 +89,7 @@ func (db *DB) DecideApproval(ctx context.Context, id string, status agents.Appro
 	defer tx.Rollback()
 	a, err := scanApproval(tx.QueryRowContext(ctx, `UPDATE approvals SET status = ?, decided_by = ?, reason = ?, decided_at = ?
 		WHERE id = ? AND status = ? RETURNING `+approvalColumns,
-		string(status), by, reason, ms(at), id, string(agents.ApprovalPending)))
+		string(status), by, reason, ms(at), id, string(agents.Pending)))
 	if errors.Is(err, sql.ErrNoRows) {
 		cur, err := scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = ?`, id))
 		if err != nil {
@@ -130,7 +130,7 @@ func (db *DB) Approvals(ctx context.Context, agent string, pendingOnly bool, lim
 		where, args = append(where, "agent = ?"), append(args, agent)
 	}
 	if pendingOnly {
-		where, args = append(where, "status = ?"), append(args, string(agents.ApprovalPending))
+		where, args = append(where, "status = ?"), append(args, string(agents.Pending))
 	}
 	q := `SELECT ` + approvalColumns + ` FROM approvals`
 	if len(where) > 0 {

@@ -31,7 +31,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != agents.ApprovalPending || got.Tool != "Bash" || string(got.Input) != `{"command":"ls"}` ||
+	if got.Status != agents.Pending || got.Tool != "Bash" || string(got.Input) != `{"command":"ls"}` ||
 		got.RequestID != "req-a1" || got.InputHash != "abc" || got.JobID != "j1" || got.Conversation != "discord:g:c" ||
 		!got.Requested.Equal(a.Requested.Truncate(time.Millisecond)) || !got.Expires.Equal(a.Expires.Truncate(time.Millisecond)) ||
 		!got.DecidedAt.IsZero() || got.DecidedBy != "" || got.RequestedBy != "bob" {
@@ -60,29 +60,29 @@ func TestDecideApprovalOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Minute)
-	got, err := db.DecideApproval(ctx, "a1", agents.ApprovalAllowed, "u1", "", at)
+	got, err := db.DecideApproval(ctx, "a1", agents.Allowed, "u1", "", at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != agents.ApprovalAllowed || got.DecidedBy != "u1" || !got.DecidedAt.Equal(at.Truncate(time.Millisecond)) {
+	if got.Status != agents.Allowed || got.DecidedBy != "u1" || !got.DecidedAt.Equal(at.Truncate(time.Millisecond)) {
 		t.Errorf("decided = %+v", got)
 	}
 
-	cur, err := db.DecideApproval(ctx, "a1", agents.ApprovalDenied, "u2", "no", at.Add(time.Second))
+	cur, err := db.DecideApproval(ctx, "a1", agents.Denied, "u2", "no", at.Add(time.Second))
 	if !errors.Is(err, agents.ErrNotPending) {
 		t.Fatalf("second DecideApproval = %v, want ErrNotPending", err)
 	}
-	if cur.Status != agents.ApprovalAllowed || cur.DecidedBy != "u1" || cur.ID != "a1" {
+	if cur.Status != agents.Allowed || cur.DecidedBy != "u1" || cur.ID != "a1" {
 		t.Errorf("second DecideApproval returned %+v, want the current (allowed by u1) row", cur)
 	}
-	if stored, _ := db.Approval(ctx, "a1"); stored.Status != agents.ApprovalAllowed || stored.DecidedBy != "u1" {
+	if stored, _ := db.Approval(ctx, "a1"); stored.Status != agents.Allowed || stored.DecidedBy != "u1" {
 		t.Errorf("stored after second decide = %+v", stored)
 	}
 
-	if _, err := db.DecideApproval(ctx, "nope", agents.ApprovalDenied, "u", "", at); !errors.Is(err, agents.ErrNotFound) {
+	if _, err := db.DecideApproval(ctx, "nope", agents.Denied, "u", "", at); !errors.Is(err, agents.ErrNotFound) {
 		t.Errorf("DecideApproval(nope) = %v, want ErrNotFound", err)
 	}
-	for _, s := range []agents.ApprovalStatus{agents.ApprovalPending, "", "sure"} {
+	for _, s := range []agents.Verdict{agents.Pending, "", "sure"} {
 		if _, err := db.DecideApproval(ctx, "a1", s, "u", "", at); err == nil || errors.Is(err, agents.ErrNotPending) {
 			t.Errorf("DecideApproval(status %q) = %v, want an invalid-decision error", s, err)
 		}
@@ -99,9 +99,9 @@ func TestDecideApprovalRace(t *testing.T) {
 	results := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			status := agents.ApprovalAllowed
+			status := agents.Allowed
 			if i%2 == 1 {
-				status = agents.ApprovalExpired
+				status = agents.Expired
 			}
 			_, results[i] = db.DecideApproval(ctx, "a1", status, fmt.Sprint("u", i), "", t0)
 		})
@@ -147,7 +147,7 @@ func TestApprovalsList(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	if _, err := db.DecideApproval(ctx, "g2", agents.ApprovalDenied, "u", "", t0); err != nil {
+	if _, err := db.DecideApproval(ctx, "g2", agents.Denied, "u", "", t0); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

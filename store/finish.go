@@ -15,9 +15,7 @@ import (
 // Validation and errors are those of the three methods; nothing is written
 // when any argument is invalid.
 //
-// It saves two of the three write transactions at the end of every run; it
-// is not part of agents.Store, so the fleet finds it through an optional
-// interface.
+// It saves two of the three write transactions at the end of every run.
 func (db *DB) FinishJob(ctx context.Context, j agents.Job, evs []agents.JobEvent, conv *agents.Conversation) error {
 	if err := checkJob(j); err != nil {
 		return fmt.Errorf("update job: %w", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
 )
@@ -403,7 +404,7 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request) {
 		pv = append(pv, view(a))
 	}
 	for _, a := range all {
-		if a.Status != agents.ApprovalPending {
+		if a.Status != agents.Pending {
 			dv = append(dv, view(a))
 		}
 	}
@@ -429,7 +430,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	choice := r.PostForm.Get("choice")
-	if !slices.Contains([]string{agents.ChoiceOnce, agents.ChoiceSession, agents.ChoiceDeny}, choice) {
+	if !slices.Contains(bot.Choices, choice) {
 		http.Error(w, "unknown choice; want once, session or deny", http.StatusBadRequest)
 		return
 	}

@@ -371,7 +371,7 @@ func TestApproveOnceFromTheWeb(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("POST with another hash: %d, want 409", resp.StatusCode)
 	}
-	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.ApprovalPending {
+	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.Pending {
 		t.Fatalf("approval decided by a refused request: %+v", row)
 	}
 	if _, err := os.Stat(filepath.Join(d.rig.Workspace, "allowed.txt")); err == nil {
@@ -389,7 +389,7 @@ func TestApproveOnceFromTheWeb(t *testing.T) {
 		t.Fatalf("the approved tool did not run: %v", err)
 	}
 	row, err := d.rig.Store.Approval(context.Background(), a.ID)
-	if err != nil || row.Status != agents.ApprovalAllowed || row.DecidedBy != "web:local" {
+	if err != nil || row.Status != agents.Allowed || row.DecidedBy != "web:local" {
 		t.Fatalf("approval row %+v %v", row, err)
 	}
 	es := d.audit("approval.decided")
@@ -431,7 +431,7 @@ func TestNonApproverCannotDecideOrTrigger(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("non-approver trigger: %d, want 403", resp.StatusCode)
 	}
-	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.ApprovalPending {
+	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.Pending {
 		t.Fatalf("a non-approver decided: %+v", row)
 	}
 	if err := d.rig.Fleet.Cancel(a.JobID); err != nil {
@@ -529,7 +529,7 @@ func TestLoginWithToken(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("deny: %d", resp.StatusCode)
 	}
-	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.ApprovalDenied || row.DecidedBy != "web:operator" {
+	if row, _ := d.rig.Store.Approval(context.Background(), a.ID); row.Status != agents.Denied || row.DecidedBy != "web:operator" {
 		t.Fatalf("approval %+v", row)
 	}
 	d.waitJob(a.JobID)
@@ -573,7 +573,7 @@ func TestJobPageFollowsTheRunLive(t *testing.T) {
 		t.Fatalf("stream ended (%v) before %q; saw:\n%s", sc.Err(), want, strings.Join(seen, "\n"))
 	}
 	next("approval_requested") // the recorded events first
-	if _, err := d.rig.Fleet.Decide(context.Background(), a.ID, agents.ChoiceOnce, "test", ""); err != nil {
+	if _, err := d.rig.Fleet.Decide(context.Background(), a.ID, bot.ChoiceOnce, "test", ""); err != nil {
 		t.Fatal(err)
 	}
 	next("approval_decided")

@@ -4,6 +4,10 @@
 // claudetest fake model API, a real SQLite store, a bot.Mux holding the
 // chat adapters under test, redaction and a logger.
 //
+// For the fleet's own logic, Options.Runtime replaces the CLI with a
+// Runtime whose turns the test scripts (no CLI, no model, no process: the
+// backend is a sandboxtest.Fake), so those tests run everywhere.
+//
 // Package agents must not import it (agentstest imports agents); its own
 // end-to-end tests live in package agents_test.
 package agentstest
@@ -18,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
@@ -27,6 +33,7 @@ import (
 	"github.com/herdbot/herdbot/internal/testenv"
 	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sandbox/native"
+	"github.com/herdbot/herdbot/sandbox/sandboxtest"
 	"github.com/herdbot/herdbot/store"
 )
 
@@ -95,6 +102,12 @@ type Options struct {
 	// name on the agent image's PATH, and Spec must set the sandbox
 	// (image, environment, network) for it.
 	Backend sandbox.Backend
+	// Runtime, when set, plays the agent instead of a CLI, on a
+	// sandboxtest.Fake backend unless Backend is set. No CLI is needed
+	// and no model server is made.
+	Runtime *Runtime
+	// Clock is the fleet's clock (default the real one).
+	Clock clockwork.Clock
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -108,6 +121,9 @@ type Rig struct {
 	Log       *slog.Logger
 	Agent     string
 	Workspace string
+	// Backend is the sandbox backend: Options.Backend, the
+	// sandboxtest.Fake of a Runtime rig, or the native one.
+	Backend sandbox.Backend
 	// Stamps is the fake CLI's stamp file (FakeCLI): a line per prompt read.
 	Stamps string
 
@@ -135,6 +151,7 @@ func Start(t testing.TB, o Options) *Rig {
 	t.Helper()
 	var bin string
 	switch {
+	case o.Runtime != nil:
 	case o.FakeCLI != "":
 		bin = os.Args[0]
 	case o.Backend != nil:
@@ -160,7 +177,7 @@ func Start(t testing.TB, o Options) *Rig {
 	}
 	r.Redactor = redact.New(o.Secrets...)
 	r.Log = slog.New(redact.NewHandler(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}), r.Redactor))
-	if r.Model == nil && o.FakeCLI == "" {
+	if r.Model == nil && o.FakeCLI == "" && o.Runtime == nil {
 		r.Model = claudetest.NewModelServer(t, o.Model)
 	}
 	db := o.DB
@@ -192,14 +209,24 @@ func Start(t testing.TB, o Options) *Rig {
 	for _, c := range o.Chats {
 		r.Mux.Register(r.Agent, c.Platform, c.Adapter)
 	}
-	var backend sandbox.Backend = native.New(r.Log)
-	if o.Backend != nil {
+	var backend sandbox.Backend
+	var runtime agents.Runtime = claude.New(claude.Config{Binary: bin, Log: r.Log})
+	switch {
+	case o.Backend != nil:
 		backend = o.Backend
+	case o.Runtime != nil:
+		backend = &sandboxtest.Fake{}
+	default:
+		backend = native.New(r.Log)
 	}
+	if o.Runtime != nil {
+		runtime = o.Runtime
+	}
+	r.Backend = backend
 	f, err := agents.New(agents.Config{
 		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: backend, Disk: o.Disk,
-		Runtime: claude.New(claude.Config{Binary: bin, Log: r.Log}), Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
-		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics,
+		Runtime: runtime, Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
+		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics, Clock: o.Clock,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func BenchmarkFakeCLI_PermissionTurn(b *testing.B) {
 	for b.Loop() {
 		r.send("go")
 		perm, _ := r.until(agents.EventPermission)
-		if err := r.conn.Decide(b.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+		if err := r.conn.Decide(b.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
 			b.Fatal(err)
 		}
 		r.until(agents.EventResult)

@@ -21,8 +21,8 @@ const DefaultDenyMessage = "The user denied this tool call."
 // session" is herdbot's check (agents: the session's grants), and the CLI
 // asks again for every call.
 func decisionResponse(req *agents.PermissionRequest, d agents.Decision) (map[string]any, error) {
-	switch d.Behavior {
-	case agents.Allow:
+	switch {
+	case d.Verdict.Allows():
 		input := d.Input
 		if len(input) == 0 {
 			input = req.Input
@@ -34,7 +34,7 @@ func decisionResponse(req *agents.PermissionRequest, d agents.Decision) (map[str
 			return nil, errors.New("decision input is not a JSON object")
 		}
 		return map[string]any{"behavior": "allow", "updatedInput": input}, nil
-	case agents.Deny:
+	case d.Verdict != agents.Pending && d.Verdict != "":
 		msg := d.Message
 		if msg == "" {
 			msg = DefaultDenyMessage
@@ -45,7 +45,7 @@ func decisionResponse(req *agents.PermissionRequest, d agents.Decision) (map[str
 		}
 		return resp, nil
 	default:
-		return nil, fmt.Errorf("unknown decision behavior %q", d.Behavior)
+		return nil, fmt.Errorf("a decision needs a verdict, got %q", d.Verdict)
 	}
 }
 

@@ -19,16 +19,6 @@ var ErrTurnFailed = errors.New("turn failed")
 // pending: never asked, already answered, or withdrawn by the CLI.
 var ErrUnknownRequest = errors.New("no pending permission request")
 
-// TurnError returns the typed error of a turn's EventResult (nil for a
-// successful turn or another kind of event). It is ev.Err, provided for
-// callers that prefer a function.
-func TurnError(ev agents.Event) error {
-	if ev.Kind != agents.EventResult {
-		return nil
-	}
-	return ev.Err
-}
-
 // turnError classifies an error result. apiError is the error code of the
 // turn's synthetic assistant error message, if any.
 func turnError(r *agents.Result, terminal string, status int, apiError string) error {

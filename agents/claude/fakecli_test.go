@@ -176,7 +176,7 @@ func TestFakeCLI_ConcurrentSendAndDecide(t *testing.T) {
 		case agents.EventPermission:
 			id := ev.Permission.RequestID
 			wg.Go(func() {
-				if err := r.conn.Decide(t.Context(), id, agents.Decision{Behavior: agents.Allow}); err != nil {
+				if err := r.conn.Decide(t.Context(), id, agents.Decision{Verdict: agents.Allowed}); err != nil {
 					t.Errorf("Decide: %v", err)
 				}
 			})
@@ -201,7 +201,7 @@ func TestFakeCLI_DenyAndInterrupt(t *testing.T) {
 	r := startFake(t, fakecli.ModePermission, claude.Config{})
 	r.send("one")
 	perm, _ := r.until(agents.EventPermission)
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Deny, Message: "stop it", Interrupt: true}); err != nil {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Denied, Message: "stop it", Interrupt: true}); err != nil {
 		t.Fatal(err)
 	}
 	res, evs := r.until(agents.EventResult)
@@ -223,7 +223,7 @@ func TestFakeCLI_DenyAndInterrupt(t *testing.T) {
 	}
 	res, _ = r.until(agents.EventResult)
 	wantRunError(t, res.Err, agents.ErrInterrupted)
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); !errors.Is(err, claude.ErrUnknownRequest) {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); !errors.Is(err, claude.ErrUnknownRequest) {
 		t.Errorf("Decide after cancel: %v", err)
 	}
 	// Exit code 1 after an interrupted last turn is a clean end.

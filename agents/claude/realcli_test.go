@@ -87,7 +87,7 @@ func TestRealCLI_PermissionAllow(t *testing.T) {
 	if exists(filepath.Join(r.ws, "approved.txt")) {
 		t.Fatal("tool ran before the decision")
 	}
-	if err := r.conn.Decide(t.Context(), p.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+	if err := r.conn.Decide(t.Context(), p.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
 	res, evs := r.until(agents.EventResult)
@@ -101,7 +101,7 @@ func TestRealCLI_PermissionAllow(t *testing.T) {
 		t.Errorf("result err %v", res.Err)
 	}
 	// A second answer for the same request is refused.
-	if err := r.conn.Decide(t.Context(), p.RequestID, agents.Decision{Behavior: agents.Allow}); !errors.Is(err, claude.ErrUnknownRequest) {
+	if err := r.conn.Decide(t.Context(), p.RequestID, agents.Decision{Verdict: agents.Allowed}); !errors.Is(err, claude.ErrUnknownRequest) {
 		t.Errorf("second Decide: %v, want ErrUnknownRequest", err)
 	}
 	if err := r.close(); err != nil {
@@ -117,7 +117,7 @@ func TestRealCLI_PermissionDeny(t *testing.T) {
 	r := newSession(t, srv).start(t, agents.RunOptions{})
 	r.send("create the file")
 	perm, _ := r.until(agents.EventPermission)
-	err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Deny, Message: "Denied by @alice in chat"})
+	err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Denied, Message: "Denied by @alice in chat"})
 	if err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
@@ -159,7 +159,7 @@ func TestRealCLI_AllowKeepsNoRule(t *testing.T) {
 	if len(perm.Permission.Suggestions) == 0 {
 		t.Fatalf("CLI sent no permission suggestions (the rule it would keep)")
 	}
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
 	if res, _ := r.until(agents.EventResult); res.Err != nil {
@@ -175,7 +175,7 @@ func TestRealCLI_AllowKeepsNoRule(t *testing.T) {
 	if again.Permission.ToolName != "Bash" || string(again.Permission.Input) != string(perm.Permission.Input) {
 		t.Fatalf("second request %+v, want the identical Bash call asked again", again.Permission)
 	}
-	if err := r.conn.Decide(t.Context(), again.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+	if err := r.conn.Decide(t.Context(), again.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
 	res, evs := r.until(agents.EventResult)
@@ -246,7 +246,7 @@ func TestRealCLI_InterruptPendingPermission(t *testing.T) {
 		t.Errorf("cancel events %+v; all: %s", cancels, kinds(evs))
 	}
 	wantRunError(t, res.Err, agents.ErrInterrupted)
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); !errors.Is(err, claude.ErrUnknownRequest) {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); !errors.Is(err, claude.ErrUnknownRequest) {
 		t.Errorf("Decide after cancel: %v, want ErrUnknownRequest", err)
 	}
 	if exists(filepath.Join(r.ws, "never.txt")) {
@@ -399,7 +399,7 @@ func TestRealCLI_Demo(t *testing.T) {
 	if perm.Permission.ToolName != "Bash" || !strings.Contains(string(perm.Permission.Input), "hello.txt") {
 		t.Fatalf("permission %+v", perm.Permission)
 	}
-	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Behavior: agents.Allow}); err != nil {
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := r.until(agents.EventResult)

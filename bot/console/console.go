@@ -227,9 +227,6 @@ func (h *Hub) Input(ctx context.Context, agent, line string) {
 	h.InputAs(ctx, agent, line, h.User())
 }
 
-// Choices are what /approve takes.
-var Choices = []string{"once", "session", "deny"}
-
 // InputAs handles one line of console input typed by user (herdbot chat
 // through the control socket: the local operator as the socket's peer
 // credentials name them).
@@ -279,7 +276,7 @@ func (h *Hub) InputAs(ctx context.Context, agent, line string, user bot.User) {
 				h.emit(agent, "Usage: /approve ID once|session|deny (the card shows the line to type).")
 				return
 			}
-			if !slices.Contains(Choices, f[1]) {
+			if !slices.Contains(bot.Choices, f[1]) {
 				h.emit(agent, fmt.Sprintf("%q is not a choice: type /approve %s once, /approve %s session or /approve %s deny.", f[1], f[0], f[0], f[0]))
 				return
 			}

@@ -88,7 +88,7 @@ func failedCalls(method, pattern string, status int) int {
 // gone), alice told privately, and nothing run.
 func clickStale(t *testing.T, w *world, card discordtest.Message, want string) {
 	t.Helper()
-	i, err := srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, agents.ChoiceOnce))
+	i, err := srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, bot.ChoiceOnce))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 		t.Fatal("the tool ran after the approval expired")
 	}
 	as, err := n.Store.Approvals(context.Background(), "garden", false, 10)
-	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].DecidedBy != "herdbot" {
+	if err != nil || len(as) != 1 || as[0].Status != agents.Expired || as[0].DecidedBy != "herdbot" {
 		t.Fatalf("approvals %+v (%v): want one, expired by herdbot, not decided by the late click", as, err)
 	}
 }
@@ -170,7 +170,7 @@ func TestFleetClickAfterRestart(t *testing.T) {
 		t.Fatal("the tool ran after the restart")
 	}
 	as, err := second.Store.Approvals(context.Background(), "garden", false, 10)
-	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].Reason != "expired (herdbot restarted)" {
+	if err != nil || len(as) != 1 || as[0].Status != agents.Expired || as[0].Reason != "expired (herdbot restarted)" {
 		t.Fatalf("approvals %+v (%v): want one, expired by the restart", as, err)
 	}
 	js, err := second.Store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})

@@ -14,6 +14,7 @@ import (
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/discord/discordtest"
 	"github.com/herdbot/herdbot/store"
 )
@@ -104,12 +105,12 @@ func TestFleetSessionGrantIsExact(t *testing.T) {
 	if b := c1.Buttons(); len(b) != 3 || b[1].Label != "Allow this exact input for the session" {
 		t.Fatalf("buttons %+v", b)
 	}
-	click(t, r.world, r.alice.ID, r.general, c1, agents.ChoiceSession)
+	click(t, r.world, r.alice.ID, r.general, c1, bot.ChoiceSession)
 	r.waitBot(t, r.general, "t1")
 
 	// Not covered: another command.
 	say(r.alice.ID, "two")
-	click(t, r.world, r.alice.ID, r.general, cs.next(), agents.ChoiceDeny)
+	click(t, r.world, r.alice.ID, r.general, cs.next(), bot.ChoiceDeny)
 	r.waitBot(t, r.general, "t2")
 	// A glob approved for the session is that string, not a pattern.
 	say(r.alice.ID, "three")
@@ -117,14 +118,14 @@ func TestFleetSessionGrantIsExact(t *testing.T) {
 	if !strings.Contains(c3.Content, "**command**: `"+glob+"`") {
 		t.Fatalf("card 3 %q", c3.Content)
 	}
-	click(t, r.world, r.alice.ID, r.general, c3, agents.ChoiceSession)
+	click(t, r.world, r.alice.ID, r.general, c3, bot.ChoiceSession)
 	r.waitBot(t, r.general, "t3")
 	// Not covered: what the glob would match, with `;` or `&&` after it.
 	say(r.alice.ID, "four")
-	click(t, r.world, r.alice.ID, r.general, cs.next(), agents.ChoiceDeny)
+	click(t, r.world, r.alice.ID, r.general, cs.next(), bot.ChoiceDeny)
 	r.waitBot(t, r.general, "t4")
 	say(r.alice.ID, "five")
-	click(t, r.world, r.alice.ID, r.general, cs.next(), agents.ChoiceDeny)
+	click(t, r.world, r.alice.ID, r.general, cs.next(), bot.ChoiceDeny)
 	r.waitBot(t, r.general, "t5")
 	// Covered: exactly the approved inputs, from alice, in this session.
 	say(r.alice.ID, "six")
@@ -138,7 +139,7 @@ func TestFleetSessionGrantIsExact(t *testing.T) {
 	if !strings.Contains(c8.Content, "in runs started by bob") {
 		t.Fatalf("card 8 %q", c8.Content)
 	}
-	click(t, r.world, r.alice.ID, r.general, c8, agents.ChoiceDeny)
+	click(t, r.world, r.alice.ID, r.general, c8, bot.ChoiceDeny)
 	r.waitBot(t, r.general, "t8")
 
 	for _, f := range []string{"pwned1.txt", "pwned2.txt", "pwned3.txt"} {
@@ -192,7 +193,7 @@ func TestFleetCardShowsWholeInput(t *testing.T) {
 	if a1.InputHash != agents.InputHash(a1.Input) || !strings.Contains(c1.Content, "sha256 `"+a1.InputHash[:12]+"`") {
 		t.Fatalf("card %q, want the hash %s of the stored input", c1.Content, a1.InputHash)
 	}
-	click(t, w, w.alice.ID, w.general, c1, agents.ChoiceOnce)
+	click(t, w, w.alice.ID, w.general, c1, bot.ChoiceOnce)
 	waitBotIn(t, w, w.general, "bash done")
 	if b, err := os.ReadFile(filepath.Join(ws, "long.txt")); err != nil || string(b) != strings.Repeat("A", 456) {
 		t.Fatalf("long.txt %q %v", b, err)
@@ -217,7 +218,7 @@ func TestFleetCardShowsWholeInput(t *testing.T) {
 		!strings.Contains(c2.Content, "sha256 `"+a2.InputHash[:12]+"`") {
 		t.Fatalf("card %q / file %q for approval %+v", c2.Content, c2.Attachments[0].Filename, a2)
 	}
-	click(t, w, w.alice.ID, w.general, c2, agents.ChoiceOnce)
+	click(t, w, w.alice.ID, w.general, c2, bot.ChoiceOnce)
 	waitBotIn(t, w, w.general, "write done")
 	if b, err := os.ReadFile(filepath.Join(ws, "written.txt")); err != nil || string(b) != content {
 		t.Fatalf("written.txt differs from the approved content (%v)", err)
@@ -226,7 +227,7 @@ func TestFleetCardShowsWholeInput(t *testing.T) {
 	for _, a := range []agents.Approval{a1, a2} {
 		got, _ := n.Store.Approval(context.Background(), a.ID)
 		rows, _ := n.Store.AuditLog(context.Background(), store.AuditFilter{Subject: a.ID, ActionPrefix: "approval.decided"})
-		if got.Status != agents.ApprovalAllowed || got.InputHash != a.InputHash || len(rows) != 1 ||
+		if got.Status != agents.Allowed || got.InputHash != a.InputHash || len(rows) != 1 ||
 			!strings.Contains(rows[0].Detail, a.InputHash) {
 			t.Fatalf("approval %+v audit %+v", got, rows)
 		}
@@ -249,7 +250,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 		Model: claudetest.Script(claudetest.Bash("touch bound.txt", "create"), claudetest.Text("done"))})
 	srv.SendMessage(w.alice.ID, w.general, w.mention()+" create bound.txt")
 	card := waitCard(t, w, w.general)
-	once := buttonID(t, card, agents.ChoiceOnce)
+	once := buttonID(t, card, bot.ChoiceOnce)
 
 	refused := func(ch string, m discordtest.Message, want string) {
 		t.Helper()
@@ -288,7 +289,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 		}
 	}
 	// The card itself still works.
-	click(t, w, w.alice.ID, w.general, card, agents.ChoiceOnce)
+	click(t, w, w.alice.ID, w.general, card, bot.ChoiceOnce)
 	waitBotIn(t, w, w.general, "done")
 	if _, err := os.Stat(filepath.Join(ws, "bound.txt")); err != nil {
 		t.Fatal("the approved tool did not run")
@@ -317,12 +318,12 @@ func TestFleetCLIAndButtonRace(t *testing.T) {
 	start := make(chan struct{})
 	wg.Go(func() {
 		<-start
-		_, cliErr = n.Fleet.Decide(context.Background(), id, agents.ChoiceDeny, "cli:operator", "no")
+		_, cliErr = n.Fleet.Decide(context.Background(), id, bot.ChoiceDeny, "cli:operator", "no")
 	})
 	wg.Go(func() {
 		<-start
 		var err error
-		if i, err = srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, agents.ChoiceOnce)); err != nil {
+		if i, err = srv.Click(w.alice.ID, w.general, card.ID, buttonID(t, card, bot.ChoiceOnce)); err != nil {
 			t.Error(err)
 		}
 	})
@@ -355,7 +356,7 @@ func TestFleetCLIAndButtonRace(t *testing.T) {
 	_, ranErr := os.Stat(filepath.Join(ws, "raced.txt"))
 	switch decided[0].Actor {
 	case "cli:operator": // the CLI won: denied, the click was told so
-		if row.Status != agents.ApprovalDenied || ranErr == nil || cliErr != nil {
+		if row.Status != agents.Denied || ranErr == nil || cliErr != nil {
 			t.Fatalf("CLI won but row %+v, ran %v, cli err %v", row, ranErr == nil, cliErr)
 		}
 		st := waitAnswered(t, i, w.general, 1)
@@ -364,7 +365,7 @@ func TestFleetCLIAndButtonRace(t *testing.T) {
 			t.Fatalf("loser's notice %q", notice.Content)
 		}
 	default: // the click won: allowed once, the CLI got ErrNotPending
-		if row.Status != agents.ApprovalAllowed || ranErr != nil || !errors.Is(cliErr, agents.ErrNotPending) {
+		if row.Status != agents.Allowed || ranErr != nil || !errors.Is(cliErr, agents.ErrNotPending) {
 			t.Fatalf("click won but row %+v, ran %v, cli err %v", row, ranErr == nil, cliErr)
 		}
 	}

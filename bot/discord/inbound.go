@@ -46,7 +46,7 @@ func (a *Adapter) onMessage(ctx context.Context, h bot.Handler, m *discordgo.Mes
 		return
 	case refuse:
 		a.log.Info("discord message refused", logUser, m.Author.ID, logChannel, m.ChannelID)
-		if a.policy.shouldRefuse(m.Author.ID, time.Now()) {
+		if a.policy.gate.Tell(m.Author.ID, time.Now()) {
 			// Not on the inbound queue: the channel may be rate-limited.
 			a.notices.Post("discord refusal", func(ctx context.Context) error {
 				_, err := a.Send(ctx, target, bot.Message{Text: why})

@@ -107,16 +107,16 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 // when allowed, else the short refusal to show.
 func (a *Adapter) commandRefusal(t bot.Target, u bot.User) string {
 	if t.Space == "" {
-		if !a.policy.allowedDM(u.ID) {
-			return refuseDM
+		if !a.policy.gate.AllowsDM(u.ID) {
+			return bot.RefusedDM
 		}
 		return ""
 	}
 	if _, ok := a.policy.mode(t.Space, t.Channel); !ok {
-		return refuseHere
+		return bot.RefusedHere
 	}
-	if !a.policy.allowed(u.ID, u.Roles) {
-		return refuseGuild
+	if !a.policy.gate.Allows(u.ID, u.Roles) {
+		return bot.RefusedUser
 	}
 	return ""
 }

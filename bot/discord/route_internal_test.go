@@ -3,7 +3,6 @@ package discord
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/herdbot/herdbot/bot"
 )
@@ -69,20 +68,6 @@ func TestPolicyNoAllowListsAndNoGuilds(t *testing.T) {
 	}
 	if cfg.CommandScope != ScopeGlobal {
 		t.Errorf("scope %q, want global without guilds", cfg.CommandScope)
-	}
-}
-
-func TestShouldRefuseOncePerWindow(t *testing.T) {
-	p := newPolicy(&Config{}, func() string { return "" })
-	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		user string
-		at   time.Duration
-		want bool
-	}{{"1", 0, true}, {"1", time.Minute, false}, {"2", time.Minute, true}, {"1", 11 * time.Minute, true}} {
-		if got := p.shouldRefuse(tc.user, t0.Add(tc.at)); got != tc.want {
-			t.Errorf("user %s at +%v: %v, want %v", tc.user, tc.at, got, tc.want)
-		}
 	}
 }
 

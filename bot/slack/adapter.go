@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -35,8 +34,7 @@ type Adapter struct {
 	log      *slog.Logger
 	api      *slack.Client
 	channels map[string]Channel
-	dmAllow  map[string]bool
-	users    map[string]bool
+	gate     *bot.Gate // who may talk to the agent: the same rules as every adapter's
 
 	mu       sync.Mutex
 	botUser  string // bot user id, from auth.test
@@ -44,8 +42,6 @@ type Adapter struct {
 	team     string
 	seen     *recent           // event ids, trigger ids, channel:ts already handled
 	threads  *recent           // channel:thread_ts the bot takes part in
-	denied   *recent           // users told once that DMs are closed to them
-	refusals *throttle         // users told they are not allowed, once per window
 	lastIn   map[string]msgRef // conversation key → message being answered
 	reaction map[string]msgRef // conversation key → message carrying the typing reaction
 }
@@ -66,12 +62,9 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		cfg:      cfg,
 		log:      log.With("component", "bot.slack", "agent", cfg.Agent),
 		channels: map[string]Channel{},
-		dmAllow:  set(cfg.DM.Allowlist),
-		users:    set(cfg.AllowedUsers),
+		gate:     bot.NewGate(bot.Access{Users: cfg.AllowedUsers, DMs: cfg.DM.Enabled, DMUsers: cfg.DM.Allowlist}),
 		seen:     newRecent(4096),
 		threads:  newRecent(4096),
-		denied:   newRecent(1024),
-		refusals: newThrottle(10*time.Minute, 4096),
 		lastIn:   map[string]msgRef{},
 		reaction: map[string]msgRef{},
 	}
@@ -88,14 +81,6 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		slack.OptionRetry(3),
 	)
 	return a, nil
-}
-
-func set(xs []string) map[string]bool {
-	m := make(map[string]bool, len(xs))
-	for _, x := range xs {
-		m[x] = true
-	}
-	return m
 }
 
 // Limits implements bot.Limiter: Markdown chunks the renderer sends stay

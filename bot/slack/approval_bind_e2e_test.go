@@ -12,6 +12,7 @@ import (
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/slack/slacktest"
 	"github.com/herdbot/herdbot/store"
 )
@@ -69,7 +70,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 	)})
 	first := fake.Mention(app, chanMention, alice, "create c.txt", "")
 	c := pendingCard(fake, "")
-	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: c.TS, User: alice, ActionID: actionID(t, c, agents.ChoiceDeny)}))
+	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: c.TS, User: alice, ActionID: actionID(t, c, bot.ChoiceDeny)}))
 	waitText(fake, first.TS, "c refused")
 
 	second := fake.Mention(app, chanMention, alice, "create a.txt", "")
@@ -78,11 +79,11 @@ func TestFleetClickBoundToCard(t *testing.T) {
 
 	// C's button id, delivered as a click on A's message.
 	fake.WaitAck(app, fake.ClickRaw(app, slacktest.Click{Channel: chanMention, MessageTS: a.TS, User: alice,
-		ActionID: actionID(t, c, agents.ChoiceOnce)}))
+		ActionID: actionID(t, c, bot.ChoiceOnce)}))
 	waitEphemeral(fake, alice, "does not belong")
 	// A's own button, from another workspace.
 	fake.WaitAck(app, fake.ClickRaw(app, slacktest.Click{Channel: chanMention, MessageTS: a.TS, User: alice,
-		ActionID: actionID(t, a, agents.ChoiceOnce), Team: "T0OTHER"}))
+		ActionID: actionID(t, a, bot.ChoiceOnce), Team: "T0OTHER"}))
 	waitEphemeral(fake, alice, "not the one garden serves")
 
 	if now, _ := fake.Message(chanMention, a.TS); now.Text != before.Text || len(now.Buttons()) != 3 || now.Edits != 0 {
@@ -92,7 +93,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 		t.Fatal("a refused click let the tool run")
 	}
 	as, _ := n.Store.Approvals(context.Background(), "garden", false, 10)
-	if len(as) != 2 || as[0].Status != agents.ApprovalPending || as[1].Status != agents.ApprovalDenied {
+	if len(as) != 2 || as[0].Status != agents.Pending || as[1].Status != agents.Denied {
 		t.Fatalf("approvals %+v: want A pending, C denied", as)
 	}
 	for _, action := range []string{"approval.refused_wrong_card", "approval.refused_space"} {
@@ -102,7 +103,7 @@ func TestFleetClickBoundToCard(t *testing.T) {
 		}
 	}
 
-	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: a.TS, User: alice, ActionID: actionID(t, a, agents.ChoiceOnce)}))
+	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: a.TS, User: alice, ActionID: actionID(t, a, bot.ChoiceOnce)}))
 	waitText(fake, second.TS, "a done")
 	if _, err := os.Stat(filepath.Join(ws, "a.txt")); err != nil {
 		t.Fatal("the approved tool did not run")
@@ -142,7 +143,7 @@ func TestFleetLongInputAttached(t *testing.T) {
 	if err := json.Unmarshal(file.Data, &in); err != nil || in["content"] != content || file.ThreadTS != sent.TS {
 		t.Fatalf("file %s in thread %q (%v): want the exact input in the card's thread", file.Data, file.ThreadTS, err)
 	}
-	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: card.TS, User: alice, ActionID: actionID(t, card, agents.ChoiceOnce)}))
+	fake.WaitAck(app, fake.Click(app, slacktest.Click{Channel: chanMention, MessageTS: card.TS, User: alice, ActionID: actionID(t, card, bot.ChoiceOnce)}))
 	waitText(fake, sent.TS, "written")
 	if b, err := os.ReadFile(filepath.Join(ws, "big.txt")); err != nil || string(b) != content {
 		t.Fatalf("big.txt differs from the approved content (%v)", err)

@@ -102,7 +102,7 @@ func clickStale(t *testing.T, fake *slacktest.Server, app slacktest.App, card sl
 	t.Helper()
 	var once string
 	for _, b := range card.Buttons() {
-		if strings.HasSuffix(b.ActionID, ":"+agents.ChoiceOnce) {
+		if strings.HasSuffix(b.ActionID, ":"+bot.ChoiceOnce) {
 			once = b.ActionID
 		}
 	}
@@ -152,7 +152,7 @@ func TestFleetClickAfterExpiry(t *testing.T) {
 		t.Fatal("the tool ran after the approval expired")
 	}
 	as, err := n.Store.Approvals(context.Background(), "garden", false, 10)
-	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].DecidedBy != "herdbot" {
+	if err != nil || len(as) != 1 || as[0].Status != agents.Expired || as[0].DecidedBy != "herdbot" {
 		t.Fatalf("approvals %+v (%v): want one, expired by herdbot, not decided by the late click", as, err)
 	}
 }
@@ -189,7 +189,7 @@ func TestFleetClickAfterRestart(t *testing.T) {
 		t.Fatal("the tool ran after the restart")
 	}
 	as, err := second.Store.Approvals(context.Background(), "garden", false, 10)
-	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalExpired || as[0].Reason != "expired (herdbot restarted)" {
+	if err != nil || len(as) != 1 || as[0].Status != agents.Expired || as[0].Reason != "expired (herdbot restarted)" {
 		t.Fatalf("approvals %+v (%v): want one, expired by the restart", as, err)
 	}
 	js, err := second.Store.Jobs(context.Background(), agents.JobFilter{Agent: "garden"})

@@ -62,16 +62,16 @@ func (d *dispatch) slash(ctx context.Context, evt socketmode.Event) {
 // commandDenied returns why user may not use the command here ("" if they may).
 func (a *Adapter) commandDenied(cmd slack.SlashCommand) string {
 	if strings.HasPrefix(cmd.ChannelID, "D") {
-		if !a.cfg.DM.Enabled || !a.dmAllow[cmd.UserID] {
-			return "Sorry, this agent only talks in DMs to people on its allowlist."
+		if !a.gate.AllowsDM(cmd.UserID) {
+			return bot.RefusedDM
 		}
 		return ""
 	}
 	if _, ok := a.channels[cmd.ChannelID]; !ok && len(a.channels) > 0 {
-		return "Sorry, this agent does not work in this channel."
+		return bot.RefusedHere
 	}
-	if len(a.users) > 0 && !a.users[cmd.UserID] {
-		return "Sorry, you are not on this agent's list of allowed users."
+	if !a.gate.Allows(cmd.UserID, nil) {
+		return bot.RefusedUser
 	}
 	return ""
 }

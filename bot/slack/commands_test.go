@@ -110,7 +110,7 @@ func TestSlashAccessChecks(t *testing.T) {
 		cmd  slacktest.Slash
 		want string
 	}{
-		{"user not allowed", slacktest.Slash{Command: "/garden", Text: "status", Channel: chanMention, User: bob}, "not on this agent"},
+		{"user not allowed", slacktest.Slash{Command: "/garden", Text: "status", Channel: chanMention, User: bob}, "not allowed"},
 		{"other channel", slacktest.Slash{Command: "/garden", Text: "status", Channel: "C0OTHER", User: alice}, "not work in this channel"},
 		{"DM not allowlisted", slacktest.Slash{Command: "/garden", Text: "hi", Channel: slacktest.DMChannel(r.app, bob), User: bob}, "allowlist"},
 		{"other command", slacktest.Slash{Command: "/herb", Text: "hi", Channel: chanMention, User: alice}, "does not handle /herb"},

@@ -101,7 +101,7 @@ func TestFleetButtonApprovalBySlackUsers(t *testing.T) {
 		t.Fatalf("approved tool did not run: %v", err)
 	}
 	as, err := r.store.Approvals(context.Background(), "garden", false, 10)
-	if err != nil || len(as) != 1 || as[0].Status != agents.ApprovalAllowed || !strings.EqualFold(as[0].DecidedBy, alice) {
+	if err != nil || len(as) != 1 || as[0].Status != agents.Allowed || !strings.EqualFold(as[0].DecidedBy, alice) {
 		t.Fatalf("approvals = %+v, %v", as, err)
 	}
 }

@@ -113,12 +113,12 @@ func (d *dispatch) eventsAPI(ctx context.Context, req *socketmode.Request, ev sl
 	case verdictHandle:
 		d.h.HandleMessage(ctx, in)
 	case verdictDenyDM:
-		if a.denied.add(m.user) {
-			d.later(m.channel, "", m.user, "Sorry, this agent only talks in DMs to people on its allowlist.", false)
+		if a.gate.Tell(m.user, time.Now()) {
+			d.later(m.channel, "", m.user, bot.RefusedDM, false)
 		}
 	case verdictDenyUser:
-		if a.refusals.allow(m.user, time.Now()) {
-			d.later(m.channel, m.thread, m.user, "Sorry, you are not on this agent's list of allowed users.", true)
+		if a.gate.Tell(m.user, time.Now()) {
+			d.later(m.channel, m.thread, m.user, bot.RefusedUser, true)
 		}
 	}
 }
@@ -150,7 +150,7 @@ func (a *Adapter) route(m inMsg) (bot.Inbound, verdict) {
 	to := bot.Target{Platform: bot.Slack, Space: team, Channel: m.channel}
 
 	if m.channelType == "im" {
-		if !a.cfg.DM.Enabled || !a.dmAllow[m.user] {
+		if !a.gate.AllowsDM(m.user) {
 			return bot.Inbound{}, verdictDenyDM
 		}
 		to.Thread, to.User = m.thread, m.user
@@ -166,7 +166,7 @@ func (a *Adapter) route(m inMsg) (bot.Inbound, verdict) {
 		if ch.Mode != ModeAuto && !mentioned && !inThread {
 			return bot.Inbound{}, verdictIgnore
 		}
-		if len(a.users) > 0 && !a.users[m.user] {
+		if !a.gate.Allows(m.user, nil) {
 			if mentioned && a.seen.add("deny:"+m.channel+":"+m.ts) {
 				return bot.Inbound{}, verdictDenyUser
 			}

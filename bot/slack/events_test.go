@@ -127,7 +127,7 @@ func TestChannelModesAndAccess(t *testing.T) {
 		t.Fatalf("handled %d, want 2", n)
 	}
 	r.fake.WaitFor("notice to mallory", func() bool { return len(r.fake.Ephemerals(chanMention)) == 1 })
-	if e := r.fake.Ephemerals(chanMention)[0]; e.User != "U0MALLORY" || !strings.Contains(e.Text, "not on this agent") {
+	if e := r.fake.Ephemerals(chanMention)[0]; e.User != "U0MALLORY" || !strings.Contains(e.Text, "not allowed") {
 		t.Fatalf("ephemeral = %+v", e)
 	}
 }

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"sync"
-	"time"
 )
 
 // recent is a bounded set of strings: the oldest entries are forgotten
@@ -44,38 +43,4 @@ func (r *recent) has(k string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.set[k]
 	return ok
-}
-
-// throttle allows a key once per window; it forgets keys past max (the
-// oldest allowance first).
-type throttle struct {
-	mu     sync.Mutex
-	window time.Duration
-	max    int
-	last   map[string]time.Time
-}
-
-func newThrottle(window time.Duration, max int) *throttle {
-	return &throttle{window: window, max: max, last: map[string]time.Time{}}
-}
-
-// allow reports whether k may act now, and if so records it.
-func (t *throttle) allow(k string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if at, ok := t.last[k]; ok && now.Sub(at) < t.window {
-		return false
-	}
-	if len(t.last) >= t.max {
-		for key, at := range t.last {
-			if now.Sub(at) >= t.window {
-				delete(t.last, key)
-			}
-		}
-		if len(t.last) >= t.max {
-			clear(t.last)
-		}
-	}
-	t.last[k] = now
-	return true
 }

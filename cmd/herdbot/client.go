@@ -64,7 +64,7 @@ func defaultSocket(path string) string {
 	return filepath.Join(filepath.Dir(abs), config.DefaultStateDir, "herdbot.sock")
 }
 
-func printJSON(e env, v any) error {
+func printJSON(e stdio, v any) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -72,7 +72,7 @@ func printJSON(e env, v any) error {
 }
 
 // table prints rows under header, aligned.
-func table(e env, header string, rows func(tw *tabwriter.Writer)) error {
+func table(e stdio, header string, rows func(tw *tabwriter.Writer)) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
 	rows(tw)
@@ -87,7 +87,7 @@ func stamp(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05 MST")
 }
 
-func cmdJobs(ctx context.Context, e env, args []string) error {
+func cmdJobs(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("jobs", e, true)
 	limit := fs.Int("limit", 20, "how many jobs")
 	status := fs.String("status", "", "only jobs with this status (running, succeeded, failed, …)")
@@ -169,7 +169,7 @@ func noJob(ctx context.Context, rd reader, id string) error {
 	return fmt.Errorf("no job %q; the latest: %s (herdbot jobs lists them)", id, strings.Join(ids, ", "))
 }
 
-func cmdJob(ctx context.Context, e env, args []string) error {
+func cmdJob(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("job", e, true)
 	id, err := fs.one(args, "a job id")
 	if err != nil {
@@ -206,7 +206,7 @@ func cmdJob(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func cmdLogs(ctx context.Context, e env, args []string) error {
+func cmdLogs(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("logs", e, true)
 	follow := fs.Bool("f", false, "follow: keep printing new events (needs the running herdbot)")
 	job := fs.String("job", "", "only this job")
@@ -283,7 +283,7 @@ func (s *session) approveCmd() string {
 	return c
 }
 
-func cmdTrigger(ctx context.Context, e env, args []string) error {
+func cmdTrigger(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("trigger", e, true)
 	prompt := fs.String("p", "", "prompt (default: the agent's default_prompt)")
 	schedule := fs.String("schedule", "", "run this schedule now (its prompt and report target)")
@@ -361,7 +361,7 @@ func cmdTrigger(ctx context.Context, e env, args []string) error {
 
 // triggerSchedule runs a schedule now and waits for it, showing its
 // events meanwhile; Ctrl-C detaches.
-func triggerSchedule(ctx context.Context, e env, fs *flags, s *session, agent, name string) error {
+func triggerSchedule(ctx context.Context, e stdio, fs *flags, s *session, agent, name string) error {
 	if !fs.json {
 		fmt.Fprintf(e.stderr, "running schedule %s of %s now (Ctrl-C detaches, the run goes on)\n", name, agent)
 	}
@@ -406,7 +406,7 @@ func triggerSchedule(ctx context.Context, e env, fs *flags, s *session, agent, n
 
 // followJob prints job id's events as they come (show) until it ends,
 // and returns its final row.
-func followJob(ctx context.Context, e env, s *session, agent, id string, show bool) (agents.Job, error) {
+func followJob(ctx context.Context, e stdio, s *session, agent, id string, show bool) (agents.Job, error) {
 	w := newWatch(e, s, agent, id, show)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -446,7 +446,7 @@ func followJob(ctx context.Context, e env, s *session, agent, id string, show bo
 // Approvals are also looked up in the store every half second, so one is
 // never missed, whenever the stream began.
 type watch struct {
-	e     env
+	e     stdio
 	s     *session
 	agent string
 	show  bool
@@ -460,7 +460,7 @@ type watch struct {
 	announced map[string]bool // approval ids shown
 }
 
-func newWatch(e env, s *session, agent, job string, show bool) *watch {
+func newWatch(e stdio, s *session, agent, job string, show bool) *watch {
 	return &watch{e: e, s: s, agent: agent, job: job, show: show, since: time.Now().Add(-time.Second),
 		open: make(chan struct{}), fail: make(chan error, 1), printed: map[string]bool{}, announced: map[string]bool{}}
 }
@@ -613,14 +613,14 @@ func deniedOf(evs []agents.JobEvent) []string {
 		var d struct {
 			Tool, Decision, By string
 		}
-		if json.Unmarshal(ev.Data, &d) == nil && d.Decision == string(agents.Deny) && d.By == "policy" {
+		if json.Unmarshal(ev.Data, &d) == nil && (d.Decision == string(agents.Denied) || d.Decision == "deny") && d.By == "policy" { // "deny": recorded before the one Verdict type
 			out = append(out, d.Tool)
 		}
 	}
 	return out
 }
 
-func printOutcome(e env, fs *flags, res control.TriggerResponse) error {
+func printOutcome(e stdio, fs *flags, res control.TriggerResponse) error {
 	if fs.json {
 		return printJSON(e, res)
 	}
@@ -637,7 +637,7 @@ func printOutcome(e env, fs *flags, res control.TriggerResponse) error {
 	return nil
 }
 
-func cmdCancel(ctx context.Context, e env, args []string) error {
+func cmdCancel(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("cancel", e, false)
 	id, err := fs.one(args, "a job id")
 	if err != nil {
@@ -668,7 +668,7 @@ func cmdCancel(ctx context.Context, e env, args []string) error {
 	return fmt.Errorf("cancel: job %s did not stop within 5 s", id)
 }
 
-func cmdSessions(ctx context.Context, e env, args []string) error {
+func cmdSessions(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("sessions", e, true)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -701,7 +701,7 @@ func cmdSessions(ctx context.Context, e env, args []string) error {
 	})
 }
 
-func cmdApprovals(ctx context.Context, e env, args []string) error {
+func cmdApprovals(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("approvals", e, true)
 	pending := fs.Bool("pending", false, "only pending requests")
 	agent := fs.String("agent", "", "only this agent")
@@ -742,7 +742,7 @@ func cmdApprovals(ctx context.Context, e env, args []string) error {
 	})
 }
 
-func cmdApprove(ctx context.Context, e env, args []string) error {
+func cmdApprove(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("approve", e, true)
 	reason := fs.String("reason", "", "reason (shown to the agent on deny)")
 	pos, err := fs.parse(args)
@@ -753,9 +753,7 @@ func cmdApprove(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return errors.New("approve: need an approval id and once, session or deny")
 	}
-	switch pos[1] {
-	case agents.ChoiceOnce, agents.ChoiceSession, agents.ChoiceDeny:
-	default:
+	if _, ok := agents.ParseChoice(pos[1]); !ok {
 		return fmt.Errorf("approve: %q is not a choice: once (this time), session (this exact input again in the session) or deny", pos[1])
 	}
 	c, err := dial(fs)
@@ -774,7 +772,7 @@ func cmdApprove(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func cmdChat(ctx context.Context, e env, args []string) error {
+func cmdChat(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("chat", e, false)
 	agent, err := fs.one(args, "one agent name")
 	if err != nil {
@@ -830,7 +828,7 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 	}
 }
 
-func cmdSchedules(ctx context.Context, e env, args []string) error {
+func cmdSchedules(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("schedules", e, true)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -904,7 +902,7 @@ func (s *session) cfgAgent(name string) *config.Agent {
 	return s.cfg.Agent(name)
 }
 
-func cmdAudit(ctx context.Context, e env, args []string) error {
+func cmdAudit(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("audit", e, true)
 	agent := fs.String("agent", "", "only this agent")
 	action := fs.String("action", "", "only actions starting with this (approval., control., egress.denied, …)")

@@ -41,7 +41,7 @@ func TestApproveFromTheCLIRecordsItsCaller(t *testing.T) {
 		t.Fatalf("approval %s not listed: %s", id, out)
 	}
 	m := regexp.MustCompile(`^cli:uid=` + strconv.Itoa(os.Getuid()) + `(\([^)]+\))?,pid=(\d+)$`).FindStringSubmatch(got.DecidedBy)
-	if got.Status != agents.ApprovalAllowed || m == nil {
+	if got.Status != agents.Allowed || m == nil {
 		t.Fatalf("approval %s by %q, want allowed by cli:uid=%d(…),pid=N", got.Status, got.DecidedBy, os.Getuid())
 	}
 	if pid, _ := strconv.Atoi(m[2]); pid == s.cmd.Process.Pid || pid == os.Getpid() {

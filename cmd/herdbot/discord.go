@@ -20,7 +20,7 @@ func discordConfig(a *config.Agent) discord.Config {
 		AllowedRoles: d.AllowedRoles, CommandScope: d.CommandScope}
 }
 
-func setupDiscord(e env, a *config.Agent) error {
+func setupDiscord(e stdio, a *config.Agent) error {
 	token, envVar := "", "DISCORD_BOT_TOKEN"
 	if d := a.Chat.Discord; d != nil {
 		token, envVar = d.Token, d.BotTokenEnv

@@ -58,7 +58,7 @@ type doctor struct {
 	warnings  int
 }
 
-func cmdDoctor(ctx context.Context, e env, args []string) error {
+func cmdDoctor(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("doctor", e, false)
 	claudeBin := fs.String("claude", "", "Claude Code CLI that agents without Docker run (default: $"+claudeEnv+", next to herdbot, the .tools/ of its checkout or of this directory, then PATH)")
 	if _, err := fs.parse(args); err != nil {

@@ -294,7 +294,7 @@ func TestKill9ThenRestartInterruptsJobAndExpiresApproval(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &as); err != nil || len(as) != 1 {
 		t.Fatalf("approvals: %v %s", err, out)
 	}
-	if as[0].ID != id || as[0].Status != agents.ApprovalExpired || !strings.Contains(as[0].Reason, "restarted") {
+	if as[0].ID != id || as[0].Status != agents.Expired || !strings.Contains(as[0].Reason, "restarted") {
 		t.Fatalf("approval after restart: %+v", as[0])
 	}
 	// The tables say the same.

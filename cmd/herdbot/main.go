@@ -38,8 +38,8 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// env is what every command gets.
-type env struct {
+// stdio is the standard streams every command gets.
+type stdio struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -48,7 +48,7 @@ type env struct {
 type command struct {
 	summary string
 	usage   string
-	run     func(ctx context.Context, e env, args []string) error
+	run     func(ctx context.Context, e stdio, args []string) error
 }
 
 func commands() map[string]command {
@@ -77,7 +77,7 @@ func commands() map[string]command {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := stdio{stdin: stdin, stdout: stdout, stderr: stderr}
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
@@ -131,7 +131,7 @@ type flags struct {
 	json   bool
 }
 
-func newFlags(name string, e env, withJSON bool) *flags {
+func newFlags(name string, e stdio, withJSON bool) *flags {
 	f := &flags{FlagSet: flag.NewFlagSet("herdbot "+name, flag.ContinueOnError)}
 	f.SetOutput(e.stderr)
 	f.StringVar(&f.config, "c", "", "fleet file (default ./herdbot.yaml, then ./herdctl.yaml)")

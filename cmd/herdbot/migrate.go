@@ -12,7 +12,7 @@ import (
 // cmdMigrate prints, or with --write applies, the changes that turn a
 // herdctl fleet into herdbot's secure layout (config.PlanMigration), then
 // validates the result.
-func cmdMigrate(ctx context.Context, e env, args []string) error {
+func cmdMigrate(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("migrate", e, false)
 	write := fs.Bool("write", false, "apply the changes (each replaced file is kept as FILE.pre-migrate)")
 	if _, err := fs.parse(args); err != nil {
@@ -46,7 +46,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 
 // validateAfterMigrate loads the fleet and prints its summary, or what is
 // still wrong (which migrate could not fix).
-func validateAfterMigrate(e env, fleet string) error {
+func validateAfterMigrate(e stdio, fleet string) error {
 	fmt.Fprintln(e.stdout)
 	cfg, err := config.Load(fleet)
 	if err != nil {

@@ -33,7 +33,7 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 
 // addOps serves /healthz, /metrics and /hooks on the fleet's HTTP listen
 // address (default 127.0.0.1:9090).
-func (svc *service) addOps(reg *prometheus.Registry) error {
+func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error {
 	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
 		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
@@ -47,8 +47,8 @@ func (svc *service) addOps(reg *prometheus.Registry) error {
 		}
 		dash, handler = d, d
 	}
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: svc.sched, Audit: svc.store, Replays: svc.store, Redact: svc.red.String,
-		StopGrace: runsStopGrace, Web: handler}, svc.log)
+	hooks := svc.sched.Webhooks(sched.WebhookConfig{Replays: svc.store})
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: hooks, Redact: svc.red.String, Web: handler}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
@@ -101,8 +101,8 @@ func (svc *service) dashboard() (*web.Server, error) {
 	})
 }
 
-// runsStopGrace is how long the scheduler and the webhook endpoint wait,
-// at shutdown, for their runs before cancelling them: a backstop well after
+// runsStopGrace is how long the scheduler waits, at shutdown, for its
+// runs (scheduled and webhook ones) before cancelling them: a backstop well after
 // the fleet's own grace (30 s) and its retries of a store that cannot
 // write, which end every run first, all alike.
 const runsStopGrace = 90 * time.Second

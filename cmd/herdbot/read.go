@@ -46,7 +46,7 @@ type session struct {
 // openSession loads the fleet file and connects to the running herdbot,
 // or, when it is not running, opens its database read-only and says so
 // on stderr.
-func openSession(ctx context.Context, e env, fs *flags) (*session, error) {
+func openSession(ctx context.Context, e stdio, fs *flags) (*session, error) {
 	cfg, cerr := config.Load(fs.config)
 	var c *control.Client
 	switch {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/scripted"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/store"
 )
@@ -30,7 +30,7 @@ func TestDemoModelOutlivesTheRuns(t *testing.T) {
 	var answered, after error
 	svc := &service{
 		cfg: &config.Fleet{Name: "t"}, log: slog.New(slog.DiscardHandler), store: db,
-		demoSrv: claudetest.New(claudetest.Demo(), claudetest.WithoutRecording()), demoLn: ln,
+		demoSrv: scripted.New(scripted.Demo(), scripted.WithoutRecording()), demoLn: ln,
 		runs: []func(context.Context) error{func(ctx context.Context) error {
 			<-ctx.Done() // herdbot is stopping; this run is in its grace
 			answered = get(url)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude/claudetest"
-	"github.com/herdbot/herdbot/internal/ops"
+	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
 )
 
@@ -96,8 +96,8 @@ func TestSIGTERMGivesEveryRunTheGrace(t *testing.T) {
 	s.say("chat question please")
 	body := []byte(`{"ref":"main"}`)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/garden/push", bytes.NewReader(body))
-	req.Header.Set(ops.HeaderSignature, "sha256="+hex.EncodeToString(ops.Sign([]byte(secret), "", body)))
-	req.Header.Set(ops.HeaderDelivery, "sigterm-1")
+	req.Header.Set(sched.HeaderSignature, "sha256="+hex.EncodeToString(sched.Sign([]byte(secret), "", body)))
+	req.Header.Set(sched.HeaderDelivery, "sigterm-1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

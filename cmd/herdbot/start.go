@@ -22,7 +22,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/claude"
-	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/scripted"
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/bot"
 	"github.com/herdbot/herdbot/bot/console"
@@ -48,7 +48,7 @@ type service struct {
 	useDocker   map[string]bool // decided at start; reload decides new agents alike
 	noIsolation bool            // start --demo --no-isolation: every agent native
 	backends    *backendMux
-	nat         *native.Backend
+	native      *native.Backend // local processes, made for the first agent that runs without a container
 	chat        *chatSup
 	cfg         *config.Fleet
 	cfgNow      atomic.Pointer[config.Fleet] // cfg, for readers outside the reload goroutine (the dashboard)
@@ -60,13 +60,13 @@ type service struct {
 	hub         *console.Hub
 	sched       *sched.Scheduler
 	docker      *docker.Backend
-	demoSrv     *claudetest.ModelServer
+	demoSrv     *scripted.ModelServer
 	demoLn      net.Listener
 	// runs are the long-lived parts, run together under one errgroup.
 	runs []func(ctx context.Context) error
 }
 
-func cmdStart(ctx context.Context, e env, args []string) error {
+func cmdStart(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("start", e, false)
 	demo := fs.Bool("demo", false, "use the scripted demo model (no model account needed); clearly labelled in every reply")
 	stdinChat := fs.Bool("console", false, "read console chat from this terminal's stdin (on by default with --demo)")
@@ -231,8 +231,8 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		if err != nil {
 			return nil, fmt.Errorf("demo model: %w", err)
 		}
-		svc.demoLn, svc.demoSrv = ln, claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
-		m = model{URL: "http://" + ln.Addr().String(), APIKey: claudetest.DummyAPIKey}
+		svc.demoLn, svc.demoSrv = ln, scripted.New(scripted.Demo(), scripted.WithoutRecording())
+		m = model{URL: "http://" + ln.Addr().String(), APIKey: scripted.DummyAPIKey}
 		demoPrivate = ln.Addr().String()
 		log.Info("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
@@ -279,13 +279,13 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	}
 	svc.sched = s
 	svc.runs = append(svc.runs, s.Run)
-	if err := svc.addOps(reg); err != nil {
+	if err := svc.addOps(reg, met); err != nil {
 		return nil, err
 	}
 	svc.addRetention()
 	svc.addReload()
 
-	ctl := &control.Server{Fleet: f, Store: st, Console: svc.hub, Log: log.With("component", "control"),
+	ctl := &control.Server{Fleet: f, Store: st, Lost: met, Console: svc.hub, Log: log.With("component", "control"),
 		List:    func(now time.Time) any { return s.List(now) },
 		Trigger: s.Trigger}
 	sock := filepath.Join(cfg.StateDir, "herdbot.sock")
@@ -304,8 +304,11 @@ func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log 
 	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: func(r egress.Record) {
 		met.Egress(r.Agent, r.Allowed)
 		action, subject, detail := r.Audit()
-		_ = svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
-			Action: action, Subject: subject, Detail: detail})
+		if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
+			Action: action, Subject: subject, Detail: detail}); err != nil {
+			log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
+			met.RecordLost("audit")
+		}
 	}}, log)
 	if err != nil {
 		return nil, err
@@ -348,19 +351,19 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 			spec.Sandbox.Workspace = ws
 			if spec.Sandbox.WorkspaceReadOnly {
 				// The demo model writes its greeting elsewhere.
-				spec.Options.AppendSystemPrompt = strings.TrimSpace(spec.Options.AppendSystemPrompt + "\n" + claudetest.DemoReadOnlyHint)
+				spec.Options.AppendSystemPrompt = strings.TrimSpace(spec.Options.AppendSystemPrompt + "\n" + scripted.DemoReadOnlyHint)
 			}
 		}
 		if docker {
-			svc.backends.set(a.Name, svc.docker, false)
+			svc.backends.set(a.Name, svc.docker.With(dockerOptions(a)), false)
 			if svc.demoPrivate != "" {
 				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, svc.demoPrivate)
 			}
 		} else {
-			if svc.nat == nil {
-				svc.nat = native.New(svc.log)
+			if svc.native == nil {
+				svc.native = native.New(svc.log)
 			}
-			svc.backends.set(a.Name, svc.nat, true)
+			svc.backends.set(a.Name, svc.native, true)
 		}
 		out = append(out, spec)
 	}

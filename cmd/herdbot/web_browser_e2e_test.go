@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/scripted"
 	"github.com/herdbot/herdbot/internal/testenv"
 )
 
@@ -90,7 +90,7 @@ func TestDemoInTheBrowser(t *testing.T) {
 		}
 	}
 	// The input is shown as JSON: the command with its quotes escaped.
-	if v := text(ctx2, "main"); !strings.Contains(v, strings.ReplaceAll(claudetest.DemoCommand, `"`, `\"`)) {
+	if v := text(ctx2, "main"); !strings.Contains(v, strings.ReplaceAll(scripted.DemoCommand, `"`, `\"`)) {
 		t.Fatalf("approvals page lacks the command: %s", v)
 	}
 	shot(ctx2, "approvals")

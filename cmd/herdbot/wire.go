@@ -18,6 +18,7 @@ import (
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/pathguard"
 	"github.com/herdbot/herdbot/sandbox"
+	"github.com/herdbot/herdbot/sandbox/docker"
 	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/web"
 )
@@ -77,28 +78,6 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 			env = append(env, "CLAUDE_CODE_OAUTH_TOKEN="+m.OAuthToken)
 		}
 	}
-	hostConfig := a.Docker.HostConfig
-	if a.Docker.Privileged || len(a.Docker.CapAdd) > 0 || a.Docker.Runtime != "" {
-		hostConfig = map[string]any{}
-		for k, v := range a.Docker.HostConfig {
-			hostConfig[k] = v
-		}
-		if a.Docker.Privileged {
-			hostConfig["Privileged"] = true
-		}
-		if len(a.Docker.CapAdd) > 0 {
-			hostConfig["CapAdd"] = a.Docker.CapAdd
-		}
-		if a.Docker.Runtime != "" {
-			hostConfig["Runtime"] = a.Docker.Runtime
-		}
-	}
-	if a.Docker.Network == "host" {
-		if hostConfig == nil {
-			hostConfig = map[string]any{}
-		}
-		hostConfig["NetworkMode"] = "host"
-	}
 	return agents.AgentSpec{
 		Name: a.Name, Description: a.Description, Options: opts,
 		Sandbox: sandbox.Spec{
@@ -113,7 +92,6 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 			Limits: sandbox.Limits{MemoryBytes: a.Docker.Memory, CPUShares: a.Docker.CPUShares,
 				CPUPeriod: a.Docker.CPUPeriod, CPUQuota: a.Docker.CPUQuota, PidsLimit: a.Docker.PidsLimit},
 			Tmpfs: a.Docker.Tmpfs, Labels: a.Docker.Labels, Network: net,
-			HostConfig: hostConfig, Dangerous: a.Docker.DangerousHostConfig, Volumes: a.Docker.Volumes,
 		},
 		Approvers: map[string][]string{
 			bot.Discord: a.Approvers.Discord, bot.Slack: a.Approvers.Slack, bot.Console: a.Approvers.Console,
@@ -252,6 +230,16 @@ func postTo(p config.PostTo) bot.Target {
 		return console.Target
 	}
 	return bot.Target{Platform: p.Platform, Channel: p.Channel, Thread: p.Thread}
+}
+
+// dockerOptions are agent a's Docker-only settings, for the docker
+// backend (docker.Backend.With): they are fleet-level only.
+func dockerOptions(a *config.Agent) docker.Options {
+	return docker.Options{
+		Privileged: a.Docker.Privileged, CapAdd: a.Docker.CapAdd, Runtime: a.Docker.Runtime,
+		HostNetwork: a.Docker.Network == "host", HostConfig: a.Docker.HostConfig, Volumes: a.Docker.Volumes,
+		Dangerous: a.Docker.DangerousHostConfig,
+	}
 }
 
 // backendMux picks each agent's sandbox backend.

@@ -95,3 +95,22 @@ func TestReloadNeverAddsAnUnisolatedAgent(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerOptionsFromConfig: an agent's Docker-only settings reach the
+// docker backend as typed options, field for field; a default agent gets
+// the zero options (nothing added to the hardened container).
+func TestDockerOptionsFromConfig(t *testing.T) {
+	a := &config.Agent{}
+	a.Docker.Privileged, a.Docker.CapAdd, a.Docker.Runtime, a.Docker.Network = true, []string{"NET_ADMIN"}, "runsc", "host"
+	a.Docker.HostConfig = map[string]any{"ShmSize": int64(1 << 20)}
+	a.Docker.Volumes = []string{"/srv/photos:/photos:ro"}
+	a.Docker.DangerousHostConfig = true
+	o := dockerOptions(a)
+	if !o.Privileged || !slices.Equal(o.CapAdd, []string{"NET_ADMIN"}) || o.Runtime != "runsc" || !o.HostNetwork ||
+		o.HostConfig["ShmSize"] != int64(1<<20) || !slices.Equal(o.Volumes, []string{"/srv/photos:/photos:ro"}) || !o.Dangerous {
+		t.Fatalf("options %+v", o)
+	}
+	if o := dockerOptions(&config.Agent{}); o.Privileged || o.HostNetwork || o.Dangerous || o.HostConfig != nil || o.Volumes != nil || o.CapAdd != nil {
+		t.Fatalf("a default agent's options %+v, want none", o)
+	}
+}

@@ -50,6 +50,12 @@ type Store interface {
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]agents.AuditEntry, error)
 }
 
+// LossRecorder counts records the store did not take (metrics.Metrics
+// implements it).
+type LossRecorder interface {
+	RecordLost(record string)
+}
+
 // Console is the local chat hub `herdbot chat` talks through.
 type Console interface {
 	InputAs(ctx context.Context, agent, line string, u bot.User)
@@ -68,6 +74,7 @@ type TriggerSchedule func(ctx context.Context, agent, name string) (agents.RunRe
 type Server struct {
 	Fleet   Fleet
 	Store   Store
+	Lost    LossRecorder    // nil: audit rows the store did not take are only logged
 	Console Console         // nil: no `herdbot chat`
 	List    Schedules       // nil: no schedules
 	Trigger TriggerSchedule // nil: no `trigger --schedule`
@@ -175,7 +182,10 @@ func actor(r *http.Request) string {
 func (s *Server) audit(ctx context.Context, e agents.AuditEntry) {
 	e.Time = time.Now()
 	if err := s.Store.Audit(context.WithoutCancel(ctx), e); err != nil {
-		s.Log.Warn("audit control request", "action", e.Action, "err", err)
+		s.Log.Error("record lost: the store did not take it", "record", "audit", "action", e.Action, "err", err)
+		if s.Lost != nil {
+			s.Lost.RecordLost("audit")
+		}
 	}
 }
 

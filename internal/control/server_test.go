@@ -113,8 +113,8 @@ func TestApproveRecordsThePeerNotTheBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := self(t)
-	if a.Status != agents.ApprovalAllowed || a.DecidedBy != want {
-		t.Errorf("approval %s decided by %q, want %s by %q", a.Status, a.DecidedBy, agents.ApprovalAllowed, want)
+	if a.Status != agents.Allowed || a.DecidedBy != want {
+		t.Errorf("approval %s decided by %q, want %s by %q", a.Status, a.DecidedBy, agents.Allowed, want)
 	}
 	es := r.audit(t, "approval.decided")
 	if len(es) != 1 || es[0].Actor != want || es[0].Subject != id {
@@ -265,7 +265,7 @@ func TestOtherUserIsRefused(t *testing.T) {
 		t.Errorf("uid %d with the socket open to all: %+v, want a 403", nobody, res)
 	}
 	a, err := r.db.Approval(t.Context(), id)
-	if err != nil || a.Status != agents.ApprovalPending {
+	if err != nil || a.Status != agents.Pending {
 		t.Errorf("approval after the refused call: %+v, %v; want it still pending", a, err)
 	}
 	es := r.audit(t, "control.refused")

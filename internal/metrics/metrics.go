@@ -25,6 +25,7 @@ const Namespace = "herdbot"
 //	herdbot_disk_usage_bytes{agent}                          gauge (last measurement)
 //	herdbot_disk_limit_bytes{agent}                          gauge
 //	herdbot_disk_over_limit_total{agent,action}              counter (refused|stopped)
+//	herdbot_records_lost_total{record}                       counter (audit, card_refs, …)
 type Metrics struct {
 	runs            *prometheus.CounterVec
 	runDuration     *prometheus.HistogramVec
@@ -37,6 +38,7 @@ type Metrics struct {
 	diskUsage       *prometheus.GaugeVec
 	diskLimit       *prometheus.GaugeVec
 	diskOver        *prometheus.CounterVec
+	lost            *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: not
@@ -91,6 +93,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "disk_over_limit_total",
 			Help: "Runs refused before they started (refused) or stopped while running (stopped) because the agent was over its disk limit.",
 		}, []string{"agent", "action"}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "records_lost_total",
+			Help: "Records the store did not take and that are lost (audit rows, approval card refs, session resets); each is also logged as an error.",
+		}, []string{"record"}),
 	}
 	if reg != nil {
 		m.runs = register(reg, m.runs)
@@ -104,6 +110,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.diskUsage = register(reg, m.diskUsage)
 		m.diskLimit = register(reg, m.diskLimit)
 		m.diskOver = register(reg, m.diskOver)
+		m.lost = register(reg, m.lost)
 	}
 	return m
 }
@@ -195,4 +202,13 @@ func (m *Metrics) DiskOverLimit(agent, action string) {
 		return
 	}
 	m.diskOver.WithLabelValues(agent, action).Inc()
+}
+
+// RecordLost counts a record the store did not take (what: audit,
+// card_refs, …).
+func (m *Metrics) RecordLost(record string) {
+	if m == nil {
+		return
+	}
+	m.lost.WithLabelValues(record).Inc()
 }

@@ -18,6 +18,15 @@ import (
 // CLAUDE_VERSION and deploy/agent/Dockerfile must say the same (a test checks).
 const ClaudeVersion = "2.1.330"
 
+// GoBin returns the go command tests build helpers with: the one on PATH
+// (where `go test` itself was found), else "go".
+func GoBin() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}
+
 // ModuleRoot returns the repository root (the directory holding go.mod).
 func ModuleRoot() string {
 	_, file, _, _ := runtime.Caller(0)

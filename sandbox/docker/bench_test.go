@@ -212,10 +212,10 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	proxied.Network = sandbox.Network{Private: []string{gw + "/32:" + port}}
 	direct := testSpec(b, a, "direct", "/probe")
 	direct.Network = sandbox.Network{}
-	direct.Dangerous = true // only to put it on the default bridge for the baseline
-	direct.HostConfig = map[string]any{"NetworkMode": "bridge"}
+	// Dangerous only to put it on the default bridge for the baseline.
+	directBE := be.With(Options{Dangerous: true, HostConfig: map[string]any{"NetworkMode": "bridge"}})
 
-	fetch := func(spec sandbox.Spec, kind, target string) float64 {
+	fetch := func(be sandbox.Backend, spec sandbox.Spec, kind, target string) float64 {
 		res := runProbe(b, be, spec, []probeCheck{{Name: "f", Kind: kind, Target: target}})["f"]
 		if !res.OK || res.Fields["bytes"] != strconv.Itoa(size) {
 			b.Fatalf("%s %s: %+v", kind, target, res)
@@ -229,8 +229,8 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	var viaProxy, viaDirect float64
 	b.ResetTimer()
 	for range b.N {
-		viaProxy += fetch(proxied, "fetch", gw+":"+port)
-		viaDirect += fetch(direct, "fetch_direct", bridgeGW+":"+port)
+		viaProxy += fetch(be, proxied, "fetch", gw+":"+port)
+		viaDirect += fetch(directBE, direct, "fetch_direct", bridgeGW+":"+port)
 	}
 	b.StopTimer()
 	n := float64(b.N)

@@ -19,12 +19,6 @@ import (
 	"github.com/herdbot/herdbot/sandbox"
 )
 
-var (
-	cliImageOnce sync.Once
-	cliImageTag  string
-	cliImageErr  error
-)
-
 // testCLIImage builds the agent image with the real CLI under a test tag
 // (removed when the test ends; the build cache makes it quick when
 // `make agent-image` has run).

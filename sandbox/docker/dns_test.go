@@ -20,7 +20,7 @@ func TestAgentDNSNeverForwardsOut(t *testing.T) {
 	spec := testSpec(t, a, "dns", "/probe", "sleep")
 	spec.Network = sandbox.Network{Allow: []string{"allowed.example"}}
 
-	pl, err := b.makePlan(&spec)
+	pl, err := b.makePlan(&spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +74,7 @@ func TestHostNetworkAgentKeepsTheHostsResolver(t *testing.T) {
 	a := testArtefacts(t)
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "hostnet", "/probe", "sleep")
-	spec.Dangerous = true
-	spec.HostConfig = map[string]any{"NetworkMode": "host"}
-	res := runProbe(t, b, spec, []probeCheck{{Name: "resolv.conf", Kind: "read", Target: "/etc/resolv.conf"}})
+	res := runProbe(t, b.With(Options{Dangerous: true, HostNetwork: true}), spec, []probeCheck{{Name: "resolv.conf", Kind: "read", Target: "/etc/resolv.conf"}})
 	got := res["resolv.conf"].Detail
 	host, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil {

@@ -184,7 +184,7 @@ func containerIP(t *testing.T, b *Backend, p sandbox.Process) (name, ip string) 
 
 // runProbe runs the probe's checks in a container for spec and returns
 // the results by name.
-func runProbe(t testing.TB, b *Backend, spec sandbox.Spec, checks []probeCheck) map[string]probeResult {
+func runProbe(t testing.TB, b sandbox.Backend, spec sandbox.Spec, checks []probeCheck) map[string]probeResult {
 	t.Helper()
 	raw, _ := json.Marshal(checks)
 	spec.Command = []string{"/probe", "run", string(raw)}

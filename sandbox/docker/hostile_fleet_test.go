@@ -369,9 +369,9 @@ func TestHostileAgentThroughTheFleet(t *testing.T) {
 			allowed, deniedN := 0, 0
 			for _, ap := range approvals {
 				switch {
-				case ap.Status == agents.ApprovalAllowed && ap.DecidedBy == "alice":
+				case ap.Status == agents.Allowed && ap.DecidedBy == "alice":
 					allowed++
-				case ap.Status == agents.ApprovalDenied && ap.DecidedBy == "alice":
+				case ap.Status == agents.Denied && ap.DecidedBy == "alice":
 					deniedN++
 				default:
 					t.Errorf("approval %s %s: %s by %q", ap.ID, ap.Tool, ap.Status, ap.DecidedBy)

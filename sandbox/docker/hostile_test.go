@@ -281,9 +281,9 @@ func TestHostileFilesInTheAgentImage(t *testing.T) {
 			conn := h.start(t, d, h.rt.Command(opts), nil, nil)
 			allowPlant := func(p *agents.PermissionRequest) agents.Decision {
 				if strings.Contains(string(p.Input), "HOSTILE_EOF") {
-					return agents.Decision{Behavior: agents.Allow}
+					return agents.Decision{Verdict: agents.Allowed}
 				}
-				return agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+				return agents.Decision{Verdict: agents.Denied, Message: "denied by the hostile-file test"}
 			}
 			plant := hostile.RunTurn(t, conn, mode.plant, allowPlant)
 			if len(plant.Permissions) != 1 || plant.Result.Err != nil || plant.Result.Result.Text != hostile.Done {

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -225,9 +226,8 @@ func TestContainerIsHardened(t *testing.T) {
 	b := newTestBackend(t)
 	spec := testSpec(t, a, "inspected", "/helper", "hang")
 	spec.Workspace = workspace(t, 1234, 1234)
-	spec.HostConfig = map[string]any{"shm_size": 1 << 20}
 	spec.Limits = sandbox.Limits{MemoryBytes: 96 << 20, PidsLimit: 40, NanoCPUs: 500_000_000, TmpBytes: 8 << 20}
-	p, err := b.Start(testCtx(t), spec)
+	p, err := b.With(Options{HostConfig: map[string]any{"shm_size": 1 << 20}}).Start(testCtx(t), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,9 +258,10 @@ func TestContainerIsHardened(t *testing.T) {
 		}
 	}
 
-	spec.HostConfig = map[string]any{"Privileged": true}
-	if _, err := b.Start(testCtx(t), spec); !errors.As(err, new(*HardeningError)) {
-		t.Errorf("Start with Privileged passthrough = %v, want a HardeningError", err)
+	for _, o := range []Options{{HostConfig: map[string]any{"Privileged": true}}, {Privileged: true}, {HostNetwork: true}, {CapAdd: []string{"SYS_ADMIN"}}} {
+		if _, err := b.With(o).Start(testCtx(t), spec); !errors.As(err, new(*HardeningError)) {
+			t.Errorf("Start with %+v and no dangerous opt-in = %v, want a HardeningError", o, err)
+		}
 	}
 }
 
@@ -455,4 +456,18 @@ func TestNetworksRecreatedAfterTheyVanish(t *testing.T) {
 	if err != nil || gw2 != gw {
 		t.Fatalf("egress gateway %s (%v) after recreation, want the former %s", gw2, err, gw)
 	}
+}
+
+// isRunning reports whether container id runs.
+func (b *Backend) isRunning(ctx context.Context, id string) (bool, error) {
+	cctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inspect container %s: %w", id, err)
+	}
+	return ins.Container.State != nil && ins.Container.State.Running, nil
 }

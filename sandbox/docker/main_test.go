@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -74,8 +73,7 @@ func testArtefacts(t testing.TB) *artefacts {
 }
 
 func goBuild(out, pkg string) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command(testenv.GoBin(), "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = testenv.ModuleRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -45,7 +45,7 @@ func TestMakePlanPlaceholders(t *testing.T) {
 		Workspace: ws, StateDir: t.TempDir(), Network: sandbox.Network{None: true},
 		ReadOnly: append(protectedIn(ws), filepath.Join(t.TempDir(), "agent.yaml")), // the last is outside: ignored
 	}
-	pl, err := b.makePlan(&spec)
+	pl, err := b.makePlan(&spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestMakePlanPlaceholders(t *testing.T) {
 	}
 	// A second plan (the next container) finds the placeholders and
 	// plans the same mounts.
-	pl2, err := b.makePlan(&spec)
+	pl2, err := b.makePlan(&spec, Options{})
 	if err != nil || !slices.Equal(pl2.base.Mounts, pl.base.Mounts) {
 		t.Errorf("second plan: %v\n%+v", err, pl2.base.Mounts)
 	}
@@ -90,7 +90,7 @@ func TestMakePlanRealEnvNeverBound(t *testing.T) {
 	}
 	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
 		Workspace: ws, Network: sandbox.Network{None: true}, ReadOnly: []string{env}}
-	pl, err := b.makePlan(&spec)
+	pl, err := b.makePlan(&spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestMakePlanReadOnlyWorkspaceCreatesNothing(t *testing.T) {
 	}
 	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
 		Workspace: ws, WorkspaceReadOnly: true, Network: sandbox.Network{None: true}, ReadOnly: protectedIn(ws)}
-	if _, err := b.makePlan(&spec); err != nil {
+	if _, err := b.makePlan(&spec, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(ws)
@@ -139,7 +139,7 @@ func TestMakePlanRefusesSymlinkAtProtectedName(t *testing.T) {
 	}
 	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
 		Workspace: ws, Network: sandbox.Network{None: true}, ReadOnly: protectedIn(ws)}
-	if _, err := b.makePlan(&spec); err == nil || !strings.Contains(err.Error(), "is a symbolic link inside the agent's writable workspace") {
+	if _, err := b.makePlan(&spec, Options{}); err == nil || !strings.Contains(err.Error(), "is a symbolic link inside the agent's writable workspace") {
 		t.Fatalf("makePlan = %v", err)
 	}
 	if _, err := os.Lstat(filepath.Join(ws, "notes.txt")); err == nil {
@@ -168,7 +168,7 @@ func TestMakePlanChecksWorkspaceAtMountTime(t *testing.T) {
 	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
 		Workspace: link, WorkspaceReadOnly: true, Network: sandbox.Network{None: true},
 		Protected: []pathguard.Rule{{Path: state, What: "herdbot's state directory"}}}
-	pl, err := b.makePlan(&spec)
+	pl, err := b.makePlan(&spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,13 +182,13 @@ func TestMakePlanChecksWorkspaceAtMountTime(t *testing.T) {
 	if err := os.Symlink(filepath.Join(state, "agents"), link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.makePlan(&spec); err == nil || !strings.Contains(err.Error(), "lies inside herdbot's state directory") {
+	if _, err := b.makePlan(&spec, Options{}); err == nil || !strings.Contains(err.Error(), "lies inside herdbot's state directory") {
 		t.Fatalf("makePlan after the link moved = %v", err)
 	}
 	for _, ws := range []string{"/", "/etc"} {
 		s := spec
 		s.Workspace = ws
-		if _, err := b.makePlan(&s); err == nil || !strings.Contains(err.Error(), "workspace refused") {
+		if _, err := b.makePlan(&s, Options{}); err == nil || !strings.Contains(err.Error(), "workspace refused") {
 			t.Errorf("workspace %s: %v", ws, err)
 		}
 	}
@@ -208,7 +208,7 @@ func TestMakePlanEngineMakesPlaceholdersWhenHerdbotCannot(t *testing.T) {
 	}
 	spec := sandbox.Spec{Agent: "garden", Image: "img", Command: []string{"claude"}, User: "1234:1234",
 		Workspace: ws, Network: sandbox.Network{None: true}, ReadOnly: protectedIn(ws)}
-	pl, err := b.makePlan(&spec)
+	pl, err := b.makePlan(&spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestMakePlanEngineMakesPlaceholdersWhenHerdbotCannot(t *testing.T) {
 	}
 	// Any other failure is an error, not a silent fallback.
 	b.createPlaceholder = func(p string) error { return &os.PathError{Op: "open", Path: p, Err: syscall.ENOSPC} }
-	if _, err := b.makePlan(&spec); err == nil || !strings.Contains(err.Error(), "no space") {
+	if _, err := b.makePlan(&spec, Options{}); err == nil || !strings.Contains(err.Error(), "no space") {
 		t.Errorf("makePlan with a full disk = %v", err)
 	}
 }

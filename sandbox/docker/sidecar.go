@@ -450,19 +450,6 @@ func (b *Backend) teardownAgent(ctx context.Context, a *agentState) error {
 	return err
 }
 
-func (b *Backend) isRunning(ctx context.Context, id string) (bool, error) {
-	cctx, cancel := b.callCtx(ctx)
-	defer cancel()
-	ins, err := b.cli.ContainerInspect(cctx, id, client.ContainerInspectOptions{})
-	if isNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("inspect container %s: %w", id, err)
-	}
-	return ins.Container.State != nil && ins.Container.State.Running, nil
-}
-
 // logSidecarLine logs one line of the sidecar's own log (JSON, slog) as
 // herdbot's: its message and attributes, its warnings and errors at their
 // level, the rest at debug (the connections are in the audit table).

@@ -92,7 +92,7 @@ func redactEnv(kv string) string {
 // makePlan validates spec and builds the container's hardened
 // configuration: user, mounts (workspace, masked secrets, HOME, volumes),
 // tmpfs, limits, labels and the environment.
-func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
+func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 	if err := b.validate(spec); err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 			return nil, fmt.Errorf("workspace %s is not a directory", spec.Workspace)
 		}
 	}
-	user, err := resolveUser(spec.User, ws, spec.Dangerous)
+	user, err := resolveUser(spec.User, ws, o.Dangerous)
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +177,12 @@ func (b *Backend) makePlan(spec *sandbox.Spec) (*plan, error) {
 	} else {
 		tmpfs[homeDir] = fmt.Sprintf("rw,nosuid,nodev,mode=0700,size=%d,uid=%d,gid=%d", 256<<20, user.uid, user.gid)
 	}
-	for _, v := range spec.Volumes {
+	for _, v := range o.Volumes {
 		m, err := parseVolume(v)
 		if err != nil {
 			return nil, err
 		}
-		if !spec.Dangerous {
+		if !o.Dangerous {
 			if err := checkBindSource(m.Source); err != nil {
 				return nil, fmt.Errorf("volume %q %w; only the fleet-level dangerous opt-in allows that", v, err)
 			}

@@ -93,11 +93,11 @@ func TestMakePlan(t *testing.T) {
 		Agent: "garden", Job: "discord:1:2", Image: "img", Command: []string{"claude", "-p"},
 		Workspace: ws, WorkspaceReadOnly: true, StateDir: state, User: "1234:1234",
 		Labels:  map[string]string{"team": "green"},
-		Volumes: []string{"/srv/photos:/photos:ro"},
 		Limits:  sandbox.Limits{MemoryBytes: 100 << 20},
 		Network: sandbox.Network{None: true},
 	}
-	pl, err := b.makePlan(&spec)
+	opts := Options{Volumes: []string{"/srv/photos:/photos:ro"}}
+	pl, err := b.makePlan(&spec, opts)
 	if err != nil {
 		t.Fatalf("makePlan: %v", err)
 	}
@@ -146,27 +146,27 @@ func TestMakePlan(t *testing.T) {
 
 	bad := spec
 	bad.Labels = map[string]string{"herdbot.agent": "other"}
-	if _, err := b.makePlan(&bad); err == nil {
+	if _, err := b.makePlan(&bad, Options{}); err == nil {
 		t.Error("a herdbot.* label from the spec was accepted")
 	}
 	bad = spec
-	bad.Volumes = []string{"/var/run/docker.sock:/var/run/docker.sock"}
-	if _, err := b.makePlan(&bad); err == nil || !strings.Contains(err.Error(), "socket") {
+	sock := Options{Volumes: []string{"/var/run/docker.sock:/var/run/docker.sock"}}
+	if _, err := b.makePlan(&bad, sock); err == nil || !strings.Contains(err.Error(), "socket") {
 		t.Errorf("docker socket volume: %v", err)
 	}
-	bad.Dangerous = true
-	if _, err := b.makePlan(&bad); err != nil {
+	sock.Dangerous = true
+	if _, err := b.makePlan(&bad, sock); err != nil {
 		t.Errorf("docker socket volume with the dangerous opt-in: %v", err)
 	}
 	bad = spec
 	bad.User = "0:0"
-	if _, err := b.makePlan(&bad); err == nil {
+	if _, err := b.makePlan(&bad, Options{}); err == nil {
 		t.Error("root user accepted without the dangerous opt-in")
 	}
 	bad = spec
 	bad.User = "2000:2000"
 	bad.WorkspaceReadOnly = false
-	if _, err := b.makePlan(&bad); err == nil || !strings.Contains(err.Error(), "not usable") {
+	if _, err := b.makePlan(&bad, Options{}); err == nil || !strings.Contains(err.Error(), "not usable") {
 		t.Errorf("workspace not writable by the user: %v", err)
 	}
 }

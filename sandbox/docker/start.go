@@ -21,16 +21,22 @@ import (
 // spec's policy. ctx bounds the start only; the process lives until it
 // exits or is signalled. The container is removed once the process has
 // exited and its output has been read to the end.
+//
+// Start uses no Docker-only options; With(Options).Start does.
 func (b *Backend) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Process, error) {
-	p, err := b.start(ctx, &spec)
+	return b.startWith(ctx, spec, Options{})
+}
+
+func (b *Backend) startWith(ctx context.Context, spec sandbox.Spec, o Options) (sandbox.Process, error) {
+	p, err := b.start(ctx, &spec, o)
 	if err != nil {
 		return nil, fmt.Errorf("docker start %s: %w", spec.Agent, b.engineLost(ctx, err))
 	}
 	return p, nil
 }
 
-func (b *Backend) start(ctx context.Context, spec *sandbox.Spec) (*process, error) {
-	pl, err := b.makePlan(spec)
+func (b *Backend) start(ctx context.Context, spec *sandbox.Spec, o Options) (*process, error) {
+	pl, err := b.makePlan(spec, o)
 	if err != nil {
 		return nil, err
 	}
@@ -46,20 +52,9 @@ func (b *Backend) start(ctx context.Context, spec *sandbox.Spec) (*process, erro
 		netMode = n.id
 	}
 	pl.base.NetworkMode = container.NetworkMode(netMode)
-	hc, err := mergePassthrough(pl.base, spec.HostConfig)
+	hc, err := o.hostConfig(pl.base)
 	if err != nil {
 		return nil, err
-	}
-	if hc.NetworkMode.IsHost() || hc.NetworkMode.IsContainer() {
-		// A shared network namespace (only with the dangerous opt-in)
-		// has the host's or that container's resolver; agentDNS is for
-		// the agent's own namespace.
-		hc.DNS = nil
-	}
-	if !spec.Dangerous {
-		if err := checkHardening(hc, pl.base); err != nil {
-			return nil, err
-		}
 	}
 
 	b.mu.Lock()

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -280,11 +279,7 @@ func expectLine(t *testing.T, r *bufio.Reader, want string) {
 // path.
 func BuildHelper(dir string) (string, error) {
 	out := filepath.Join(dir, "helper")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, "./sandbox/sandboxtest/helper")
+	cmd := exec.Command(testenv.GoBin(), "build", "-trimpath", "-o", out, "./sandbox/sandboxtest/helper")
 	cmd.Dir = testenv.ModuleRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

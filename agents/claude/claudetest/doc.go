@@ -1,16 +1,15 @@
 // Package claudetest holds test doubles for the Claude Code runtime:
 //
-//   - ModelServer, a loopback fake of the Anthropic Messages API that the
-//     REAL Claude Code CLI talks to (ANTHROPIC_BASE_URL), scripted per test
-//     with a Responder and recording every request;
-//   - Demo, the scripted model of herdbot's first-run demo;
-//   - Env, the environment that points a CLI at the fake and silences all
-//     other traffic;
+//   - the scripted model server of agents/claude/scripted (a loopback
+//     stand-in for the Anthropic Messages API that the REAL Claude Code CLI
+//     talks to), under the names tests use, and NewModelServer, which runs
+//     one for the duration of a test;
 //   - a fake CLI (package fakecli) for what the real CLI cannot be made to
-//     do on demand: crash mid-stream, print garbage or a huge line, stall.
+//     do on demand: crash mid-stream, print garbage or a huge line, stall;
+//   - the hostile-file table (package hostile).
 //
-// It is a normal package (not _test) so that `herdbot start --demo` can use
-// the model server and Demo.
+// herdbot itself (`herdbot start --demo`) uses agents/claude/scripted, so
+// the binary does not link the testing package.
 //
 // Typical use with the real CLI:
 //
@@ -21,11 +20,4 @@
 //	env := append(claudetest.Env(srv.URL), "HOME="+t.TempDir(), "PATH=/usr/bin:/bin")
 //	// start `claude -p --output-format stream-json …` with env, then:
 //	reqs := srv.MessageRequests() // reqs[1].ToolResults()[0].Content …
-//
-// Outside tests: s := claudetest.New(claudetest.Demo(), claudetest.WithoutRecording()); go s.Serve(ctx, ln).
-//
-// The CLI 2.1.330 calls only POST /v1/messages?beta=true (streamed) when
-// started with Env; each call of one turn carries the whole conversation,
-// including a leading user message of <system-reminder> blocks
-// (Request.Prompt skips those) and a "system" role message.
 package claudetest

@@ -37,7 +37,6 @@ type Bot struct {
 	ready      bool
 	identifies int
 	resumes    int
-	readyAt    time.Time
 }
 
 type event struct {
@@ -63,9 +62,6 @@ func (b *Bot) Resumes() int { b.mu.Lock(); defer b.mu.Unlock(); return b.resumes
 
 // Intents is what the last IDENTIFY asked for.
 func (b *Bot) Intents() int { b.mu.Lock(); defer b.mu.Unlock(); return b.intents }
-
-// ReadyAt is when the fake last sent READY or RESUMED.
-func (b *Bot) ReadyAt() time.Time { b.mu.Lock(); defer b.mu.Unlock(); return b.readyAt }
 
 // Drop closes the bot's gateway connection without a close frame, as a
 // network failure would. Events dispatched before the client resumes are
@@ -285,7 +281,7 @@ func (s *Server) identify(conn *websocket.Conn, d json.RawMessage) *Bot {
 		"user": b.User.wire(), "application": map[string]any{"id": b.AppID, "flags": 0},
 		"guilds": guilds, "private_channels": []any{},
 	})
-	b.ready, b.readyAt = true, time.Now()
+	b.ready = true
 	b.write(frame(ready))
 	b.mu.Unlock()
 	if id.Intents&intentGuilds != 0 {
@@ -366,7 +362,7 @@ func (s *Server) resume(conn *websocket.Conn, d json.RawMessage) *Bot {
 	resumed := event{seq: b.seq, name: "RESUMED", data: json.RawMessage(`{}`)}
 	b.past = append(b.past, resumed)
 	b.write(frame(resumed))
-	b.ready, b.readyAt = true, time.Now()
+	b.ready = true
 	return b
 }
 

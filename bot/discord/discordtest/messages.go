@@ -97,18 +97,6 @@ func (s *Server) findMessage(channelID, id string) *Message {
 	return nil
 }
 
-// findMessageAnywhere looks a message up by id alone. Callers hold s.mu.
-func (s *Server) findMessageAnywhere(id string) *Message {
-	for _, ms := range s.messages {
-		for _, m := range ms {
-			if m.ID == id {
-				return m
-			}
-		}
-	}
-	return nil
-}
-
 var mentionRE = regexp.MustCompile(`<@(!|&)?(\d+)>`)
 
 // wire is the message as the API and gateway show it. Callers hold s.mu.

@@ -18,7 +18,6 @@ package discordtest
 
 import (
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -100,9 +99,6 @@ func NewServer(opts Options) *Server {
 	s.ts = httptest.NewServer(s.routes())
 	return s
 }
-
-// URL is the fake's base URL (http://127.0.0.1:port).
-func (s *Server) URL() string { return s.ts.URL }
 
 // APIURL is the REST base, like https://discord.com/api/v9/.
 func (s *Server) APIURL() string { return s.ts.URL + "/api/v" + discordgo.APIVersion + "/" }
@@ -354,7 +350,5 @@ func (s *Server) CallsTo(method, pattern string) []Call {
 	}
 	return out
 }
-
-func (s *Server) String() string { return fmt.Sprintf("discordtest.Server(%s)", s.ts.URL) }
 
 var _ http.Handler = (*http.ServeMux)(nil)

@@ -90,13 +90,6 @@ func (s *Server) Messages(channel string) []Message {
 	return s.messagesLocked(channel, true)
 }
 
-// History returns every message in channel, people's included.
-func (s *Server) History(channel string) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.messagesLocked(channel, false)
-}
-
 // Message returns the message channel/ts, or false.
 func (s *Server) Message(channel, ts string) (Message, bool) {
 	s.mu.Lock()

@@ -97,9 +97,6 @@ func New(tb testing.TB, o Options) *Server {
 	return s
 }
 
-// URL is the server's base URL (http://127.0.0.1:port).
-func (s *Server) URL() string { return s.hs.URL }
-
 // APIURL is the Web API base for slack.OptionAPIURL, with its trailing slash.
 func (s *Server) APIURL() string { return s.hs.URL + "/api/" }
 
@@ -222,13 +219,4 @@ func (s *Server) WaitFor(what string, cond func() bool) {
 			return
 		}
 	}
-}
-
-// Changed returns a channel closed at the next state change (a call, an ack,
-// a connection). Code outside the test goroutine can wait on it instead of
-// WaitFor.
-func (s *Server) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
 }

@@ -129,7 +129,7 @@ func RunTurn(t testing.TB, conn agents.Conn, prompt string, decide func(*agents.
 				}
 			case agents.EventPermission:
 				turn.Permissions = append(turn.Permissions, ev.Permission)
-				d := agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+				d := agents.Decision{Verdict: agents.Denied, Message: "denied by the hostile-file test"}
 				if decide != nil {
 					d = decide(ev.Permission)
 				}
@@ -159,9 +159,9 @@ func kinds(evs []agents.Event) string {
 // command the card showed.
 func AllowProbe(p *agents.PermissionRequest) agents.Decision {
 	if p.ToolName == "Bash" && strings.Contains(string(p.Input), MarkerBash) {
-		return agents.Decision{Behavior: agents.Allow}
+		return agents.Decision{Verdict: agents.Allowed}
 	}
-	return agents.Decision{Behavior: agents.Deny, Message: "denied by the hostile-file test"}
+	return agents.Decision{Verdict: agents.Denied, Message: "denied by the hostile-file test"}
 }
 
 // Decide is how a test answers the probe of case c: AllowProbe when c
@@ -176,7 +176,7 @@ func Decide(c Case) func(*agents.PermissionRequest) agents.Decision {
 // AllowAll answers every permission request with allow: the person who
 // approved the agent's plant command.
 func AllowAll(*agents.PermissionRequest) agents.Decision {
-	return agents.Decision{Behavior: agents.Allow}
+	return agents.Decision{Verdict: agents.Allowed}
 }
 
 // Runner is how Play runs the CLI of one agent.

@@ -1,4 +1,4 @@
-package claudetest_test
+package scripted_test
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/herdbot/herdbot/agents/claude/claudetest"
+	"github.com/herdbot/herdbot/agents/claude/scripted"
 )
 
 const msgBody = `{"model":"claude-test","stream":%s,"max_tokens":100,"system":[{"type":"text","text":"be brief"}],
@@ -18,6 +18,32 @@ const msgBody = `{"model":"claude-test","stream":%s,"max_tokens":100,"system":[{
 "messages":[{"role":"user","content":[{"type":"text","text":"<system-reminder>x</system-reminder>"},{"type":"text","text":"hi there"}]},
 {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls"}}]},
 {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.txt"}],"is_error":false}]}]}`
+
+// always answers every call with r.
+func always(r scripted.Reply) scripted.Responder {
+	return func(*scripted.Request) scripted.Reply { return r }
+}
+
+// serve starts s on a loopback port until the test ends.
+func serve(t *testing.T, r scripted.Responder) *scripted.ModelServer {
+	t.Helper()
+	s := scripted.New(r)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
 
 func post(t *testing.T, url, path, body string) *http.Response {
 	t.Helper()
@@ -59,10 +85,10 @@ func readSSE(t *testing.T, r io.Reader) []sseEvent {
 }
 
 func TestModelServer_StreamsTextThenTool(t *testing.T) {
-	s := claudetest.NewModelServer(t, claudetest.Script(claudetest.Reply{
+	s := serve(t, always(scripted.Reply{
 		Thinking: "hmm",
 		Text:     "Let me look at the files now.",
-		ToolUses: []claudetest.ToolUse{{ID: "toolu_x", Name: "Bash", Input: map[string]string{"command": "ls -la"}}},
+		ToolUses: []scripted.ToolUse{{ID: "toolu_x", Name: "Bash", Input: map[string]string{"command": "ls -la"}}},
 	}))
 	resp := post(t, s.URL, "/v1/messages?beta=true", strings.Replace(msgBody, "%s", "true", 1))
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
@@ -126,7 +152,7 @@ func TestModelServer_StreamsTextThenTool(t *testing.T) {
 }
 
 func TestModelServer_NonStreaming(t *testing.T) {
-	s := claudetest.NewModelServer(t, nil)
+	s := serve(t, nil)
 	resp := post(t, s.URL, "/v1/messages", strings.Replace(msgBody, "%s", "false", 1))
 	var m struct {
 		Type       string `json:"type"`
@@ -151,7 +177,7 @@ func TestModelServer_Errors(t *testing.T) {
 		{500, "api_error"},
 		{529, "overloaded_error"},
 	} {
-		s := claudetest.NewModelServer(t, claudetest.Script(claudetest.Reply{Error: &claudetest.APIError{Status: tc.status, RetryAfter: 1}}))
+		s := serve(t, always(scripted.Reply{Error: &scripted.APIError{Status: tc.status, RetryAfter: 1}}))
 		resp := post(t, s.URL, "/v1/messages?beta=true", strings.Replace(msgBody, "%s", "true", 1))
 		var e struct {
 			Type  string
@@ -170,7 +196,7 @@ func TestModelServer_Errors(t *testing.T) {
 }
 
 func TestModelServer_BadBodyAndOtherPaths(t *testing.T) {
-	s := claudetest.NewModelServer(t, nil)
+	s := serve(t, nil)
 	if resp := post(t, s.URL, "/v1/messages", "{not json"); resp.StatusCode != 400 {
 		t.Errorf("bad body: status %d", resp.StatusCode)
 	}
@@ -195,22 +221,12 @@ func TestModelServer_BadBodyAndOtherPaths(t *testing.T) {
 	}
 }
 
-func TestScript_Exhausted(t *testing.T) {
-	r := claudetest.Script(claudetest.Text("one"))
-	if got := r(&claudetest.Request{}).Text; got != "one" {
-		t.Errorf("first = %q", got)
-	}
-	if got := r(&claudetest.Request{}).Text; got != claudetest.Exhausted {
-		t.Errorf("after the end = %q", got)
-	}
-}
-
 func TestServe_OnGivenListener(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := claudetest.New(claudetest.Demo(), claudetest.WithoutRecording())
+	s := scripted.New(scripted.Demo(), scripted.WithoutRecording())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -235,7 +251,7 @@ func TestServe_OnGivenListener(t *testing.T) {
 
 func TestHold_StallsUntilReleased(t *testing.T) {
 	hold := make(chan struct{})
-	s := claudetest.NewModelServer(t, claudetest.Script(claudetest.Reply{Text: "one two three four five", Hold: hold}))
+	s := serve(t, always(scripted.Reply{Text: "one two three four five", Hold: hold}))
 	resp := post(t, s.URL, "/v1/messages", strings.Replace(msgBody, "%s", "true", 1))
 	br := bufio.NewReader(resp.Body)
 	// Read until the first text delta arrives; the stream then stalls.
@@ -252,19 +268,5 @@ func TestHold_StallsUntilReleased(t *testing.T) {
 	rest, _ := io.ReadAll(br)
 	if !strings.Contains(string(rest), "message_stop") {
 		t.Errorf("stream did not finish after release: %q", rest)
-	}
-}
-
-func TestEnv(t *testing.T) {
-	env := claudetest.Env("http://127.0.0.1:1")
-	want := map[string]bool{"ANTHROPIC_BASE_URL=http://127.0.0.1:1": true, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1": true, "DISABLE_AUTOUPDATER=1": true}
-	for _, kv := range env {
-		delete(want, kv)
-		if strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "PATH=") {
-			t.Errorf("Env sets %s", kv)
-		}
-	}
-	if len(want) != 0 {
-		t.Errorf("missing %v", want)
 	}
 }

@@ -1,3 +1,6 @@
+// Commands that need no running herdbot: version, validate, init, docs,
+// egress (the sidecar's entry point) and setup.
+
 package main
 
 import (
@@ -16,7 +19,7 @@ import (
 	"github.com/herdbot/herdbot/sandbox/egress"
 )
 
-func cmdVersion(ctx context.Context, e env, args []string) error {
+func cmdVersion(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("version", e, false)
 	if _, err := fs.parse(args); err != nil {
 		return err
@@ -25,7 +28,7 @@ func cmdVersion(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func cmdValidate(ctx context.Context, e env, args []string) error {
+func cmdValidate(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("validate", e, false)
 	if _, err := fs.parse(args); err != nil {
 		return err
@@ -39,7 +42,7 @@ func cmdValidate(ctx context.Context, e env, args []string) error {
 	return config.Summary(cfg, e.stdout, time.Now(), nextRuns)
 }
 
-func cmdInit(ctx context.Context, e env, args []string) error {
+func cmdInit(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("init", e, false)
 	fleet := fs.String("fleet", "", "the fleet's name (default: the directory's name)")
 	agent := fs.String("agent", "assistant", "the agent's name")
@@ -57,7 +60,7 @@ func cmdInit(ctx context.Context, e env, args []string) error {
 			*fleet = b
 		}
 	}
-	if err := config.ScaffoldNamed(dir, *fleet, *agent); err != nil {
+	if err := config.Scaffold(dir, *fleet, *agent); err != nil {
 		return err
 	}
 	self, c := selfCommand(), ""
@@ -129,7 +132,7 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func cmdDocs(ctx context.Context, e env, args []string) error {
+func cmdDocs(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("docs", e, false)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -145,11 +148,11 @@ func cmdDocs(ctx context.Context, e env, args []string) error {
 	return errors.New("docs: the topics are `config` and `herdctl`")
 }
 
-func cmdEgress(ctx context.Context, e env, args []string) error {
+func cmdEgress(ctx context.Context, e stdio, args []string) error {
 	return egress.Main(ctx, args, e.stdout, e.stderr)
 }
 
-func cmdSetup(ctx context.Context, e env, args []string) error {
+func cmdSetup(ctx context.Context, e stdio, args []string) error {
 	fs := newFlags("setup", e, false)
 	pos, err := fs.parse(args)
 	if err != nil {

@@ -1,4 +1,4 @@
-package ops_test
+package sched_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herdbot/herdbot/internal/ops"
+	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
 )
 
@@ -30,7 +30,7 @@ func TestWebhookReplayAcrossRestart(t *testing.T) {
 	plain := req{body: []byte(`{"issue":{"title":"slugs"}}`), secret: secret, delivery: "d-1"}
 
 	db := open()
-	first := start(t, ops.Config{Replays: db}, ghHook())
+	first := start(t, sched.WebhookConfig{Replays: db}, 0, ghHook())
 	for _, r := range []req{stamped, plain} {
 		if resp, body := first.do(r); resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("first herdbot: %d %s", resp.StatusCode, body)
@@ -46,7 +46,7 @@ func TestWebhookReplayAcrossRestart(t *testing.T) {
 
 	db = open()
 	defer db.Close()
-	second := start(t, ops.Config{Replays: db}, ghHook()) // its clock is at t0 again: inside the window
+	second := start(t, sched.WebhookConfig{Replays: db}, 0, ghHook()) // its clock is at t0 again: inside the window
 	changed := plain
 	changed.delivery = "d-2"
 	for name, r := range map[string]req{"timestamped": stamped, "untimestamped": plain, "other delivery id": changed} {
@@ -55,7 +55,7 @@ func TestWebhookReplayAcrossRestart(t *testing.T) {
 		}
 	}
 	// Past the delivery TTL the file has forgotten them.
-	second.clk.Advance(ops.DefaultDeliveryTTL + time.Second)
+	second.clk.Advance(sched.DefaultDeliveryTTL + time.Second)
 	if resp, body := second.do(plain); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("after the TTL: %d %s, want 202", resp.StatusCode, body)
 	}

@@ -1,4 +1,4 @@
-package claudetest
+package scripted
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"testing"
 )
 
 // Responder decides the fake model's answer to one Messages API call. It is
@@ -24,7 +23,7 @@ type Responder func(req *Request) Reply
 // (HEAD /, GET …). It records every request, unless made with
 // WithoutRecording.
 //
-// Point a CLI at it with Env(s.URL).
+// Point a CLI at it with ANTHROPIC_BASE_URL=s.URL (claudetest.Env).
 type ModelServer struct {
 	// URL is the base URL ("http://127.0.0.1:port") once listening.
 	URL string
@@ -59,28 +58,6 @@ func New(r Responder, opts ...Option) *ModelServer {
 	return s
 }
 
-// NewModelServer starts a ModelServer on 127.0.0.1 (a random port) for the
-// duration of the test; it is shut down by t.Cleanup.
-func NewModelServer(t testing.TB, r Responder) *ModelServer {
-	t.Helper()
-	s := New(r)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("claudetest: listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	s.URL = "http://" + ln.Addr().String()
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("claudetest: serve: %v", err)
-		}
-	})
-	return s
-}
-
 // Serve answers on ln until ctx is done, then closes every connection and
 // returns nil. It sets s.URL from ln's address if it is empty.
 func (s *ModelServer) Serve(ctx context.Context, ln net.Listener) error {
@@ -92,12 +69,12 @@ func (s *ModelServer) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("claudetest: serve: %w", err)
+		return fmt.Errorf("scripted model: serve: %w", err)
 	case <-ctx.Done():
 	}
 	_ = srv.Close()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("claudetest: serve: %w", err)
+		return fmt.Errorf("scripted model: serve: %w", err)
 	}
 	return nil
 }
@@ -134,13 +111,13 @@ func (s *ModelServer) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		Header: hr.Header.Clone(),
 		Body:   body,
 	}
-	w.Header().Set("request-id", fmt.Sprintf("req_claudetest_%d", s.ids.Add(1)))
+	w.Header().Set("request-id", fmt.Sprintf("req_scripted_%d", s.ids.Add(1)))
 	switch {
 	case req.IsMessages():
 		decodeErr := req.decodeMessages()
 		s.record(req)
 		if decodeErr != nil {
-			writeError(w, &APIError{Status: http.StatusBadRequest, Message: "claudetest: body is not a Messages request: " + decodeErr.Error()})
+			writeError(w, &APIError{Status: http.StatusBadRequest, Message: "scripted model: body is not a Messages request: " + decodeErr.Error()})
 			return
 		}
 		s.answer(w, hr, &req)

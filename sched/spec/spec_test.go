@@ -1,11 +1,13 @@
-package timing_test
+package spec_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/herdbot/herdbot/sched/timing"
+	"github.com/herdbot/herdbot/sched/spec"
 )
 
 func TestParseInterval(t *testing.T) {
@@ -20,7 +22,7 @@ func TestParseInterval(t *testing.T) {
 		"1h30m": 90 * time.Minute, // Go durations
 		"3d12h": 84 * time.Hour,
 	} {
-		got, err := timing.ParseInterval(in)
+		got, err := spec.ParseInterval(in)
 		if err != nil || got != want {
 			t.Errorf("ParseInterval(%q) = %v, %v; want %v", in, got, err, want)
 		}
@@ -38,16 +40,16 @@ func TestParseInterval(t *testing.T) {
 		"0s":        "greater than zero",
 		"1500ms":    `unknown unit "ms"`,
 	} {
-		_, err := timing.ParseInterval(in)
+		_, err := spec.ParseInterval(in)
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseInterval(%q) error %v; want one mentioning %q", in, err, msg)
 		}
 	}
 }
 
-func mustCron(t *testing.T, expr string, loc *time.Location) *timing.Cron {
+func mustCron(t *testing.T, expr string, loc *time.Location) *spec.Cron {
 	t.Helper()
-	c, err := timing.ParseCron(expr, loc)
+	c, err := spec.ParseCron(expr, loc)
 	if err != nil {
 		t.Fatalf("ParseCron(%q): %v", expr, err)
 	}
@@ -55,7 +57,7 @@ func mustCron(t *testing.T, expr string, loc *time.Location) *timing.Cron {
 }
 
 // nexts returns n fire times after from, formatted.
-func nexts(c *timing.Cron, from time.Time, n int) []string {
+func nexts(c *spec.Cron, from time.Time, n int) []string {
 	var out []string
 	for range n {
 		from = c.Next(from)
@@ -116,7 +118,7 @@ func TestCronErrors(t *testing.T) {
 		"0 9 * * 1#6":      "1 to 5",
 		"1,,2 * * * *":     "empty",
 	} {
-		_, err := timing.ParseCron(expr, time.UTC)
+		_, err := spec.ParseCron(expr, time.UTC)
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseCron(%q) error %v; want one mentioning %q", expr, err, msg)
 		}
@@ -147,24 +149,61 @@ func TestCronDaylightSaving(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	now := time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC)
+	ok := func(typ string) spec.Schedule {
+		return spec.Schedule{Agent: "garden", Name: "daily", Type: typ, Prompt: "p", Interval: time.Hour, Cron: "0 9 * * *", At: now,
+			Secret: map[bool]string{true: "s"}[typ == spec.TypeWebhook]}
+	}
 	for _, tc := range []struct {
-		t   timing.Timing
-		err string
+		name  string
+		edit  func(*spec.Schedule)
+		field string // "" = no error
+		err   string
 	}{
-		{timing.Timing{Type: "interval", Interval: time.Hour, Jitter: time.Minute}, ""},
-		{timing.Timing{Type: "interval", Interval: time.Millisecond}, "at least"},
-		{timing.Timing{Type: "interval", Interval: time.Hour, Jitter: time.Hour}, "jitter"},
-		{timing.Timing{Type: "interval", Interval: time.Hour, Jitter: -time.Second}, "negative"},
-		{timing.Timing{Type: "cron", Cron: "0 9 L * *"}, ""},
-		{timing.Timing{Type: "cron", Cron: "@every 5m"}, "interval schedule"},
-		{timing.Timing{Type: "cron", Cron: "* * * * *", Jitter: time.Minute}, "gap"},
-		{timing.Timing{Type: "at"}, "at"},
-		{timing.Timing{Type: "at", At: now}, ""},
-		{timing.Timing{Type: "webhook"}, ""},
+		{"interval", func(s *spec.Schedule) { *s = ok(spec.TypeInterval); s.Jitter = time.Minute }, "", ""},
+		{"interval too short", func(s *spec.Schedule) { *s = ok(spec.TypeInterval); s.Interval = time.Millisecond }, "interval", "at least"},
+		{"jitter over the interval", func(s *spec.Schedule) { *s = ok(spec.TypeInterval); s.Jitter = time.Hour }, "jitter", "jitter"},
+		{"jitter negative", func(s *spec.Schedule) { *s = ok(spec.TypeInterval); s.Jitter = -time.Second }, "jitter", "negative"},
+		{"cron L", func(s *spec.Schedule) { *s = ok(spec.TypeCron); s.Cron = "0 9 L * *" }, "", ""},
+		{"cron @every", func(s *spec.Schedule) { *s = ok(spec.TypeCron); s.Cron = "@every 5m" }, "cron", "interval schedule"},
+		{"cron jitter over the gap", func(s *spec.Schedule) { *s = ok(spec.TypeCron); s.Cron = "* * * * *"; s.Jitter = time.Minute }, "jitter", "gap"},
+		{"at without a time", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.At = time.Time{} }, "at", "at"},
+		{"at", func(s *spec.Schedule) { *s = ok(spec.TypeAt) }, "", ""},
+		{"webhook", func(s *spec.Schedule) {
+			*s = ok(spec.TypeWebhook)
+			s.Fields = []string{"pr.title"}
+			s.Prompt = "{{ pr.title }}"
+		}, "", ""},
+		{"webhook without a secret", func(s *spec.Schedule) { *s = ok(spec.TypeWebhook); s.Secret = "" }, "secret", "secret is required"},
+		{"webhook field", func(s *spec.Schedule) { *s = ok(spec.TypeWebhook); s.Fields = []string{"a..b"} }, "fields", "dotted names"},
+		{"webhook template field not listed", func(s *spec.Schedule) { *s = ok(spec.TypeWebhook); s.Prompt = "{{x}}" }, "prompt", "not listed in fields"},
+		{"fields of a cron", func(s *spec.Schedule) { *s = ok(spec.TypeCron); s.Fields = []string{"x"} }, "fields", "webhooks only"},
+		{"secret of an interval", func(s *spec.Schedule) { *s = ok(spec.TypeInterval); s.Secret = "s" }, "secret", "webhooks only"},
+		{"agent name", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.Agent = strings.Repeat("a", 65) }, "agent", "max 64"},
+		{"qualified agent name", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.Agent = "fleet.garden" }, "", ""},
+		{"schedule name", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.Name = "a b" }, "name", "want letters"},
+		{"prompt", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.Prompt = " " }, "prompt", "empty"},
+		{"catch-up", func(s *spec.Schedule) { *s = ok(spec.TypeAt); s.CatchUp = "all" }, "catch_up", "want"},
+		{"type", func(s *spec.Schedule) { *s = ok("hourly") }, "type", "want interval"},
 	} {
-		err := timing.Check(tc.t, now)
-		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("Check(%+v) = %v; want %q", tc.t, err, tc.err)
+		var s spec.Schedule
+		tc.edit(&s)
+		err := spec.Check(s, now)
+		var fe *spec.FieldError
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v; want no error", tc.name, err)
+			}
+			continue
 		}
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v (%+v); want %q in field %s", tc.name, err, fe, tc.err, tc.field)
+		}
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	got := spec.Placeholders("{{a.b}} and {{ c }} and {{a.b}} but not {x} or {{bad key}}")
+	if want := []string{"a.b", "c"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -1,8 +1,29 @@
 package claudetest
 
-// DummyAPIKey is the API key Env gives the CLI. The fake model server
-// accepts any key; this one only has the shape of a real one.
-const DummyAPIKey = "sk-ant-api03-claudetest-dummy-key-000000000000"
+import (
+	"sync"
+
+	"github.com/herdbot/herdbot/agents/claude/scripted"
+)
+
+// Exhausted is the text a Script answers with once its replies are used up.
+const Exhausted = "scripted model: no scripted reply left"
+
+// Script answers Messages calls with replies in order, one per call; once
+// they are used up it answers with the text Exhausted.
+func Script(replies ...Reply) Responder {
+	var mu sync.Mutex
+	i := 0
+	return func(*Request) Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		if i >= len(replies) {
+			return Text(Exhausted)
+		}
+		i++
+		return replies[i-1]
+	}
+}
 
 // Env returns the environment a Claude Code CLI needs to talk to the fake
 // model server at url and to make no other network calls: the base URL, a
@@ -12,7 +33,7 @@ const DummyAPIKey = "sk-ant-api03-claudetest-dummy-key-000000000000"
 func Env(url string) []string {
 	return []string{
 		"ANTHROPIC_BASE_URL=" + url,
-		"ANTHROPIC_API_KEY=" + DummyAPIKey,
+		"ANTHROPIC_API_KEY=" + scripted.DummyAPIKey,
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
 		"DISABLE_AUTOUPDATER=1",
 		"DISABLE_TELEMETRY=1",

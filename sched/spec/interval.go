@@ -1,12 +1,15 @@
-// Package timing reads and checks when a schedule fires: cron expressions
-// (herdctl's five fields with L and #, herdbot's optional seconds field,
-// @daily-style shorthands) and intervals (herdctl's "5m", "5 m", "5M",
-// and Go durations such as "1h30m" or "3d12h").
+// Package spec reads and checks schedules, for sched: when one fires
+// (cron expressions: herdctl's five fields with L and #, herdbot's
+// optional seconds field, @daily-style shorthands; intervals: herdctl's
+// "5m", "5 m", "5M", and Go durations such as "1h30m" or "3d12h") and
+// what it may hold (names, catch-up policy, a webhook's secret, fields and
+// prompt template).
 //
-// It is sched's parser, kept in a package of its own so that config can
-// check a fleet with exactly the code the scheduler runs: `herdbot
-// validate` and `herdbot start` can never disagree about a schedule.
-package timing
+// It is sched's parser and checker, kept in a package of its own (no
+// dependencies) so that config checks a fleet with exactly the code the
+// scheduler runs: `herdbot validate` and `herdbot start` can never
+// disagree about a schedule. Check is the one check of a whole schedule.
+package spec
 
 import (
 	"errors"
@@ -94,52 +97,4 @@ func parseGoDays(s string) (time.Duration, error) {
 		return 0, errors.New("negative part")
 	}
 	return time.Duration(days)*24*time.Hour + d, nil
-}
-
-// Timing is when a schedule fires: what Check needs of it.
-type Timing struct {
-	Type     string         // "interval", "cron", "at" or "webhook"
-	Interval time.Duration  // interval
-	Cron     string         // cron
-	Location *time.Location // cron; nil means UTC
-	At       time.Time      // at
-	Jitter   time.Duration  // random delay before each run
-}
-
-// Check reports what is wrong with t's timing, naming the field: an
-// interval shorter than MinInterval, a cron expression that does not
-// parse or never fires, a missing at time, or a jitter that is negative
-// or not shorter than the time between two runs.
-func Check(t Timing, now time.Time) error {
-	if t.Jitter < 0 {
-		return fmt.Errorf("jitter %s is negative", t.Jitter)
-	}
-	switch t.Type {
-	case "interval":
-		if t.Interval < MinInterval {
-			return fmt.Errorf("interval %s: must be at least %s", t.Interval, MinInterval)
-		}
-		if t.Jitter >= t.Interval {
-			return fmt.Errorf("jitter %s: must be shorter than the interval %s", t.Jitter, t.Interval)
-		}
-	case "cron":
-		loc := t.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		c, err := ParseCron(t.Cron, loc)
-		if err != nil {
-			return err
-		}
-		if t.Jitter > 0 {
-			if gap := c.MinGap(now); t.Jitter >= gap {
-				return fmt.Errorf("jitter %s: must be shorter than the gap between runs (%s)", t.Jitter, gap)
-			}
-		}
-	case "at":
-		if t.At.IsZero() {
-			return errors.New("at: time is required")
-		}
-	}
-	return nil
 }

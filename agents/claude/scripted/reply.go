@@ -1,4 +1,4 @@
-package claudetest
+package scripted
 
 import (
 	"encoding/json"
@@ -56,9 +56,6 @@ func Tool(name string, input any) Reply {
 func Bash(command, description string) Reply {
 	return Tool("Bash", map[string]string{"command": command, "description": description})
 }
-
-// Fail returns a Reply that answers with HTTP status.
-func Fail(status int) Reply { return Reply{Error: &APIError{Status: status}} }
 
 func (e *APIError) fill() {
 	if e.Status == 0 {

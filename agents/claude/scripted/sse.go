@@ -1,4 +1,4 @@
-package claudetest
+package scripted
 
 import (
 	"context"
@@ -29,7 +29,7 @@ type block struct {
 // message turns rep into the content the server will send for req.
 func (s *ModelServer) message(req *Request, rep Reply) message {
 	m := message{
-		id:         fmt.Sprintf("msg_claudetest_%d", s.ids.Add(1)),
+		id:         fmt.Sprintf("msg_scripted_%d", s.ids.Add(1)),
 		model:      req.Model,
 		stopReason: rep.StopReason,
 		inTokens:   rep.InputTokens,
@@ -47,7 +47,7 @@ func (s *ModelServer) message(req *Request, rep Reply) message {
 	for _, tu := range rep.ToolUses {
 		id := tu.ID
 		if id == "" {
-			id = fmt.Sprintf("toolu_claudetest_%d", s.ids.Add(1))
+			id = fmt.Sprintf("toolu_scripted_%d", s.ids.Add(1))
 		}
 		m.blocks = append(m.blocks, block{kind: "tool_use", id: id, name: tu.Name, input: marshalInput(tu.Input)})
 	}
@@ -87,7 +87,7 @@ func marshalInput(v any) json.RawMessage {
 func (b block) full() map[string]any {
 	switch b.kind {
 	case "thinking":
-		return map[string]any{"type": "thinking", "thinking": b.text, "signature": "claudetest-signature"}
+		return map[string]any{"type": "thinking", "thinking": b.text, "signature": "scripted-signature"}
 	case "tool_use":
 		return map[string]any{"type": "tool_use", "id": b.id, "name": b.name, "input": b.input}
 	default:
@@ -153,7 +153,7 @@ func streamMessage(ctx context.Context, w http.ResponseWriter, m message, hold <
 		switch b.kind {
 		case "thinking":
 			send("content_block_delta", delta(i, map[string]any{"type": "thinking_delta", "thinking": b.text}))
-			send("content_block_delta", delta(i, map[string]any{"type": "signature_delta", "signature": "claudetest-signature"}))
+			send("content_block_delta", delta(i, map[string]any{"type": "signature_delta", "signature": "scripted-signature"}))
 		case "tool_use":
 			for _, part := range chunks(string(b.input), 3) {
 				send("content_block_delta", delta(i, map[string]any{"type": "input_json_delta", "partial_json": part}))

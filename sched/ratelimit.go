@@ -1,21 +1,26 @@
-package ops
+package sched
 
 import (
 	"sync"
 	"time"
-
-	"github.com/herdbot/herdbot/sched"
 )
+
+// Rate allows N events per Per, refilled continuously (a token bucket of
+// size N).
+type Rate struct {
+	N   int
+	Per time.Duration
+}
 
 // bucket is a token bucket of size r.N refilled at r.N per r.Per. Not safe
 // for concurrent use on its own.
 type bucket struct {
-	rate   sched.RateLimit
+	rate   Rate
 	tokens float64
 	last   time.Time
 }
 
-func newBucket(r sched.RateLimit, now time.Time) *bucket {
+func newBucket(r Rate, now time.Time) *bucket {
 	return &bucket{rate: r, tokens: float64(r.N), last: now}
 }
 
@@ -43,10 +48,7 @@ type limiter struct {
 
 func newLimiter() *limiter { return &limiter{buckets: map[string]*bucket{}} }
 
-func (l *limiter) allow(key string, r sched.RateLimit, now time.Time) (bool, time.Duration) {
-	if r.N <= 0 || r.Per <= 0 {
-		r = sched.DefaultRateLimit
-	}
+func (l *limiter) allow(key string, r Rate, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
