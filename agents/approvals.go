@@ -161,6 +161,12 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 			// Clicks on this card are then refused (not its card) and
 			// its outcome is not shown on it; the CLI can still decide.
 			f.lost("card_refs", err, "approval", row.ID)
+		} else if cur, err := f.approvalRows.Approval(context.WithoutCancel(ctx), row.ID); err == nil && cur.Status != Pending {
+			// Decided (expired, withdrawn, by the CLI) while the card was
+			// being posted: the settle found no card to edit, so show the
+			// outcome here. One of the two writes comes second and sees
+			// the other, so the card is always edited.
+			b.editCards(context.WithoutCancel(ctx), cur)
 		}
 	}
 }

@@ -45,9 +45,13 @@ func missing(t testing.TB, env, why string) {
 
 // ClaudeBin returns the path of the pinned CLI: $HERDBOT_CLAUDE_BIN, else
 // .tools/node_modules/.bin/claude under the module root (installed by
-// `make tools`). It returns "" when neither exists.
+// `make tools`). It returns "" when the one it would return does not exist
+// (a $HERDBOT_CLAUDE_BIN naming no file is not the CLI).
 func ClaudeBin() string {
 	if p := os.Getenv("HERDBOT_CLAUDE_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	p := filepath.Join(ModuleRoot(), ".tools", "node_modules", ".bin", "claude")
