@@ -20,6 +20,7 @@ import (
 	"github.com/herdbot/herdbot/bot/console"
 	"github.com/herdbot/herdbot/config"
 	"github.com/herdbot/herdbot/internal/control"
+	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
 )
 
@@ -71,11 +72,22 @@ func printJSON(e stdio, v any) error {
 	return enc.Encode(v)
 }
 
-// table prints rows under header, aligned.
-func table(e stdio, header string, rows func(tw *tabwriter.Writer)) error {
+// list prints items as JSON with --json, the line empty when there are
+// none, or else a table under header (tab-separated column names) with
+// the cells row gives each item.
+func list[T any](e stdio, fs *flags, items []T, empty, header string, row func(T) []string) error {
+	if fs.json {
+		return printJSON(e, nonNil(items))
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(e.stdout, empty)
+		return nil
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
-	rows(tw)
+	for _, it := range items {
+		fmt.Fprintln(tw, strings.Join(row(it), "\t"))
+	}
 	return tw.Flush()
 }
 
@@ -112,18 +124,10 @@ func cmdJobs(ctx context.Context, e stdio, args []string) error {
 	if err := s.checkAgent(agent, len(js) > 0); err != nil {
 		return err
 	}
-	if fs.json {
-		return printJSON(e, nonNil(js))
-	}
-	if len(js) == 0 {
-		fmt.Fprintln(e.stdout, "No jobs yet"+forAgent(agent)+".")
-		return nil
-	}
-	return table(e, "JOB\tAGENT\tTRIGGER\tSTATUS\tSTARTED\tCOST\tTURNS\tPROMPT", func(tw *tabwriter.Writer) {
-		for _, j := range js {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, j.Agent, j.Trigger, j.Status, stamp(j.Started), bot.USD(j.CostUSD), j.Turns, oneLine(j.Prompt, 50))
-		}
-	})
+	return list(e, fs, js, "No jobs yet"+forAgent(agent)+".",
+		"JOB\tAGENT\tTRIGGER\tSTATUS\tSTARTED\tCOST\tTURNS\tPROMPT", func(j agents.Job) []string {
+			return []string{j.ID, j.Agent, fmt.Sprint(j.Trigger), fmt.Sprint(j.Status), stamp(j.Started), bot.USD(j.CostUSD), strconv.Itoa(j.Turns), oneLine(j.Prompt, 50)}
+		})
 }
 
 func first(ss []string) string {
@@ -687,18 +691,10 @@ func cmdSessions(ctx context.Context, e stdio, args []string) error {
 	if err := s.checkAgent(agent, len(cs) > 0); err != nil {
 		return err
 	}
-	if fs.json {
-		return printJSON(e, nonNil(cs))
-	}
-	if len(cs) == 0 {
-		fmt.Fprintln(e.stdout, "No sessions yet"+forAgent(agent)+".")
-		return nil
-	}
-	return table(e, "AGENT\tCONVERSATION\tSESSION\tLAST ACTIVE", func(tw *tabwriter.Writer) {
-		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Agent, c.Key, c.SessionID, stamp(c.LastActive))
-		}
-	})
+	return list(e, fs, cs, "No sessions yet"+forAgent(agent)+".",
+		"AGENT\tCONVERSATION\tSESSION\tLAST ACTIVE", func(c agents.Conversation) []string {
+			return []string{c.Agent, c.Key, c.SessionID, stamp(c.LastActive)}
+		})
 }
 
 func cmdApprovals(ctx context.Context, e stdio, args []string) error {
@@ -724,22 +720,14 @@ func cmdApprovals(ctx context.Context, e stdio, args []string) error {
 	if err := s.checkAgent(*agent, len(as) > 0); err != nil {
 		return err
 	}
-	if fs.json {
-		return printJSON(e, nonNil(as))
+	what := "approval requests"
+	if *pending {
+		what = "pending approval requests"
 	}
-	if len(as) == 0 {
-		what := "approval requests"
-		if *pending {
-			what = "pending approval requests"
-		}
-		fmt.Fprintln(e.stdout, "No "+what+forAgent(*agent)+".")
-		return nil
-	}
-	return table(e, "ID\tAGENT\tJOB\tTOOL\tSTATUS\tREQUESTED\tEXPIRES\tDECIDED BY\tINPUT", func(tw *tabwriter.Writer) {
-		for _, a := range as {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Agent, a.JobID, a.Tool, a.Status, stamp(a.Requested), stamp(a.Expires), a.DecidedBy, oneLine(toolInputText(a.Input), 60))
-		}
-	})
+	return list(e, fs, as, "No "+what+forAgent(*agent)+".",
+		"ID\tAGENT\tJOB\tTOOL\tSTATUS\tREQUESTED\tEXPIRES\tDECIDED BY\tINPUT", func(a agents.Approval) []string {
+			return []string{a.ID, a.Agent, a.JobID, a.Tool, fmt.Sprint(a.Status), stamp(a.Requested), stamp(a.Expires), a.DecidedBy, oneLine(toolInputText(a.Input), 60)}
+		})
 }
 
 func cmdApprove(ctx context.Context, e stdio, args []string) error {
@@ -856,18 +844,11 @@ func cmdSchedules(ctx context.Context, e stdio, args []string) error {
 		}
 		infos = kept
 	}
-	if fs.json {
-		return printJSON(e, nonNil(infos))
-	}
-	if len(infos) == 0 {
-		fmt.Fprintln(e.stdout, "No schedules"+forAgent(agent)+".")
-		return nil
-	}
-	if s.offline {
+	if s.offline && !fs.json && len(infos) > 0 {
 		fmt.Fprintln(e.stderr, "(the next times are when they would fire: schedules fire only while herdbot runs)")
 	}
-	return table(e, "AGENT\tSCHEDULE\tTYPE\tNEXT (3)\tLAST RUN\tLAST OUTCOME\tLAST JOB", func(tw *tabwriter.Writer) {
-		for _, i := range infos {
+	return list(e, fs, infos, "No schedules"+forAgent(agent)+".",
+		"AGENT\tSCHEDULE\tTYPE\tNEXT (3)\tLAST RUN\tLAST OUTCOME\tLAST JOB", func(i sched.Info) []string {
 			loc := time.Local
 			if s.cfg != nil && s.cfg.Timezone != nil {
 				loc = s.cfg.Timezone
@@ -888,10 +869,9 @@ func cmdSchedules(ctx context.Context, e stdio, args []string) error {
 			} else if len(next) == 0 {
 				next = []string{"-"}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Schedule.Agent, i.Schedule.Name, i.Schedule.Type,
-				strings.Join(next, ", "), stamp(i.LastRun), firstOf(i.LastStatus, "-"), firstOf(i.LastJob, "-"))
-		}
-	})
+			return []string{i.Schedule.Agent, i.Schedule.Name, fmt.Sprint(i.Schedule.Type),
+				strings.Join(next, ", "), stamp(i.LastRun), firstOf(i.LastStatus, "-"), firstOf(i.LastJob, "-")}
+		})
 }
 
 // cfgAgent is the fleet file's agent name, or nil.
@@ -927,16 +907,8 @@ func cmdAudit(ctx context.Context, e stdio, args []string) error {
 	if err := s.checkAgent(*agent, len(es) > 0); err != nil {
 		return err
 	}
-	if fs.json {
-		return printJSON(e, nonNil(es))
-	}
-	if len(es) == 0 {
-		fmt.Fprintln(e.stdout, "No audit entries"+forAgent(*agent)+".")
-		return nil
-	}
-	return table(e, "TIME\tAGENT\tACTOR\tACTION\tSUBJECT\tDETAIL", func(tw *tabwriter.Writer) {
-		for _, a := range es {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", stamp(a.Time), firstOf(a.Agent, "-"), a.Actor, a.Action, a.Subject, oneLine(plainJSON(json.RawMessage(a.Detail)), 80))
-		}
-	})
+	return list(e, fs, es, "No audit entries"+forAgent(*agent)+".",
+		"TIME\tAGENT\tACTOR\tACTION\tSUBJECT\tDETAIL", func(a agents.AuditEntry) []string {
+			return []string{stamp(a.Time), firstOf(a.Agent, "-"), a.Actor, a.Action, a.Subject, oneLine(plainJSON(json.RawMessage(a.Detail)), 80)}
+		})
 }
