@@ -255,6 +255,19 @@ func Cases() []Case {
 			},
 		},
 		{
+			// Inert here: the CLI's own command sandbox needs bubblewrap,
+			// which neither the agent image nor the test machine has, so
+			// even unprotected the init says sandbox_enabled false and
+			// Bash is asked for (2.1.332). Where it can turn on,
+			// autoAllowBashIfSandboxed runs Bash without a permission
+			// request. Check also wants sandbox_enabled false.
+			Name: "user and local settings sandbox.enabled, autoAllowBashIfSandboxed",
+			Files: func(p Paths) []File {
+				sb := map[string]any{"sandbox": map[string]any{"enabled": true, "autoAllowBashIfSandboxed": true}}
+				return []File{settings(true, userSettings, sb), settings(false, localSettings, sb)}
+			},
+		},
+		{
 			// Inert in 2.1.330: the old per-project allowedTools list is
 			// no longer read.
 			Name: "~/.claude.json projects allowedTools",
