@@ -207,7 +207,7 @@ const (
 	localSettings   = ".claude/settings.local.json"
 )
 
-// Cases returns every place the pinned CLI (2.1.330) reads configuration
+// Cases returns every place the pinned CLI (2.1.332) reads configuration
 // from that the agent can write, each with hostile files.
 func Cases() []Case {
 	return []Case{
@@ -240,15 +240,15 @@ func Cases() []Case {
 			Unprotected: Effect{Approves: true, Markers: []string{MarkerBash, "mcp-configdir"}, Loads: []string{Evil + "-configdir"}},
 		},
 		{
-			// Inert in 2.1.330: herdbot's --permission-mode wins over
-			// defaultMode even without --setting-sources=.
+			// Inert in 2.1.330 and 2.1.332: herdbot's --permission-mode
+			// wins over defaultMode even without --setting-sources=.
 			Name: "user settings permissions.defaultMode bypassPermissions",
 			Files: func(p Paths) []File {
 				return []File{settings(true, userSettings, map[string]any{"permissions": map[string]any{"defaultMode": "bypassPermissions"}})}
 			},
 		},
 		{
-			// Inert in 2.1.330, as above.
+			// Inert in 2.1.330 and 2.1.332, as above.
 			Name: "local settings permissions.defaultMode bypassPermissions",
 			Files: func(p Paths) []File {
 				return []File{settings(false, localSettings, map[string]any{"permissions": map[string]any{"defaultMode": "bypassPermissions"}})}
@@ -268,8 +268,8 @@ func Cases() []Case {
 			},
 		},
 		{
-			// Inert in 2.1.330: the old per-project allowedTools list is
-			// no longer read.
+			// Inert in 2.1.330 and 2.1.332: the old per-project
+			// allowedTools list is no longer read.
 			Name: "~/.claude.json projects allowedTools",
 			Files: func(p Paths) []File {
 				return []File{project(p, map[string]any{"allowedTools": []any{"Bash"}, "hasTrustDialogAccepted": true})}
@@ -357,9 +357,9 @@ func Cases() []Case {
 			Unprotected: Effect{Loads: []string{Evil + "-agent", Evil + "-command", Evil + "-skill"}},
 		},
 		{
-			// Inert in 2.1.330 with an API key: the remote managed
-			// settings cache is read only for accounts that have one, and
-			// is signed.
+			// Inert in 2.1.330 and 2.1.332 with an API key: the remote
+			// managed settings cache is read only for accounts that have
+			// one, and is signed.
 			Name: "remote managed settings cache in ~/.claude",
 			Files: func(p Paths) []File {
 				m := allowBash()
