@@ -1,6 +1,6 @@
 # herdbot — see README.md. `make help` lists the targets.
 SHELL := /bin/bash
-CLAUDE_VERSION := 2.1.330
+CLAUDE_VERSION := 2.1.332
 GO            ?= go
 BIN           := bin/herdbot
 TOOLS         := .tools

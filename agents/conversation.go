@@ -79,7 +79,7 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 		// Resuming the conversation's session: wait in its queue, so it
 		// never runs beside a chat message of the same session.
 		p.convKey = req.Target.Key()
-		done := make(chan runOutcome, 1)
+		start := make(chan *convState, 1)
 		user := "run:" + trigger
 		f.mu.Lock()
 		if f.closing {
@@ -89,14 +89,14 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 		it := f.intakeOf(a.spec.Name)
 		u := it.user(user, Rate{N: -1}, f.now(), a.spec.NoticeEvery)
 		it.seq++
-		q := &queued{user: user, conv: p.convKey, seq: it.seq, p: &p, ctx: ctx, done: done}
+		q := &queued{user: user, conv: p.convKey, seq: it.seq, start: start}
 		u.queue = append(u.queue, q)
 		f.conv(p.convKey, a.spec.Name).items++
 		f.dispatchLocked(a.spec.Name)
 		f.mu.Unlock()
+		var c *convState
 		select {
-		case o := <-done:
-			return o.res, o.err
+		case c = <-start:
 		case <-ctx.Done():
 			f.mu.Lock()
 			gone := f.unqueueLocked(a.spec.Name, it, u, q)
@@ -104,9 +104,9 @@ func (f *Fleet) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 			if gone {
 				return RunResult{}, ctx.Err()
 			}
-			o := <-done // dispatched: the run sees the cancelled ctx
-			return o.res, o.err
+			c = <-start // dispatched (the run sees the cancelled ctx) or drained
 		}
+		return f.runDispatched(ctx, a, c, p)
 	}
 	return f.execute(ctx, a, p)
 }

@@ -134,7 +134,8 @@ type Config struct {
 	Log      *slog.Logger
 	// Clock is the fleet's one clock: every time it reads and every timer
 	// it starts (approval expiry, idle processes, run timeouts, shutdown's
-	// grace, the disk watcher's ticks). nil: the real clock.
+	// grace, the disk watcher's ticks, the status messages' edit throttle
+	// and typing indicator). nil: the real clock.
 	Clock  clockwork.Clock
 	Stream bot.StreamOptions
 	// Grace is how long shutdown lets running jobs finish before
@@ -211,6 +212,9 @@ func New(cfg Config) (*Fleet, error) {
 	cfg.Disk.defaults(cfg.Clock)
 	if cfg.Stream.Log == nil {
 		cfg.Stream.Log = cfg.Log
+	}
+	if cfg.Stream.Clock == nil {
+		cfg.Stream.Clock = cfg.Clock
 	}
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, clock: cfg.Clock, timers: newTimerSet(cfg.Clock),

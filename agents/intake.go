@@ -63,21 +63,19 @@ type userState struct {
 	queue   []*queued // their waiting work, oldest first
 }
 
-// queued is a waiting message, or a RunRequest that resumes the
-// conversation's session (p set; its outcome goes to done).
+// queued is a waiting chat message, or a RunRequest that resumes the
+// conversation's session (start set). A RunRequest runs on its requester's
+// goroutine, with the requester's context (Fleet.Run): the queue only says
+// when.
 type queued struct {
 	in   bot.Inbound
 	user string // intake key of who it is for
 	conv string // conversation key
 	seq  uint64
-	p    *runParams
-	ctx  context.Context // the requester's, for p
-	done chan runOutcome // for p
-}
-
-type runOutcome struct {
-	res RunResult
-	err error
+	// start is a RunRequest's: dispatch sends the conversation it now
+	// runs in (one of the agent's slots taken for it), drain sends nil.
+	// Buffered (1): neither waits for the requester.
+	start chan *convState
 }
 
 // chatUser is the intake key of a message's sender.
@@ -144,7 +142,7 @@ func (u *userState) count(conv string) (int, *queued) {
 	n := 0
 	var newest *queued
 	for _, q := range u.queue {
-		if q.p == nil && (conv == "" || q.conv == conv) {
+		if q.start == nil && (conv == "" || q.conv == conv) {
 			n++
 			newest = q
 		}
@@ -291,7 +289,7 @@ func (f *Fleet) unqueueLocked(agent string, it *intake, u *userState, q *queued)
 		return false
 	}
 	c := f.convs[agent+"|"+q.conv]
-	if q.p == nil {
+	if q.start == nil {
 		it.waiting--
 		if c != nil {
 			c.waiting--
@@ -368,33 +366,47 @@ func (f *Fleet) dispatchLocked(agent string) {
 		c := f.conv(q.conv, agent)
 		c.active = true
 		c.items--
-		if q.p == nil {
-			c.waiting--
-			it.waiting--
+		if q.start != nil {
+			q.start <- c // its requester runs it (Fleet.Run)
+			continue
 		}
+		c.waiting--
+		it.waiting--
 		f.wg.Add(1)
 		go f.runQueued(a, c, q)
 	}
 }
 
-// runQueued runs one dispatched item with the slot dispatch took for it.
+// runQueued runs a dispatched chat message with the slot dispatch took
+// for it.
 func (f *Fleet) runQueued(a *agentState, c *convState, q *queued) {
 	defer f.wg.Done()
-	switch {
-	case q.p != nil && q.ctx.Err() != nil:
-		f.releaseSlot(a)
-		q.done <- runOutcome{err: q.ctx.Err()}
-	case q.p != nil:
-		p := *q.p
-		p.slotHeld = true
-		res, err := f.executeConv(q.ctx, a, c, p)
-		q.done <- runOutcome{res, err}
-	default:
-		p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User, slotHeld: true}
-		if _, err := f.executeConv(context.Background(), a, c, p); err != nil {
-			f.log.Debug("chat run ended", "agent", a.spec.Name, "conversation", c.key, "err", err)
-		}
+	defer f.convDone(a, c)
+	p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User, slotHeld: true}
+	if _, err := f.executeConv(context.Background(), a, c, p); err != nil {
+		f.log.Debug("chat run ended", "agent", a.spec.Name, "conversation", c.key, "err", err)
 	}
+}
+
+// runDispatched runs p, a RunRequest that waited in c's queue, on the
+// caller's goroutine with the slot dispatch took for it. c nil: the queue
+// was drained (shutdown) before it ran.
+func (f *Fleet) runDispatched(ctx context.Context, a *agentState, c *convState, p runParams) (RunResult, error) {
+	if c == nil {
+		return RunResult{}, ErrShuttingDown
+	}
+	defer f.convDone(a, c)
+	if err := ctx.Err(); err != nil {
+		f.releaseSlot(a)
+		return RunResult{}, err
+	}
+	p.slotHeld = true
+	return f.executeConv(ctx, a, c, p)
+}
+
+// convDone ends c's current run: the conversation is idle again (or
+// forgotten) and the agent's waiting work is dispatched.
+func (f *Fleet) convDone(a *agentState, c *convState) {
 	f.mu.Lock()
 	c.active, c.run = false, nil
 	f.dropConvIfIdleLocked(a.spec.Name, c)
@@ -423,8 +435,8 @@ func (f *Fleet) drainLocked(agent, why string) {
 		for len(u.queue) > 0 {
 			q := u.queue[0]
 			f.unqueueLocked(agent, it, u, q)
-			if q.p != nil {
-				q.done <- runOutcome{err: ErrShuttingDown}
+			if q.start != nil {
+				q.start <- nil // Fleet.Run returns ErrShuttingDown
 				continue
 			}
 			if a != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // StreamOptions tune a Stream.
@@ -20,7 +22,10 @@ type StreamOptions struct {
 	TypingInterval time.Duration
 	// MaxRows is how many tool rows the status message shows (default 15).
 	MaxRows int
-	Log     *slog.Logger
+	// Clock times the edits and the typing indicator (the fleet passes
+	// its own; nil: the real clock).
+	Clock clockwork.Clock
+	Log   *slog.Logger
 }
 
 // Stream renders one run into a chat: a status message edited in place
@@ -65,6 +70,9 @@ func NewStream(ctx context.Context, out Outbox, to Target, header string, opts S
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
 	s := &Stream{out: out, to: to, opts: opts, limit: LimitOf(out), header: header, stop: make(chan struct{}), posted: make(chan struct{})}
 	s.wg.Add(1)
 	go s.loop(ctx)
@@ -82,7 +90,7 @@ func (s *Stream) loop(ctx context.Context) {
 		s.opts.Log.Warn("status message", "err", err)
 	} else {
 		s.mu.Lock()
-		s.status, s.hasRef, s.lastEdit = ref, true, time.Now()
+		s.status, s.hasRef, s.lastEdit = ref, true, s.opts.Clock.Now()
 		s.mu.Unlock()
 	}
 	close(s.posted)
@@ -92,9 +100,9 @@ func (s *Stream) loop(ctx context.Context) {
 	}
 	// Tick faster than the edit interval so an edit is never put off by a
 	// whole extra interval; flush itself keeps edits EditInterval apart.
-	edit := time.NewTicker(max(s.opts.EditInterval/4, 10*time.Millisecond))
+	edit := s.opts.Clock.NewTicker(max(s.opts.EditInterval/4, 10*time.Millisecond))
 	defer edit.Stop()
-	typing := time.NewTicker(s.opts.TypingInterval)
+	typing := s.opts.Clock.NewTicker(s.opts.TypingInterval)
 	defer typing.Stop()
 	for {
 		select {
@@ -102,9 +110,9 @@ func (s *Stream) loop(ctx context.Context) {
 			return
 		case <-s.stop:
 			return
-		case <-edit.C:
+		case <-edit.Chan():
 			s.flush(ctx, false)
-		case <-typing.C:
+		case <-typing.Chan():
 			if typer != nil {
 				_ = typer.Typing(ctx, s.to)
 			}
@@ -161,12 +169,13 @@ func (s *Stream) text() string {
 // edit interval has passed.
 func (s *Stream) flush(ctx context.Context, force bool) {
 	s.mu.Lock()
-	if !s.dirty || !s.hasRef || (!force && time.Since(s.lastEdit) < s.opts.EditInterval) {
+	now := s.opts.Clock.Now()
+	if !s.dirty || !s.hasRef || (!force && now.Sub(s.lastEdit) < s.opts.EditInterval) {
 		s.mu.Unlock()
 		return
 	}
 	ref, text := s.status, s.text()
-	s.dirty, s.lastEdit = false, time.Now()
+	s.dirty, s.lastEdit = false, now
 	s.edits++
 	s.mu.Unlock()
 	if err := s.out.Edit(ctx, ref, Message{Text: text}); err != nil {

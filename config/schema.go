@@ -144,7 +144,7 @@ type dockerSpec struct {
 	Tmpfs               any               `yaml:"tmpfs" doc:"Extra tmpfs mounts: a list of /path or /path:options (e.g. /cache:size=64m)."`
 	PidsLimit           *int64            `yaml:"pids_limit" doc:"Process limit." default:"256"`
 	Labels              map[string]string `yaml:"labels" doc:"Extra container labels (herdbot.* is reserved)."`
-	Image               string            `yaml:"image" scope:"fleet" doc:"Agent image, built locally from deploy/." default:"herdbot-agent:2.1.330"`
+	Image               string            `yaml:"image" scope:"fleet" doc:"Agent image, built locally from deploy/." default:"herdbot-agent:2.1.332"`
 	Network             string            `yaml:"network" scope:"fleet" doc:"bridge (the agent's own internal network behind the egress proxy), none, or host (dangerous: needs dangerous_host_config)." default:"bridge"`
 	User                string            `yaml:"user" scope:"fleet" doc:"\"UID\" or \"UID:GID\" (digits) inside the container; 0 needs dangerous_host_config." default:"the workspace owner"`
 	Volumes             []string          `yaml:"volumes" scope:"fleet" doc:"Extra binds, host:container[:ro|rw]."`

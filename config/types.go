@@ -4,7 +4,7 @@ import "time"
 
 // Default values applied by Load.
 const (
-	DefaultImage           = "herdbot-agent:2.1.330"
+	DefaultImage           = "herdbot-agent:2.1.332"
 	DefaultListen          = "127.0.0.1:9090"
 	DefaultModelBaseURL    = "https://api.anthropic.com"
 	DefaultAPIKeyEnv       = "ANTHROPIC_API_KEY"
@@ -175,7 +175,7 @@ type Docker struct {
 	Tmpfs         map[string]string // path -> mount options
 	PidsLimit     int64             // default 256
 	Labels        map[string]string
-	Image         string            // default herdbot-agent:2.1.330
+	Image         string            // default herdbot-agent:2.1.332
 	Network       string            // "bridge" (default: per-agent internal network + egress proxy), "none" or "host"
 	User          string            // "uid:gid"; empty: the workspace owner
 	Volumes       []string          // extra binds, host:container[:ro|rw]

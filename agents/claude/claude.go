@@ -4,9 +4,9 @@
 // interrupt). It runs over any sandbox.Process, so the same driver works in
 // a Docker container or as a local child.
 //
-// The wire protocol is the one observed on the real CLI 2.1.100 and 2.1.330
-// (claude-stream-json.md in the shared reference notes; recorded 2.1.330
-// transcripts are in testdata/). Every unknown message type, subtype or
+// The wire protocol is the one observed on the real CLI 2.1.100, 2.1.330
+// and 2.1.332 (claude-stream-json.md in the shared reference notes;
+// recorded 2.1.332 transcripts are in testdata/). Every unknown message type, subtype or
 // field is tolerated; lines that are not JSON are logged (size only) and
 // skipped; lines have no length limit.
 //

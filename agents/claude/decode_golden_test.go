@@ -3,6 +3,7 @@ package claude
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +22,17 @@ func summary(ev agents.Event) string {
 	b.WriteString(string(ev.Kind))
 	if ev.SessionID == "" {
 		b.WriteString(" nosession")
+	}
+	if ev.Kind == agents.EventInit {
+		// 2.1.332 says whether the CLI's own command sandbox is on
+		// (true, false or "unknown"; absent: no claim). The driver does
+		// not use it; herdbot's runs must show false.
+		var init struct {
+			SandboxEnabled json.RawMessage `json:"sandbox_enabled"`
+		}
+		if json.Unmarshal(ev.Raw, &init) == nil && init.SandboxEnabled != nil {
+			fmt.Fprintf(&b, " sandbox_enabled=%s", init.SandboxEnabled)
+		}
 	}
 	if ev.Text != "" {
 		fmt.Fprintf(&b, " text=%q", ev.Text)
@@ -51,7 +63,7 @@ func firstN(s string, n int) string {
 }
 
 // TestDecode_RecordedTranscripts decodes transcripts recorded from the real
-// CLI 2.1.330 (see realcli_helpers_test.go, HERDBOT_RECORD_TRANSCRIPT) and
+// CLI 2.1.332 (see realcli_helpers_test.go, HERDBOT_RECORD_TRANSCRIPT) and
 // compares the events with the golden testdata/*.events.
 func TestDecode_RecordedTranscripts(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.jsonl")

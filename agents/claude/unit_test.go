@@ -153,6 +153,10 @@ func TestDecode_Lines(t *testing.T) {
 		{"unknown block only", `{"type":"assistant","session_id":"s","message":{"content":[{"type":"server_tool_use"}]}}`, "unknown", false},
 		{"partial non-text delta", `{"type":"stream_event","session_id":"s","event":{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{"}}}`, "", false},
 		{"partial text delta", `{"type":"stream_event","session_id":"s","event":{"type":"content_block_delta","delta":{"type":"text_delta","text":"He"}}}`, `partial text="He"`, false},
+		{"init without sandbox_enabled (2.1.330)", `{"type":"system","subtype":"init","session_id":"s","tools":["Bash"]}`, "init", false},
+		{"init sandbox_enabled false (2.1.332)", `{"type":"system","subtype":"init","session_id":"s","sandbox_enabled":false}`, "init sandbox_enabled=false", false},
+		{"init sandbox_enabled unknown", `{"type":"system","subtype":"init","session_id":"s","sandbox_enabled":"unknown"}`, `init sandbox_enabled="unknown"`, false},
+		{"init sandbox_enabled of another type", `{"type":"system","subtype":"init","session_id":"s","sandbox_enabled":{"bash":true}}`, `init sandbox_enabled={"bash":true}`, false},
 		{"hook request unsupported", `{"type":"control_request","request_id":"h1","request":{"subtype":"hook_callback"}}`, "unknown nosession", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ import (
 // pinnedClaudeVersion is the Claude Code CLI version herdbot is built and
 // tested against: the Makefile's CLAUDE_VERSION and internal/testenv's
 // ClaudeVersion (doctor_test.go checks they agree).
-const pinnedClaudeVersion = "2.1.330"
+const pinnedClaudeVersion = "2.1.332"
 
 // Clock skew between herdbot and the Docker engine above these is reported.
 const (

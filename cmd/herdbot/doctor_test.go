@@ -40,7 +40,7 @@ fleet:
 http:
   listen: 127.0.0.1:9090
 docker:
-  image: herdbot-agent:2.1.330
+  image: herdbot-agent:2.1.332
 agents:
   - path: ./agents/garden
     overrides:
@@ -113,7 +113,7 @@ func newDoctorFleet(t *testing.T) *doctorFleet {
 	if err := os.Mkdir(filepath.Join(dir, ".herdbot"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f.fakeCLI(t, "2.1.330 (Claude Code)")
+	f.fakeCLI(t, "2.1.332 (Claude Code)")
 	return f
 }
 
@@ -190,7 +190,7 @@ func startFakeEngine(t *testing.T, e *fakeEngine) {
 }
 
 func healthyEngine() *fakeEngine {
-	return &fakeEngine{images: map[string]bool{"herdbot-agent:2.1.330": true}, version: "26.1.4-fake",
+	return &fakeEngine{images: map[string]bool{"herdbot-agent:2.1.332": true}, version: "26.1.4-fake",
 		secOpts: []string{"name=apparmor", "name=seccomp,profile=default", "name=cgroupns"}}
 }
 
@@ -254,13 +254,13 @@ func TestDoctorHealthyFleet(t *testing.T) {
 	wantLine(t, out, "OK", "docker engine: reachable", "26.1.4-fake")
 	wantLine(t, out, "OK", "docker engine: Engine 26.1.4-fake has the fix for CVE-2024-29018")
 	wantLine(t, out, "OK", "docker engine: containers run under an AppArmor profile")
-	wantLine(t, out, "OK", "image herdbot-agent:2.1.330: present", "garden")
+	wantLine(t, out, "OK", "image herdbot-agent:2.1.332: present", "garden")
 	wantLine(t, out, "OK", "agent garden: discord token GARDEN_DISCORD_BOT_TOKEN is set")
 	wantLine(t, out, "OK", "GARDEN_SLACK_BOT_TOKEN")
 	wantLine(t, out, "OK", "GARDEN_SLACK_APP_TOKEN")
 	wantLine(t, out, "OK", "model credential: ANTHROPIC_API_KEY is set in the fleet .env")
 	wantLine(t, out, "OK", "state dir:", "0700")
-	wantLine(t, out, "OK", "claude CLI:", "2.1.330, the pinned version")
+	wantLine(t, out, "OK", "claude CLI:", "2.1.332, the pinned version")
 	wantLine(t, out, "OK", "clock skew:")
 	wantLine(t, out, "OK", "agent notes: no Discord or Slack configured")
 	// The one warning: notes runs without a container.
@@ -321,9 +321,9 @@ func TestDoctorSeededProblems(t *testing.T) {
 		}, 0, "OK", []string{"state dir:", "does not exist yet", "0700"}},
 		{"missing agent image", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			e.images = map[string]bool{}
-		}, 1, "ERROR", []string{"image herdbot-agent:2.1.330: not found", "garden", "make agent-image"}},
+		}, 1, "ERROR", []string{"image herdbot-agent:2.1.332: not found", "garden", "make agent-image"}},
 		{"missing custom image", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
-			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "herdbot-agent:2.1.330", "registry.example/team/agent:7", 1), 0o644)
+			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "herdbot-agent:2.1.332", "registry.example/team/agent:7", 1), 0o644)
 		}, 1, "ERROR", []string{"image registry.example/team/agent:7: not found", "never pulls"}},
 		{"engine unreachable", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(f.dir, "no.sock"))
@@ -336,7 +336,7 @@ func TestDoctorSeededProblems(t *testing.T) {
 		}, 1, "ERROR", []string{"model credential: neither ANTHROPIC_API_KEY nor CLAUDE_CODE_OAUTH_TOKEN"}},
 		{"CLI version differs", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			f.fakeCLI(t, "2.1.300 (Claude Code)")
-		}, 0, "WARN", []string{"claude CLI:", "is 2.1.300; herdbot is tested with 2.1.330"}},
+		}, 0, "WARN", []string{"claude CLI:", "is 2.1.300; herdbot is tested with 2.1.332"}},
 		{"CLI missing", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			os.Remove(f.cli)
 		}, 1, "ERROR", []string{"claude CLI:", "notes", "make tools"}},
@@ -453,7 +453,7 @@ func TestDoctorRealEngine(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
 	missing := tag + "-missing"
-	yaml := strings.Replace(doctorFleetYAML, "image: herdbot-agent:2.1.330", "image: "+tag, 1)
+	yaml := strings.Replace(doctorFleetYAML, "image: herdbot-agent:2.1.332", "image: "+tag, 1)
 	yaml = strings.Replace(yaml, "  - path: ./agents/notes\n    overrides:\n      docker:\n        enabled: false\n",
 		"  - path: ./agents/notes\n    overrides:\n      docker:\n        image: "+missing+"\n", 1)
 	f.write(t, "herdbot.yaml", yaml, 0o644)

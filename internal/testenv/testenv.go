@@ -16,7 +16,7 @@ import (
 
 // ClaudeVersion is the pinned Claude Code CLI version. The Makefile's
 // CLAUDE_VERSION and deploy/agent/Dockerfile must say the same (a test checks).
-const ClaudeVersion = "2.1.330"
+const ClaudeVersion = "2.1.332"
 
 // GoBin returns the go command tests build helpers with: the one on PATH
 // (where `go test` itself was found), else "go".

@@ -54,7 +54,7 @@ const (
 	DefaultCallTimeout = 30 * time.Second
 	DefaultScanLimit   = 100_000
 	// DefaultAgentImage is the local image BuildCLIImage builds by default.
-	DefaultAgentImage = "herdbot-agent:2.1.330"
+	DefaultAgentImage = "herdbot-agent:2.1.332"
 )
 
 // DefaultLimits apply to each Spec.Limits field left zero.

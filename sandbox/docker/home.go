@@ -17,7 +17,7 @@ import (
 // starts, which runs the first of ~/.bash_profile, ~/.bash_login and
 // ~/.profile and then ~/.bashrc, and keeps the functions, aliases, options
 // and exported variables they define in a snapshot it sources before every
-// command (measured on 2.1.330: a `touch` function in ~/.bashrc ran in
+// command (measured on 2.1.330 and 2.1.332: a `touch` function in ~/.bashrc ran in
 // place of the approved `touch` command). Without a snapshot it runs every
 // command as a login shell. In the container each of these names is an
 // empty file bound read-only, so nothing the agent writes there runs.
@@ -27,7 +27,7 @@ var shellStartupFiles = []string{
 }
 
 // closedConfigDirs are the directories, in the CLI's config directory,
-// whose files the CLI runs without asking (measured on 2.1.330):
+// whose files the CLI runs without asking (measured on 2.1.330 and 2.1.332):
 //   - session-env: the files in session-env/<session id> (which hooks
 //     write: sessionstart-hook-N.sh and the like) before every Bash
 //     command of that session, also a resumed one;

@@ -18,7 +18,7 @@ import (
 // query strings allowed on it. Everything else is answered 403 and
 // recorded as a refused connection.
 //
-// Observed on the pinned CLI (2.1.330) with herdbot's environment
+// Observed on the pinned CLI (2.1.330, again 2.1.332) with herdbot's environment
 // (CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 and the rest of
 // cmd/herdbot's noTrafficEnv) through this proxy, TestModelProxyRealCLI:
 // a turn, a tool call and a resumed session send only

@@ -2,7 +2,7 @@
 // Claude Code CLI, without any registry (see docker.Backend.BuildCLIImage).
 // `make agent-image` and scripts/agent-image.sh run it.
 //
-//	go run ./scripts/agentimage [-tag herdbot-agent:2.1.330] [-claude .tools/node_modules/.bin/claude]
+//	go run ./scripts/agentimage [-tag herdbot-agent:2.1.332] [-claude .tools/node_modules/.bin/claude]
 package main
 
 import (

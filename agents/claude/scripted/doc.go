@@ -9,7 +9,7 @@
 //	s := scripted.New(scripted.Demo(), scripted.WithoutRecording())
 //	go s.Serve(ctx, ln) // then start the CLI with ANTHROPIC_BASE_URL=s.URL
 //
-// The CLI 2.1.330 calls only POST /v1/messages?beta=true (streamed) when
+// The CLI (2.1.330, 2.1.332) calls only POST /v1/messages?beta=true (streamed) when
 // started with claudetest.Env; each call of one turn carries the whole conversation,
 // including a leading user message of <system-reminder> blocks
 // (Request.Prompt skips those) and a "system" role message.

@@ -293,6 +293,13 @@ func Check(t testing.TB, turn Turn, markerDir string, want Want) {
 	if got := turn.Init["permissionMode"]; got != want.PermissionMode {
 		errorf("init permissionMode %v, want %s", got, want.PermissionMode)
 	}
+	// The init says whether the CLI's own command sandbox is on (since
+	// 2.1.332; absent: no claim). herdbot never turns it on: on, a
+	// setting herdbot did not write was read, and its
+	// autoAllowBashIfSandboxed could run Bash without asking.
+	if v, ok := turn.Init["sandbox_enabled"]; ok && v != false {
+		errorf("init sandbox_enabled %v, want false: a setting herdbot did not write turned the CLI's command sandbox on", v)
+	}
 	for list, names := range initNames(turn.Init) {
 		for _, n := range names {
 			if strings.Contains(n, Evil) {
