@@ -69,9 +69,7 @@ func benchDash(b *testing.B, n int) (*httptest.Server, *store.DB, benchFleet, st
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
-	b.Cleanup(ts.Close)
-	return ts, db, bf, j.ID
+	return serve(b, srv), db, bf, j.ID
 }
 
 // benchEvent is a transcript event: alternately an assistant text, a tool
