@@ -93,11 +93,17 @@ func benchEvent(job string, seq int) agents.JobEvent {
 }
 
 // BenchmarkJobPage10kEvents renders the job page of a job with 10,000
-// events, over HTTP from SQLite.
-func BenchmarkJobPage10kEvents(b *testing.B) {
+// events, over HTTP from SQLite: its first view, the newest page.
+func BenchmarkJobPage10kEvents(b *testing.B) { benchJobPage(b, "") }
+
+// BenchmarkJobPage10kEventsEarlierPage renders a page from the middle of
+// the same transcript (Load earlier events).
+func BenchmarkJobPage10kEventsEarlierPage(b *testing.B) { benchJobPage(b, "?before=5001") }
+
+func benchJobPage(b *testing.B, query string) {
 	ts, _, _, id := benchDash(b, 10000)
 	get := func() int {
-		resp, err := http.Get(ts.URL + "/jobs/" + id)
+		resp, err := http.Get(ts.URL + "/jobs/" + id + query)
 		if err != nil {
 			b.Fatal(err)
 		}
