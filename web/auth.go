@@ -253,7 +253,9 @@ func (s *Server) allowAttempt(key string, now time.Time) (ok, audit bool) {
 // check a password against. The error names the variable, never h.
 func CheckPasswordHash(h string) error {
 	if _, err := bcrypt.Cost([]byte(h)); err != nil {
-		return fmt.Errorf("%s in the fleet .env is not a bcrypt hash (make one with `herdbot web hash-password`): %w", PasswordHashEnv, err)
+		// bcrypt's error quotes a character of h: a password put there
+		// by mistake must not show.
+		return fmt.Errorf("%s in the fleet .env is not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters; make one with `herdbot web hash-password`)", PasswordHashEnv)
 	}
 	return nil
 }
