@@ -63,22 +63,7 @@ func TestStartServesTheDashboard(t *testing.T) {
 	}
 	// Signed in, the fleet page shows the agent as the running herdbot
 	// has it: native, on the console.
-	resp, err = c.PostForm(m[1]+"login", url.Values{"password": {"dashboard-token-0123456789abcdef"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
-		t.Fatalf("sign in: %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("GET", m[1], nil)
-	req.AddCookie(resp.Cookies()[0])
-	resp, err = c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := signInAndGet(t, m[1], "dashboard-token-0123456789abcdef")
 	for _, want := range []string{"garden", "native (no isolation)", "console", "you are operator"} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("fleet page lacks %q:\n%s", want, body)
@@ -135,13 +120,23 @@ func TestHashPasswordSignsIn(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
-	resp, err = c.PostForm(base+"login", url.Values{"password": {pw}})
+	if body := signInAndGet(t, base, pw); !strings.Contains(body, "you are operator") {
+		t.Fatalf("fleet page after signing in:\n%s", body)
+	}
+}
+
+// signInAndGet signs in to the dashboard at base with secret and returns
+// the fleet page it then shows.
+func signInAndGet(t *testing.T, base, secret string) string {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(base+"login", url.Values{"password": {secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
-		t.Fatalf("sign in with the password: %d", resp.StatusCode)
+		t.Fatalf("sign in: %d", resp.StatusCode)
 	}
 	req, _ := http.NewRequest("GET", base, nil)
 	req.AddCookie(resp.Cookies()[0])
@@ -149,9 +144,10 @@ func TestHashPasswordSignsIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "you are operator") {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("fleet page after signing in: %d\n%s", resp.StatusCode, body)
 	}
+	return string(body)
 }
