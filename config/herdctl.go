@@ -401,7 +401,7 @@ var (
 		f("agents", hcList(hcAgentRef)),
 		ignored("chat", hcFleetChat, "fleet-level chat is not supported: each agent has its own bot under its chat.discord or chat.slack"),
 		ignored("webhooks", hcWebhooks, "fleet webhooks are not supported: use a schedule with type: webhook and secret_env, served on http.listen"),
-		differs("web", hcWeb, "the dashboard is served on http.listen beside /healthz and /metrics; off loopback it needs HERDBOT_WEB_TOKEN in the fleet .env"),
+		differs("web", hcWeb, "the dashboard is served on http.listen beside /healthz and /metrics; off loopback it needs a login in the fleet .env (HERDBOT_WEB_PASSWORD_HASH or HERDBOT_WEB_TOKEN)"),
 		differs("docker", hcFleetDocker, "applies to every agent, below defaults.docker"),
 	)
 )

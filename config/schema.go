@@ -21,7 +21,7 @@ type fleetSpec struct {
 	StateDir string        `yaml:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
 	Timezone string        `yaml:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
 	HTTP     httpSpec      `yaml:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules, the web dashboard)."`
-	Web      webSpec       `yaml:"web" doc:"The web dashboard, served on http.listen (herdctl's web; its host, port and open_browser are ignored). Off a loopback http.listen it needs HERDBOT_WEB_TOKEN in the fleet .env, or herdbot refuses to start."`
+	Web      webSpec       `yaml:"web" doc:"The web dashboard, served on http.listen (herdctl's web; its host, port and open_browser are ignored). Its login is in the fleet .env: HERDBOT_WEB_PASSWORD_HASH (a bcrypt hash, from herdbot web hash-password) and/or HERDBOT_WEB_TOKEN; with one, everyone signs in. Without one it serves, on a loopback http.listen, only connections from herdbot's own uid or root; off loopback herdbot refuses to start."`
 	ModelAPI modelAPISpec  `yaml:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
 	Docker   dockerSpec    `yaml:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
 	Defaults agentSpec     `yaml:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
@@ -40,7 +40,7 @@ type httpSpec struct {
 
 type webSpec struct {
 	Enabled            *bool `yaml:"enabled" doc:"Serve the dashboard." default:"true"`
-	SessionExpiryHours int   `yaml:"session_expiry_hours" doc:"How long a dashboard sign-in lasts, in hours." default:"12"`
+	SessionExpiryHours int   `yaml:"session_expiry_hours" doc:"How long a dashboard session lasts from its start, in hours (one unused for an hour ends sooner)." default:"12"`
 	ToolResults        *bool `yaml:"tool_results" doc:"Show tool results in the dashboard's transcripts." default:"true"`
 }
 
@@ -121,7 +121,7 @@ type approversSpec struct {
 	Discord []string `yaml:"discord" doc:"Discord user ids, or role:ID for everyone with that role."`
 	Slack   []string `yaml:"slack" doc:"Slack user ids (U… or W…)."`
 	Console []string `yaml:"console" doc:"\"local\": the local operator, at the terminal of herdbot start --demo/--console or through herdbot chat (only herdbot's own user and root reach its socket), whatever their login name; \"*\" is the same."`
-	Web     []string `yaml:"web" doc:"Who may decide in the web dashboard: \"local\", the local user on a loopback http.listen without a login; \"operator\", whoever signed in with the fleet .env's HERDBOT_WEB_TOKEN; \"*\", either."`
+	Web     []string `yaml:"web" doc:"Who may decide in the web dashboard: \"local\", herdbot's own user or root at this machine, on a loopback http.listen without a login; \"operator\", whoever signed in with the fleet .env's HERDBOT_WEB_PASSWORD_HASH password or HERDBOT_WEB_TOKEN; \"*\", either."`
 }
 
 type networkSpec struct {

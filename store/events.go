@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/herdbot/herdbot/agents"
 )
@@ -95,6 +97,44 @@ func (db *DB) Events(ctx context.Context, jobID string, afterSeq int) ([]agents.
 	if err != nil {
 		return nil, fmt.Errorf("events of job %s: %w", jobID, err)
 	}
+	return scanEvents(rows, jobID)
+}
+
+// EventPage selects a page of a job's events: those with After < seq <
+// Before (Before 0: no upper bound), at most Limit of them (Limit must be
+// positive): the newest such when Newest is set, else the oldest.
+type EventPage struct {
+	After, Before, Limit int
+	Newest               bool
+}
+
+// EventsPage returns one page of job jobID's events (see EventPage), in
+// seq order, reading only that page from the database.
+func (db *DB) EventsPage(ctx context.Context, jobID string, p EventPage) ([]agents.JobEvent, error) {
+	if p.Limit <= 0 {
+		return nil, fmt.Errorf("events of job %s: page limit %d is not positive", jobID, p.Limit)
+	}
+	before := int64(p.Before)
+	if p.Before <= 0 {
+		before = math.MaxInt64
+	}
+	order := "ASC"
+	if p.Newest {
+		order = "DESC"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, time, kind, data FROM job_events
+		WHERE job_id = ? AND seq > ? AND seq < ? ORDER BY seq `+order+` LIMIT ?`, jobID, p.After, before, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("events of job %s: %w", jobID, err)
+	}
+	out, err := scanEvents(rows, jobID)
+	if p.Newest {
+		slices.Reverse(out)
+	}
+	return out, err
+}
+
+func scanEvents(rows *sql.Rows, jobID string) ([]agents.JobEvent, error) {
 	defer rows.Close()
 	var out []agents.JobEvent
 	for rows.Next() {

@@ -174,3 +174,56 @@ func TestEventsLargeTranscript(t *testing.T) {
 		t.Errorf("Events(j1, 250): %d events, %v", len(got), err)
 	}
 }
+
+// TestEventsPage reads a page of a long transcript: the newest events
+// before a seq, or the oldest after one, bounded by the limit.
+func TestEventsPage(t *testing.T) {
+	db, ctx := mustOpen(t), t.Context()
+	for _, id := range []string{"j1", "j2"} {
+		if err := db.CreateJob(ctx, job(id, "garden", agents.JobRunning, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var evs []agents.JobEvent
+	for i := 1; i <= 25; i++ {
+		evs = append(evs, ev("j1", i, "text", fmt.Sprintf(`{"text":"%d"}`, i)))
+	}
+	evs = append(evs, ev("j2", 1, "text", `{"text":"other job"}`))
+	if err := db.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(p store.EventPage) []int {
+		t.Helper()
+		got, err := db.EventsPage(ctx, "j1", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []int
+		for _, e := range got {
+			if e.JobID != "j1" {
+				t.Fatalf("event of job %s", e.JobID)
+			}
+			s = append(s, e.Seq)
+		}
+		return s
+	}
+	for _, c := range []struct {
+		p    store.EventPage
+		want []int
+	}{
+		{store.EventPage{Limit: 3, Newest: true}, []int{23, 24, 25}},
+		{store.EventPage{Before: 23, Limit: 3, Newest: true}, []int{20, 21, 22}},
+		{store.EventPage{Before: 3, Limit: 5, Newest: true}, []int{1, 2}},
+		{store.EventPage{After: 20, Limit: 3}, []int{21, 22, 23}},
+		{store.EventPage{After: 23, Limit: 10}, []int{24, 25}},
+		{store.EventPage{After: 5, Before: 8, Limit: 10}, []int{6, 7}},
+		{store.EventPage{After: 25, Limit: 10}, nil},
+	} {
+		if got := seqs(c.p); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("EventsPage(%+v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if _, err := db.EventsPage(ctx, "j1", store.EventPage{}); err == nil {
+		t.Error("EventsPage without a limit: no error")
+	}
+}

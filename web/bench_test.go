@@ -9,17 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/herdbot/herdbot/agents"
-	"github.com/herdbot/herdbot/agents/claude"
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/internal/broadcast"
-	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/store"
 	"github.com/herdbot/herdbot/web"
 )
@@ -39,16 +36,8 @@ func (f benchFleet) Subscribe() (<-chan agents.JobEvent, func()) { return f.hub.
 func benchDash(b *testing.B, n int) (*httptest.Server, *store.DB, benchFleet, string) {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "herdbot.db"), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	f, db := lightFleet(b)
 	red := redact.New("sk-bench-secret-0123456789")
-	f, err := agents.New(agents.Config{Fleet: "bench", Store: db, Backend: native.New(log), Runtime: claude.New(claude.Config{}), Redactor: red, Log: log})
-	if err != nil {
-		b.Fatal(err)
-	}
 	bf := benchFleet{Fleet: f, hub: &broadcast.Hub[agents.JobEvent]{}}
 	ctx := context.Background()
 	j := agents.Job{ID: "j-bench", Agent: "garden", Trigger: agents.TriggerCLI, Prompt: "go", Status: agents.JobRunning, Started: time.Now()}
@@ -69,9 +58,7 @@ func benchDash(b *testing.B, n int) (*httptest.Server, *store.DB, benchFleet, st
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
-	b.Cleanup(ts.Close)
-	return ts, db, bf, j.ID
+	return serve(b, srv), db, bf, j.ID
 }
 
 // benchEvent is a transcript event: alternately an assistant text, a tool
@@ -95,11 +82,17 @@ func benchEvent(job string, seq int) agents.JobEvent {
 }
 
 // BenchmarkJobPage10kEvents renders the job page of a job with 10,000
-// events, over HTTP from SQLite.
-func BenchmarkJobPage10kEvents(b *testing.B) {
+// events, over HTTP from SQLite: its first view, the newest page.
+func BenchmarkJobPage10kEvents(b *testing.B) { benchJobPage(b, "") }
+
+// BenchmarkJobPage10kEventsEarlierPage renders a page from the middle of
+// the same transcript (Load earlier events).
+func BenchmarkJobPage10kEventsEarlierPage(b *testing.B) { benchJobPage(b, "?before=5001") }
+
+func benchJobPage(b *testing.B, query string) {
 	ts, _, _, id := benchDash(b, 10000)
 	get := func() int {
-		resp, err := http.Get(ts.URL + "/jobs/" + id)
+		resp, err := http.Get(ts.URL + "/jobs/" + id + query)
 		if err != nil {
 			b.Fatal(err)
 		}

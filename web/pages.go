@@ -62,7 +62,7 @@ type page struct {
 
 // render redacts data (every string in it) and renders template name.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
-	p := page{Title: title, Data: data, Login: s.cfg.Token != ""}
+	p := page{Title: title, Data: data, Login: s.hasLogin()}
 	if ss := sessionOf(r); ss != nil {
 		p.User, p.CSRF = ss.user.Name, ss.csrf
 	}
@@ -354,22 +354,72 @@ func eventText(data json.RawMessage) string {
 
 func asString(v any) string { s, _ := v.(string); return s }
 
+// Transcript paging: the job page shows pageSize events (?limit= up to
+// maxPageSize): the newest ones, or those before ?before=SEQ, or those
+// after ?after=SEQ; links lead to the earlier and later pages. Only the
+// newest page follows a running job live.
+const (
+	pageSize    = 500
+	maxPageSize = 2000
+)
+
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 	j, err := s.cfg.Store.Job(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	evs, err := s.cfg.Store.Events(r.Context(), j.ID, 0)
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 {
+		limit = pageSize
+	}
+	limit = min(limit, maxPageSize)
+	before, _ := strconv.Atoi(q.Get("before"))
+	after, _ := strconv.Atoi(q.Get("after"))
+	// One more than the page, to know whether there is more beyond it.
+	p := store.EventPage{Before: max(before, 0), Limit: limit + 1, Newest: true}
+	if after > 0 && before <= 0 {
+		p = store.EventPage{After: after, Limit: limit + 1}
+	}
+	evs, err := s.cfg.Store.EventsPage(r.Context(), j.ID, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	more := len(evs) > limit
+	var earlier, later bool
+	if p.Newest {
+		if more {
+			evs = evs[1:]
+		}
+		earlier, later = more, p.Before > 0
+	} else {
+		if more {
+			evs = evs[:limit]
+		}
+		earlier, later = true, more
 	}
 	views := make([]eventView, len(evs))
 	for i, e := range evs {
 		views[i] = viewEvent(e, s.cfg.HideToolResults)
 	}
-	s.render(w, r, "job", "Job "+j.ID, map[string]any{"Job": j, "Events": views, "Final": j.Status.Final()})
+	nav := map[string]any{"Limit": limit}
+	if len(evs) > 0 {
+		if earlier {
+			nav["Before"] = evs[0].Seq
+		}
+		if later {
+			nav["After"] = evs[len(evs)-1].Seq
+		}
+	}
+	newest := !later
+	lastSeq := max(after, 0)
+	if len(evs) > 0 {
+		lastSeq = evs[len(evs)-1].Seq
+	}
+	s.render(w, r, "job", "Job "+j.ID, map[string]any{"Job": j, "Events": views, "Final": j.Status.Final(),
+		"Live": newest && !j.Status.Final(), "Newest": newest, "Nav": nav, "PageSize": pageSize, "LastSeq": lastSeq})
 }
 
 // approvalView is an approval with what this user may do.

@@ -4,33 +4,41 @@
 // control socket; approvals decided here go through the fleet's broker
 // (agents.Fleet.Decide) like `herdbot approve`.
 //
-// Identity: on a loopback listen address without a login, the person at
-// the browser is the local user ("local", as at the console); with a login
-// token (from the fleet .env), whoever signs in is "operator". A
-// non-loopback address without a login is refused (CheckListen). Sessions
-// are random ids in HttpOnly, Secure, SameSite=Strict cookies; every POST
-// carries the session's CSRF token; on loopback the Host header must be a
-// loopback name (so a DNS-rebound site cannot drive the dashboard). No
-// proxy header is read. Every string a page shows passes through the
-// fleet's redactor, as chat messages do.
+// Identity (auth.go): with a login configured in the fleet .env (a bcrypt
+// password hash, HERDBOT_WEB_PASSWORD_HASH, or a token, HERDBOT_WEB_TOKEN)
+// everyone signs in, and whoever does is "operator". Without one, on a
+// loopback listen address, the person at the browser is the local user
+// ("local", as at the console) only when the connection comes from
+// herdbot's own uid or root: the uid owning the client's socket, found in
+// /proc/net/tcp (internal/peeruid), once per connection; a connection
+// whose uid cannot be found is refused. A non-loopback address without a
+// login is refused at start (CheckListen). Sessions are random ids in
+// HttpOnly, Secure, SameSite=Strict cookies, capped in number and expired
+// when idle and at an absolute lifetime; every POST carries the session's
+// CSRF token; on loopback the Host header must be a loopback name (so a
+// DNS-rebound site cannot drive the dashboard). No proxy header is read.
+// Every string a page shows passes through the fleet's redactor, as chat
+// messages do.
 package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/bot"
+	"github.com/herdbot/herdbot/internal/peeruid"
 	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
 )
@@ -41,11 +49,16 @@ const Platform = bot.Web
 // User ids in approvers.web.
 const (
 	LocalUser    = "local"    // the local user, on loopback without a login
-	OperatorUser = "operator" // signed in with the login token
+	OperatorUser = "operator" // signed in with the password or the token
 )
 
-// TokenEnv is the fleet .env variable holding the login token.
-const TokenEnv = "HERDBOT_WEB_TOKEN"
+// The fleet .env variables holding the login: a bcrypt hash of the
+// password (`herdbot web hash-password` makes one) and a token. Either
+// or both may be set.
+const (
+	TokenEnv        = "HERDBOT_WEB_TOKEN"
+	PasswordHashEnv = "HERDBOT_WEB_PASSWORD_HASH"
+)
 
 // Fleet is what the dashboard needs of the fleet; *agents.Fleet has it.
 type Fleet interface {
@@ -63,6 +76,7 @@ type Store interface {
 	Jobs(ctx context.Context, f agents.JobFilter) ([]agents.Job, error)
 	Job(ctx context.Context, id string) (agents.Job, error)
 	Events(ctx context.Context, jobID string, afterSeq int) ([]agents.JobEvent, error)
+	EventsPage(ctx context.Context, jobID string, p store.EventPage) ([]agents.JobEvent, error)
 	Conversations(ctx context.Context, agent string) ([]agents.Conversation, error)
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
 	Approval(ctx context.Context, id string) (agents.Approval, error)
@@ -83,18 +97,31 @@ type Config struct {
 	Summary func(agent string, now time.Time) string
 	// Redact masks the fleet's secrets (the fleet's redactor); required.
 	Redact func(string) string
-	// Listen is the listen address (http.listen); Token the login token
-	// ("" for none). See CheckListen.
-	Listen string
-	Token  string
+	// Listen is the listen address (http.listen). Token and PasswordHash
+	// are the login (the fleet .env's TokenEnv and PasswordHashEnv; ""
+	// for none); PasswordHash is a bcrypt hash. See CheckListen.
+	Listen       string
+	Token        string
+	PasswordHash string
 	// Published says Listen is a container's own address that the host
 	// publishes on its loopback only (deploy/docker-compose.yml sets
-	// HERDBOT_IN_CONTAINER=1): then it counts as loopback.
+	// HERDBOT_IN_CONTAINER=1): then it counts as loopback, but the local
+	// user cannot be told from other accounts there (the peer is the
+	// container's gateway), so without a login every request is refused.
 	Published bool
 	// LocalName is the local user's login name, shown for "local".
 	LocalName string
-	// SessionTTL bounds a login session; 0 means 12 hours.
-	SessionTTL time.Duration
+	// PeerUID finds the uid owning the client end of a loopback
+	// connection (local and remote as the server sees them); nil: from
+	// /proc/net/tcp and tcp6 (peeruid.Lookup).
+	PeerUID func(local, remote netip.AddrPort) (int, error)
+	// SessionTTL bounds a login session from its start (web.
+	// session_expiry_hours); 0 means 12 hours. SessionIdle ends a session
+	// unused that long; 0 means 1 hour. MaxSessions caps the sessions
+	// held (the least recently used goes first); 0 means 1000.
+	SessionTTL  time.Duration
+	SessionIdle time.Duration
+	MaxSessions int
 	// ToolResults shows tool results in transcripts (herdctl's
 	// web.tool_results); false hides their content.
 	HideToolResults bool
@@ -104,17 +131,18 @@ type Config struct {
 
 // CheckListen says whether addr is a loopback address (or published is
 // set: a container's address published on the host's loopback), and
-// refuses any other without a login token: the dashboard decides
-// approvals.
-func CheckListen(addr, token string, published bool) (loopback bool, err error) {
+// refuses any other without a login (login: a token or a password hash
+// is configured): the dashboard decides approvals.
+func CheckListen(addr string, login, published bool) (loopback bool, err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false, fmt.Errorf("http.listen %q: %w", addr, err)
 	}
 	loopback = isLoopbackHost(host) || published
-	if !loopback && token == "" {
+	if !loopback && !login {
 		return false, fmt.Errorf("http.listen %s is not a loopback address and the web dashboard decides approvals: "+
-			"set %s in the fleet .env (a long random token, e.g. `openssl rand -hex 32`), or listen on 127.0.0.1", addr, TokenEnv)
+			"set %s (a bcrypt hash: `herdbot web hash-password`) or %s (a long random token, e.g. `openssl rand -hex 32`) "+
+			"in the fleet .env, or listen on 127.0.0.1", addr, PasswordHashEnv, TokenEnv)
 	}
 	return loopback, nil
 }
@@ -133,9 +161,14 @@ type Server struct {
 	loopback bool
 	log      *slog.Logger
 	mux      *http.ServeMux
+	ownUID   int
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	attempts map[string]*attempt // login attempts per address
+	// refusals bounds the web.refused audit rows (a refused client can
+	// retry as fast as it likes); the log still has each.
+	refusals *rate.Limiter
 
 	// runs are the schedule runs triggered here: they belong to herdbot,
 	// not to the request (Wait waits for them).
@@ -146,18 +179,18 @@ type Server struct {
 // Wait waits for the runs triggered from the dashboard.
 func (s *Server) Wait() { s.runs.Wait() }
 
-type session struct {
-	user    bot.User
-	csrf    string
-	expires time.Time
-}
-
-// New checks cfg (CheckListen) and returns the dashboard.
+// New checks cfg (CheckListen, the password hash) and returns the
+// dashboard.
 func New(cfg Config) (*Server, error) {
 	if cfg.Fleet == nil || cfg.Store == nil || cfg.Redact == nil {
 		return nil, errors.New("web: Fleet, Store and Redact are required")
 	}
-	lb, err := CheckListen(cfg.Listen, cfg.Token, cfg.Published)
+	if cfg.PasswordHash != "" {
+		if err := CheckPasswordHash(cfg.PasswordHash); err != nil {
+			return nil, err
+		}
+	}
+	lb, err := CheckListen(cfg.Listen, cfg.Token != "" || cfg.PasswordHash != "", cfg.Published)
 	if err != nil {
 		return nil, err
 	}
@@ -170,58 +203,31 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = time.Hour
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 1000
+	}
 	if cfg.LocalName == "" {
 		cfg.LocalName = LocalUser
 	}
-	s := &Server{cfg: cfg, loopback: lb, log: cfg.Log, sessions: map[string]*session{}, runCtx: context.Background()}
+	if cfg.PeerUID == nil {
+		cfg.PeerUID = func(local, remote netip.AddrPort) (int, error) { return peeruid.Lookup(peeruid.ProcNet, local, remote) }
+	}
+	s := &Server{cfg: cfg, loopback: lb, log: cfg.Log, ownUID: os.Getuid(), sessions: map[string]*session{},
+		attempts: map[string]*attempt{}, refusals: rate.NewLimiter(rate.Every(time.Second), 20), runCtx: context.Background()}
+	if lb && !s.hasLogin() && cfg.Published {
+		s.log.Warn("the dashboard runs in a container without a login: it cannot tell which local user connects, so it refuses every request; " +
+			"set " + PasswordHashEnv + " or " + TokenEnv + " in the fleet .env to use it")
+	}
 	s.routes()
 	return s, nil
 }
 
-const cookieName = "herdbot_session"
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-// newSession starts a session for u and sets its cookie.
-func (s *Server) newSession(w http.ResponseWriter, u bot.User) *session {
-	id := randomHex(32)
-	ss := &session{user: u, csrf: randomHex(32), expires: s.cfg.Now().Add(s.cfg.SessionTTL)}
-	s.mu.Lock()
-	now := s.cfg.Now()
-	for k, v := range s.sessions { // forget expired ones
-		if now.After(v.expires) {
-			delete(s.sessions, k)
-		}
-	}
-	s.sessions[id] = ss
-	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: true,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
-	return ss
-}
-
-// session returns r's session, or nil.
-func (s *Server) session(r *http.Request) (string, *session) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return "", nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss := s.sessions[c.Value]
-	if ss == nil {
-		return "", nil
-	}
-	if s.cfg.Now().After(ss.expires) {
-		delete(s.sessions, c.Value)
-		return "", nil
-	}
-	return c.Value, ss
-}
+// hasLogin says a password hash or a token is configured: then everyone
+// signs in.
+func (s *Server) hasLogin() bool { return s.cfg.Token != "" || s.cfg.PasswordHash != "" }
 
 type ctxKey struct{}
 
@@ -249,7 +255,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		_, ss := s.session(r)
+		var local bot.User
+		if !s.hasLogin() {
+			// No login: only the local operator, told by the uid that
+			// owns the client's socket.
+			u, why := s.localUser(r)
+			if why != "" {
+				s.refuse(w, r, "web:peer", why, http.StatusForbidden)
+				return
+			}
+			local = u
+		}
+		ss := s.session(r)
 		if r.URL.Path == "/login" || (r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/static/")) {
 			// The sign-in page and its style and script: nothing of the
 			// fleet's.
@@ -257,7 +274,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if ss == nil {
-			if s.cfg.Token != "" {
+			if s.hasLogin() {
 				if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
 					http.Redirect(w, r, "/login", http.StatusSeeOther)
 					return
@@ -271,14 +288,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				s.refuse(w, r, "web:"+LocalUser, "no session", http.StatusForbidden)
 				return
 			}
-			ss = s.newSession(w, bot.User{ID: LocalUser, Name: s.cfg.LocalName})
+			ss = s.newSession(w, local)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := r.ParseForm(); err != nil {
 				http.Error(w, "bad form", http.StatusBadRequest)
 				return
 			}
-			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(ss.csrf)) != 1 {
+			if !equalSecret(r.PostForm.Get("csrf"), ss.csrf) {
 				s.refuse(w, r, "web:"+ss.user.ID, "missing or wrong CSRF token", http.StatusForbidden)
 				return
 			}
@@ -287,11 +304,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-// refuse answers code and audits the refusal.
+// refuse answers code and audits the refusal (at most about one row a
+// second; each is logged).
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, actor, why string, code int) {
-	s.log.Warn("web request refused", "actor", actor, "why", why, "request", r.Method+" "+r.URL.Path)
-	s.audit(r.Context(), agents.AuditEntry{Actor: actor, Action: "web.refused", Subject: r.Method + " " + r.URL.Path,
-		Detail: fmt.Sprintf(`{"reason":%q}`, why)})
+	s.log.Warn("web request refused", "actor", actor, "why", why, "request", r.Method+" "+r.URL.Path, "remote", r.RemoteAddr)
+	if s.refusals.AllowN(s.cfg.Now(), 1) {
+		s.audit(r.Context(), agents.AuditEntry{Actor: actor, Action: "web.refused", Subject: r.Method + " " + r.URL.Path,
+			Detail: jsonDetail("reason", why, "remote", r.RemoteAddr)})
+	}
 	http.Error(w, "refused: "+why, code)
 }
 
@@ -304,43 +324,3 @@ func (s *Server) audit(ctx context.Context, e agents.AuditEntry) {
 
 // ServeHTTP serves the dashboard.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.guard(s.mux).ServeHTTP(w, r) }
-
-// login handles GET and POST /login.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Token == "" {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	if r.Method == http.MethodGet {
-		s.render(w, r, "login", "Sign in", map[string]any{"Error": ""})
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(s.cfg.Token)) != 1 {
-		s.audit(r.Context(), agents.AuditEntry{Actor: "web:unknown", Action: "web.login_failed", Subject: "login"})
-		w.WriteHeader(http.StatusUnauthorized)
-		s.render(w, r, "login", "Sign in", map[string]any{"Error": "That token is not the one in the fleet .env."})
-		return
-	}
-	if id, _ := s.session(r); id != "" {
-		s.mu.Lock()
-		delete(s.sessions, id)
-		s.mu.Unlock()
-	}
-	s.newSession(w, bot.User{ID: OperatorUser, Name: OperatorUser})
-	s.audit(r.Context(), agents.AuditEntry{Actor: "web:" + OperatorUser, Action: "web.login", Subject: "login"})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if id, _ := s.session(r); id != "" {
-		s.mu.Lock()
-		delete(s.sessions, id)
-		s.mu.Unlock()
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}

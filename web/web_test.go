@@ -30,13 +30,12 @@ const secret = "sk-web-dashboard-secret-0123456789"
 // dash is a dashboard in front of a real fleet (the real CLI against the
 // fake model), a real SQLite store and a real scheduler, over HTTP.
 type dash struct {
-	t      *testing.T
-	rig    *agentstest.Rig
-	hub    *console.Hub
-	sched  *sched.Scheduler
-	srv    *httptest.Server
-	cookie *http.Cookie
-	csrf   string
+	*client
+	t     *testing.T
+	rig   *agentstest.Rig
+	hub   *console.Hub
+	sched *sched.Scheduler
+	srv   *httptest.Server
 }
 
 type opts struct {
@@ -91,20 +90,30 @@ func newDash(t *testing.T, o opts) *dash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.srv = httptest.NewServer(srv)
-	t.Cleanup(func() { d.srv.Close(); srv.Wait() })
+	d.srv = serve(t, srv)
+	d.client = &client{t: t, base: d.srv.URL}
+	t.Cleanup(srv.Wait)
 	return d
 }
 
-// do sends a request with the dashboard's session cookie (kept like a
+// client is a browser of the dashboard: it keeps the session cookie and
+// the last CSRF token a page showed.
+type client struct {
+	t      *testing.T
+	base   string
+	cookie *http.Cookie
+	csrf   string
+}
+
+// do sends a request with the client's session cookie (kept like a
 // browser keeps it) and returns the response with its body read.
-func (d *dash) do(method, path string, form url.Values, hdr ...string) (*http.Response, string) {
+func (d *client) do(method, path string, form url.Values, hdr ...string) (*http.Response, string) {
 	d.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, d.srv.URL+path, body)
+	req, err := http.NewRequest(method, d.base+path, body)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -134,6 +143,9 @@ func (d *dash) do(method, path string, form url.Values, hdr ...string) (*http.Re
 				d.t.Errorf("session cookie %+v: want Secure, HttpOnly, SameSite=Strict", ck)
 			}
 			d.cookie = ck
+			if ck.MaxAge < 0 {
+				d.cookie = nil
+			}
 		}
 	}
 	if m := csrfRx.FindStringSubmatch(string(b)); m != nil {
@@ -144,7 +156,7 @@ func (d *dash) do(method, path string, form url.Values, hdr ...string) (*http.Re
 
 var csrfRx = regexp.MustCompile(`name="csrf" (?:value|content)="([0-9a-f]+)"`)
 
-func (d *dash) get(path string, want int) string {
+func (d *client) get(path string, want int) string {
 	d.t.Helper()
 	resp, body := d.do("GET", path, nil)
 	if resp.StatusCode != want {
@@ -257,31 +269,38 @@ var slogLevel = func() slog.Level {
 
 func TestCheckListen(t *testing.T) {
 	for _, c := range []struct {
-		addr, token string
-		published   bool
-		loopback    bool
-		err         string
+		addr      string
+		login     bool
+		published bool
+		loopback  bool
+		err       string
 	}{
-		{"127.0.0.1:9090", "", false, true, ""},
-		{"localhost:9090", "", false, true, ""},
-		{"[::1]:9090", "", false, true, ""},
-		{"0.0.0.0:9090", "", false, false, "HERDBOT_WEB_TOKEN"},
-		{":9090", "", false, false, "HERDBOT_WEB_TOKEN"},
-		{"192.0.2.7:80", "", false, false, "not a loopback address"},
-		{"0.0.0.0:9090", "tok", false, false, ""},
-		{"0.0.0.0:9090", "", true, true, ""}, // in a container, published on the host's loopback
-		{"nonsense", "", false, false, "http.listen"},
+		{"127.0.0.1:9090", false, false, true, ""},
+		{"localhost:9090", false, false, true, ""},
+		{"[::1]:9090", false, false, true, ""},
+		{"0.0.0.0:9090", false, false, false, "HERDBOT_WEB_TOKEN"},
+		{":9090", false, false, false, "HERDBOT_WEB_PASSWORD_HASH"},
+		{"[::]:9090", false, false, false, "HERDBOT_WEB_PASSWORD_HASH"},
+		{"192.0.2.7:80", false, false, false, "not a loopback address"},
+		{"0.0.0.0:9090", true, false, false, ""},
+		{"0.0.0.0:9090", false, true, true, ""}, // in a container, published on the host's loopback
+		{"nonsense", false, false, false, "http.listen"},
 	} {
-		lb, err := web.CheckListen(c.addr, c.token, c.published)
+		lb, err := web.CheckListen(c.addr, c.login, c.published)
 		if c.err == "" && (err != nil || lb != c.loopback) {
-			t.Errorf("CheckListen(%q, %q) = %v, %v; want %v, nil", c.addr, c.token, lb, err, c.loopback)
+			t.Errorf("CheckListen(%q, login %v) = %v, %v; want %v, nil", c.addr, c.login, lb, err, c.loopback)
 		}
 		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
-			t.Errorf("CheckListen(%q, %q) error %v; want one naming %q", c.addr, c.token, err, c.err)
+			t.Errorf("CheckListen(%q, login %v) error %v; want one naming %q", c.addr, c.login, err, c.err)
 		}
 	}
 	if _, err := web.New(web.Config{Fleet: nil}); err == nil {
 		t.Error("New without a fleet must fail")
+	}
+	f, db := lightFleet(t)
+	if _, err := web.New(web.Config{Fleet: f, Store: db, Redact: func(s string) string { return s }, Listen: "0.0.0.0:9090"}); err == nil ||
+		!strings.Contains(err.Error(), "not a loopback address") {
+		t.Errorf("New on 0.0.0.0 without a login: %v; want it refused", err)
 	}
 }
 
@@ -503,18 +522,18 @@ func TestLoginWithToken(t *testing.T) {
 	if resp, _ := d.do("POST", "/approvals/X", url.Values{"choice": {"once"}}); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("POST before login: %d", resp.StatusCode)
 	}
-	mustContain(t, "login page", d.get("/login", http.StatusOK), "HERDBOT_WEB_TOKEN")
+	mustContain(t, "login page", d.get("/login", http.StatusOK), "Token (HERDBOT_WEB_TOKEN")
 	if resp, _ := d.do("GET", "/static/style.css", nil); resp.StatusCode != http.StatusOK || d.cookie != nil {
 		t.Fatalf("the sign-in page's style before signing in: %d, cookie %v", resp.StatusCode, d.cookie)
 	}
-	resp, _ = d.do("POST", "/login", url.Values{"token": {"wrong"}})
+	resp, _ = d.do("POST", "/login", url.Values{"password": {"wrong"}})
 	if resp.StatusCode != http.StatusUnauthorized || d.cookie != nil {
 		t.Fatalf("wrong token: %d, cookie %v", resp.StatusCode, d.cookie)
 	}
 	if es := d.audit("web.login_failed"); len(es) != 1 {
 		t.Fatalf("failed login audit %+v", es)
 	}
-	resp, _ = d.do("POST", "/login", url.Values{"token": {token}})
+	resp, _ = d.do("POST", "/login", url.Values{"password": {token}})
 	if resp.StatusCode != http.StatusSeeOther || d.cookie == nil {
 		t.Fatalf("right token: %d, cookie %v", resp.StatusCode, d.cookie)
 	}

@@ -115,6 +115,12 @@ func (d *doctor) run(ctx context.Context) {
 // checkListen warns when herdbot's HTTP listener is not on loopback.
 func (d *doctor) checkListen() {
 	addr := d.cfg.HTTP.Listen
+	login := d.cfg.Env[web.TokenEnv] != "" || d.cfg.Env[web.PasswordHashEnv] != ""
+	if h := d.cfg.Env[web.PasswordHashEnv]; h != "" && d.cfg.Web.Enabled {
+		if err := web.CheckPasswordHash(h); err != nil {
+			d.report(statusError, "%v (in %s)", err, d.cfg.EnvFile)
+		}
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		d.report(statusError, "http.listen: %q is not host:port", addr)
@@ -132,9 +138,13 @@ func (d *doctor) checkListen() {
 		// deploy/docker-compose.yml sets this: all addresses of the
 		// container's own namespace, published on the host's loopback.
 		d.report(statusOK, "http.listen: %s inside a container; check the host publishes it on 127.0.0.1 only (`docker port`)", addr)
+		if d.cfg.Web.Enabled && !login {
+			d.report(statusWarn, "web: in a container the dashboard cannot tell which local user connects, so without a login it refuses every request; set %s or %s in %s",
+				web.PasswordHashEnv, web.TokenEnv, d.cfg.EnvFile)
+		}
 		return
 	}
-	if _, err := web.CheckListen(addr, d.cfg.Env[web.TokenEnv], false); err != nil && d.cfg.Web.Enabled {
+	if _, err := web.CheckListen(addr, login, false); err != nil && d.cfg.Web.Enabled {
 		d.report(statusError, "%v (herdbot start refuses this; or set web.enabled: false)", err)
 		return
 	}

@@ -361,6 +361,17 @@ func TestDoctorSeededProblems(t *testing.T) {
 			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
 			t.Setenv("HERDBOT_IN_CONTAINER", "1")
 		}, 0, "OK", []string{"http.listen: 0.0.0.0:9090 inside a container", "127.0.0.1"}},
+		{"dashboard in a container without a login", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
+			t.Setenv("HERDBOT_IN_CONTAINER", "1")
+		}, 0, "WARN", []string{"web: in a container the dashboard cannot tell which local user connects", "HERDBOT_WEB_PASSWORD_HASH"}},
+		{"listen on all addresses with a password hash", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			f.write(t, "herdbot.yaml", strings.Replace(doctorFleetYAML, "127.0.0.1:9090", "0.0.0.0:9090", 1), 0o644)
+			f.write(t, ".env", "ANTHROPIC_API_KEY="+testAPIKey+"\nHERDBOT_WEB_PASSWORD_HASH='$2a$10$abcdefghijklmnopqrstuu3xQ3fJ0Jx8U1m0VvX6W9mV0H8cJ0pWe'\n", 0o600)
+		}, 0, "WARN", []string{"http.listen: 0.0.0.0:9090 is reachable from the network"}},
+		{"password hash that is not bcrypt", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
+			f.write(t, ".env", "ANTHROPIC_API_KEY="+testAPIKey+"\nHERDBOT_WEB_PASSWORD_HASH=plain-password-oops\n", 0o600)
+		}, 1, "ERROR", []string{"HERDBOT_WEB_PASSWORD_HASH in the fleet .env is not a bcrypt hash", "herdbot web hash-password"}},
 		{"engine affected by CVE-2024-29018", func(t *testing.T, f *doctorFleet, e *fakeEngine) {
 			e.version = "20.10.24+dfsg1"
 		}, 0, "WARN", []string{"docker engine: Engine 20.10.24+dfsg1 is affected by CVE-2024-29018", "26.0.0"}},

@@ -72,6 +72,7 @@ func commands() map[string]command {
 		"docs":      {"print generated docs (configuration reference, herdctl's fields)", "docs config|herdctl", cmdDocs},
 		"migrate":   {"turn a herdctl fleet into herdbot's secure layout (prints the changes; --write applies them)", "migrate [-c herdctl.yaml] [--write]", cmdMigrate},
 		"doctor":    {"check the engine, images, tokens, permissions, CLI and clock", "doctor [-c herdbot.yaml]", cmdDoctor},
+		"web":       {"hash-password: read a password and print the HERDBOT_WEB_PASSWORD_HASH line for the fleet .env", "web hash-password [--cost N] (the password: typed twice, or the first line of stdin)", cmdWeb},
 		"egress":    {"run the egress proxy (inside the sidecar container)", "egress [flags]", cmdEgress},
 	}
 }

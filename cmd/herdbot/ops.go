@@ -40,15 +40,16 @@ func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error
 	}
 	var dash *web.Server
 	var handler http.Handler // nil: no dashboard (web.enabled: false)
+	var connCtx func(context.Context, net.Conn) context.Context
 	if svc.cfg.Web.Enabled {
 		d, err := svc.dashboard()
 		if err != nil {
 			return err
 		}
-		dash, handler = d, d
+		dash, handler, connCtx = d, d, d.ConnContext
 	}
 	hooks := svc.sched.Webhooks(sched.WebhookConfig{Replays: svc.store})
-	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: hooks, Redact: svc.red.String, Web: handler}, svc.log)
+	srv := ops.New(ops.Config{Gatherer: reg, Checks: checks, Hooks: hooks, Redact: svc.red.String, Web: handler, ConnContext: connCtx}, svc.log)
 	ln, err := net.Listen("tcp", svc.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s (http.listen in %s): %w", svc.cfg.HTTP.Listen, svc.cfg.Path, err)
@@ -71,7 +72,9 @@ func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error
 // dashboard is the web dashboard (package web) on http.listen: it reads
 // the store and fleet the control socket reads, decides approvals through
 // the fleet's broker, and redacts with the fleet's redactor. A
-// non-loopback http.listen needs HERDBOT_WEB_TOKEN in the fleet .env.
+// non-loopback http.listen needs a login in the fleet .env
+// (HERDBOT_WEB_PASSWORD_HASH or HERDBOT_WEB_TOKEN); without one, only
+// herdbot's own uid and root are served, on loopback.
 func (svc *service) dashboard() (*web.Server, error) {
 	cfg := svc.cfg
 	return web.New(web.Config{
@@ -94,7 +97,7 @@ func (svc *service) dashboard() (*web.Server, error) {
 			}
 			return b.String()
 		},
-		Listen: cfg.HTTP.Listen, Token: cfg.Env[web.TokenEnv], LocalName: operatorName(),
+		Listen: cfg.HTTP.Listen, Token: cfg.Env[web.TokenEnv], PasswordHash: cfg.Env[web.PasswordHashEnv], LocalName: operatorName(),
 		Published:  os.Getenv("HERDBOT_IN_CONTAINER") == "1", // deploy/docker-compose.yml: published on the host's 127.0.0.1
 		SessionTTL: cfg.Web.SessionExpiry, HideToolResults: !cfg.Web.ToolResults,
 		Log: svc.log.With("component", "web"),
@@ -335,8 +338,10 @@ var reloadNeedsRestart = []struct {
 }{
 	{"state_dir", func(o, n *config.Fleet) bool { return o.StateDir == n.StateDir }},
 	{"http.listen", func(o, n *config.Fleet) bool { return o.HTTP == n.HTTP }},
-	{"web", func(o, n *config.Fleet) bool { return o.Web == n.Web && o.Env[web.TokenEnv] == n.Env[web.TokenEnv] }}, // and HERDBOT_WEB_TOKEN
-	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }},                                     // its credentials too
+	{"web", func(o, n *config.Fleet) bool { // and the login in the fleet .env
+		return o.Web == n.Web && o.Env[web.TokenEnv] == n.Env[web.TokenEnv] && o.Env[web.PasswordHashEnv] == n.Env[web.PasswordHashEnv]
+	}},
+	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }}, // its credentials too
 	{"fleet.name", func(o, n *config.Fleet) bool { return o.Name == n.Name }},
 }
 

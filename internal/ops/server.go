@@ -39,7 +39,10 @@ type Config struct {
 	// they are.
 	Redact func(string) string
 	// Web serves every path the others do not (the dashboard); nil: none.
-	Web          http.Handler
+	Web http.Handler
+	// ConnContext is the server's http.Server.ConnContext (the
+	// dashboard's, which notes each connection's ends); nil: none.
+	ConnContext  func(ctx context.Context, c net.Conn) context.Context
 	CheckTimeout time.Duration // per health check
 }
 
@@ -72,6 +75,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       s.cfg.ConnContext,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

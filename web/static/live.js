@@ -4,7 +4,7 @@
 (function () {
   var list = document.getElementById("events");
   if (!list || list.dataset.live !== "1") return;
-  var last = 0;
+  var last = +(list.dataset.after || 0);
   list.querySelectorAll("li[data-seq]").forEach(function (li) { last = Math.max(last, +li.dataset.seq); });
   var es = new EventSource("/jobs/" + encodeURIComponent(list.dataset.job) + "/events?after=" + last);
   es.addEventListener("ev", function (m) {
