@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 
 	"github.com/herdbot/herdbot/bot"
 )
@@ -47,7 +48,10 @@ type Adapter struct {
 	appID   string // application id, from READY
 	running bool
 	closing bool
-	wg      sync.WaitGroup // event goroutines
+	// noContent: Discord refused the Message Content intent (close 4014),
+	// so guild messages that do not mention the bot arrive empty.
+	noContent bool
+	wg        sync.WaitGroup // event goroutines
 
 	notices bot.Notifier // refusals, sent off the inbound queue
 }
@@ -72,6 +76,9 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		return nil, fmt.Errorf("discord session: %w", err)
 	}
 	s.Identify.Intents = Intents
+	// IDENTIFY carries the bare token, as the spec's payload shows; the
+	// "Bot " prefix belongs to the REST Authorization header only.
+	s.Identify.Token = cfg.Token
 	s.SyncEvents = true // handlers only hand off to goroutines we own
 	s.LogLevel = -1     // discordgo logs through a process-global logger (and at debug, the token): keep it silent
 	s.ShouldReconnectVoiceOnSessionError = false
@@ -168,7 +175,7 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		}
 	}()
 
-	if err := a.s.Open(); err != nil {
+	if err := a.open(); err != nil {
 		cancel()
 		a.stop()
 		return fmt.Errorf("discord connect (agent %s): %w", a.cfg.Agent, err)
@@ -186,6 +193,40 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		return fmt.Errorf("discord close: %w", err)
 	}
 	return nil
+}
+
+// Gateway close codes that need the owner (not a retry).
+const (
+	closeAuthFailed       = 4004
+	closeDisallowedIntent = 4014
+)
+
+// open makes the first gateway connection. When Discord closes it with 4014
+// because the privileged Message Content intent is not switched on in the
+// Developer Portal, open says so and connects without the intent: DMs,
+// mentions of the bot and slash commands still work (Discord keeps their
+// content), other guild messages arrive empty and are skipped.
+func (a *Adapter) open() error {
+	err := a.s.Open()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch ce.Code {
+	case closeAuthFailed:
+		return fmt.Errorf("%w (the bot token was refused: reset it under Bot in the Developer Portal and update the agent's .env)", err)
+	case closeDisallowedIntent:
+		if a.s.Identify.Intents&discordgo.IntentMessageContent == 0 {
+			return err
+		}
+		a.log.Error("discord: the Message Content intent is not enabled for this bot; switch on Bot → Privileged Gateway Intents → Message Content Intent in the Developer Portal. Until then the agent answers only DMs, messages that mention it and slash commands.")
+		a.s.Identify.Intents &^= discordgo.IntentMessageContent
+		a.mu.Lock()
+		a.noContent = true
+		a.mu.Unlock()
+		return a.s.Open()
+	}
+	return err
 }
 
 // Reconnect back-off after a failed Open.

@@ -100,6 +100,22 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
+// SetHeartbeatInterval changes the heartbeat_interval that HELLO announces
+// (and the fake enforces) on connections opened from now on, and returns a
+// function that restores the previous one. A test of missed heartbeats sets
+// a short one so that it does not wait the 41.25 s Discord uses.
+func (s *Server) SetHeartbeatInterval(d time.Duration) (restore func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.hb
+	s.hb = d
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hb = old
+	}
+}
+
 // APIURL is the REST base, like https://discord.com/api/v9/.
 func (s *Server) APIURL() string { return s.ts.URL + "/api/v" + discordgo.APIVersion + "/" }
 
