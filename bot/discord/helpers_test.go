@@ -26,6 +26,12 @@ func TestMain(m *testing.M) {
 	srv = discordtest.NewServer(discordtest.Options{})
 	restore := srv.Install()
 	code := m.Run()
+	// Whatever a test sent, no message may have been able to ping
+	// @everyone, @here or a role: agent text is hostile.
+	for _, r := range srv.MentionRisks() {
+		fmt.Fprintf(os.Stderr, "FAIL: %s %s could ping: %s\n", r.Method, r.Path, r.Reason)
+		code = 1
+	}
 	restore()
 	srv.Close()
 	os.Exit(code)

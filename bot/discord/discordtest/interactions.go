@@ -257,7 +257,7 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 		berr = data.validate(false, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	i := s.interactions[q.r.PathValue("id")]
@@ -327,10 +327,10 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 func (s *Server) webhookInteraction(q *request) (*Interaction, *bodyError) {
 	i := s.byToken[q.r.PathValue("token")]
 	if i == nil || i.bot.AppID != q.r.PathValue("app") {
-		return nil, &bodyError{10015, "Unknown Webhook"}
+		return nil, &bodyError{code: 10015, msg: "Unknown Webhook"}
 	}
 	if i.ackedAt.IsZero() {
-		return nil, &bodyError{10015, "Unknown Webhook"} // Discord: no response to follow up yet
+		return nil, &bodyError{code: 10015, msg: "Unknown Webhook"} // Discord: no response to follow up yet
 	}
 	q.bot = i.bot
 	return i, nil
@@ -342,13 +342,13 @@ func (s *Server) followup(w http.ResponseWriter, q *request) int {
 		berr = data.validate(true, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
 		s.mu.Unlock()
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, http.StatusNotFound)
 	}
 	c := s.channels[i.ChannelID]
 	m := &Message{ID: s.id(), ChannelID: i.ChannelID, GuildID: c.guild, Author: i.bot.User, Time: time.Now()}
@@ -382,13 +382,13 @@ func (s *Server) webhookEdit(w http.ResponseWriter, q *request) int {
 		berr = data.validate(false, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, http.StatusNotFound)
 	}
 	m := s.webhookMessage(i, q.r.PathValue("id"))
 	if m == nil || m.Author.ID != i.bot.User.ID {
@@ -406,7 +406,7 @@ func (s *Server) webhookDelete(w http.ResponseWriter, q *request) int {
 	defer s.mu.Unlock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, http.StatusNotFound)
 	}
 	m := s.webhookMessage(i, q.r.PathValue("id"))
 	if m == nil {
