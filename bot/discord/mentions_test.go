@@ -96,4 +96,3 @@ func TestAgentTextNeverPings(t *testing.T) {
 		t.Errorf("%s %s: %s", r.Method, r.Path, r.Reason)
 	}
 }
-
