@@ -90,21 +90,21 @@ func (s *Server) serve(h handler, auth bool) http.HandlerFunc {
 			apiError(w, status, 0, strconv.Itoa(status)+": "+http.StatusText(status))
 			return
 		}
-		wait, ok := s.rateLimited(r.Method, apiPath(r))
-		limit := 5
-		if !ok {
-			wait, limit, ok = s.bucketLimited(r.Method, apiPath(r))
+		var rs rateState
+		wait, limited := s.rateLimited(r.Method, apiPath(r))
+		if limited {
+			_, route := routeKey(r.Method, apiPath(r))
+			rs = rateState{limit: 1, resetAfter: wait, bucket: bucketHash(route)}
+		} else {
+			rs, limited = s.bucketLimited(r.Method, apiPath(r))
 		}
-		if ok {
+		setRateHeaders(w, rs)
+		if limited {
 			s.record(r, q.bot, http.StatusTooManyRequests, q.body)
-			secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
-			w.Header().Set("Retry-After", secs)
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset-After", secs)
+			w.Header().Set("Retry-After", retryAfterHeader(rs.resetAfter))
 			w.Header().Set("X-RateLimit-Scope", "user")
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{
-				"message": "You are being rate limited.", "retry_after": wait.Seconds(), "global": false})
+				"message": "You are being rate limited.", "retry_after": rs.resetAfter.Seconds(), "global": false})
 			return
 		}
 		status := h(w, q)

@@ -3,10 +3,14 @@ package discordtest_test
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/herdbot/herdbot/bot/discord/discordtest"
 )
 
 // formErrors returns the v8 "errors" object of a 400 and its code.
@@ -121,5 +125,70 @@ func TestMentionsPingUnlessAllowedMentionsSaysNo(t *testing.T) {
 	}
 	if n := len(srv.MentionRisks()) - before; n != 2 {
 		t.Errorf("%d risks, want 2 (parse everyone counts even when this text has no @everyone)", n)
+	}
+}
+
+func TestRateLimitHeadersOnEveryResponse(t *testing.T) {
+	b := srv.AddBot("headers")
+	g := srv.AddGuild("g")
+	srv.AddMember(g, b.User.ID)
+	ch := srv.AddChannel(g, "general")
+	do := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, strings.TrimSuffix(srv.APIURL(), "/")+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bot "+b.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/channels/" + ch + "/messages", `{"content":"hi","allowed_mentions":{"parse":[]}}`, 200},
+		{"POST", "/channels/" + ch + "/messages", `{"content":""}`, 400},
+		{"GET", "/channels/" + ch, "", 200},
+		{"GET", "/channels/999", "", 404},
+	} {
+		resp := do(tc.method, tc.path, tc.body)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+		}
+		for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Reset-After", "X-RateLimit-Bucket"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("%s %s (%d): no %s header", tc.method, tc.path, resp.StatusCode, h)
+			}
+		}
+	}
+
+	remove := srv.AddBucket(discordtest.Bucket{Method: "POST", Pattern: "/channels/" + ch + "/typing", Limit: 1, Window: 1500 * time.Millisecond})
+	defer remove()
+	if r := do("POST", "/channels/"+ch+"/typing", ""); r.StatusCode != 204 || r.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("first typing: %d, remaining %q", r.StatusCode, r.Header.Get("X-RateLimit-Remaining"))
+	}
+	req, _ := http.NewRequest("POST", strings.TrimSuffix(srv.APIURL(), "/")+"/channels/"+ch+"/typing", nil)
+	req.Header.Set("Authorization", "Bot "+b.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Message    string  `json:"message"`
+		RetryAfter float64 `json:"retry_after"`
+		Global     *bool   `json:"global"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" || body.RetryAfter != 1.5 || body.Global == nil || body.Message == "" {
+		t.Errorf("429: status %d, Retry-After %q (want whole seconds, rounded up), body %+v", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") != "0" || resp.Header.Get("X-RateLimit-Reset-After") != "1.500" {
+		t.Errorf("429 headers: remaining %q, reset-after %q", resp.Header.Get("X-RateLimit-Remaining"), resp.Header.Get("X-RateLimit-Reset-After"))
 	}
 }

@@ -63,6 +63,7 @@ type Server struct {
 	calls        []Call
 	limits       []*rateLimit
 	buckets      []*bucket
+	routeBk      *bucket // DefaultBucket, per route key
 	failures     []*failure
 	holds        []*hold
 	risks        []MentionRisk
