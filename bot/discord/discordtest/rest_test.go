@@ -192,3 +192,41 @@ func TestRateLimitHeadersOnEveryResponse(t *testing.T) {
 		t.Errorf("429 headers: remaining %q, reset-after %q", resp.Header.Get("X-RateLimit-Remaining"), resp.Header.Get("X-RateLimit-Reset-After"))
 	}
 }
+
+func TestFollowupsAreWebhooksAndTokensExpire(t *testing.T) {
+	s, b, ch := setup(t)
+	if _, err := s.ApplicationCommandBulkOverwrite(b.AppID, "", []*discordgo.ApplicationCommand{{Name: "ask", Description: "ask"}}); err != nil {
+		t.Fatal(err)
+	}
+	u := srv.AddUser("asker")
+	in, err := srv.SlashCommand(b, u.ID, ch, "ask", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := &discordgo.Interaction{ID: in.ID, AppID: b.AppID, Token: in.Token}
+	if err := s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}); err != nil {
+		t.Fatal(err)
+	}
+	none := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+	m, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "with wait", AllowedMentions: none})
+	if err != nil || m == nil || m.ID == "" || m.Content != "with wait" {
+		t.Fatalf("follow-up with wait=true: %+v, %v; want the message", m, err)
+	}
+	if m, err := s.FollowupMessageCreate(i, false, &discordgo.WebhookParams{Content: "no wait", AllowedMentions: none}); err != nil || m != nil {
+		t.Fatalf("follow-up without wait: %+v, %v; want 204 and no message", m, err)
+	}
+	calls := srv.CallsTo("POST", "/webhooks/*/*")
+	if len(calls) != 2 || calls[0].Status != 200 || calls[1].Status != 204 || calls[0].Bot != "limits" {
+		t.Errorf("follow-up calls %+v", calls)
+	}
+
+	clk.advance(discordtest.InteractionTokenLifetime + time.Second)
+	_, err = s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "too late", AllowedMentions: none})
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) || re.Response.StatusCode != http.StatusUnauthorized || re.Message == nil || re.Message.Code != 50027 {
+		t.Fatalf("follow-up after 15 minutes: %v, want 401 Invalid Webhook Token (50027)", err)
+	}
+	if _, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &m.Content, AllowedMentions: none}); apiCode(err) != 50027 {
+		t.Errorf("response edit after 15 minutes: %v, want 50027", err)
+	}
+}
