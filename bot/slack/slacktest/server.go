@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Options tune a Server. Zero values take the defaults.
@@ -29,10 +31,16 @@ type Options struct {
 	// PingInterval is how often the server sends websocket pings. Default
 	// 100 ms (slack-go drops a socket that has not been pinged for 30 s).
 	PingInterval time.Duration
-	// MaxText is the longest message `text` accepted (msg_too_long past
-	// it). Slack truncates at 40,000 and recommends 4,000; herdbot keeps
-	// to 4,000, so that is the default here.
+	// MaxText is where message `text` is cut: Slack truncates text past
+	// 40,000 characters (the default), keeping the call ok. A cut message
+	// is marked Truncated.
 	MaxText int
+	// PostLimit and UpdateLimit are the chat.postMessage (per channel) and
+	// chat.update (per app) rate limits; calls over them are answered 429
+	// with Retry-After and {"ok":false,"error":"ratelimited"}. Zero values
+	// take the package's PostLimit and UpdateLimit (Slack's documented
+	// rates); Every < 0 turns one off.
+	PostLimit, UpdateLimit Limit
 	// NoEcho turns off echoing: by default a bot's own posts come back to
 	// the apps as message events (with bot_id), as Slack does for channels
 	// an app listens to.
@@ -65,7 +73,9 @@ type Server struct {
 	fileOrder []string
 	reacts    []Reaction
 	fail      map[string][]failure // method → queued injected failures
-	wg        sync.WaitGroup       // websocket handlers, redelivery callbacks
+	limits    map[string]*rate.Limiter
+	limited   map[string]int // method → calls answered 429
+	wg        sync.WaitGroup // websocket handlers, redelivery callbacks
 }
 
 // New starts a fake Slack on a loopback port. It is closed by tb.Cleanup.
@@ -81,12 +91,19 @@ func New(tb testing.TB, o Options) *Server {
 		o.PingInterval = 100 * time.Millisecond
 	}
 	if o.MaxText <= 0 {
-		o.MaxText = 4000
+		o.MaxText = 40000
+	}
+	if o.PostLimit == (Limit{}) {
+		o.PostLimit = PostLimit
+	}
+	if o.UpdateLimit == (Limit{}) {
+		o.UpdateLimit = UpdateLimit
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 10 * time.Second
 	}
-	s := &Server{tb: tb, opts: o, changed: make(chan struct{}), files: map[string]*File{}, fail: map[string][]failure{}}
+	s := &Server{tb: tb, opts: o, changed: make(chan struct{}), files: map[string]*File{}, fail: map[string][]failure{},
+		limits: map[string]*rate.Limiter{}, limited: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/ws/{app}", s.serveSocket)
