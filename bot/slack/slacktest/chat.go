@@ -323,6 +323,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.checkMentionsLocked("response_url", "", "", string(b), false)
 	id := r.PathValue("id")
 	var cmd *slashRecord
 	for i := range s.slashes {

@@ -47,6 +47,10 @@ type Options struct {
 	NoEcho bool
 	// WaitTimeout bounds WaitFor and WaitAck. Default 10 s.
 	WaitTimeout time.Duration
+	// AllowMassMentions: by default the test fails at cleanup if any
+	// message would have pinged @here, @channel, @everyone or a user group
+	// (see MassMentions); set it in a test that sends them on purpose.
+	AllowMassMentions bool
 }
 
 // Team is the fake workspace id.
@@ -75,6 +79,7 @@ type Server struct {
 	fail      map[string][]failure // method → queued injected failures
 	limits    map[string]*rate.Limiter
 	limited   map[string]int // method → calls answered 429
+	mass      []MassMention
 	wg        sync.WaitGroup // websocket handlers, redelivery callbacks
 }
 
@@ -110,7 +115,15 @@ func New(tb testing.TB, o Options) *Server {
 	mux.HandleFunc("/upload/{file}", s.serveUpload)
 	mux.HandleFunc("/response/{id}", s.serveResponseURL)
 	s.hs = httptest.NewServer(mux)
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() {
+		s.Close()
+		if o.AllowMassMentions {
+			return
+		}
+		for _, m := range s.MassMentions() {
+			tb.Errorf("slacktest: %s in %s would ping %s: agent text must never", m.Method, m.Channel, m.Mention)
+		}
+	})
 	return s
 }
 

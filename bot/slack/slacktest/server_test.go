@@ -205,3 +205,29 @@ func TestUnackedEnvelopeIsRedelivered(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+func TestMassMentionsRecorded(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Options{NoEcho: true, AllowMassMentions: true})
+	api := client(fake, fake.AddApp("garden"))
+	for _, opts := range [][]slack.MsgOption{
+		{slack.MsgOptionText("hi <!here>", false)},
+		{slack.MsgOptionBlocks(section("see <!channel|channel>"))},
+		{slack.MsgOptionText("@everyone look", false), slack.MsgOptionLinkNames(true)},
+		{slack.MsgOptionText("<!subteam^S0123|ops> and <@U1>", false)},
+	} {
+		if _, _, err := api.PostMessage("C1", opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("@here without link_names, &lt;!here&gt; escaped", false)); err != nil {
+		t.Fatal(err)
+	}
+	got := fake.MassMentions()
+	var ms []string
+	for _, m := range got {
+		ms = append(ms, m.Mention)
+	}
+	if want := []string{"<!here>", "<!channel|channel>", "@everyone", "<!subteam^S0123|ops>"}; strings.Join(ms, " ") != strings.Join(want, " ") {
+		t.Fatalf("mass mentions %q, want %q", ms, want)
+	}
+}

@@ -162,6 +162,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch method {
+	case "chat.postMessage", "chat.update", "chat.postEphemeral":
+		s.checkParams(method, params)
+	}
+	switch method {
 	case "apps.connections.open":
 		s.connectionsOpen(w, a)
 	case "auth.test":
