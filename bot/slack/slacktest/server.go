@@ -1,8 +1,14 @@
 // Package slacktest is an in-process fake of Slack for tests: Socket Mode
 // (apps.connections.open, a websocket with hello, pings, disconnect and
 // envelopes acked or redelivered) and the Web API methods herdbot uses, with
-// Block Kit limits enforced the way Slack rejects them. The real slack-go
-// client connects to it through slack.OptionAPIURL(s.APIURL()).
+// Slack's limits enforced the way Slack applies them: Block Kit limits
+// (invalid_blocks; markdown blocks 12,000 characters in all,
+// msg_blocks_too_long), text cut at 40,000 characters, chat.postMessage
+// (per channel) and chat.update (per app) rate limits answered 429 with
+// Retry-After and {"ok":false,"error":"ratelimited"}, uploads checked against
+// their declared length, and any message that would ping @here, @channel,
+// @everyone or a user group failing the test (MassMentions). The real
+// slack-go client connects to it through slack.OptionAPIURL(s.APIURL()).
 //
 // Several apps (one per agent) can share one Server; each has its own bot and
 // app tokens. Everything the clients do is recorded for assertions, and test
