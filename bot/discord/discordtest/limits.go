@@ -186,11 +186,14 @@ func bucketHash(route string) string {
 
 // setRateHeaders writes the X-RateLimit-* headers of a response.
 func setRateHeaders(w http.ResponseWriter, rs rateState) {
-	after := max(rs.resetAfter, 0)
+	// Rounded up to the millisecond: a client that waits what it is told
+	// must never arrive before the window frees.
+	after := max(rs.resetAfter, 0).Round(time.Microsecond)
+	secs := math.Ceil(after.Seconds()*1000) / 1000
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(rs.limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(rs.remaining, 0)))
-	h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(after.Seconds(), 'f', 3, 64))
+	h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(secs, 'f', 3, 64))
 	reset := float64(time.Now().Add(after).UnixMilli()) / 1000
 	h.Set("X-RateLimit-Reset", strconv.FormatFloat(reset, 'f', 3, 64))
 	h.Set("X-RateLimit-Bucket", rs.bucket)
