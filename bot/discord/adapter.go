@@ -82,7 +82,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	s.SyncEvents = true // handlers only hand off to goroutines we own
 	s.LogLevel = -1     // discordgo logs through a process-global logger (and at debug, the token): keep it silent
 	s.ShouldReconnectVoiceOnSessionError = false
-	// Run reconnects itself (see reconnect), so that no reconnect can
+	// Run reconnects itself (see serve), so that no reconnect can
 	// outlive Run: discordgo's own loop runs on a goroutine nobody waits
 	// for and reads this field without a lock, so it is set once, here.
 	s.ShouldReconnectOnError = false
