@@ -1,12 +1,15 @@
 package discordtest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/herdbot/herdbot/bot/discord/discordtest"
 )
 
 // identify opens a raw gateway connection, reads HELLO and sends an
@@ -108,5 +111,61 @@ func TestOverdueHeartbeatCloses(t *testing.T) {
 	}
 	if !srv.WaitFor(5*time.Second, func() bool { return b.HeartbeatClosures() == 1 && !b.Ready() }) {
 		t.Errorf("closures %d, ready %v", b.HeartbeatClosures(), b.Ready())
+	}
+}
+
+// TestWithoutMessageContentFieldsAreEmptied: a bot without the Message
+// Content intent gets another bot's guild message with content, embeds,
+// attachments and components emptied, unless the message mentions it.
+func TestWithoutMessageContentFieldsAreEmptied(t *testing.T) {
+	g := srv.AddGuild("content")
+	author, reader := srv.AddBot("author"), srv.AddBot("reader")
+	srv.AddMember(g, author.User.ID)
+	srv.AddMember(g, reader.User.ID)
+	ch := srv.AddChannel(g, "general")
+	c := identify(t, reader.Token, 1<<9) // guild messages, no message content
+	if code, typ := next(t, c); code != 0 || typ != "READY" {
+		t.Fatalf("close %d, event %q", code, typ)
+	}
+	row := discordtest.Row{Buttons: []discordtest.Button{{Label: "b", Style: 1, CustomID: "x"}}}
+	srv.PostAsBot(author, ch, "secret plans", row)
+	srv.PostAsBot(author, ch, "hey <@"+reader.User.ID+"> these plans", row)
+	for _, want := range []struct {
+		content string
+		rows    int
+	}{{"", 0}, {"hey <@" + reader.User.ID + "> these plans", 1}} {
+		m := nextMessage(t, c)
+		if m.Content != want.content || len(m.Components) != want.rows || m.Embeds == nil || m.Attachments == nil {
+			t.Errorf("MESSAGE_CREATE %+v; want content %q and %d rows", m, want.content, want.rows)
+		}
+	}
+}
+
+type wireMessage struct {
+	Content     string `json:"content"`
+	Components  []any  `json:"components"`
+	Embeds      []any  `json:"embeds"`
+	Attachments []any  `json:"attachments"`
+}
+
+// nextMessage reads frames until a MESSAGE_CREATE and returns it.
+func nextMessage(t *testing.T, c *websocket.Conn) wireMessage {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var f struct {
+			T string          `json:"t"`
+			D json.RawMessage `json:"d"`
+		}
+		if err := c.ReadJSON(&f); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if f.T == "MESSAGE_CREATE" {
+			var m wireMessage
+			if err := json.Unmarshal(f.D, &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
 	}
 }

@@ -107,7 +107,7 @@ func (s *Server) wireMessage(m *Message) map[string]any {
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content,
 		"author": m.Author.wire(), "timestamp": m.Time.UTC().Format(time.RFC3339Nano),
-		"components": wireRows(m.Rows), "attachments": wireAttachments(s.ts.URL, m.Attachments),
+		"components": wireRows(m.Rows), "attachments": wireAttachments(s.ts.URL, m.Attachments), "embeds": []any{},
 		"type": 0, "tts": false, "mention_everyone": slices.Contains(m.Pings, "@everyone") || slices.Contains(m.Pings, "@here"),
 		"pinned": false,
 	}
