@@ -23,15 +23,31 @@ var srv *discordtest.Server
 
 func TestMain(m *testing.M) {
 	fakecli.RunIfRequested() // the fake Claude CLI of the fleet benchmarks (re-exec)
-	srv = discordtest.NewServer(discordtest.Options{})
+	srv = discordtest.NewServer(discordtest.Options{Now: fakeNow.now})
 	restore := srv.Install()
 	code := m.Run()
+	// Whatever a test sent, no message may have been able to ping
+	// @everyone, @here or a role: agent text is hostile.
+	for _, r := range srv.MentionRisks() {
+		fmt.Fprintf(os.Stderr, "FAIL: %s %s could ping: %s\n", r.Method, r.Path, r.Reason)
+		code = 1
+	}
 	restore()
 	srv.Close()
 	os.Exit(code)
 }
 
 const wait = 10 * time.Second
+
+// skewClock is the fake's clock: real time plus a skew a test can move
+// forward (interaction tokens expiring after 15 minutes, say). It never
+// goes back, so later tests see a consistent clock.
+type skewClock struct{ skew atomic.Int64 }
+
+func (c *skewClock) now() time.Time          { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c *skewClock) advance(d time.Duration) { c.skew.Add(int64(d)) }
+
+var fakeNow skewClock
 
 // newRecorder returns a recording handler whose default command reply is
 // "ok <name>", public for /ask and ephemeral for the rest.

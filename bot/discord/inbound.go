@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -41,6 +42,17 @@ func (a *Adapter) onMessage(ctx context.Context, h bot.Handler, m *discordgo.Mes
 		}
 	}
 	v, target, why := a.policy.route(in)
+	if v == serve && in.guildID != "" && !in.mentioned && emptyMessage(m) {
+		// Without the Message Content intent Discord empties every guild
+		// message that does not mention the bot: nothing to answer.
+		a.mu.Lock()
+		noContent := a.noContent
+		a.mu.Unlock()
+		if noContent {
+			a.log.Debug("discord message without content skipped (Message Content intent not enabled)", logChannel, m.ChannelID)
+		}
+		return
+	}
 	switch v {
 	case ignore:
 		return
@@ -65,6 +77,13 @@ func (a *Adapter) onMessage(ctx context.Context, h bot.Handler, m *discordgo.Mes
 		Text:      stripMentions(m.Content, me, botRoles),
 		MessageID: m.ID,
 	})
+}
+
+// emptyMessage reports whether m carries nothing a person wrote: no text,
+// embeds, attachments or components (a guild message Discord emptied for a
+// bot without the Message Content intent looks like this).
+func emptyMessage(m *discordgo.Message) bool {
+	return strings.TrimSpace(m.Content) == "" && len(m.Embeds) == 0 && len(m.Attachments) == 0 && len(m.Components) == 0
 }
 
 func user(u *discordgo.User, mem *discordgo.Member) bot.User {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -146,6 +148,10 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, deferred
 			e.Components, e.Files = &rows, files(m.Files)
 		}
 		if _, err := a.s.InteractionResponseEdit(i, e, discordgo.WithContext(ctx)); err != nil {
+			if tokenExpired(err) {
+				a.answerExpired(ctx, i, r)
+				return
+			}
 			a.log.Warn("discord command reply not shown", logErr, err)
 			return
 		}
@@ -157,6 +163,10 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, deferred
 			p.Components, p.Files = rows, files(m.Files)
 		}
 		if _, err := a.s.FollowupMessageCreate(i, true, p, discordgo.WithContext(ctx)); err != nil {
+			if tokenExpired(err) && k == start {
+				a.answerExpired(ctx, i, r)
+				return
+			}
 			a.log.Warn("discord command follow-up not sent", logErr, err)
 			return
 		}
@@ -165,6 +175,38 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, deferred
 		if err := a.s.InteractionResponseDelete(i, discordgo.WithContext(ctx)); err != nil {
 			a.log.Warn("discord placeholder not deleted", logErr, err)
 		}
+	}
+}
+
+// InteractionTokenLifetime is how long an interaction's token can edit its
+// response and send follow-ups (Discord: 15 minutes).
+const InteractionTokenLifetime = 15 * time.Minute
+
+// tokenExpired reports whether err is Discord refusing an interaction
+// webhook because the token expired (401, code 50027 Invalid Webhook Token).
+func tokenExpired(err error) bool {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) {
+		return false
+	}
+	return (re.Message != nil && re.Message.Code == discordgo.ErrCodeInvalidWebhookTokenProvided) ||
+		(re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized)
+}
+
+// answerExpired shows a command's reply after its interaction token
+// expired: a public reply as a normal message in the channel, a private one
+// in a DM to the person who ran the command (never in the channel).
+func (a *Adapter) answerExpired(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
+	to := bot.Target{Platform: bot.Discord, Channel: i.ChannelID}
+	if r.Ephemeral {
+		to = bot.Target{Platform: bot.Discord, User: interactionUser(i).ID}
+	}
+	a.log.Info("discord interaction token expired: replying with a normal message", "dm", r.Ephemeral)
+	if r.Message.Text == "" && len(r.Message.Buttons) == 0 && len(r.Message.Files) == 0 {
+		r.Message.Text = emptyReply
+	}
+	if _, err := a.Send(ctx, to, r.Message); err != nil {
+		a.log.Warn("discord command reply not shown", logErr, err)
 	}
 }
 
@@ -203,7 +245,12 @@ func (a *Adapter) onButton(ctx context.Context, h bot.Handler, i *discordgo.Inte
 		}
 		text := fit(res.Card.Text)
 		e := &discordgo.WebhookEdit{Content: &text, Components: &rows, AllowedMentions: noMentions()}
-		if _, err := a.s.InteractionResponseEdit(i, e, discordgo.WithContext(ctx)); err != nil {
+		if _, err := a.s.InteractionResponseEdit(i, e, discordgo.WithContext(ctx)); tokenExpired(err) {
+			// The click's token is gone: the card is the bot's own message.
+			if err := a.Edit(ctx, bot.MessageRef{Target: target, ID: i.Message.ID}, *res.Card); err != nil {
+				a.log.Warn("discord card not updated", logErr, err)
+			}
+		} else if err != nil {
 			a.log.Warn("discord card not updated", logErr, err)
 		}
 	}

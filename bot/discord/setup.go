@@ -9,13 +9,21 @@ import (
 	"github.com/bwmarrin/discordgo"
 )
 
-// Permissions is what the bot needs in its channels: view channels, send
-// messages (and in threads), read history, add reactions, attach files,
-// embed links, use application commands.
+// Permissions is what the bot needs in its channels, and no more: it is
+// the union of the permissions of the REST calls the adapter makes.
+//   - View Channels: read the channel (GET /channels/{id}) and its messages.
+//   - Send Messages, Send Messages in Threads: replies, cards, reports, typing.
+//   - Attach Files: files the agent sends.
+//   - Add Reactions, Read Message History: the 👀 reaction on the message being
+//     answered (reacting needs the history permission).
+//
+// Not asked for: Embed Links (herdbot sends no embeds, and without it links in
+// agent output are not unfurled) and Use Application Commands (a permission
+// of the people who run slash commands, not of the bot); interaction replies
+// and follow-ups go through the interaction webhook and need none.
 const Permissions int64 = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages |
 	discordgo.PermissionSendMessagesInThreads | discordgo.PermissionReadMessageHistory |
-	discordgo.PermissionAddReactions | discordgo.PermissionAttachFiles |
-	discordgo.PermissionEmbedLinks | discordgo.PermissionUseApplicationCommands
+	discordgo.PermissionAddReactions | discordgo.PermissionAttachFiles
 
 // ClientID reads the application (bot user) id from a bot token: its first
 // segment is the id in base64. It returns "" when the token has no such
@@ -61,7 +69,8 @@ func SetupHelp(w io.Writer, agent, token, envVar string) error {
 		fmt.Fprintf(&b, "4. The token does not carry a readable application id; replace CLIENT_ID with the one from\n   General Information:\n\n       %s\n\n", InviteURL("CLIENT_ID"))
 	}
 	fmt.Fprintf(&b, "   Permissions integer %d: View Channels, Send Messages, Send Messages in Threads,\n", Permissions)
-	b.WriteString("   Read Message History, Add Reactions, Attach Files, Embed Links, Use Application Commands.\n")
+	b.WriteString("   Read Message History, Add Reactions, Attach Files. Nothing more: herdbot sends no embeds,\n")
+	b.WriteString("   and its slash commands come with the applications.commands scope.\n")
 	b.WriteString("5. List the guild (and channel modes: mention | auto) in agent.yaml under chat.discord.guilds;\n")
 	b.WriteString("   DMs stay off unless chat.discord.dm.enabled is true and the user is in dm.allowlist.\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {

@@ -29,8 +29,20 @@ func TestSetupHelp(t *testing.T) {
 	if strings.Contains(s, b.Token) || strings.Contains(s, strings.SplitN(b.Token, ".", 3)[2]) {
 		t.Error("setup help prints the token")
 	}
-	if perms != "277025508416" {
-		t.Errorf("permissions %s, want 277025508416 (view, send, send in threads, history, react, attach, embed, app commands)", perms)
+	// The bits as Discord's permissions table numbers them, so a wrong
+	// constant in discordgo or an extra permission shows up here.
+	const want = 1<<10 | 1<<11 | 1<<38 | 1<<16 | 1<<6 | 1<<15 // view, send, send in threads, history, react, attach
+	if discord.Permissions != want {
+		t.Errorf("permissions %d, want %d (view, send, send in threads, history, react, attach)", discord.Permissions, int64(want))
+	}
+	for name, bit := range map[string]int64{"Embed Links": 1 << 14, "Use Application Commands": 1 << 31,
+		"Administrator": 1 << 3, "Mention Everyone": 1 << 17, "Manage Messages": 1 << 13} {
+		if discord.Permissions&bit != 0 {
+			t.Errorf("invite asks for %s, which herdbot does not use", name)
+		}
+	}
+	if strings.Contains(s, "Embed Links") || strings.Contains(s, "Use Application Commands") {
+		t.Errorf("setup help still lists permissions it does not ask for:\n%s", s)
 	}
 
 	out.Reset()

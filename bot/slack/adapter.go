@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/time/rate"
 
 	"github.com/herdbot/herdbot/bot"
 )
@@ -34,7 +36,8 @@ type Adapter struct {
 	log      *slog.Logger
 	api      *slack.Client
 	channels map[string]Channel
-	gate     *bot.Gate // who may talk to the agent: the same rules as every adapter's
+	gate     *bot.Gate     // who may talk to the agent: the same rules as every adapter's
+	updates  *rate.Limiter // chat.update is Tier 3: keep the whole app under it
 
 	mu       sync.Mutex
 	botUser  string // bot user id, from auth.test
@@ -67,6 +70,7 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 		threads:  newRecent(4096),
 		lastIn:   map[string]msgRef{},
 		reaction: map[string]msgRef{},
+		updates:  rate.NewLimiter(rate.Every(UpdateEvery), UpdateBurst),
 	}
 	for _, ch := range cfg.Channels {
 		if ch.Mode == "" {
@@ -82,6 +86,15 @@ func New(cfg Config, log *slog.Logger) (*Adapter, error) {
 	)
 	return a, nil
 }
+
+// chat.update is a Tier 3 method: 50+ calls a minute per app. Edit keeps
+// every stream, card and notice of the agent under that together, with a
+// small burst; a 429 anyway (another process with the same app) is retried
+// after Retry-After by slack-go.
+const (
+	UpdateEvery = time.Minute / 50
+	UpdateBurst = 3
+)
 
 // Limits implements bot.Limiter: Markdown chunks the renderer sends stay
 // below MaxMessageText with room for mrkdwn escaping; Send splits anything
@@ -200,6 +213,9 @@ func (a *Adapter) Edit(ctx context.Context, ref bot.MessageRef, m bot.Message) e
 		p = part{text: text, sections: bot.Split(text, MaxSectionText)}
 	}
 	opts := messageOptions(p, buttons)
+	if err := a.updates.Wait(ctx); err != nil {
+		return fmt.Errorf("slack chat.update: %w", err)
+	}
 	if _, _, _, err := a.api.UpdateMessageContext(ctx, ref.Target.Channel, ref.ID, opts...); err != nil {
 		return fmt.Errorf("slack chat.update: %w", err)
 	}

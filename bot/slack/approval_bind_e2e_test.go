@@ -117,7 +117,7 @@ func TestFleetLongInputAttached(t *testing.T) {
 	fake := slacktest.New(t, slacktest.Options{WaitTimeout: 60 * time.Second})
 	app := fake.AddApp("garden")
 	ws := t.TempDir()
-	content := strings.Repeat("0123456789 abcdefghij\n", 250)
+	content := strings.Repeat("0123456789 abcdefghij\n", 700) // 15,400 characters: more than a Slack message (12,000)
 	n := startNode(t, fake, app, agentstest.Options{Workspace: ws, Model: claudetest.Script(
 		claudetest.Tool("Write", map[string]string{"file_path": filepath.Join(ws, "big.txt"), "content": content}),
 		claudetest.Text("written"),

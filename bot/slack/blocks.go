@@ -14,8 +14,12 @@ import (
 // Slack limits herdbot keeps to.
 const (
 	// MaxMessageText is the most mrkdwn text one message carries; longer
-	// answers are split into several messages (Slack recommends ≤ 4,000).
-	MaxMessageText = 4000
+	// answers are split into several messages. Slack keeps up to 40,000
+	// characters of `text`, but a message's blocks hold less: markdown
+	// blocks 12,000 characters in all, and Slack refuses messages whose
+	// blocks total about 13,000 (msg_blocks_too_long, bolt-js #2509).
+	// 12,000 is four full 3,000-character sections.
+	MaxMessageText = 12000
 	// MaxSectionText is Block Kit's limit for a section's text.
 	MaxSectionText = 3000
 	// maxBlocks is Block Kit's limit per message.

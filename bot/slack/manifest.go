@@ -6,13 +6,25 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// BotScopes are the bot token scopes the manifest asks for.
+// BotScopes are the bot token scopes the manifest asks for: exactly what
+// the adapter's calls and event subscriptions need.
+//   - app_mentions:read: the app_mention event.
+//   - im:history, channels:history, groups:history: the message.im,
+//     message.channels and message.groups events.
+//   - chat:write: chat.postMessage, chat.update, chat.postEphemeral.
+//   - commands: the slash command.
+//   - reactions:write: reactions.add/remove (the typing reaction).
+//   - files:write: files.getUploadURLExternal, files.completeUploadExternal.
+//
+// Not im:read or im:write: replies go to the DM channel the event came from,
+// so herdbot never lists or opens conversations (conversations.*).
 var BotScopes = []string{
-	"app_mentions:read", "chat:write", "im:history", "im:read", "im:write",
+	"app_mentions:read", "chat:write", "im:history",
 	"channels:history", "groups:history", "commands", "reactions:write", "files:write",
 }
 
@@ -20,6 +32,58 @@ var BotScopes = []string{
 var BotEvents = []string{"app_mention", "message.im", "message.channels", "message.groups"}
 
 var reCommand = regexp.MustCompile(`^/[a-z0-9][a-z0-9_-]{0,30}$`)
+
+// maxDisplayName is the manifest schema's limit for bot_user.display_name.
+const maxDisplayName = 80
+
+// DisplayName turns an agent name into a bot display name Slack accepts:
+// letters, digits, spaces, dots, hyphens, underscores and apostrophes (anything else, such as
+// '@', '<', ':' or a control character, becomes a space), runs of spaces
+// collapsed, at most 80 characters; "herdbot" when nothing is left.
+func DisplayName(agent string) string {
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), strings.ContainsRune(".-_'", r):
+			return r
+		}
+		return ' '
+	}, agent)
+	name := strings.Join(strings.Fields(clean), " ")
+	if r := []rune(name); len(r) > maxDisplayName {
+		name = strings.TrimSpace(string(r[:maxDisplayName]))
+	}
+	if name == "" {
+		return "herdbot"
+	}
+	return name
+}
+
+// DefaultCommand is the slash command for an agent: "/" and its name (the
+// part after the last '.', for agents of a sub-fleet) in lower case, as
+// herdbot's config assumes when chat.slack.slash_command is not set. ok is
+// false when that is not a valid Slack command (too long, or characters
+// Slack does not take); cmd is then a valid one made from the name, to be
+// set as chat.slack.slash_command.
+func DefaultCommand(agent string) (cmd string, ok bool) {
+	name := strings.ToLower(agent[strings.LastIndexByte(agent, '.')+1:])
+	cmd = "/" + name
+	if reCommand.MatchString(cmd) {
+		return cmd, true
+	}
+	fixed := strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, name), "-_")
+	if len(fixed) > 31 {
+		fixed = strings.TrimRight(fixed[:31], "-_")
+	}
+	if fixed == "" {
+		fixed = "agent"
+	}
+	return "/" + fixed, false
+}
 
 // EnvNames returns the .env variable names that hold agent's bot and app
 // tokens: GARDEN_SLACK_BOT_TOKEN, GARDEN_SLACK_APP_TOKEN.
@@ -79,12 +143,20 @@ type slashCommand struct {
 
 // Manifest writes a ready Slack app manifest (YAML) for agent: Socket Mode
 // on, the bot scopes and events herdbot needs, interactivity on, and the
-// slash command (e.g. "/garden"). After it, as YAML comments, come the
-// steps and the .env lines for the agent's directory. The whole output
-// parses as YAML.
+// slash command (e.g. "/garden"; "" for the agent's default, see
+// DefaultCommand). After it, as YAML comments, come the steps and the .env
+// lines for the agent's directory, and, when the agent's name is not a valid
+// command, how to set chat.slack.slash_command. The whole output parses as
+// YAML.
 func Manifest(w io.Writer, agent, command, description string) error {
 	if strings.TrimSpace(agent) == "" {
 		return errors.New("slack manifest: agent name is empty")
+	}
+	var badName bool
+	if command == "" {
+		var ok bool
+		command, ok = DefaultCommand(agent)
+		badName = !ok
 	}
 	if !reCommand.MatchString(command) {
 		return fmt.Errorf("slack manifest: command %q: want / and up to 31 lowercase letters, digits, - or _", command)
@@ -92,12 +164,12 @@ func Manifest(w io.Writer, agent, command, description string) error {
 	if description == "" {
 		description = "herdbot agent " + agent
 	}
-	name := clip(agent, 35)
+	name := clip(DisplayName(agent), 35)
 	var m manifest
 	m.DisplayInformation.Name = strings.TrimSuffix(name, "…")
 	m.DisplayInformation.Description = strings.TrimSuffix(clip(description, 139), "…")
 	m.Features.AppHome.MessagesTab = true
-	m.Features.BotUser.DisplayName = m.DisplayInformation.Name
+	m.Features.BotUser.DisplayName = DisplayName(agent)
 	m.Features.BotUser.AlwaysOnline = true
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
@@ -116,6 +188,12 @@ func Manifest(w io.Writer, agent, command, description string) error {
 	b.WriteString("# 2. Basic Information → App-Level Tokens → Generate, scope connections:write (xapp-…).\n")
 	b.WriteString("# 3. Install App → copy the Bot User OAuth Token (xoxb-…).\n")
 	b.WriteString("# 4. Put both in the agent's own .env (lines at the end), invite the bot to its channels.\n")
+	if badName {
+		def := "/" + strings.ToLower(agent[strings.LastIndexByte(agent, '.')+1:])
+		fmt.Fprintf(&b, "# 5. %q is not a valid Slack command (/ then up to 31 lower-case letters, digits, _ or -),\n", def)
+		fmt.Fprintf(&b, "#    so this manifest uses %s. Set the same in the agent's agent.yaml, or herdbot refuses the config:\n", command)
+		fmt.Fprintf(&b, "#      chat: {slack: {slash_command: %s}}\n", command)
+	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&m); err != nil {

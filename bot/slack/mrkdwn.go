@@ -133,6 +133,11 @@ func inlineText(s string) string {
 	s = reLink.ReplaceAllStringFunc(s, func(m string) string {
 		sm := reLink.FindStringSubmatch(m)
 		label, url := sm[1], strings.Trim(sm[2], "<>")
+		if url == "" || strings.ContainsAny(url[:1], "!@#") {
+			// <!here|x>, <!channel>, <!subteam^…>, <@U…|x> and <#C…> are
+			// Slack mentions, not links: [x](!here) would ping the channel.
+			return hold(escape(m))
+		}
 		label = strings.NewReplacer("**", "", "__", "", "`", "", "|", "¦").Replace(label)
 		if label == "" || label == url {
 			return hold("<" + escapeURL(url) + ">")

@@ -20,6 +20,8 @@ func TestMrkdwn(t *testing.T) {
 		{"image", "![plot](https://x.io/p.png)", "<https://x.io/p.png|plot>"},
 		{"escape", "a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"},
 		{"here not kept", "<!here> hi <@U123ABC>", "&lt;!here&gt; hi <@U123ABC>"},
+		{"link to a special mention", "[hi](!channel) [x](!subteam^S1) [y](@U1) [z](#C1)", "[hi](!channel) [x](!subteam^S1) [y](@U1) [z](#C1)"},
+		{"link to a mention in angle brackets", "[hi](<!everyone>)", "[hi](&lt;!everyone&gt;)"},
 		{"inline code kept", "run `rm **x** <y>` now", "run `rm **x** &lt;y&gt;` now"},
 		{"heading", "## Setup **now** ##", "*Setup now*"},
 		{"bullets", "- one\n* two\n  + nested", "• one\n• two\n  • nested"},

@@ -68,13 +68,16 @@ func TestLongMarkdownAnswerInValidChunks(t *testing.T) {
 		t.Fatalf("Send: %v (the fake rejects what Slack would)", err)
 	}
 	msgs := r.fake.Messages(chanMention)
-	if len(msgs) < 3 {
-		t.Fatalf("%d messages for %d chars of Markdown; want it split", len(msgs), len(md))
+	if want := (len([]rune(slack.Mrkdwn(md))) + slack.MaxMessageText - 1) / slack.MaxMessageText; len(msgs) < 2 || len(msgs) > want+1 {
+		t.Fatalf("%d messages for %d chars of Markdown; want it split into about %d", len(msgs), len(md), want)
 	}
 	var all strings.Builder
 	for i, m := range msgs {
-		if n := utf8.RuneCountInString(m.Text); n > slack.MaxMessageText {
-			t.Fatalf("message %d text is %d chars", i, n)
+		if n := utf8.RuneCountInString(m.Text); n > slack.MaxMessageText || m.Truncated {
+			t.Fatalf("message %d text is %d chars (truncated by Slack: %v)", i, n, m.Truncated)
+		}
+		if i < len(msgs)-1 && utf8.RuneCountInString(m.Text) < slack.MaxMessageText*2/3 {
+			t.Errorf("message %d carries only %d characters: Slack takes up to %d per message here", i, utf8.RuneCountInString(m.Text), slack.MaxMessageText)
 		}
 		if m.ThreadTS != to.Thread {
 			t.Fatalf("message %d not in the thread", i)

@@ -17,7 +17,7 @@ func slackConfig(a *config.Agent) slack.Config {
 }
 
 func setupSlack(e stdio, a *config.Agent) error {
-	cmd := "/" + a.Name
+	cmd := "" // the agent's default; Manifest says how to set one when the name is not a command
 	if a.Chat.Slack != nil && a.Chat.Slack.SlashCommand != "" {
 		cmd = a.Chat.Slack.SlashCommand
 	}

@@ -37,6 +37,10 @@ type Bot struct {
 	ready      bool
 	identifies int
 	resumes    int
+	idToken    string // the token as the last IDENTIFY sent it
+	lose       int    // heartbeats to ignore, as if lost on the way
+	hbClosed   int    // connections closed for a missed heartbeat
+	noContent  bool   // Message Content intent not enabled in the portal
 }
 
 type event struct {
@@ -62,6 +66,27 @@ func (b *Bot) Resumes() int { b.mu.Lock(); defer b.mu.Unlock(); return b.resumes
 
 // Intents is what the last IDENTIFY asked for.
 func (b *Bot) Intents() int { b.mu.Lock(); defer b.mu.Unlock(); return b.intents }
+
+// IdentifyToken is the token field of the bot's last IDENTIFY, as sent.
+func (b *Bot) IdentifyToken() string { b.mu.Lock(); defer b.mu.Unlock(); return b.idToken }
+
+// LoseHeartbeats makes the fake ignore the bot's next n heartbeats, as if
+// they were lost on the way: no ACK, and once a heartbeat is overdue the
+// fake closes the connection, as Discord does ("If your app fails to send a
+// heartbeat event in time, your connection will be closed and you will be
+// forced to Resume").
+func (b *Bot) LoseHeartbeats(n int) { b.mu.Lock(); defer b.mu.Unlock(); b.lose = n }
+
+// HeartbeatClosures is how many of the bot's connections the fake closed
+// because a heartbeat was overdue.
+func (b *Bot) HeartbeatClosures() int { b.mu.Lock(); defer b.mu.Unlock(); return b.hbClosed }
+
+// DenyMessageContent leaves the privileged Message Content intent switched
+// off in the bot's Developer Portal settings: an IDENTIFY that asks for it
+// is closed with 4014 (Disallowed intent(s)), and without it guild messages
+// reach the bot with content, embeds, attachments and components emptied
+// unless they mention it (DMs and its own messages keep them).
+func (b *Bot) DenyMessageContent() { b.mu.Lock(); defer b.mu.Unlock(); b.noContent = true }
 
 // Drop closes the bot's gateway connection without a close frame, as a
 // network failure would. Events dispatched before the client resumes are
@@ -132,9 +157,10 @@ func (b *Bot) dispatch(name string, d any, need int) {
 	b.mu.Unlock()
 }
 
-// redactContent empties message content as Discord does without the
-// Message Content intent (except DMs, mentions of the bot and its own
-// messages). Callers hold b.mu.
+// redactContent empties the user-input fields of a message (content,
+// embeds, attachments, components, poll) as Discord does without the
+// Message Content intent, except in DMs, messages that mention the bot and
+// the bot's own messages. Callers hold b.mu.
 func (b *Bot) redactContent(raw json.RawMessage) json.RawMessage {
 	if b.intents&intentMessageContent != 0 {
 		return raw
@@ -153,6 +179,8 @@ func (b *Bot) redactContent(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	m["content"] = ""
+	m["embeds"], m["attachments"], m["components"] = []any{}, []any{}, []any{}
+	delete(m, "poll")
 	out, _ := json.Marshal(m)
 	return out
 }
@@ -184,9 +212,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 	defer conn.Close()
 
-	hb := s.hb.Milliseconds()
+	s.mu.Lock()
+	hb := s.hb
+	s.mu.Unlock()
 	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := conn.WriteJSON(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": hb}}); err != nil {
+	if err := conn.WriteJSON(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": hb.Milliseconds()}}); err != nil {
 		return
 	}
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -208,20 +238,32 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed0()
+	// Heartbeats are due every interval; Discord allows some slack for the
+	// network, then closes the connection (the client resumes).
+	due := hb + hb/2
+	conn.SetReadDeadline(time.Now().Add(due))
 	for {
 		var f gatewayFrame
 		if err := conn.ReadJSON(&f); err != nil {
 			b.mu.Lock()
 			if b.conn == conn {
 				b.conn, b.ready = nil, false
+				if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+					b.hbClosed++
+					s.log.Debug("gateway heartbeat overdue: closing", "bot", b.User.Name)
+				}
 			}
 			b.mu.Unlock()
+			conn.UnderlyingConn().Close()
 			s.changed0()
 			return
 		}
 		if f.Op == 1 {
 			b.mu.Lock()
-			if b.conn == conn {
+			if b.lose > 0 {
+				b.lose-- // lost on the way: no ACK, and the deadline stays
+			} else if b.conn == conn {
+				conn.SetReadDeadline(time.Now().Add(due))
 				b.write(map[string]any{"op": 11})
 			}
 			b.mu.Unlock()
@@ -233,10 +275,32 @@ func closeWith(conn *websocket.Conn, code int, text string) {
 	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }
 
+// botByToken finds the bot a REST Authorization header names: Discord wants
+// "Bot <token>" there.
 func (s *Server) botByToken(tok string) *Bot {
+	raw, ok := strings.CutPrefix(tok, "Bot ")
+	if !ok {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.bots[strings.TrimPrefix(tok, "Bot ")]
+	return s.bots[raw]
+}
+
+// botByGatewayToken finds the bot an IDENTIFY or RESUME names. The spec's
+// payloads carry the bare token ("token": "my_token"); Discord also takes
+// it with the "Bot " prefix of the REST header (discordgo sends it so in
+// RESUME). Anything else, a "Bearer " token say, is not a bot's.
+func (s *Server) botByGatewayToken(tok string) *Bot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.bots[tok]; b != nil {
+		return b
+	}
+	if raw, ok := strings.CutPrefix(tok, "Bot "); ok {
+		return s.bots[raw]
+	}
+	return nil
 }
 
 func (s *Server) identify(conn *websocket.Conn, d json.RawMessage) *Bot {
@@ -248,9 +312,16 @@ func (s *Server) identify(conn *websocket.Conn, d json.RawMessage) *Bot {
 		closeWith(conn, 4002, "Error while decoding payload.")
 		return nil
 	}
-	b := s.botByToken(id.Token)
-	if b == nil || !strings.HasPrefix(id.Token, "Bot ") {
+	b := s.botByGatewayToken(id.Token)
+	if b == nil {
 		closeWith(conn, 4004, "Authentication failed.")
+		return nil
+	}
+	b.mu.Lock()
+	denied := b.noContent && id.Intents&intentMessageContent != 0
+	b.mu.Unlock()
+	if denied {
+		closeWith(conn, 4014, "Disallowed intent(s).")
 		return nil
 	}
 	s.mu.Lock()
@@ -273,6 +344,7 @@ func (s *Server) identify(conn *websocket.Conn, d json.RawMessage) *Bot {
 		old.UnderlyingConn().Close()
 	}
 	b.conn, b.sessionID, b.seq, b.past, b.intents = conn, sid, 0, nil, id.Intents
+	b.idToken = id.Token
 	b.identifies++
 	b.seq++
 	ready := event{seq: b.seq, name: "READY"}
@@ -335,7 +407,7 @@ func (s *Server) resume(conn *websocket.Conn, d json.RawMessage) *Bot {
 		closeWith(conn, 4002, "Error while decoding payload.")
 		return nil
 	}
-	b := s.botByToken(r.Token)
+	b := s.botByGatewayToken(r.Token)
 	if b == nil {
 		closeWith(conn, 4004, "Authentication failed.")
 		return nil

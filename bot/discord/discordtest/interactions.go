@@ -257,7 +257,7 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 		berr = data.validate(false, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	i := s.interactions[q.r.PathValue("id")]
@@ -322,15 +322,35 @@ func (s *Server) callback(w http.ResponseWriter, q *request) int {
 	return noContent(w)
 }
 
+// InteractionTokenLifetime is how long an interaction token stays valid for
+// editing the response and sending follow-ups (Discord: 15 minutes, on
+// Options.Now's clock).
+const InteractionTokenLifetime = 15 * time.Minute
+
+// errTokenExpired is Discord's answer to an expired interaction token:
+// 401 with code 50027.
+var errTokenExpired = &bodyError{code: 50027, msg: "Invalid Webhook Token"}
+
+// webhookStatus is the HTTP status of a webhook lookup error.
+func webhookStatus(e *bodyError) int {
+	if e == errTokenExpired {
+		return http.StatusUnauthorized
+	}
+	return http.StatusNotFound
+}
+
 // webhookInteraction finds the interaction behind a webhook token; it must
-// be acknowledged already. Callers hold s.mu.
+// be acknowledged already, and its token not expired. Callers hold s.mu.
 func (s *Server) webhookInteraction(q *request) (*Interaction, *bodyError) {
 	i := s.byToken[q.r.PathValue("token")]
 	if i == nil || i.bot.AppID != q.r.PathValue("app") {
-		return nil, &bodyError{10015, "Unknown Webhook"}
+		return nil, &bodyError{code: 10015, msg: "Unknown Webhook"}
 	}
 	if i.ackedAt.IsZero() {
-		return nil, &bodyError{10015, "Unknown Webhook"} // Discord: no response to follow up yet
+		return nil, &bodyError{code: 10015, msg: "Unknown Webhook"} // Discord: no response to follow up yet
+	}
+	if s.now().Sub(i.sentAt) > InteractionTokenLifetime {
+		return nil, errTokenExpired
 	}
 	q.bot = i.bot
 	return i, nil
@@ -342,13 +362,13 @@ func (s *Server) followup(w http.ResponseWriter, q *request) int {
 		berr = data.validate(true, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
 		s.mu.Unlock()
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, webhookStatus(berr))
 	}
 	c := s.channels[i.ChannelID]
 	m := &Message{ID: s.id(), ChannelID: i.ChannelID, GuildID: c.guild, Author: i.bot.User, Time: time.Now()}
@@ -382,13 +402,13 @@ func (s *Server) webhookEdit(w http.ResponseWriter, q *request) int {
 		berr = data.validate(false, len(q.files))
 	}
 	if berr != nil {
-		return apiError(w, http.StatusBadRequest, berr.code, berr.msg)
+		return berr.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, webhookStatus(berr))
 	}
 	m := s.webhookMessage(i, q.r.PathValue("id"))
 	if m == nil || m.Author.ID != i.bot.User.ID {
@@ -406,7 +426,7 @@ func (s *Server) webhookDelete(w http.ResponseWriter, q *request) int {
 	defer s.mu.Unlock()
 	i, berr := s.webhookInteraction(q)
 	if berr != nil {
-		return apiError(w, http.StatusNotFound, berr.code, berr.msg)
+		return berr.write(w, webhookStatus(berr))
 	}
 	m := s.webhookMessage(i, q.r.PathValue("id"))
 	if m == nil {

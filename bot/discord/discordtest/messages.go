@@ -2,6 +2,7 @@ package discordtest
 
 import (
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -20,6 +21,7 @@ type Message struct {
 	VisibleTo   string // user id, for ephemeral messages
 	Edits       int
 	Reactions   []string // emoji added by bots
+	Pings       []string // mentions that notified: "@everyone", "@here", "<@&role>", "<@user>"
 	Loading     bool     // a deferred "thinking…" interaction response not yet edited
 	Time        time.Time
 }
@@ -84,6 +86,7 @@ func (m *Message) clone() Message {
 	}
 	c.Attachments = append([]Attachment(nil), m.Attachments...)
 	c.Reactions = append([]string(nil), m.Reactions...)
+	c.Pings = append([]string(nil), m.Pings...)
 	return c
 }
 
@@ -104,8 +107,9 @@ func (s *Server) wireMessage(m *Message) map[string]any {
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content,
 		"author": m.Author.wire(), "timestamp": m.Time.UTC().Format(time.RFC3339Nano),
-		"components": wireRows(m.Rows), "attachments": wireAttachments(s.ts.URL, m.Attachments),
-		"type": 0, "tts": false, "mention_everyone": false, "pinned": false,
+		"components": wireRows(m.Rows), "attachments": wireAttachments(s.ts.URL, m.Attachments), "embeds": []any{},
+		"type": 0, "tts": false, "mention_everyone": slices.Contains(m.Pings, "@everyone") || slices.Contains(m.Pings, "@here"),
+		"pinned": false,
 	}
 	if m.Ephemeral {
 		out["flags"] = int(discordgo.MessageFlagsEphemeral)

@@ -90,24 +90,27 @@ func (s *Server) serve(h handler, auth bool) http.HandlerFunc {
 			apiError(w, status, 0, strconv.Itoa(status)+": "+http.StatusText(status))
 			return
 		}
-		wait, ok := s.rateLimited(r.Method, apiPath(r))
-		limit := 5
-		if !ok {
-			wait, limit, ok = s.bucketLimited(r.Method, apiPath(r))
+		var rs rateState
+		wait, limited := s.rateLimited(r.Method, apiPath(r))
+		if limited {
+			_, route := routeKey(r.Method, apiPath(r))
+			rs = rateState{limit: 1, resetAfter: wait, bucket: bucketHash(route)}
+		} else {
+			rs, limited = s.bucketLimited(r.Method, apiPath(r))
 		}
-		if ok {
+		setRateHeaders(w, rs)
+		if limited {
 			s.record(r, q.bot, http.StatusTooManyRequests, q.body)
-			secs := strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
-			w.Header().Set("Retry-After", secs)
-			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset-After", secs)
+			w.Header().Set("Retry-After", retryAfterHeader(rs.resetAfter))
 			w.Header().Set("X-RateLimit-Scope", "user")
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{
-				"message": "You are being rate limited.", "retry_after": wait.Seconds(), "global": false})
+				"message": "You are being rate limited.", "retry_after": rs.resetAfter.Seconds(), "global": false})
 			return
 		}
 		status := h(w, q)
+		if status < 300 {
+			s.checkMentions(r.Method, apiPath(r), q.body)
+		}
 		s.record(r, q.bot, status, q.body)
 	}
 }
@@ -282,7 +285,7 @@ func (s *Server) createMessage(w http.ResponseWriter, q *request) int {
 		err = body.validate(true, len(q.files))
 	}
 	if err != nil {
-		return apiError(w, http.StatusBadRequest, err.code, err.msg)
+		return err.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	c := s.channels[q.r.PathValue("ch")]
@@ -318,7 +321,7 @@ func (s *Server) editMessage(w http.ResponseWriter, q *request) int {
 		err = body.validate(false, len(q.files))
 	}
 	if err != nil {
-		return apiError(w, http.StatusBadRequest, err.code, err.msg)
+		return err.write(w, http.StatusBadRequest)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -382,19 +385,26 @@ func (s *Server) typing(w http.ResponseWriter, q *request) int {
 	return noContent(w)
 }
 
-// bodyError is a Discord API error.
+// bodyError is a Discord API error. Form errors (code 50035) name the
+// field (path, dotted as "components.0.custom_id") and what is wrong with it
+// (detail), and are written in the v8+ shape (see write).
 type bodyError struct {
-	code int
-	msg  string
+	code   int
+	msg    string
+	path   string
+	errc   string // e.g. BASE_TYPE_MAX_LENGTH
+	detail string
 }
 
 func (e *bodyError) Error() string { return e.msg }
 
 // messageBody is the part of a message create/edit body the fake checks.
 type messageBody struct {
-	Content    *string    `json:"content"`
-	Components *[]wireRow `json:"components"`
-	Flags      int        `json:"flags"`
+	Content         *string          `json:"content"`
+	Components      *[]wireRow       `json:"components"`
+	Flags           int              `json:"flags"`
+	Embeds          *[]wireEmbed     `json:"embeds"`
+	AllowedMentions *allowedMentions `json:"allowed_mentions"`
 }
 
 type wireRow struct {
@@ -417,7 +427,7 @@ func parseMessageBody(raw []byte) (*messageBody, *bodyError) {
 		return &b, nil
 	}
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return nil, &bodyError{50035, "Invalid Form Body: " + err.Error()}
+		return nil, formError("", "MODEL_TYPE_CONVERT", err.Error())
 	}
 	return &b, nil
 }
@@ -427,7 +437,11 @@ func parseMessageBody(raw []byte) (*messageBody, *bodyError) {
 // new message must not be empty.
 func (b *messageBody) validate(create bool, files int) *bodyError {
 	bad := func(f string, a ...any) *bodyError {
-		return &bodyError{50035, "Invalid Form Body: " + fmt.Sprintf(f, a...)}
+		path, detail, _ := strings.Cut(fmt.Sprintf(f, a...), ": ")
+		return formError(path, errorCode(detail), detail)
+	}
+	if err := b.validateEmbeds(); err != nil {
+		return err
 	}
 	if b.Content != nil && len([]rune(*b.Content)) > 2000 {
 		return bad("content: Must be 2000 or fewer in length.")
@@ -440,7 +454,7 @@ func (b *messageBody) validate(create bool, files int) *bodyError {
 		ids := map[string]bool{}
 		for i, r := range rows {
 			if r.Type != 1 {
-				return bad("components.%d.type: must be an action row (1)", i)
+				return bad("components.%d.type: Value must be an action row (1).", i)
 			}
 			if len(r.Components) == 0 || len(r.Components) > 5 {
 				return bad("components.%d.components: Must be between 1 and 5 in length.", i)
@@ -448,14 +462,14 @@ func (b *messageBody) validate(create bool, files int) *bodyError {
 			for j, c := range r.Components {
 				at := fmt.Sprintf("components.%d.components.%d", i, j)
 				if c.Type != 2 {
-					return bad("%s.type: only buttons are supported here", at)
+					return bad("%s.type: Only buttons are supported by the fake here.", at)
 				}
 				if len([]rune(c.Label)) > 80 {
 					return bad("%s.label: Must be 80 or fewer in length.", at)
 				}
 				if c.Style == int(discordgo.LinkButton) {
 					if c.URL == "" || c.CustomID != "" {
-						return bad("%s: a link button needs a url and no custom_id", at)
+						return bad("%s.url: a link button needs a url and no custom_id", at)
 					}
 					continue
 				}
@@ -472,8 +486,9 @@ func (b *messageBody) validate(create bool, files int) *bodyError {
 			}
 		}
 	}
-	if create && (b.Content == nil || *b.Content == "") && (b.Components == nil || len(*b.Components) == 0) && files == 0 {
-		return &bodyError{50006, "Cannot send an empty message"}
+	if create && (b.Content == nil || *b.Content == "") && (b.Components == nil || len(*b.Components) == 0) &&
+		(b.Embeds == nil || len(*b.Embeds) == 0) && files == 0 {
+		return &bodyError{code: 50006, msg: "Cannot send an empty message"}
 	}
 	return nil
 }
@@ -482,6 +497,7 @@ func (b *messageBody) validate(create bool, files int) *bodyError {
 func (b *messageBody) apply(m *Message) {
 	if b.Content != nil {
 		m.Content = *b.Content
+		m.Pings = b.pings()
 	}
 	if b.Components != nil {
 		m.Rows = nil

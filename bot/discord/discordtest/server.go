@@ -3,12 +3,27 @@
 // that run the real discordgo client.
 //
 // It follows the platform's protocol and enforces its rules so that client
-// bugs fail tests: HELLO → IDENTIFY → READY (+ GUILD_CREATE) or RESUME →
-// RESUMED with replay of missed events, heartbeat ACKs, op 7; 2,000-character
-// content, ≤ 5 buttons per row and ≤ 5 rows, custom_id ≤ 100, the 3 s
-// interaction deadline, 429s with retry_after when a test asks for them
-// (once, or per-route buckets such as N edits per message per 5 s), and
-// injected outages (FailNext).
+// bugs fail tests:
+//   - Gateway: HELLO → IDENTIFY (the bare token as the spec shows, or with
+//     the "Bot " prefix Discord also takes; 4004 otherwise) → READY (+
+//     GUILD_CREATE), or RESUME → RESUMED with replay of missed events;
+//     heartbeats ACKed and enforced (a connection whose heartbeat is overdue
+//     is closed, LoseHeartbeats); op 7; 4014 for the Message Content intent
+//     when DenyMessageContent, and without that intent content, embeds,
+//     attachments and components emptied in guild messages that do not
+//     mention the bot.
+//   - REST: 2,000-character content, ≤ 5 buttons per row and ≤ 5 rows,
+//     custom_id ≤ 100, embed limits, errors in the v8 shape ({"code",
+//     "message", "errors": {field: {"_errors": [...]}}}), allowed_mentions
+//     honoured (MentionRisks lists every request that could have pinged
+//     @everyone, @here or a role), X-RateLimit-* headers on every response
+//     (per-route buckets, DefaultBucket or AddBucket) and 429s with
+//     retry_after and a whole-second Retry-After, injected 429s
+//     (RateLimitNext), holds and outages (Hold, FailNext).
+//   - Interactions: the 3 s deadline, one acknowledgement, follow-ups and
+//     edits as webhooks (?wait=true returns the message), tokens that expire
+//     after 15 minutes on Options.Now's clock (401, 50027).
+//
 // Several bots (tokens) share one fake, each its own identity. Every REST call
 // is recorded.
 //
@@ -63,8 +78,10 @@ type Server struct {
 	calls        []Call
 	limits       []*rateLimit
 	buckets      []*bucket
+	routeBk      *bucket // DefaultBucket, per route key
 	failures     []*failure
 	holds        []*hold
+	risks        []MentionRisk
 	closed       bool
 
 	wg sync.WaitGroup // gateway connection handlers
@@ -98,6 +115,22 @@ func NewServer(opts Options) *Server {
 	}
 	s.ts = httptest.NewServer(s.routes())
 	return s
+}
+
+// SetHeartbeatInterval changes the heartbeat_interval that HELLO announces
+// (and the fake enforces) on connections opened from now on, and returns a
+// function that restores the previous one. A test of missed heartbeats sets
+// a short one so that it does not wait the 41.25 s Discord uses.
+func (s *Server) SetHeartbeatInterval(d time.Duration) (restore func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.hb
+	s.hb = d
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hb = old
+	}
 }
 
 // APIURL is the REST base, like https://discord.com/api/v9/.

@@ -21,6 +21,9 @@ type Message struct {
 	Blocks   []Block
 	Edits    int      // chat.update calls applied
 	Files    []string // file ids shared with it
+	// Truncated: the text was longer than Slack keeps (Options.MaxText,
+	// 40,000 characters) and was cut, as Slack cuts it.
+	Truncated bool
 }
 
 // Sections returns the text of the message's section blocks, in order.
@@ -139,15 +142,23 @@ func (s *Server) findLocked(channel, ts string) *Message {
 func (s *Server) checkMessage(text, rawBlocks string) ([]Block, string, []string) {
 	blocks, err := parseBlocks(rawBlocks)
 	if be, ok := errors.AsType[blockError](err); ok {
+		if be.code != "" {
+			return nil, be.code, []string{be.detail}
+		}
 		return nil, "invalid_blocks", []string{be.detail}
 	}
 	if text == "" && len(blocks) == 0 {
 		return nil, "no_text", nil
 	}
-	if runes(text) > s.opts.MaxText {
-		return nil, "msg_too_long", nil
-	}
 	return blocks, "", nil
+}
+
+// cut returns text as Slack keeps it: at most Options.MaxText characters.
+func (s *Server) cut(text string) (string, bool) {
+	if runes(text) <= s.opts.MaxText {
+		return text, false
+	}
+	return string([]rune(text)[:s.opts.MaxText]), true
 }
 
 func rejectMessage(w http.ResponseWriter, code string, detail []string) {
@@ -178,8 +189,9 @@ func (s *Server) postMessage(w http.ResponseWriter, a *app, p url.Values) {
 		rejectMessage(w, code, detail)
 		return
 	}
+	text, cut := s.cut(p.Get("text"))
 	s.mu.Lock()
-	m := &Message{Channel: ch, TS: s.tsLocked(), ThreadTS: p.Get("thread_ts"), User: a.BotUserID, App: a.Name, Text: p.Get("text"), Blocks: blocks}
+	m := &Message{Channel: ch, TS: s.tsLocked(), ThreadTS: p.Get("thread_ts"), User: a.BotUserID, App: a.Name, Text: text, Blocks: blocks, Truncated: cut}
 	s.messages = append(s.messages, m)
 	s.notifyLocked()
 	copyM := *m
@@ -208,7 +220,8 @@ func (s *Server) update(w http.ResponseWriter, a *app, p url.Values) {
 		slackErr(w, "cant_update_message")
 		return
 	}
-	m.Text, m.Blocks = p.Get("text"), blocks
+	m.Text, m.Truncated = s.cut(p.Get("text"))
+	m.Blocks = blocks
 	m.Edits++
 	s.notifyLocked()
 	writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "text": m.Text})
@@ -310,6 +323,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.checkMentionsLocked("response_url", "", "", string(b), false)
 	id := r.PathValue("id")
 	var cmd *slashRecord
 	for i := range s.slashes {

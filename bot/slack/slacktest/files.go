@@ -2,6 +2,7 @@ package slacktest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,7 +16,8 @@ type File struct {
 	ID       string
 	Name     string
 	Title    string
-	Length   int
+	Length   int  // as declared to files.getUploadURLExternal
+	Mismatch bool // an upload of another length was refused
 	Data     []byte
 	Channel  string // set once shared
 	ThreadTS string
@@ -69,6 +71,14 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	f := s.files[r.PathValue("file")]
 	if f == nil || s.appByBotToken(tok) == nil || s.appByBotToken(tok).Name != f.App {
 		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	// files.getUploadURLExternal took the file's size in bytes: the upload
+	// must be exactly that long.
+	if len(data) != f.Length {
+		f.Mismatch = true
+		s.notifyLocked()
+		http.Error(w, fmt.Sprintf("upload of %d bytes for a file declared %d bytes long", len(data), f.Length), http.StatusBadRequest)
 		return
 	}
 	f.Data = data

@@ -6,8 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// Block Kit limits the fake enforces (Slack's documented limits, plus
-// block_id on actions blocks, which herdbot relies on to route clicks).
+// Block Kit limits the fake enforces (Slack's documented limits). A block
+// without a block_id gets one, as Slack gives it, so clicks on its buttons
+// carry a block_id either way.
 const (
 	MaxBlocks        = 50
 	MaxSectionText   = 3000
@@ -52,8 +53,9 @@ type element struct {
 	Button
 }
 
-// blockError is an invalid_blocks rejection with Slack-style detail.
-type blockError struct{ detail string }
+// blockError is a rejection of a message's blocks with Slack-style
+// detail; code is the error ("" for invalid_blocks).
+type blockError struct{ detail, code string }
 
 func (e blockError) Error() string { return "invalid_blocks: " + e.detail }
 
@@ -66,16 +68,17 @@ func parseBlocks(raw string) ([]Block, error) {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &raws); err != nil {
-		return nil, blockError{"blocks is not a JSON array: " + err.Error()}
+		return nil, blockError{detail: "blocks is not a JSON array: " + err.Error()}
 	}
 	if len(raws) > MaxBlocks {
-		return nil, blockError{fmt.Sprintf("%d blocks, max %d [json-pointer:/blocks]", len(raws), MaxBlocks)}
+		return nil, blockError{detail: fmt.Sprintf("%d blocks, max %d [json-pointer:/blocks]", len(raws), MaxBlocks)}
 	}
 	blocks := make([]Block, len(raws))
 	blockIDs, actionIDs := map[string]bool{}, map[string]bool{}
+	markdown := 0 // characters in markdown blocks so far
 	for i, r := range raws {
 		at := func(format string, a ...any) error {
-			return blockError{fmt.Sprintf(format, a...) + fmt.Sprintf(" [json-pointer:/blocks/%d]", i)}
+			return blockError{detail: fmt.Sprintf(format, a...) + fmt.Sprintf(" [json-pointer:/blocks/%d]", i)}
 		}
 		var head struct {
 			Type    string `json:"type"`
@@ -89,6 +92,11 @@ func parseBlocks(raw string) ([]Block, error) {
 			md, _ := head.Text.(string)
 			if md == "" || runes(md) > MaxMarkdownBlock {
 				return nil, at("markdown text must be 1..%d chars", MaxMarkdownBlock)
+			}
+			// The 12,000 characters are for all markdown blocks of a
+			// message together.
+			if markdown += runes(md); markdown > MaxMarkdownBlock {
+				return nil, blockError{fmt.Sprintf("markdown blocks total more than %d characters", MaxMarkdownBlock), "msg_blocks_too_long"}
 			}
 			blocks[i] = Block{Type: head.Type, BlockID: head.BlockID, Text: &Text{Type: "markdown", Text: md}}
 			continue
@@ -137,9 +145,6 @@ func parseBlocks(raw string) ([]Block, error) {
 				return nil, at("context needs 1..%d elements", MaxContextElems)
 			}
 		case "actions":
-			if b.BlockID == "" {
-				return nil, at("actions block without block_id")
-			}
 			if len(b.Elements) == 0 || len(b.Elements) > MaxElements {
 				return nil, at("actions needs 1..%d elements", MaxElements)
 			}
@@ -170,6 +175,13 @@ func parseBlocks(raw string) ([]Block, error) {
 			}
 		default:
 			return nil, at("unknown block type %q", b.Type)
+		}
+	}
+	for i := range blocks {
+		for n := 0; blocks[i].BlockID == ""; n++ {
+			if id := fmt.Sprintf("auto%d-%d", i, n); !blockIDs[id] {
+				blocks[i].BlockID, blockIDs[id] = id, true
+			}
 		}
 	}
 	return blocks, nil

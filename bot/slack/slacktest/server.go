@@ -1,8 +1,14 @@
 // Package slacktest is an in-process fake of Slack for tests: Socket Mode
 // (apps.connections.open, a websocket with hello, pings, disconnect and
 // envelopes acked or redelivered) and the Web API methods herdbot uses, with
-// Block Kit limits enforced the way Slack rejects them. The real slack-go
-// client connects to it through slack.OptionAPIURL(s.APIURL()).
+// Slack's limits enforced the way Slack applies them: Block Kit limits
+// (invalid_blocks; markdown blocks 12,000 characters in all,
+// msg_blocks_too_long), text cut at 40,000 characters, chat.postMessage
+// (per channel) and chat.update (per app) rate limits answered 429 with
+// Retry-After and {"ok":false,"error":"ratelimited"}, uploads checked against
+// their declared length, and any message that would ping @here, @channel,
+// @everyone or a user group failing the test (MassMentions). The real
+// slack-go client connects to it through slack.OptionAPIURL(s.APIURL()).
 //
 // Several apps (one per agent) can share one Server; each has its own bot and
 // app tokens. Everything the clients do is recorded for assertions, and test
@@ -17,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Options tune a Server. Zero values take the defaults.
@@ -29,16 +37,26 @@ type Options struct {
 	// PingInterval is how often the server sends websocket pings. Default
 	// 100 ms (slack-go drops a socket that has not been pinged for 30 s).
 	PingInterval time.Duration
-	// MaxText is the longest message `text` accepted (msg_too_long past
-	// it). Slack truncates at 40,000 and recommends 4,000; herdbot keeps
-	// to 4,000, so that is the default here.
+	// MaxText is where message `text` is cut: Slack truncates text past
+	// 40,000 characters (the default), keeping the call ok. A cut message
+	// is marked Truncated.
 	MaxText int
+	// PostLimit and UpdateLimit are the chat.postMessage (per channel) and
+	// chat.update (per app) rate limits; calls over them are answered 429
+	// with Retry-After and {"ok":false,"error":"ratelimited"}. Zero values
+	// take the package's PostLimit and UpdateLimit (Slack's documented
+	// rates); Every < 0 turns one off.
+	PostLimit, UpdateLimit Limit
 	// NoEcho turns off echoing: by default a bot's own posts come back to
 	// the apps as message events (with bot_id), as Slack does for channels
 	// an app listens to.
 	NoEcho bool
 	// WaitTimeout bounds WaitFor and WaitAck. Default 10 s.
 	WaitTimeout time.Duration
+	// AllowMassMentions: by default the test fails at cleanup if any
+	// message would have pinged @here, @channel, @everyone or a user group
+	// (see MassMentions); set it in a test that sends them on purpose.
+	AllowMassMentions bool
 }
 
 // Team is the fake workspace id.
@@ -65,7 +83,10 @@ type Server struct {
 	fileOrder []string
 	reacts    []Reaction
 	fail      map[string][]failure // method → queued injected failures
-	wg        sync.WaitGroup       // websocket handlers, redelivery callbacks
+	limits    map[string]*rate.Limiter
+	limited   map[string]int // method → calls answered 429
+	mass      []MassMention
+	wg        sync.WaitGroup // websocket handlers, redelivery callbacks
 }
 
 // New starts a fake Slack on a loopback port. It is closed by tb.Cleanup.
@@ -81,19 +102,34 @@ func New(tb testing.TB, o Options) *Server {
 		o.PingInterval = 100 * time.Millisecond
 	}
 	if o.MaxText <= 0 {
-		o.MaxText = 4000
+		o.MaxText = 40000
+	}
+	if o.PostLimit == (Limit{}) {
+		o.PostLimit = PostLimit
+	}
+	if o.UpdateLimit == (Limit{}) {
+		o.UpdateLimit = UpdateLimit
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = 10 * time.Second
 	}
-	s := &Server{tb: tb, opts: o, changed: make(chan struct{}), files: map[string]*File{}, fail: map[string][]failure{}}
+	s := &Server{tb: tb, opts: o, changed: make(chan struct{}), files: map[string]*File{}, fail: map[string][]failure{},
+		limits: map[string]*rate.Limiter{}, limited: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/ws/{app}", s.serveSocket)
 	mux.HandleFunc("/upload/{file}", s.serveUpload)
 	mux.HandleFunc("/response/{id}", s.serveResponseURL)
 	s.hs = httptest.NewServer(mux)
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() {
+		s.Close()
+		if o.AllowMassMentions {
+			return
+		}
+		for _, m := range s.MassMentions() {
+			tb.Errorf("slacktest: %s in %s would ping %s: agent text must never", m.Method, m.Channel, m.Mention)
+		}
+	})
 	return s
 }
 

@@ -177,6 +177,9 @@ func (s *Server) recordAck(a *app, k Ack) {
 	if e == nil {
 		return
 	}
+	if k.Payload != nil {
+		s.checkMentionsLocked("ack", "", "", string(k.Payload), false)
+	}
 	e.acks = append(e.acks, k)
 	if e.timer != nil {
 		e.timer.Stop()

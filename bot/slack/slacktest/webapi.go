@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -42,7 +41,8 @@ func (s *Server) FailWhen(method, code string, match func(params url.Values) boo
 	s.fail[method] = append(s.fail[method], failure{code: code, match: match})
 }
 
-// RateLimit makes the next call of method answer 429 with Retry-After.
+// RateLimit makes the next call of method answer 429 with Retry-After
+// (whole seconds, at least 1, as Slack sends it).
 func (s *Server) RateLimit(method string, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,14 +148,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		slackErr(w, "invalid_auth")
 		return
 	case f != nil && f.retryAfter > 0:
-		w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
-		w.WriteHeader(http.StatusTooManyRequests)
+		s.countLimited(method)
+		ratelimitedReply(w, f.retryAfter)
 		return
 	case f != nil:
 		slackErr(w, f.code)
 		return
 	}
+	if wait := s.rateLimited(method, a, params); wait > 0 {
+		s.countLimited(method)
+		ratelimitedReply(w, wait)
+		return
+	}
 
+	switch method {
+	case "chat.postMessage", "chat.update", "chat.postEphemeral":
+		s.checkParams(method, params)
+	}
 	switch method {
 	case "apps.connections.open":
 		s.connectionsOpen(w, a)
@@ -179,4 +188,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	default:
 		slackErr(w, "unknown_method")
 	}
+}
+
+func (s *Server) countLimited(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited[method]++
 }
