@@ -160,6 +160,23 @@ type ApprovalStore interface {
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]Approval, error)
 }
 
+// SpendQuery selects jobs whose cost is summed: Agent's jobs started at
+// or after Since, of one conversation and one session when those are set.
+type SpendQuery struct {
+	Agent        string
+	Since        time.Time
+	Conversation string // "" = any
+	SessionID    string // "" = any
+}
+
+// SpendStore sums what runs cost.
+type SpendStore interface {
+	// Spend sums the cost of the jobs q selects, in US dollars. A job's
+	// cost counts from its start; a job's cost stays counted after its
+	// row is pruned (agent-wide queries only).
+	Spend(ctx context.Context, q SpendQuery) (float64, error)
+}
+
 // AuditLog is the audit trail.
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
@@ -172,4 +189,5 @@ type Store interface {
 	ConversationStore
 	ApprovalStore
 	AuditLog
+	SpendStore
 }
