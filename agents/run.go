@@ -56,6 +56,7 @@ type runState struct {
 	dropped     int  // events dropped while the store could not write
 	denied      []string
 	tools       int
+	tool        string            // the tool running now ("" between tools)
 	interim     string            // assistant text not yet shown (shown before the next tool row)
 	files       []bot.File        // long tool outputs, attached to the answer
 	names       map[string]string // tool_use id -> tool name
@@ -148,6 +149,13 @@ func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunRes
 
 	timer := f.timers.after(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
+
+	// Over its budget the agent gets no new run.
+	if be := f.checkBudget(runCtx, rs.a); be != nil {
+		f.refuseOverBudget(context.WithoutCancel(ctx), rs, be)
+		res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, be)
+		return res, be.wrap(res.Job, err)
+	}
 
 	// Over its disk limit the agent gets no new run.
 	if a.disk != nil {
@@ -338,6 +346,7 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		if ev.Tool != nil {
 			rs.mu.Lock()
 			rs.tools++
+			rs.tool = ev.Tool.Name
 			if rs.names == nil {
 				rs.names = map[string]string{}
 			}
@@ -355,6 +364,9 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		}
 	case EventToolResult:
 		if ev.ToolResult != nil {
+			rs.mu.Lock()
+			rs.tool = ""
+			rs.mu.Unlock()
 			rs.attach(f, *ev.ToolResult)
 		}
 	case EventPermission:
@@ -376,6 +388,14 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		}
 	}
 	rs.maybeFlush(ctx)
+}
+
+// activity is what the run does now, for /status: the tool it runs, and
+// how many approvals it waits for.
+func (rs *runState) activity() (tool string, waiting int) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.tool, len(rs.pending)
 }
 
 // finish records the job's end, updates the conversation and tells chat.
