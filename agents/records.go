@@ -177,6 +177,22 @@ type SpendStore interface {
 	Spend(ctx context.Context, q SpendQuery) (float64, error)
 }
 
+// ModelChoice is the model an approver chose for a conversation (/model).
+type ModelChoice struct {
+	Model string
+	SetBy string // display name of who chose it
+	SetAt time.Time
+}
+
+// ModelStore holds the models chosen for conversations.
+type ModelStore interface {
+	// ConversationModel returns agent's choice for conversation key;
+	// ErrNotFound if none.
+	ConversationModel(ctx context.Context, agent, key string) (ModelChoice, error)
+	// SetConversationModel records it; an empty Model forgets it.
+	SetConversationModel(ctx context.Context, agent, key string, m ModelChoice) error
+}
+
 // AuditLog is the audit trail.
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
@@ -190,4 +206,5 @@ type Store interface {
 	ApprovalStore
 	AuditLog
 	SpendStore
+	ModelStore
 }
