@@ -191,6 +191,12 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 		return bot.Reply{Message: bot.Message{Text: f.status(ctx, a, key)}, Ephemeral: true}
 	case "sessions":
 		return bot.Reply{Message: bot.Message{Text: f.sessions(ctx, a)}, Ephemeral: true}
+	case "model":
+		return f.modelCommand(ctx, a, c)
+	case "cost":
+		return f.costCommand(ctx, a, key)
+	case "approvals":
+		return f.approvalsCommand(ctx, a, c.Target)
 	case "help", "":
 		return bot.Reply{Message: bot.Message{Text: helpText(a.spec)}, Ephemeral: true}
 	}
@@ -207,6 +213,11 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 		fmt.Fprintf(&b, "\nSession: `%s` (last active %s)", c.SessionID, c.LastActive.Format(time.RFC3339))
 	} else {
 		b.WriteString("\nSession: none yet")
+	}
+	if m := f.chosenModel(ctx, a, key); m != "" {
+		fmt.Fprintf(&b, "\nModel: %s (chosen with /model)", m)
+	} else {
+		fmt.Fprintf(&b, "\nModel: %s", modelName(a.spec))
 	}
 	f.mu.Lock()
 	cs := f.convs[a.spec.Name+"|"+key]
@@ -289,7 +300,8 @@ func (f *Fleet) sessions(ctx context.Context, a *agentState) string {
 
 func helpText(s AgentSpec) string {
 	return fmt.Sprintf("I'm **%s**. Mention me or message me to ask something. Commands: "+
-		"`ask <prompt>`, `reset` (new session), `status`, `stop` (interrupt the current run), `sessions`, `help`. "+
+		"`ask <prompt>`, `reset` (new session), `status`, `stop` (interrupt the current run), `sessions`, "+
+		"`model [NAME]` (show or, for approvers, switch this conversation's model), `cost`, `approvals` (pending here), `help`. "+
 		"When I want to use a tool that isn't pre-approved, approvers get buttons: Allow once, Allow for this session, Deny.", s.Name)
 }
 

@@ -64,6 +64,9 @@ type AgentSpec struct {
 	// Budget caps what the agent's runs may cost per day and month (see
 	// budget.go).
 	Budget Budget
+	// Models are the models an approver may switch a conversation to with
+	// /model (commands.go); empty: none.
+	Models []string
 }
 
 func (s *AgentSpec) defaults() {
@@ -164,6 +167,7 @@ type Fleet struct {
 	approvalRows  ApprovalStore
 	auditLog      AuditLog
 	spend         SpendStore
+	models        ModelStore
 
 	amu    sync.RWMutex // guards agents; an agentState is replaced whole, never changed
 	agents map[string]*agentState
@@ -223,7 +227,7 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, clock: cfg.Clock, timers: newTimerSet(cfg.Clock),
-		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store, spend: cfg.Store,
+		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store, spend: cfg.Store, models: cfg.Store,
 		agents: map[string]*agentState{}, stops: map[uint64]context.CancelCauseFunc{},
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
 		giveUp: make(chan struct{}),

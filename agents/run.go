@@ -57,6 +57,7 @@ type runState struct {
 	denied      []string
 	tools       int
 	tool        string            // the tool running now ("" between tools)
+	model       string            // the conversation's /model choice ("" = the agent's model); set before the process starts
 	interim     string            // assistant text not yet shown (shown before the next tool row)
 	files       []bot.File        // long tool outputs, attached to the answer
 	names       map[string]string // tool_use id -> tool name
@@ -229,6 +230,12 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		if err == nil && c.SessionID != "" && f.now().Sub(c.LastActive) < a.spec.SessionTimeout {
 			session = c.SessionID
 		}
+	}
+	if m := f.chosenModel(ctx, a, p.convKey); m != "" {
+		rs.mu.Lock()
+		rs.model = m
+		rs.mu.Unlock()
+		rs.record("model", map[string]any{"model": m})
 	}
 	conn, warm, err := f.acquire(ctx, rs, session)
 	if err != nil {

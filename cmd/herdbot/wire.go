@@ -103,6 +103,7 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
 		DiskLimit: a.Docker.DiskLimit,
 		Budget:    agents.Budget(a.Budget),
+		Models:    a.Models,
 	}
 }
 
