@@ -378,6 +378,9 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		}
 	case EventPermission:
 		if ev.Permission != nil {
+			rs.mu.Lock()
+			rs.tool = ev.Permission.ToolName // the tool it asks for is the one about to run
+			rs.mu.Unlock()
 			rs.flush(ctx)
 			if rs.stream != nil {
 				// What the agent said and the tool it asks for are shown
