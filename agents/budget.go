@@ -134,8 +134,8 @@ func (f *Fleet) checkBudget(ctx context.Context, a *agentState) *BudgetError {
 	return nil
 }
 
-// refuseOverBudget records that rs was refused by be: metric, audit row
-// and, unless the run is silent, a chat reply.
+// refuseOverBudget records that rs was refused by be: metric and audit
+// row (the caller records the job's end, then tells chat).
 func (f *Fleet) refuseOverBudget(ctx context.Context, rs *runState, be *BudgetError) {
 	if f.cfg.Metrics != nil {
 		f.cfg.Metrics.BudgetRefused(rs.a.spec.Name, be.Period)
@@ -147,7 +147,4 @@ func (f *Fleet) refuseOverBudget(ctx context.Context, rs *runState, be *BudgetEr
 		Subject: rs.job.ID, Detail: f.red.String(string(detail))})
 	f.log.Info("run refused: budget reached", "agent", rs.a.spec.Name, "job", rs.job.ID, "trigger", rs.p.trigger,
 		"period", be.Period, "spent_usd", bot.RoundUSD(be.Spent), "limit_usd", be.Limit)
-	if !rs.p.silent {
-		f.say(ctx, rs.a, rs.p.target, be.chatText())
-	}
 }

@@ -155,6 +155,9 @@ func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunRes
 	if be := f.checkBudget(runCtx, rs.a); be != nil {
 		f.refuseOverBudget(context.WithoutCancel(ctx), rs, be)
 		res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, be)
+		if !p.silent {
+			f.say(context.WithoutCancel(ctx), a, p.target, be.chatText())
+		}
 		return res, be.wrap(res.Job, err)
 	}
 
