@@ -18,21 +18,52 @@ import (
 // chosenModel is the model chosen for conversation key with /model, while
 // it is still on the agent's list of models ("" otherwise: the agent's
 // own model). A choice the fleet file no longer allows is ignored.
+//
+// A thread without a choice of its own takes its channel's: Slack sends a
+// slash command typed in a thread as the channel's, so on Slack /model
+// sets the model of the channel's threads.
 func (f *Fleet) chosenModel(ctx context.Context, a *agentState, key string) string {
 	if key == "" || len(a.spec.Models) == 0 {
 		return ""
 	}
-	m, err := f.models.ConversationModel(ctx, a.spec.Name, key)
-	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			f.log.Warn("read the conversation's model; using the agent's", "agent", a.spec.Name, "conversation", key, "err", err)
+	keys := []string{key}
+	if t, err := bot.ParseKey(key); err == nil && t.Thread != "" {
+		t.Thread = ""
+		keys = append(keys, t.Key())
+	}
+	for _, k := range keys {
+		m, err := f.models.ConversationModel(ctx, a.spec.Name, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
 		}
-		return ""
+		if err != nil {
+			f.log.Warn("read the conversation's model; using the agent's", "agent", a.spec.Name, "conversation", k, "err", err)
+			return ""
+		}
+		if !slices.Contains(a.spec.Models, m.Model) {
+			return ""
+		}
+		return m.Model
 	}
-	if !slices.Contains(a.spec.Models, m.Model) {
-		return ""
+	return ""
+}
+
+// channelWide reports whether t is a chat channel whose threads are
+// conversations of their own (Discord and Slack channels; not a thread,
+// a DM or the console).
+func channelWide(t bot.Target) bool {
+	return t.Thread == "" && t.User == "" && t.Space != "" && (t.Platform == bot.Discord || t.Platform == bot.Slack)
+}
+
+// where names what a command's choice applies to.
+func where(t bot.Target) string {
+	switch {
+	case t.Thread != "":
+		return "this thread"
+	case channelWide(t):
+		return "this channel and its threads"
 	}
-	return m.Model
+	return "this conversation"
 }
 
 // modelName is how the agent's own model is shown.
@@ -61,7 +92,7 @@ func (f *Fleet) modelCommand(ctx context.Context, a *agentState, c bot.Command) 
 		if len(a.spec.Models) == 0 {
 			b.WriteString("\nNo models to switch to: the fleet file lists none for this agent (`models`).")
 		} else {
-			fmt.Fprintf(&b, "\nApprovers can switch this conversation with `model NAME`: %s, or `model default`.", strings.Join(a.spec.Models, ", "))
+			fmt.Fprintf(&b, "\nApprovers can switch %s with `model NAME`: %s, or `model default`.", where(c.Target), strings.Join(a.spec.Models, ", "))
 		}
 		return bot.Reply{Message: bot.Message{Text: b.String()}, Ephemeral: true}
 	}
@@ -94,19 +125,25 @@ func (f *Fleet) modelCommand(ctx context.Context, a *agentState, c bot.Command) 
 	if shown == "" {
 		shown = modelName(a.spec) + " (the agent's)"
 	}
-	return bot.Reply{Message: bot.Message{Text: fmt.Sprintf("🔀 %s switched this conversation to **%s**, from its next message on.", displayName(c.User), shown)}}
+	return bot.Reply{Message: bot.Message{Text: fmt.Sprintf("🔀 %s switched %s to **%s**, from the next message on.", displayName(c.User), where(c.Target), shown)}}
 }
 
 // costCommand shows what this conversation and its session cost, and the
 // agent's spend today and this month against its budget.
-func (f *Fleet) costCommand(ctx context.Context, a *agentState, key string) bot.Reply {
+func (f *Fleet) costCommand(ctx context.Context, a *agentState, t bot.Target) bot.Reply {
 	var b strings.Builder
-	conv, err := f.spend.Spend(ctx, SpendQuery{Agent: a.spec.Name, Conversation: key})
+	key := t.Key()
+	q := SpendQuery{Agent: a.spec.Name, Conversation: key, WithThreads: channelWide(t)}
+	conv, err := f.spend.Spend(ctx, q)
 	if err != nil {
 		f.log.Warn("read spend", "agent", a.spec.Name, "err", err)
 		return bot.Reply{Message: bot.Message{Text: "The spend could not be read; try again in a moment."}, Ephemeral: true}
 	}
-	fmt.Fprintf(&b, "This conversation: %s", bot.USD(conv))
+	what := "This conversation"
+	if q.WithThreads {
+		what = "This channel (its threads included)"
+	}
+	fmt.Fprintf(&b, "%s: %s", what, bot.USD(conv))
 	if c, err := f.conversations.Conversation(ctx, a.spec.Name, key); err == nil && c.SessionID != "" {
 		if s, err := f.spend.Spend(ctx, SpendQuery{Agent: a.spec.Name, Conversation: key, SessionID: c.SessionID}); err == nil {
 			fmt.Fprintf(&b, " · its current session: %s", bot.USD(s))

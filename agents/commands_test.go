@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/herdbot/herdbot/agents"
@@ -38,7 +39,7 @@ func TestCommandModel(t *testing.T) {
 	w.hub.InputAs(context.Background(), agentName, "/model haiku", bot.User{ID: "mallory", Name: "mallory"})
 	w.expect(`^Only garden's approvers may switch its model\.$`)
 	w.say("/model haiku")
-	w.expect(`^🔀 alice switched this conversation to \*\*haiku\*\*, from its next message on\.$`)
+	w.expect(`^🔀 alice switched this conversation to \*\*haiku\*\*, from the next message on\.$`)
 	waitFor(t, "the warm process with the old model to be closed", first.Closed)
 
 	w.say("two")
@@ -137,4 +138,45 @@ func TestCommandCostApprovalsStatus(t *testing.T) {
 	w.expect(`^This conversation: \$1\.50 · its current session: \$1\.00\n`)
 	w.say("/status")
 	w.expect("(?m)^Running: nothing here$")
+}
+
+// TestCommandModelChannelCoversItsThreads: a channel's choice applies to
+// its threads (Slack sends a slash command typed in a thread as the
+// channel's), unless a thread has a choice of its own; /cost in a channel
+// counts its threads.
+func TestCommandModelChannelCoversItsThreads(t *testing.T) {
+	rt := &agentstest.Runtime{TurnFunc: costly(0.5)}
+	w := newFakeWorld(t, rt, func(s *agents.AgentSpec) {
+		s.Models = []string{"sonnet", "haiku", "opus"}
+		s.Approvers[bot.Slack] = []string{"U1"}
+	})
+	ctx := context.Background()
+	channel := bot.Target{Platform: bot.Slack, Space: "T1", Channel: "C1"}
+	thread := channel
+	thread.Thread = "1700000000.000100"
+	approver := bot.User{ID: "U1", Name: "una"}
+	if r := w.fleet.HandleCommand(ctx, bot.Command{Agent: agentName, Name: "model", Args: "haiku", Target: channel, User: approver}); !strings.Contains(r.Message.Text, "una switched this channel and its threads to **haiku**") {
+		t.Fatalf("/model haiku in the channel: %q", r.Message.Text)
+	}
+	run := func(i int) agents.RunOptions {
+		t.Helper()
+		w.fleet.HandleMessage(ctx, bot.Inbound{Agent: agentName, Target: thread, User: approver, Text: "hi"})
+		w.waitJobs(i + 1)
+		return w.conn(rt, i).Opts
+	}
+	if o := run(0); o.Model != "haiku" {
+		t.Fatalf("a thread of the channel: --model %q, want the channel's haiku", o.Model)
+	}
+	if r := w.fleet.HandleCommand(ctx, bot.Command{Agent: agentName, Name: "model", Args: "opus", Target: thread, User: approver}); !strings.Contains(r.Message.Text, "switched this thread to **opus**") {
+		t.Fatalf("/model opus in the thread: %q", r.Message.Text)
+	}
+	if o := run(1); o.Model != "opus" {
+		t.Fatalf("the thread's own choice: --model %q, want opus", o.Model)
+	}
+	if r := w.fleet.HandleCommand(ctx, bot.Command{Agent: agentName, Name: "cost", Target: channel, User: approver}); !strings.HasPrefix(r.Message.Text, "This channel (its threads included): $1.00\n") {
+		t.Fatalf("/cost in the channel: %q", r.Message.Text)
+	}
+	if r := w.fleet.HandleCommand(ctx, bot.Command{Agent: agentName, Name: "cost", Target: thread, User: approver}); !strings.HasPrefix(r.Message.Text, "This conversation: $1.00 · its current session: $1.00\n") {
+		t.Fatalf("/cost in the thread: %q", r.Message.Text)
+	}
 }

@@ -194,7 +194,7 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 	case "model":
 		return f.modelCommand(ctx, a, c)
 	case "cost":
-		return f.costCommand(ctx, a, key)
+		return f.costCommand(ctx, a, c.Target)
 	case "approvals":
 		return f.approvalsCommand(ctx, a, c.Target)
 	case "help", "":

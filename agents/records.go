@@ -166,7 +166,10 @@ type SpendQuery struct {
 	Agent        string
 	Since        time.Time
 	Conversation string // "" = any
-	SessionID    string // "" = any
+	// WithThreads counts the threads of Conversation (keys that extend it
+	// with ":thread") too.
+	WithThreads bool
+	SessionID   string // "" = any
 }
 
 // SpendStore sums what runs cost.

@@ -17,7 +17,12 @@ func (db *DB) Spend(ctx context.Context, q agents.SpendQuery) (float64, error) {
 	}
 	where := []string{"agent = ?", "started >= ?"}
 	args := []any{q.Agent, q.Since.UnixMilli()}
-	if q.Conversation != "" {
+	switch {
+	case q.Conversation != "" && q.WithThreads:
+		// ':' + 1 is ';': the range is every key that extends it.
+		where = append(where, "(conversation = ? OR (conversation > ? AND conversation < ?))")
+		args = append(args, q.Conversation, q.Conversation+":", q.Conversation+";")
+	case q.Conversation != "":
 		where, args = append(where, "conversation = ?"), append(args, q.Conversation)
 	}
 	if q.SessionID != "" {

@@ -19,6 +19,8 @@ func TestSpend(t *testing.T) {
 		{ID: "b", Agent: "garden", Conversation: "c1", SessionID: "s2", Started: day.Add(time.Hour), CostUSD: 0.5},
 		{ID: "c", Agent: "garden", Conversation: "c2", Started: day.Add(2 * time.Hour), CostUSD: 1},
 		{ID: "r", Agent: "garden", Conversation: "c2", Started: day.Add(3 * time.Hour), Status: agents.JobRunning},
+		{ID: "t", Agent: "garden", Conversation: "c1:1234.5678", Started: day.Add(4 * time.Hour), CostUSD: 2},
+		{ID: "t2", Agent: "garden", Conversation: "c10", Started: day.Add(4 * time.Hour), CostUSD: 4},
 		{ID: "h", Agent: "homelab", Conversation: "c1", Started: day.Add(time.Hour), CostUSD: 7},
 	} {
 		if j.Status == "" {
@@ -32,8 +34,9 @@ func TestSpend(t *testing.T) {
 		q    agents.SpendQuery
 		want float64
 	}{
-		{agents.SpendQuery{Agent: "garden", Since: day}, 1.75},
-		{agents.SpendQuery{Agent: "garden", Since: day.Add(-time.Hour)}, 6.75},
+		{agents.SpendQuery{Agent: "garden", Since: day}, 7.75},
+		{agents.SpendQuery{Agent: "garden", Since: day.Add(-time.Hour)}, 12.75},
+		{agents.SpendQuery{Agent: "garden", Since: day, Conversation: "c1", WithThreads: true}, 2.75},
 		{agents.SpendQuery{Agent: "garden", Since: day, Conversation: "c1"}, 0.75},
 		{agents.SpendQuery{Agent: "garden", Since: time.Time{}, Conversation: "c1", SessionID: "s1"}, 5.25},
 		{agents.SpendQuery{Agent: "homelab", Since: day}, 7},
