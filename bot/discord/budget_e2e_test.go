@@ -66,3 +66,42 @@ func TestFleetBudgetRefusal(t *testing.T) {
 		t.Fatalf("/cost %q", s)
 	}
 }
+
+// TestFleetApprovalsCommand: /approvals lists the approval pending in the
+// channel with a jump link to its card, and nothing once it is decided;
+// /status names the tool the run waits to run.
+func TestFleetApprovalsCommand(t *testing.T) {
+	r := startFleet(t, claudetest.Script(claudetest.Bash("touch allowed.txt", "create a file"), claudetest.Text("made the file")), nil)
+	if s := commandReply(t, r.world, "approvals", nil); s != "No approvals are pending in this channel." {
+		t.Fatalf("/approvals before any: %q", s)
+	}
+	srv.SendMessage(r.alice.ID, r.general, r.mention()+" please create the file")
+	card := waitCard(t, r.world, r.general)
+	pending, err := r.store.Approvals(context.Background(), "garden", true, 0)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending approvals %+v, %v", pending, err)
+	}
+	link := "https://discord.com/channels/" + r.guild + "/" + r.general + "/" + card.ID
+	s := commandReply(t, r.world, "approvals", nil)
+	if !strings.HasPrefix(s, "1 approval(s) pending here:") || !strings.Contains(s, "**Bash** `touch allowed.txt`") ||
+		!strings.Contains(s, pending[0].ID) || !strings.Contains(s, link) {
+		t.Fatalf("/approvals %q: want the Bash request %s with its card's link %s", s, pending[0].ID, link)
+	}
+	if s := commandReply(t, r.world, "status", nil); !strings.Contains(s, "· tool Bash · waiting for 1 approval(s)") {
+		t.Fatalf("/status while waiting: %q", s)
+	}
+	var once string
+	for _, b := range card.Buttons() {
+		if strings.HasSuffix(b.CustomID, ":once") {
+			once = b.CustomID
+		}
+	}
+	if _, err := srv.Click(r.alice.ID, r.general, card.ID, once); err != nil {
+		t.Fatal(err)
+	}
+	r.waitBot(t, r.general, "made the file")
+	r.jobs(t, 1)
+	if s := commandReply(t, r.world, "approvals", nil); s != "No approvals are pending in this channel." {
+		t.Fatalf("/approvals after the decision: %q", s)
+	}
+}
