@@ -64,9 +64,20 @@ func (f *Fleet) Spending(ctx context.Context, agent string) (Spending, error) {
 	return f.spending(ctx, a)
 }
 
+// SetLocation changes where budget days and months begin (a reload of a
+// changed timezone); nil: UTC.
+func (f *Fleet) SetLocation(loc *time.Location) {
+	f.mu.Lock()
+	f.loc = loc
+	f.mu.Unlock()
+}
+
 func (f *Fleet) spending(ctx context.Context, a *agentState) (Spending, error) {
 	s := Spending{Budget: a.spec.Budget}
-	s.DayStart, s.NextDay, s.MonthStart, s.NextMonth = Periods(f.now(), f.cfg.Location)
+	f.mu.Lock()
+	loc := f.loc
+	f.mu.Unlock()
+	s.DayStart, s.NextDay, s.MonthStart, s.NextMonth = Periods(f.now(), loc)
 	var err error
 	if s.Month, err = f.spend.Spend(ctx, SpendQuery{Agent: a.spec.Name, Since: s.MonthStart}); err != nil {
 		return s, err

@@ -198,3 +198,26 @@ func TestBudgetPeriods(t *testing.T) {
 		t.Errorf("the spring-forward day lasts %v, want 23h", n.Sub(d))
 	}
 }
+
+// TestBudgetSetLocation: a reload that changes the fleet's timezone moves
+// where the next day begins.
+func TestBudgetSetLocation(t *testing.T) {
+	// A run at 22:30 UTC on 10 March (23:30 in Berlin), then at 23:15
+	// UTC: the same day in UTC, the next in Berlin.
+	w, clk, _ := budgetWorld(t, 0.6, agents.Budget{DailyUSD: 0.5}, time.Date(2026, 3, 10, 22, 30, 0, 0, time.UTC), nil)
+	if _, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "go"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(45 * time.Minute)
+	if _, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "go"}); !errors.Is(err, agents.ErrOverBudget) {
+		t.Fatalf("over the daily cap in UTC: err %v", err)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fleet.SetLocation(berlin)
+	if _, err := w.fleet.Run(context.Background(), agents.RunRequest{Agent: agentName, Prompt: "go"}); err != nil {
+		t.Fatalf("a new day in Berlin: %v", err)
+	}
+}

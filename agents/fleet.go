@@ -180,6 +180,7 @@ type Fleet struct {
 	stops    map[uint64]context.CancelCauseFunc
 	nextStop uint64
 	stopped  bool
+	loc      *time.Location        // where budget days begin (Config.Location, SetLocation)
 	convs    map[string]*convState // by agent + "|" + key; only those with work
 	intakes  map[string]*intake    // by agent: waiting work, per-person buckets
 	running  map[string]*runState  // by job id
@@ -230,7 +231,7 @@ func New(cfg Config) (*Fleet, error) {
 		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store, spend: cfg.Store, models: cfg.Store,
 		agents: map[string]*agentState{}, stops: map[uint64]context.CancelCauseFunc{},
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
-		giveUp: make(chan struct{}),
+		giveUp: make(chan struct{}), loc: cfg.Location,
 	}
 	f.notices.Log = cfg.Log
 	if f.red == nil {
