@@ -36,10 +36,10 @@ type Fleet struct {
 	// TimezoneSet: timezone is written in the fleet file (Timezone is
 	// then not the default).
 	TimezoneSet bool
-	HTTP        HTTP           // herdbot's own HTTP server
-	Web         Web            // the web dashboard on it
-	Model       Model          // model API and credentials
-	Agents      []*Agent       // the fleet file's agents in order, then each sub-fleet's (depth first)
+	HTTP        HTTP     // herdbot's own HTTP server
+	Web         Web      // the web dashboard on it
+	Model       Model    // model API and credentials
+	Agents      []*Agent // the fleet file's agents in order, then each sub-fleet's (depth first)
 	// SubFleetFiles are the fleet files of herdctl's sub-fleets (fleets:),
 	// absolute.
 	SubFleetFiles []string
@@ -96,23 +96,23 @@ type Agent struct {
 	// no switching. An agent file may only narrow the fleet file's list.
 	Models []string
 	// Budget caps the agent's spending; an agent file may only lower it.
-	Budget Budget
-	MaxTurns         int    // 0: no limit
-	PermissionMode   string // default "default"
-	Tools            []string
-	AllowedTools     []string
-	DeniedTools      []string
-	MCPServers       map[string]MCPServer
-	Session          Session
-	MaxConcurrent    int           // runs at once; default 1
-	Queue            Queue         // per-conversation queue
-	RunTimeout       time.Duration // default 30m
-	ApprovalTimeout  time.Duration // default 10m
-	Approvers        Approvers
-	Network          Network
-	Docker           Docker
-	Schedules        []Schedule // in file order
-	Chat             Chat
+	Budget          Budget
+	MaxTurns        int    // 0: no limit
+	PermissionMode  string // default "default"
+	Tools           []string
+	AllowedTools    []string
+	DeniedTools     []string
+	MCPServers      map[string]MCPServer
+	Session         Session
+	MaxConcurrent   int           // runs at once; default 1
+	Queue           Queue         // per-conversation queue
+	RunTimeout      time.Duration // default 30m
+	ApprovalTimeout time.Duration // default 10m
+	Approvers       Approvers
+	Network         Network
+	Docker          Docker
+	Schedules       []Schedule // in file order
+	Chat            Chat
 	// Env holds the agent's own .env values (secrets: never print them).
 	Env map[string]string
 }
