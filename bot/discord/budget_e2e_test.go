@@ -62,7 +62,7 @@ func TestFleetBudgetRefusal(t *testing.T) {
 	if s := commandReply(t, w, "status", nil); !strings.Contains(s, "Spend: $") || !strings.Contains(s, "today of $0.0000010") {
 		t.Fatalf("/status %q lacks the spend against the cap", s)
 	}
-	if s := commandReply(t, w, "cost", nil); !strings.HasPrefix(s, "This conversation: $") || !strings.Contains(s, "garden: $") {
+	if s := commandReply(t, w, "cost", nil); !strings.HasPrefix(s, "This channel (its threads included): $") || !strings.Contains(s, "garden: $") {
 		t.Fatalf("/cost %q", s)
 	}
 }
