@@ -35,6 +35,7 @@ func (c *runCounter) ApprovalDecided(string, string, time.Duration)     {}
 func (c *runCounter) QueueDepth(string, int)                            {}
 func (c *runCounter) DiskUsage(string, int64, int64)                    {}
 func (c *runCounter) DiskOverLimit(string, string)                      {}
+func (c *runCounter) BudgetRefused(string, string)                      {}
 func (c *runCounter) RecordLost(string)                                 {}
 
 // wait blocks until n runs have finished.

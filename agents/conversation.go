@@ -191,6 +191,12 @@ func (f *Fleet) HandleCommand(ctx context.Context, c bot.Command) bot.Reply {
 		return bot.Reply{Message: bot.Message{Text: f.status(ctx, a, key)}, Ephemeral: true}
 	case "sessions":
 		return bot.Reply{Message: bot.Message{Text: f.sessions(ctx, a)}, Ephemeral: true}
+	case "model":
+		return f.modelCommand(ctx, a, c)
+	case "cost":
+		return f.costCommand(ctx, a, c.Target)
+	case "approvals":
+		return f.approvalsCommand(ctx, a, c.Target)
 	case "help", "":
 		return bot.Reply{Message: bot.Message{Text: helpText(a.spec)}, Ephemeral: true}
 	}
@@ -208,26 +214,68 @@ func (f *Fleet) status(ctx context.Context, a *agentState, key string) string {
 	} else {
 		b.WriteString("\nSession: none yet")
 	}
+	if m := f.chosenModel(ctx, a, key); m != "" {
+		fmt.Fprintf(&b, "\nModel: %s (chosen with /model)", m)
+	} else {
+		fmt.Fprintf(&b, "\nModel: %s", modelName(a.spec))
+	}
 	f.mu.Lock()
 	cs := f.convs[a.spec.Name+"|"+key]
-	running, waiting, all := "", 0, 0
+	var rs *runState
+	waiting, all, elsewhere := 0, 0, 0
 	if cs != nil {
-		if cs.run != nil {
-			running = cs.run.job.ID
-		}
+		rs = cs.run
 		waiting = cs.waiting
 	}
 	if it := f.intakes[a.spec.Name]; it != nil {
 		all = it.waiting
 	}
+	for _, r := range f.running {
+		if r.a.spec.Name == a.spec.Name && r != rs {
+			elsewhere++
+		}
+	}
 	f.mu.Unlock()
-	if running != "" {
-		fmt.Fprintf(&b, "\nRunning: job `%s`", running)
+	if rs != nil {
+		fmt.Fprintf(&b, "\nRunning: job `%s`", rs.job.ID)
+		tool, asks := rs.activity()
+		if tool != "" {
+			fmt.Fprintf(&b, " · tool %s", tool)
+		}
+		if asks > 0 {
+			fmt.Fprintf(&b, " · waiting for %d approval(s)", asks)
+		}
 	} else {
-		b.WriteString("\nRunning: nothing")
+		b.WriteString("\nRunning: nothing here")
+	}
+	if elsewhere > 0 {
+		fmt.Fprintf(&b, " (%d run(s) elsewhere)", elsewhere)
 	}
 	fmt.Fprintf(&b, "\nQueue: %d waiting here, %d in all · processes %d/%d", waiting, all, f.LiveProcesses(a.spec.Name), a.spec.MaxProcesses)
+	b.WriteString("\nSpend: " + f.spendLine(ctx, a))
 	return b.String()
+}
+
+// spendLine is the agent's spend today and this month against its budget.
+func (f *Fleet) spendLine(ctx context.Context, a *agentState) string {
+	s, err := f.spending(ctx, a)
+	if err != nil {
+		f.log.Warn("read spend", "agent", a.spec.Name, "err", err)
+		return "could not be read"
+	}
+	return SpendText(s)
+}
+
+// SpendText writes s on one line: "$0.12 today of $5.00 · $1.50 this
+// month (no cap)".
+func SpendText(s Spending) string {
+	capText := func(v float64) string {
+		if v > 0 {
+			return " of " + bot.USD(v)
+		}
+		return " (no cap)"
+	}
+	return bot.USD(s.Today) + " today" + capText(s.Budget.DailyUSD) + " · " + bot.USD(s.Month) + " this month" + capText(s.Budget.MonthlyUSD)
 }
 
 func (f *Fleet) sessions(ctx context.Context, a *agentState) string {
@@ -252,7 +300,8 @@ func (f *Fleet) sessions(ctx context.Context, a *agentState) string {
 
 func helpText(s AgentSpec) string {
 	return fmt.Sprintf("I'm **%s**. Mention me or message me to ask something. Commands: "+
-		"`ask <prompt>`, `reset` (new session), `status`, `stop` (interrupt the current run), `sessions`, `help`. "+
+		"`ask <prompt>`, `reset` (new session), `status`, `stop` (interrupt the current run), `sessions`, "+
+		"`model [NAME]` (show or, for approvers, switch this conversation's model), `cost`, `approvals` (pending here), `help`. "+
 		"When I want to use a tool that isn't pre-approved, approvers get buttons: Allow once, Allow for this session, Deny.", s.Name)
 }
 

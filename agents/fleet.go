@@ -61,6 +61,12 @@ type AgentSpec struct {
 	// writable places may take: Sandbox.Workspace unless read-only, and
 	// Sandbox.StateDir (its HOME). 0: no limit. See DiskOptions.
 	DiskLimit int64
+	// Budget caps what the agent's runs may cost per day and month (see
+	// budget.go).
+	Budget Budget
+	// Models are the models an approver may switch a conversation to with
+	// /model (commands.go); empty: none.
+	Models []string
 }
 
 func (s *AgentSpec) defaults() {
@@ -115,6 +121,9 @@ type Metrics interface {
 	// DiskOverLimit counts a run refused or stopped (action) over the
 	// disk limit.
 	DiskOverLimit(agent, action string)
+	// BudgetRefused counts a run refused because the agent had reached its
+	// budget for period (daily, monthly, unknown).
+	BudgetRefused(agent, period string)
 	// RecordLost counts a record the store did not take (audit,
 	// card_refs, conversation_reset, approval_settle).
 	RecordLost(record string)
@@ -136,8 +145,10 @@ type Config struct {
 	// it starts (approval expiry, idle processes, run timeouts, shutdown's
 	// grace, the disk watcher's ticks, the status messages' edit throttle
 	// and typing indicator). nil: the real clock.
-	Clock  clockwork.Clock
-	Stream bot.StreamOptions
+	Clock clockwork.Clock
+	// Location is where budget days and months begin (nil: UTC).
+	Location *time.Location
+	Stream   bot.StreamOptions
 	// Grace is how long shutdown lets running jobs finish before
 	// interrupting them (default 30 s).
 	Grace time.Duration
@@ -156,6 +167,8 @@ type Fleet struct {
 	conversations ConversationStore
 	approvalRows  ApprovalStore
 	auditLog      AuditLog
+	spend         SpendStore
+	models        ModelStore
 
 	amu    sync.RWMutex // guards agents; an agentState is replaced whole, never changed
 	agents map[string]*agentState
@@ -168,6 +181,7 @@ type Fleet struct {
 	stops    map[uint64]context.CancelCauseFunc
 	nextStop uint64
 	stopped  bool
+	loc      *time.Location        // where budget days begin (Config.Location, SetLocation)
 	convs    map[string]*convState // by agent + "|" + key; only those with work
 	intakes  map[string]*intake    // by agent: waiting work, per-person buckets
 	running  map[string]*runState  // by job id
@@ -218,10 +232,10 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{
 		cfg: cfg, log: cfg.Log, red: cfg.Redactor, clock: cfg.Clock, timers: newTimerSet(cfg.Clock),
-		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store,
+		jobs: cfg.Store, conversations: cfg.Store, approvalRows: cfg.Store, auditLog: cfg.Store, spend: cfg.Store, models: cfg.Store,
 		agents: map[string]*agentState{}, stops: map[uint64]context.CancelCauseFunc{},
 		convs: map[string]*convState{}, intakes: map[string]*intake{}, running: map[string]*runState{},
-		giveUp: make(chan struct{}),
+		giveUp: make(chan struct{}), loc: cfg.Location,
 	}
 	f.notices.Log = cfg.Log
 	if f.red == nil {

@@ -10,13 +10,15 @@ import (
 type warmConn struct {
 	conn    Conn
 	session string
+	model   string // the --model it was started with ("" = the agent's)
 	since   time.Time
 	timer   *ownedTimer // closes it when idle too long
 }
 
 // acquire returns a process for rs: the conversation's warm one when it
-// holds the same session (warm is then true), else a new one resuming
-// session ("" = fresh).
+// holds the same session and model (warm is then true), else a new one
+// resuming session ("" = fresh) with the model rs.model (a /model choice;
+// "" = the agent's).
 func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (conn Conn, warm bool, err error) {
 	a := rs.a
 	key := rs.p.convKey
@@ -24,7 +26,7 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (conn
 	if w, ok := a.idle[key]; ok && key != "" {
 		delete(a.idle, key)
 		w.timer.Stop()
-		if w.session == session && session != "" {
+		if w.session == session && session != "" && w.model == rs.model {
 			a.mu.Unlock()
 			return w.conn, true, nil
 		}
@@ -58,6 +60,9 @@ func (f *Fleet) acquire(ctx context.Context, rs *runState, session string) (conn
 	// herdbot answers identical calls itself (broker.request).
 	opts := a.spec.Options
 	opts.Resume = session
+	if rs.model != "" {
+		opts.Model = rs.model
+	}
 	spec := a.spec.Sandbox
 	spec.Agent = a.spec.Name
 	spec.Job = rs.job.ID
@@ -90,7 +95,7 @@ func (f *Fleet) release(rs *runState, conn Conn, healthy bool) {
 		f.wg.Add(1)
 		go func() { defer f.wg.Done(); f.closeConn(context.Background(), a, old.conn) }()
 	}
-	w := &warmConn{conn: conn, session: rs.job.SessionID, since: f.now()}
+	w := &warmConn{conn: conn, session: rs.job.SessionID, model: rs.model, since: f.now()}
 	w.timer = f.timers.after(a.spec.IdleTimeout, func() {
 		a.mu.Lock()
 		if a.idle[key] != w {

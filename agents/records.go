@@ -160,6 +160,42 @@ type ApprovalStore interface {
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]Approval, error)
 }
 
+// SpendQuery selects jobs whose cost is summed: Agent's jobs started at
+// or after Since, of one conversation and one session when those are set.
+type SpendQuery struct {
+	Agent        string
+	Since        time.Time
+	Conversation string // "" = any
+	// WithThreads counts the threads of Conversation (keys that extend it
+	// with ":thread") too.
+	WithThreads bool
+	SessionID   string // "" = any
+}
+
+// SpendStore sums what runs cost.
+type SpendStore interface {
+	// Spend sums the cost of the jobs q selects, in US dollars. A job's
+	// cost counts from its start; a job's cost stays counted after its
+	// row is pruned (agent-wide queries only).
+	Spend(ctx context.Context, q SpendQuery) (float64, error)
+}
+
+// ModelChoice is the model an approver chose for a conversation (/model).
+type ModelChoice struct {
+	Model string
+	SetBy string // display name of who chose it
+	SetAt time.Time
+}
+
+// ModelStore holds the models chosen for conversations.
+type ModelStore interface {
+	// ConversationModel returns agent's choice for conversation key;
+	// ErrNotFound if none.
+	ConversationModel(ctx context.Context, agent, key string) (ModelChoice, error)
+	// SetConversationModel records it; an empty Model forgets it.
+	SetConversationModel(ctx context.Context, agent, key string, m ModelChoice) error
+}
+
 // AuditLog is the audit trail.
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
@@ -172,4 +208,6 @@ type Store interface {
 	ConversationStore
 	ApprovalStore
 	AuditLog
+	SpendStore
+	ModelStore
 }

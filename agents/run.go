@@ -56,6 +56,8 @@ type runState struct {
 	dropped     int  // events dropped while the store could not write
 	denied      []string
 	tools       int
+	tool        string            // the tool running now ("" between tools)
+	model       string            // the conversation's /model choice ("" = the agent's model); set before the process starts
 	interim     string            // assistant text not yet shown (shown before the next tool row)
 	files       []bot.File        // long tool outputs, attached to the answer
 	names       map[string]string // tool_use id -> tool name
@@ -149,6 +151,16 @@ func (f *Fleet) execute(ctx context.Context, a *agentState, p runParams) (RunRes
 	timer := f.timers.after(a.spec.RunTimeout, func() { cancel(ErrTimeout) })
 	defer timer.Stop()
 
+	// Over its budget the agent gets no new run.
+	if be := f.checkBudget(runCtx, rs.a); be != nil {
+		f.refuseOverBudget(context.WithoutCancel(ctx), rs, be)
+		res, err := f.finish(context.WithoutCancel(ctx), rs, "", nil, be)
+		if !p.silent {
+			f.say(context.WithoutCancel(ctx), a, p.target, be.chatText())
+		}
+		return res, be.wrap(res.Job, err)
+	}
+
 	// Over its disk limit the agent gets no new run.
 	if a.disk != nil {
 		if err := f.checkDisk(runCtx, rs); err != nil {
@@ -221,6 +233,12 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		if err == nil && c.SessionID != "" && f.now().Sub(c.LastActive) < a.spec.SessionTimeout {
 			session = c.SessionID
 		}
+	}
+	if m := f.chosenModel(ctx, a, p.convKey); m != "" {
+		rs.mu.Lock()
+		rs.model = m
+		rs.mu.Unlock()
+		rs.record("model", map[string]any{"model": m})
 	}
 	conn, warm, err := f.acquire(ctx, rs, session)
 	if err != nil {
@@ -338,6 +356,7 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		if ev.Tool != nil {
 			rs.mu.Lock()
 			rs.tools++
+			rs.tool = ev.Tool.Name
 			if rs.names == nil {
 				rs.names = map[string]string{}
 			}
@@ -355,10 +374,16 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		}
 	case EventToolResult:
 		if ev.ToolResult != nil {
+			rs.mu.Lock()
+			rs.tool = ""
+			rs.mu.Unlock()
 			rs.attach(f, *ev.ToolResult)
 		}
 	case EventPermission:
 		if ev.Permission != nil {
+			rs.mu.Lock()
+			rs.tool = ev.Permission.ToolName // the tool it asks for is the one about to run
+			rs.mu.Unlock()
 			rs.flush(ctx)
 			if rs.stream != nil {
 				// What the agent said and the tool it asks for are shown
@@ -376,6 +401,14 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 		}
 	}
 	rs.maybeFlush(ctx)
+}
+
+// activity is what the run does now, for /status: the tool it runs, and
+// how many approvals it waits for.
+func (rs *runState) activity() (tool string, waiting int) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.tool, len(rs.pending)
 }
 
 // finish records the job's end, updates the conversation and tells chat.

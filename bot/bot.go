@@ -128,8 +128,8 @@ type Inbound struct {
 // Command is a slash command for an agent.
 type Command struct {
 	Agent  string
-	Name   string // ask, reset, status, stop, sessions, help
-	Args   string // the prompt for ask
+	Name   string // ask, reset, status, stop, sessions, model, cost, approvals, help
+	Args   string // the prompt for ask, the model for model
 	Target Target
 	User   User
 }

@@ -232,6 +232,8 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.Queue.NoticeEvery = r.duration("queue.notice_every", s.Queue.NoticeEvery, DefaultNoticeEvery)
 	ag.RunTimeout = r.duration("run_timeout", s.RunTimeout, DefaultRunTimeout)
 	ag.ApprovalTimeout = r.duration("approval_timeout", s.ApprovalTimeout, DefaultApprovalTimeout)
+	ag.Budget = r.budget(s.Budget)
+	ag.Models = r.models(s.Models)
 	ag.Approvers = r.approvers(s.Approvers)
 	ag.Network = r.network()
 	ag.Docker = r.docker(&s.Docker)

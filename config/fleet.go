@@ -69,7 +69,7 @@ func (l *loader) resolveFleet() *Fleet {
 		if err != nil {
 			l.ps.add(l.file, at("timezone"), "timezone", "%v", err)
 		} else {
-			f.Timezone = loc
+			f.Timezone, f.TimezoneSet = loc, true
 		}
 	}
 

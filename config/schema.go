@@ -71,6 +71,7 @@ type agentSpec struct {
 	SystemPrompt     string                  `yaml:"system_prompt" doc:"Appended to Claude Code's system prompt."`
 	DefaultPrompt    string                  `yaml:"default_prompt" doc:"Prompt for runs started without one (herdbot trigger, schedules without prompt)."`
 	Model            string                  `yaml:"model" doc:"Claude model name or alias (e.g. sonnet)." default:"the CLI's default"`
+	Models           []string                `yaml:"models" doc:"Models an approver may switch a conversation to with /model (names or aliases the CLI takes). An agent file may only narrow the fleet file's list." default:"none: /model only shows the model"`
 	MaxTurns         *int                    `yaml:"max_turns" doc:"Maximum agentic turns per run (1 or more); leave it out for no limit." default:"no limit"`
 	PermissionMode   string                  `yaml:"permission_mode" doc:"Claude Code permission mode: default, acceptEdits, plan, bypassPermissions, dontAsk or auto. Tools not pre-approved are asked for in chat." default:"default"`
 	Tools            []string                `yaml:"tools" doc:"Tools available to the agent (empty: all the CLI has)."`
@@ -81,6 +82,7 @@ type agentSpec struct {
 	Instances        instancesSpec           `yaml:"instances" doc:"Concurrency."`
 	Queue            queueSpec               `yaml:"queue" doc:"What happens to messages that arrive while a run is going."`
 	RunTimeout       string                  `yaml:"run_timeout" doc:"Longest a single run may take (Go duration, or days like 3d)." default:"30m"`
+	Budget           budgetSpec              `yaml:"budget" doc:"Spending caps in US dollars, from the cost the CLI reports per run. A run that would start with the cap reached is refused (a running one finishes). Days and months begin at midnight in the fleet's timezone, or UTC when it is not set. An agent file may only lower the fleet file's caps."`
 	ApprovalTimeout  string                  `yaml:"approval_timeout" doc:"How long a tool approval request waits before it is denied." default:"10m"`
 	Approvers        approversSpec           `yaml:"approvers" doc:"Who may approve tool requests, per platform. Nobody listed: requests are denied."`
 	Network          networkSpec             `yaml:"network" doc:"Egress allowlist. An agent file may only narrow what the fleet file allows."`
@@ -103,6 +105,11 @@ type sessionSpec struct {
 	Timeout  string `yaml:"timeout" doc:"A chat session idle longer than this starts afresh." default:"24h"`
 	MaxTurns *int   `yaml:"max_turns" doc:"Turn limit for chat runs (overrides max_turns)."`
 	Model    string `yaml:"model" doc:"Model for chat runs (overrides model)."`
+}
+
+type budgetSpec struct {
+	DailyUSD   *float64 `yaml:"daily_usd" doc:"Most the agent's runs may cost per day (more than 0)." default:"no cap"`
+	MonthlyUSD *float64 `yaml:"monthly_usd" doc:"Most the agent's runs may cost per calendar month (more than 0)." default:"no cap"`
 }
 
 type instancesSpec struct {

@@ -112,6 +112,18 @@ func summarizeAgent(p *printer, f *Fleet, a *Agent, now time.Time) {
 		p.line("  container env: %s", strings.Join(sortedKeys(d.Env), ", "))
 	}
 	p.line("  model:     %s, permission mode %s, max turns %s", defaultStr(a.Model, "CLI default"), a.PermissionMode, turns(a.MaxTurns))
+	if len(a.Models) > 0 {
+		p.line("  /model:    %s", strings.Join(a.Models, ", "))
+	}
+	if b := a.Budget; b.DailyUSD > 0 || b.MonthlyUSD > 0 {
+		capText := func(v float64, per string) string {
+			if v <= 0 {
+				return "no " + per + " cap"
+			}
+			return fmt.Sprintf("$%.2f %s", v, per)
+		}
+		p.line("  budget:    %s, %s (days begin at midnight %s)", capText(b.DailyUSD, "a day"), capText(b.MonthlyUSD, "a month"), f.BudgetLocation())
+	}
 	var appr []string
 	if len(a.Approvers.Discord) > 0 {
 		appr = append(appr, "discord "+strings.Join(a.Approvers.Discord, ", "))

@@ -33,10 +33,13 @@ type Fleet struct {
 	Description string         // fleet.description
 	StateDir    string         // absolute; default <Dir>/.herdbot
 	Timezone    *time.Location // timezone; default time.Local
-	HTTP        HTTP           // herdbot's own HTTP server
-	Web         Web            // the web dashboard on it
-	Model       Model          // model API and credentials
-	Agents      []*Agent       // the fleet file's agents in order, then each sub-fleet's (depth first)
+	// TimezoneSet: timezone is written in the fleet file (Timezone is
+	// then not the default).
+	TimezoneSet bool
+	HTTP        HTTP     // herdbot's own HTTP server
+	Web         Web      // the web dashboard on it
+	Model       Model    // model API and credentials
+	Agents      []*Agent // the fleet file's agents in order, then each sub-fleet's (depth first)
 	// SubFleetFiles are the fleet files of herdctl's sub-fleets (fleets:),
 	// absolute.
 	SubFleetFiles []string
@@ -89,22 +92,27 @@ type Agent struct {
 	SystemPrompt     string
 	DefaultPrompt    string
 	Model            string // empty: the CLI's default
-	MaxTurns         int    // 0: no limit
-	PermissionMode   string // default "default"
-	Tools            []string
-	AllowedTools     []string
-	DeniedTools      []string
-	MCPServers       map[string]MCPServer
-	Session          Session
-	MaxConcurrent    int           // runs at once; default 1
-	Queue            Queue         // per-conversation queue
-	RunTimeout       time.Duration // default 30m
-	ApprovalTimeout  time.Duration // default 10m
-	Approvers        Approvers
-	Network          Network
-	Docker           Docker
-	Schedules        []Schedule // in file order
-	Chat             Chat
+	// Models are the models /model may switch a conversation to; empty:
+	// no switching. An agent file may only narrow the fleet file's list.
+	Models []string
+	// Budget caps the agent's spending; an agent file may only lower it.
+	Budget          Budget
+	MaxTurns        int    // 0: no limit
+	PermissionMode  string // default "default"
+	Tools           []string
+	AllowedTools    []string
+	DeniedTools     []string
+	MCPServers      map[string]MCPServer
+	Session         Session
+	MaxConcurrent   int           // runs at once; default 1
+	Queue           Queue         // per-conversation queue
+	RunTimeout      time.Duration // default 30m
+	ApprovalTimeout time.Duration // default 10m
+	Approvers       Approvers
+	Network         Network
+	Docker          Docker
+	Schedules       []Schedule // in file order
+	Chat            Chat
 	// Env holds the agent's own .env values (secrets: never print them).
 	Env map[string]string
 }
@@ -117,6 +125,13 @@ type MCPServer struct {
 	Env     map[string]string
 	URL     string
 	Headers map[string]string
+}
+
+// Budget caps an agent's spending, in US dollars (0: no cap). Days and
+// months begin at midnight in Fleet.BudgetLocation.
+type Budget struct {
+	DailyUSD   float64
+	MonthlyUSD float64
 }
 
 // Session configures chat sessions.
@@ -289,4 +304,14 @@ func (f *Fleet) Agent(name string) *Agent {
 		}
 	}
 	return nil
+}
+
+// BudgetLocation is where budget days and months begin: the fleet's
+// timezone when the fleet file sets one, else UTC (not the host's local
+// time, so that moving herdbot to another machine does not move them).
+func (f *Fleet) BudgetLocation() *time.Location {
+	if f.TimezoneSet && f.Timezone != nil {
+		return f.Timezone
+	}
+	return time.UTC
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/herdbot/herdbot/agents"
 )
@@ -19,11 +20,21 @@ func (db *DB) Prune(ctx context.Context, keepPerAgent int) (int64, error) {
 	if keepPerAgent <= 0 {
 		keepPerAgent = DefaultKeepPerAgent
 	}
-	res, err := db.w.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
-		SELECT id FROM (
-			SELECT id, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY started DESC, rowid DESC) AS n
-			FROM jobs WHERE status NOT IN (?, ?)
-		) WHERE n > ?)`,
+	// The cost of a deleted job that started within spendKept still
+	// counts towards its agent's budget (Spend): it is kept in
+	// spend_pruned, and what is older than that is dropped from there.
+	cutoff := time.Now().Add(-spendKept).UnixMilli()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("prune jobs: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO spend_pruned (agent, started, cost_usd)
+		SELECT agent, started, cost_usd FROM jobs WHERE id IN (`+sqlPrunable+`) AND cost_usd > 0 AND started >= ?`,
+		string(agents.JobQueued), string(agents.JobRunning), keepPerAgent, cutoff); err != nil {
+		return 0, fmt.Errorf("prune jobs: keep their cost: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (`+sqlPrunable+`)`,
 		string(agents.JobQueued), string(agents.JobRunning), keepPerAgent)
 	if err != nil {
 		return 0, fmt.Errorf("prune jobs: %w", err)
@@ -32,5 +43,22 @@ func (db *DB) Prune(ctx context.Context, keepPerAgent int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("prune jobs: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM spend_pruned WHERE started < ?`, cutoff); err != nil {
+		return 0, fmt.Errorf("prune kept spend: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("prune jobs: %w", err)
+	}
 	return n, nil
 }
+
+// sqlPrunable selects the ids of the jobs Prune deletes; its parameters
+// are the two unfinished states and how many final jobs to keep per agent.
+const sqlPrunable = `SELECT id FROM (
+			SELECT id, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY started DESC, rowid DESC) AS n
+			FROM jobs WHERE status NOT IN (?, ?)
+		) WHERE n > ?`
+
+// spendKept is how long the cost of a pruned job still counts towards its
+// agent's spend: longer than any calendar month in any time zone.
+const spendKept = 40 * 24 * time.Hour

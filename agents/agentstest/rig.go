@@ -108,6 +108,8 @@ type Options struct {
 	Runtime *Runtime
 	// Clock is the fleet's clock (default the real one).
 	Clock clockwork.Clock
+	// Location is where budget days and months begin (default UTC).
+	Location *time.Location
 }
 
 // Rig is a running fleet and its parts. Start registers a cleanup that
@@ -226,7 +228,7 @@ func Start(t testing.TB, o Options) *Rig {
 	f, err := agents.New(agents.Config{
 		Fleet: "test", Agents: []agents.AgentSpec{spec}, Store: st, Backend: backend, Disk: o.Disk,
 		Runtime: runtime, Chat: r.Mux, Redactor: r.Redactor, Log: r.Log,
-		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics, Clock: o.Clock,
+		Stream: o.Stream, Grace: Grace, Metrics: o.Metrics, Clock: o.Clock, Location: o.Location,
 	})
 	if err != nil {
 		t.Fatal(err)

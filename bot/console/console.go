@@ -187,7 +187,8 @@ func (h *Hub) emit(agent, text string) {
 // ReadFrom reads lines from r until EOF or ctx is done and handles each as
 // the console user's input. Lines may start with "@agent " to pick an
 // agent; "/approve ID once|session|deny", "/reset", "/status", "/stop",
-// "/sessions", "/help" and "/agents" are commands; anything else is a
+// "/sessions", "/model", "/cost", "/approvals", "/help" and "/agents" are
+// commands; anything else is a
 // message.
 func (h *Hub) ReadFrom(ctx context.Context, r io.Reader) error {
 	lines := make(chan string)
@@ -308,7 +309,7 @@ func (h *Hub) InputAs(ctx context.Context, agent, line string, user bot.User) {
 }
 
 // consoleCommands are the agent commands the console passes on.
-var consoleCommands = []string{"ask", "reset", "status", "stop", "sessions"}
+var consoleCommands = []string{"ask", "reset", "status", "stop", "sessions", "model", "cost", "approvals"}
 
 // help is what the person can type, for the current agent.
 func (h *Hub) help(current string) string {
@@ -325,6 +326,9 @@ func (h *Hub) help(current string) string {
 		"  /stop                         interrupt " + current + "'s running turn\n" +
 		"  /reset                        start a new session with " + current + "\n" +
 		"  /sessions                     " + current + "'s sessions\n" +
+		"  /model [NAME|default]         " + current + "'s model here; approvers can switch it\n" +
+		"  /cost                         what this conversation cost; spend today and this month\n" +
+		"  /approvals                    approvals pending here\n" +
 		"  /agents                       the agents\n" +
 		"  /help                         this list\n" +
 		"  Ctrl-D or Ctrl-C              quit"

@@ -34,7 +34,7 @@ func startNode(t *testing.T, w *world, o agentstest.Options) *agentstest.Rig {
 	identified := w.bot.Identifies()
 	n := agentstest.Start(t, o)
 	if !srv.WaitFor(wait, func() bool {
-		return w.bot.Ready() && w.bot.Identifies() > identified && len(srv.Commands(w.bot, w.guild)) == 6
+		return w.bot.Ready() && w.bot.Identifies() > identified && len(srv.Commands(w.bot, w.guild)) == 9
 	}) {
 		t.Fatal("adapter did not connect")
 	}

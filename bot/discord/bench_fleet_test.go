@@ -34,7 +34,7 @@ func BenchmarkMessageToWarmStdin(b *testing.B) {
 	r := agentstest.Start(b, agentstest.Options{FakeCLI: fakecli.ModeEcho, LogOutput: io.Discard,
 		Chats: []agentstest.Chat{{Platform: bot.Discord, Adapter: ad}},
 		Spec:  func(s *agents.AgentSpec) { s.Warm, s.UserRate = true, agents.Rate{N: -1} }}) // one person sends b.N messages
-	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
+	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 9 }) {
 		b.Fatal("not connected")
 	}
 	r.MeasureWarmStdin(b,
@@ -91,7 +91,7 @@ func BenchmarkFlood(b *testing.B) {
 						s.MaxProcesses = 12 // a warm process for each channel
 					}
 				}})
-			if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
+			if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 9 }) {
 				b.Fatal("not connected")
 			}
 			chans := make([]string, len(others)) // where each other person writes

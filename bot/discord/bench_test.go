@@ -41,7 +41,7 @@ func BenchmarkMessageToHandler(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, h) }()
 	defer func() { cancel(); <-done }()
-	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
+	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 9 }) {
 		b.Fatal("not connected")
 	}
 	lat := make([]time.Duration, 0, b.N)
@@ -92,7 +92,7 @@ func BenchmarkFiftyAdapters(b *testing.B) {
 		}
 		ok := srv.WaitFor(time.Minute, func() bool {
 			for _, w := range worlds {
-				if !w.bot.Ready() || len(srv.Commands(w.bot, w.guild)) != 6 {
+				if !w.bot.Ready() || len(srv.Commands(w.bot, w.guild)) != 9 {
 					return false
 				}
 			}

@@ -46,7 +46,7 @@ func TestFleetFloodIsFair(t *testing.T) {
 			s.UserRate = agents.Rate{N: bucket, Per: 1000 * time.Hour} // no refill during the test
 			s.NoticeEvery = time.Hour
 		}})
-	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 6 }) {
+	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, w.guild)) == 9 }) {
 		t.Fatal("not connected")
 	}
 

@@ -121,7 +121,7 @@ func run(t *testing.T, w *world, cfg discord.Config, h bot.Handler) *discord.Ada
 	if cfg.CommandScope != discord.ScopeGlobal && len(cfg.Guilds) > 0 {
 		guild = cfg.Guilds[0].ID
 	}
-	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, guild)) == 6 }) {
+	if !srv.WaitFor(wait, func() bool { return w.bot.Ready() && len(srv.Commands(w.bot, guild)) == 9 }) {
 		t.Fatal("adapter did not connect and register its commands")
 	}
 	return a

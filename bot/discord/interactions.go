@@ -34,6 +34,10 @@ func slashCommands(agent string) []*discordgo.ApplicationCommand {
 		{Name: "status", Description: d(agent + ": session, running job and queue")},
 		{Name: "stop", Description: d("Stop " + agent + "'s current run")},
 		{Name: "sessions", Description: d(agent + "'s sessions")},
+		{Name: "model", Description: d(agent + "'s model here; approvers can switch it"), Options: []*discordgo.ApplicationCommandOption{
+			{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "Model to switch this conversation to (or default)"}}},
+		{Name: "cost", Description: d("What " + agent + " cost here, today and this month")},
+		{Name: "approvals", Description: d(agent + "'s approvals pending in this channel")},
 		{Name: "help", Description: d("What " + agent + " does and how to talk to it")},
 	}
 }
@@ -97,7 +101,7 @@ func (a *Adapter) onCommand(ctx context.Context, h bot.Handler, i *discordgo.Int
 	}
 	var args string
 	for _, o := range data.Options {
-		if o.Name == "prompt" && o.Type == discordgo.ApplicationCommandOptionString {
+		if (o.Name == "prompt" || o.Name == "name") && o.Type == discordgo.ApplicationCommandOptionString {
 			args = o.StringValue()
 		}
 	}

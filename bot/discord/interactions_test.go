@@ -14,7 +14,7 @@ import (
 )
 
 func TestSlashCommandsRegistered(t *testing.T) {
-	want := []string{"ask", "reset", "status", "stop", "sessions", "help"}
+	want := []string{"ask", "reset", "status", "stop", "sessions", "model", "cost", "approvals", "help"}
 	names := func(cs []discordtest.Command) []string {
 		var out []string
 		for _, c := range cs {
@@ -34,6 +34,9 @@ func TestSlashCommandsRegistered(t *testing.T) {
 		}
 		if o := cs[0].Options; len(o) != 1 || o[0].Name != "prompt" || !o[0].Required || o[0].Type != 3 {
 			t.Errorf("/ask options %+v, want one required string 'prompt'", o)
+		}
+		if o := cs[5].Options; len(o) != 1 || o[0].Name != "name" || o[0].Required || o[0].Type != 3 {
+			t.Errorf("/model options %+v, want one optional string 'name'", o)
 		}
 	})
 	t.Run("global", func(t *testing.T) {

@@ -13,13 +13,14 @@ import (
 )
 
 // Commands other than "ask" that the slash command takes as its first word.
-var namedCommands = map[string]bool{"reset": true, "status": true, "stop": true, "help": true, "sessions": true}
+var namedCommands = map[string]bool{"reset": true, "status": true, "stop": true, "help": true, "sessions": true,
+	"model": true, "cost": true, "approvals": true}
 
 // maxAckPayload keeps an ack under Socket Mode's 20 KiB response limit.
 const maxAckPayload = 16 << 10
 
 // parseCommand maps the slash command's text to a command name and args:
-// "reset|status|stop|help|sessions" are themselves, "" is help, anything
+// "reset|status|stop|help|sessions|model|cost|approvals" are themselves, "" is help, anything
 // else is "ask" with the whole text as the prompt.
 func parseCommand(text string) (name, args string) {
 	text = strings.TrimSpace(unescape(text))

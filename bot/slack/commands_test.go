@@ -31,7 +31,7 @@ func decodeAck(t *testing.T, k slacktest.Ack) ackPayload {
 
 func TestSlashNamedCommandsReplyInAck(t *testing.T) {
 	r := startRig(t, slacktest.Options{NoEcho: true}, nil)
-	for i, name := range []string{"reset", "status", "stop", "help", "sessions"} {
+	for i, name := range []string{"reset", "status", "stop", "help", "sessions", "model", "cost", "approvals"} {
 		env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: strings.ToUpper(name[:1]) + name[1:], Channel: chanMention, User: alice})
 		p := decodeAck(t, r.fake.WaitAck(r.app, env))
 		if p.ResponseType != "ephemeral" || p.Text != "ok: "+name || len(p.Blocks) != 1 {
@@ -43,8 +43,16 @@ func TestSlashNamedCommandsReplyInAck(t *testing.T) {
 			t.Fatalf("command = %+v", c)
 		}
 	}
+	// /garden model NAME: the model is the argument.
+	env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Text: "model  haiku ", Channel: chanMention, User: alice})
+	if p := decodeAck(t, r.fake.WaitAck(r.app, env)); p.Text != "ok: model" {
+		t.Fatalf("model command answered %+v", p)
+	}
+	if cs := r.rec.Commands(); cs[len(cs)-1].Name != "model" || cs[len(cs)-1].Args != "haiku" {
+		t.Fatalf("model command = %+v", cs[len(cs)-1])
+	}
 	// An empty command is help.
-	env := r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Channel: chanMention, User: alice})
+	env = r.fake.Slash(r.app, slacktest.Slash{Command: "/garden", Channel: chanMention, User: alice})
 	if p := decodeAck(t, r.fake.WaitAck(r.app, env)); p.Text != "ok: help" {
 		t.Fatalf("empty command answered %+v", p)
 	}

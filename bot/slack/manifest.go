@@ -173,8 +173,8 @@ func Manifest(w io.Writer, agent, command, description string) error {
 	m.Features.BotUser.AlwaysOnline = true
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
-		Description: strings.TrimSuffix(clip("Ask "+agent+", or reset, status, stop, sessions, help", 99), "…"),
-		UsageHint:   "[prompt] | reset | status | stop | sessions | help",
+		Description: strings.TrimSuffix(clip("Ask "+agent+", or reset, status, stop, sessions, model, cost, approvals, help", 99), "…"),
+		UsageHint:   "[prompt] | reset | status | stop | sessions | model [name] | cost | approvals | help",
 	}}
 	m.OAuthConfig.Scopes.Bot = BotScopes
 	m.Settings.EventSubscriptions.BotEvents = BotEvents

@@ -70,7 +70,8 @@ func waitOut(t *testing.T, fleet, re string, args ...string) []string {
 func TestCLIAnswers(t *testing.T) {
 	fleet, _ := fleetDir(t, "", "schedules:\n  tick:\n    type: cron\n    cron: \"0 9 * * *\"\n    timezone: Europe/Berlin\n    prompt: hi\n"+
 		"    post_to:\n      platform: discord\n      channel: \"222222222222222222\"\n"+
-		"chat:\n  discord:\n    bot_token_env: GARDEN_DISCORD_BOT_TOKEN\n    guilds:\n      - id: \"333333333333333333\"\n        channels:\n          - id: \"222222222222222222\"\n")
+		"chat:\n  discord:\n    bot_token_env: GARDEN_DISCORD_BOT_TOKEN\n    guilds:\n      - id: \"333333333333333333\"\n        channels:\n          - id: \"222222222222222222\"\n"+
+		"budget:\n  monthly_usd: 100\n")
 	s := startService(t, fleet, "--demo")
 	waitSocket(t, fleet)
 	s.say("hello")
@@ -103,6 +104,8 @@ func TestCLIAnswers(t *testing.T) {
 		{args: []string{"job", job}, code: 0, stdout: []string{"prompt: hello", "🔧 Bash: echo \"hello from the sandbox\" > hello.txt", "approval " + id + " allowed by cli:uid=", "→ hello from the sandbox"}, not: []string{`\u003e`}},
 		{args: []string{"approvals"}, code: 0, stdout: []string{id, `echo "hello from the sandbox" > hello.txt`}, not: []string{`\u003e`}},
 		{args: []string{"audit", "--action", "approval."}, code: 0, stdout: []string{"approval.decided", id}},
+		{args: []string{"agents"}, code: 0, stdout: []string{"AGENT", "garden", "none", "$100.00 (0%)"}, stderr: []string{"days and months begin at midnight UTC"}},
+		{args: []string{"agents", "nobody"}, code: 1, stderr: []string{`no agent "nobody"`}},
 	}
 	for _, c := range running {
 		c.check(t, fleet)
@@ -204,6 +207,7 @@ func TestCLIAnswers(t *testing.T) {
 		{args: []string{"approvals"}, stdout: []string{id, pending}, stderr: []string{note}},
 		{args: []string{"schedules"}, stdout: []string{"tick", "cron"}, stderr: []string{note, "schedules fire only while herdbot runs"}},
 		{args: []string{"audit"}, stdout: []string{"approval.decided", "control.trigger"}, stderr: []string{note}},
+		{args: []string{"agents", "--json"}, stdout: []string{`"name": "garden"`, `"monthly_budget_usd": 100`, `"month_usd": 0.`}, stderr: []string{note}},
 		{args: []string{"jobs", "gardn"}, code: 1, stderr: []string{`no agent "gardn"`}},
 		{args: []string{"logs", "-f"}, code: 1, stderr: []string{"logs -f needs the running herdbot, and it is not running"}},
 		{args: []string{"approve", pending, "once"}, code: 1, stderr: []string{"herdbot is not running"}},

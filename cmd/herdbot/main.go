@@ -57,6 +57,7 @@ func commands() map[string]command {
 		"validate":  {"check the fleet and agent files; print a summary or every error", "validate [-c herdbot.yaml]", cmdValidate},
 		"init":      {"scaffold a fleet with one agent and print the commands to check and run it", "init [dir] [--fleet NAME] [--agent NAME]", cmdInit},
 		"version":   {"print the version", "version", cmdVersion},
+		"agents":    {"list the agents with their spend today and this month against their budgets (also while herdbot is stopped)", "agents [agent] [--json]", cmdAgents},
 		"jobs":      {"list jobs (also while herdbot is stopped)", "jobs [agent] [--status S] [--limit N] [--json]", cmdJobs},
 		"job":       {"show a job and its transcript (also while herdbot is stopped)", "job ID [--json]", cmdJob},
 		"logs":      {"print a job's events (also while herdbot is stopped); -f follows new ones", "logs [-f] [--job ID] [agent] [--json]", cmdLogs},

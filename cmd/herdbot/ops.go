@@ -314,6 +314,7 @@ func (svc *service) reload(ctx context.Context) bool {
 		}
 	}
 	svc.red.UpdateNamed(redactSecrets(next)...)
+	svc.fleet.SetLocation(next.BudgetLocation())
 	if err := svc.fleet.SetAgents(specs); err != nil {
 		svc.log.Error("config reload refused; the running config stays", "err", err)
 		return false

@@ -31,6 +31,7 @@ type reader interface {
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]agents.AuditEntry, error)
 	Schedules(ctx context.Context, now time.Time) ([]sched.Info, error)
+	Spend(ctx context.Context, q agents.SpendQuery) (float64, error)
 }
 
 // session is one reading command's view of herdbot: the fleet file (nil

@@ -252,6 +252,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	f, err := agents.New(agents.Config{
 		Fleet: cfg.Name, Agents: specs, Store: st, Backend: svc.backends, Runtime: rt,
 		Chat: svc.mux, Redactor: red, Log: log.With("component", "fleet"), Metrics: met,
+		Location: cfg.BudgetLocation(),
 	})
 	if err != nil {
 		return nil, err

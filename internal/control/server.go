@@ -48,6 +48,7 @@ type Store interface {
 	Conversations(ctx context.Context, agent string) ([]agents.Conversation, error)
 	Approvals(ctx context.Context, agent string, pendingOnly bool, limit int) ([]agents.Approval, error)
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]agents.AuditEntry, error)
+	Spend(ctx context.Context, q agents.SpendQuery) (float64, error)
 }
 
 // LossRecorder counts records the store did not take (metrics.Metrics
@@ -121,6 +122,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc("GET /v1/chat", s.chatStream)
 	mux.HandleFunc("GET /v1/schedules", s.schedules)
 	mux.HandleFunc("GET /v1/audit", s.auditLog)
+	mux.HandleFunc("GET /v1/spend", s.spend)
 	srv := &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: connContext}
@@ -442,6 +444,27 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, as)
+}
+
+// Spend is the answer of GET /v1/spend?agent=A&since=UNIX_MS: what the
+// agent's jobs started since then cost, in US dollars.
+type Spend struct {
+	USD float64 `json:"usd"`
+}
+
+func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, err := strconv.ParseInt(q.Get("since"), 10, 64)
+	if err != nil || q.Get("agent") == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "need agent and since (unix milliseconds)"})
+		return
+	}
+	usd, err := s.Store.Spend(r.Context(), agents.SpendQuery{Agent: q.Get("agent"), Since: time.UnixMilli(since)})
+	if err != nil {
+		notFoundOr500(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Spend{USD: usd})
 }
 
 // ApproveRequest is the body of POST /v1/approvals/{id}. Who decides is

@@ -380,3 +380,27 @@ func TestAuditEndpoint(t *testing.T) {
 		t.Fatalf("audit by subject %+v, %v", es, err)
 	}
 }
+
+// GET /v1/spend sums an agent's jobs' cost from a time on; without an
+// agent or a time it is a 400.
+func TestSpendEndpoint(t *testing.T) {
+	r := newRig(t)
+	c := NewClient(r.sock)
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	for i, cost := range []float64{0.5, 0.25, 4} {
+		j := agents.Job{ID: fmt.Sprint("j-", i), Agent: "garden", Status: agents.JobSucceeded, CostUSD: cost,
+			Started: day.Add(time.Duration(i-1) * time.Hour)}
+		j.Finished = j.Started
+		if err := r.db.CreateJob(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sp Spend
+	if err := c.Call(t.Context(), "GET", fmt.Sprintf("/v1/spend?agent=garden&since=%d", day.UnixMilli()), nil, &sp); err != nil || sp.USD != 4.25 {
+		t.Fatalf("spend %+v, %v; want 4.25", sp, err)
+	}
+	var apiErr *APIError
+	if err := c.Call(t.Context(), "GET", "/v1/spend?agent=garden", nil, &sp); !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("spend without since: %v", err)
+	}
+}

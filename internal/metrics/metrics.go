@@ -25,6 +25,7 @@ const Namespace = "herdbot"
 //	herdbot_disk_usage_bytes{agent}                          gauge (last measurement)
 //	herdbot_disk_limit_bytes{agent}                          gauge
 //	herdbot_disk_over_limit_total{agent,action}              counter (refused|stopped)
+//	herdbot_budget_refusals_total{agent,period}              counter (daily|monthly|unknown)
 //	herdbot_records_lost_total{record}                       counter (audit, card_refs, …)
 type Metrics struct {
 	runs            *prometheus.CounterVec
@@ -38,6 +39,7 @@ type Metrics struct {
 	diskUsage       *prometheus.GaugeVec
 	diskLimit       *prometheus.GaugeVec
 	diskOver        *prometheus.CounterVec
+	budgetRefused   *prometheus.CounterVec
 	lost            *prometheus.CounterVec
 }
 
@@ -93,6 +95,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "disk_over_limit_total",
 			Help: "Runs refused before they started (refused) or stopped while running (stopped) because the agent was over its disk limit.",
 		}, []string{"agent", "action"}),
+		budgetRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "budget_refusals_total",
+			Help: "Runs refused before they started because the agent had reached its budget: daily, monthly, or unknown (its spend could not be read).",
+		}, []string{"agent", "period"}),
 		lost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "records_lost_total",
 			Help: "Records the store did not take and that are lost (audit rows, approval card refs, session resets); each is also logged as an error.",
@@ -110,6 +116,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.diskUsage = register(reg, m.diskUsage)
 		m.diskLimit = register(reg, m.diskLimit)
 		m.diskOver = register(reg, m.diskOver)
+		m.budgetRefused = register(reg, m.budgetRefused)
 		m.lost = register(reg, m.lost)
 	}
 	return m
@@ -202,6 +209,16 @@ func (m *Metrics) DiskOverLimit(agent, action string) {
 		return
 	}
 	m.diskOver.WithLabelValues(agent, action).Inc()
+}
+
+// BudgetRefused counts a run refused because the agent had reached its
+// budget for period (daily, monthly; unknown: its spend could not be
+// read).
+func (m *Metrics) BudgetRefused(agent, period string) {
+	if m == nil {
+		return
+	}
+	m.budgetRefused.WithLabelValues(agent, period).Inc()
 }
 
 // RecordLost counts a record the store did not take (what: audit,

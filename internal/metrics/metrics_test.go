@@ -29,6 +29,9 @@ func TestSeries(t *testing.T) {
 	m.DiskOverLimit("garden", "refused")
 	m.DiskOverLimit("garden", "refused")
 	m.DiskOverLimit("garden", "stopped")
+	m.BudgetRefused("garden", "daily")
+	m.BudgetRefused("garden", "daily")
+	m.BudgetRefused("homelab", "monthly")
 
 	want := `
 # HELP herdbot_runs_total Agent runs by agent, trigger (chat, schedule, webhook, cli) and outcome (job status).
@@ -59,10 +62,14 @@ herdbot_disk_limit_bytes{agent="garden"} 8.388608e+06
 # TYPE herdbot_disk_over_limit_total counter
 herdbot_disk_over_limit_total{action="refused",agent="garden"} 2
 herdbot_disk_over_limit_total{action="stopped",agent="garden"} 1
+# HELP herdbot_budget_refusals_total Runs refused before they started because the agent had reached its budget: daily, monthly, or unknown (its spend could not be read).
+# TYPE herdbot_budget_refusals_total counter
+herdbot_budget_refusals_total{agent="garden",period="daily"} 2
+herdbot_budget_refusals_total{agent="homelab",period="monthly"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"herdbot_runs_total", "herdbot_approvals_total", "herdbot_queue_depth", "herdbot_egress_total", "herdbot_chat_connected",
-		"herdbot_disk_usage_bytes", "herdbot_disk_limit_bytes", "herdbot_disk_over_limit_total"); err != nil {
+		"herdbot_disk_usage_bytes", "herdbot_disk_limit_bytes", "herdbot_disk_over_limit_total", "herdbot_budget_refusals_total"); err != nil {
 		t.Fatal(err)
 	}
 	// Histograms: count and sum.
