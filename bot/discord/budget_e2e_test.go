@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herdbot/herdbot/agents"
 	"github.com/herdbot/herdbot/agents/agentstest"
@@ -77,9 +78,20 @@ func TestFleetApprovalsCommand(t *testing.T) {
 	}
 	srv.SendMessage(r.alice.ID, r.general, r.mention()+" please create the file")
 	card := waitCard(t, r.world, r.general)
-	pending, err := r.store.Approvals(context.Background(), "garden", true, 0)
-	if err != nil || len(pending) != 1 {
-		t.Fatalf("pending approvals %+v, %v", pending, err)
+	// The card is posted before its ref is stored: wait for the ref, which
+	// the link is made from.
+	var pending []agents.Approval
+	deadline := time.Now().Add(e2eWait)
+	for {
+		var err error
+		pending, err = r.store.Approvals(context.Background(), "garden", true, 0)
+		if err == nil && len(pending) == 1 && pending[0].Refs != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pending approvals %+v, %v: want one with its card recorded", pending, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	link := "https://discord.com/channels/" + r.guild + "/" + r.general + "/" + card.ID
 	s := commandReply(t, r.world, "approvals", nil)
