@@ -61,6 +61,9 @@ type AgentSpec struct {
 	// writable places may take: Sandbox.Workspace unless read-only, and
 	// Sandbox.StateDir (its HOME). 0: no limit. See DiskOptions.
 	DiskLimit int64
+	// Files limit the files people send with chat messages (defaults:
+	// DefaultMaxFile, DefaultMaxMessage, DefaultMaxCount, DefaultFileTypes).
+	Files FileLimits
 }
 
 func (s *AgentSpec) defaults() {
@@ -97,6 +100,7 @@ func (s *AgentSpec) defaults() {
 	if s.ApprovalTimeout <= 0 {
 		s.ApprovalTimeout = 10 * time.Minute
 	}
+	s.Files.defaults()
 }
 
 // Chat gives the fleet an agent's outbox on a platform.

@@ -195,7 +195,7 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 		f.log.Warn("message for unknown agent", "agent", in.Agent)
 		return
 	}
-	if strings.TrimSpace(in.Text) == "" {
+	if strings.TrimSpace(in.Text) == "" && len(in.Attachments) == 0 {
 		return
 	}
 	s := a.spec
@@ -214,6 +214,14 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 			"This message was not queued; send it again in a moment.", s.Name, s.UserRate))
 		f.mu.Unlock()
 		f.log.Debug("chat message over the user's rate", "agent", s.Name, "user", user)
+		return
+	}
+	if err := checkDeclared(s.Files, in.Attachments); err != nil {
+		// Over the file limits by what the platform declared: refused
+		// before anything is downloaded (the bucket above bounds these).
+		f.post(s.Name, in.Target, err.Error())
+		f.mu.Unlock()
+		f.audit(ctx, AuditEntry{Time: now, Agent: s.Name, Actor: user, Action: "files.refused", Subject: key, Detail: err.Error()})
 		return
 	}
 	c := f.conv(key, s.Name)
@@ -391,6 +399,13 @@ func (f *Fleet) runQueued(a *agentState, c *convState, q *queued) {
 		q.done <- runOutcome{res, err}
 	default:
 		p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User, slotHeld: true}
+		if len(q.in.Attachments) > 0 {
+			var ok bool
+			if p, ok = f.takeFiles(context.Background(), a, q.in, p); !ok {
+				f.releaseSlot(a)
+				break
+			}
+		}
 		if _, err := f.executeConv(context.Background(), a, c, p); err != nil {
 			f.log.Debug("chat run ended", "agent", a.spec.Name, "conversation", c.key, "err", err)
 		}

@@ -17,6 +17,7 @@ import (
 // runParams describe one run, from chat or from a RunRequest.
 type runParams struct {
 	prompt   string
+	images   []Image // sent with the prompt (files people attached)
 	trigger  string
 	schedule string
 	target   bot.Target // where cards (and, unless silent, output) go
@@ -229,7 +230,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	rs.mu.Lock()
 	rs.conn = conn
 	rs.mu.Unlock()
-	if err := conn.Send(ctx, p.prompt); err != nil {
+	if err := sendPrompt(ctx, conn, p); err != nil {
 		f.release(rs, conn, false)
 		if !warm || ctx.Err() != nil {
 			return "", nil, fmt.Errorf("send prompt: %w", err)
@@ -243,7 +244,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		rs.mu.Lock()
 		rs.conn = conn
 		rs.mu.Unlock()
-		if err := conn.Send(ctx, p.prompt); err != nil {
+		if err := sendPrompt(ctx, conn, p); err != nil {
 			f.release(rs, conn, false)
 			return "", nil, fmt.Errorf("send prompt: %w", err)
 		}
@@ -264,6 +265,19 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		return f.turn(ctx, rs, false)
 	}
 	return text, res, err
+}
+
+// sendPrompt writes the run's user turn: its text, and its images when
+// there are any.
+func sendPrompt(ctx context.Context, conn Conn, p runParams) error {
+	if len(p.images) == 0 {
+		return conn.Send(ctx, p.prompt)
+	}
+	is, ok := conn.(ImageSender)
+	if !ok {
+		return errors.New("this agent's runtime cannot take images")
+	}
+	return is.SendImages(ctx, p.prompt, p.images)
 }
 
 // readTurn consumes events until a result (healthy: the process can take

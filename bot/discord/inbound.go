@@ -62,8 +62,9 @@ func (a *Adapter) onMessage(ctx context.Context, h bot.Handler, m *discordgo.Mes
 		Agent:     a.cfg.Agent,
 		Target:    target,
 		User:      user(m.Author, m.Member),
-		Text:      stripMentions(m.Content, me, botRoles),
-		MessageID: m.ID,
+		Text:        stripMentions(m.Content, me, botRoles),
+		MessageID:   m.ID,
+		Attachments: a.attachments(m.Attachments),
 	})
 }
 

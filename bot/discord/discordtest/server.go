@@ -65,6 +65,7 @@ type Server struct {
 	buckets      []*bucket
 	failures     []*failure
 	holds        []*hold
+	fetches      []Fetch
 	closed       bool
 
 	wg sync.WaitGroup // gateway connection handlers
