@@ -13,7 +13,7 @@ type Post struct {
 	Channel  string
 	User     string
 	Text     string
-	ThreadTS string // reply in this thread
+	ThreadTS string   // reply in this thread
 	Files    []Upload // shared with the message (subtype file_share)
 }
 
