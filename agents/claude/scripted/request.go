@@ -65,6 +65,17 @@ func (r *Request) LastUser() Message {
 	return Message{}
 }
 
+// LastUserWithPrompt returns the last user message holding typed text
+// (not only tool results): the prompt of the turn in progress.
+func (r *Request) LastUserWithPrompt() Message {
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if m := r.Messages[i]; m.Role == "user" && m.Prompt() != "" {
+			return m
+		}
+	}
+	return Message{}
+}
+
 // LastUserText returns the text blocks of the last user message joined by
 // "\n". The CLI adds its own <system-reminder> blocks; they are included.
 func (r *Request) LastUserText() string { return r.LastUser().Text() }
@@ -90,17 +101,12 @@ func (r *Request) Prompts() []string {
 	return out
 }
 
-// Images returns the image blocks of every user message, oldest first.
-func (r *Request) Images() []Block {
+// Images returns the message's image blocks.
+func (m Message) Images() []Block {
 	var out []Block
-	for _, m := range r.Messages {
-		if m.Role != "user" {
-			continue
-		}
-		for _, b := range m.Content {
-			if b.Type == "image" {
-				out = append(out, b)
-			}
+	for _, b := range m.Content {
+		if b.Type == "image" {
+			out = append(out, b)
 		}
 	}
 	return out

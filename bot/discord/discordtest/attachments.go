@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -66,7 +67,7 @@ func cdnSign(p string, ex int64) string {
 
 // attachmentURL is the signed URL of a. Callers hold s.mu.
 func (s *Server) attachmentURL(channelID string, a Attachment) string {
-	p := "/attachments/" + channelID + "/" + a.ID + "/" + a.Filename
+	p := "/attachments/" + channelID + "/" + a.ID + "/" + url.PathEscape(a.Filename)
 	now := s.now()
 	ex := now.Add(AttachmentURLLifetime).Unix()
 	return s.ts.URL + p + "?ex=" + strconv.FormatInt(ex, 16) + "&is=" + strconv.FormatInt(now.Unix(), 16) + "&hm=" + cdnSign(p, ex) + "&"
@@ -82,7 +83,7 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 		s.notify()
 	}()
 	ex, err := strconv.ParseInt(r.URL.Query().Get("ex"), 16, 64)
-	if err != nil || time.Unix(ex, 0).Before(s.now()) || !hmac.Equal([]byte(r.URL.Query().Get("hm")), []byte(cdnSign(r.URL.Path, ex))) {
+	if err != nil || time.Unix(ex, 0).Before(s.now()) || !hmac.Equal([]byte(r.URL.Query().Get("hm")), []byte(cdnSign(r.URL.EscapedPath(), ex))) {
 		http.Error(w, "This content is no longer available.", status)
 		return
 	}
