@@ -32,7 +32,7 @@ type FileLimits struct {
 	MaxFile    int64    // bytes per file
 	MaxMessage int64    // bytes per message, all files together
 	MaxCount   int      // files per message
-	Types      []string // allowed types, sniffed: "image/png", "text/*", "*"
+	Types      []string // allowed types, sniffed: "image/png", "text/*", "*"; nil: DefaultFileTypes
 }
 
 // File limit defaults.
@@ -67,7 +67,7 @@ func (l *FileLimits) defaults() {
 	if l.MaxCount <= 0 {
 		l.MaxCount = DefaultMaxCount
 	}
-	if len(l.Types) == 0 {
+	if l.Types == nil { // an empty, non-nil list takes no type
 		l.Types = DefaultFileTypes
 	}
 }

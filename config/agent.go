@@ -234,6 +234,7 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.ApprovalTimeout = r.duration("approval_timeout", s.ApprovalTimeout, DefaultApprovalTimeout)
 	ag.Approvers = r.approvers(s.Approvers)
 	ag.Network = r.network()
+	ag.Files = r.files(&s.Files)
 	ag.Docker = r.docker(&s.Docker)
 	ag.Chat = r.chat(&s.Chat)
 	ag.Schedules = r.schedules(s.Schedules)

@@ -102,6 +102,8 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		Warm: !a.Docker.Ephemeral, MaxProcesses: a.Docker.MaxContainers,
 		SessionTimeout: sessionTimeout(a), RunTimeout: a.RunTimeout, ApprovalTimeout: a.ApprovalTimeout,
 		DiskLimit: a.Docker.DiskLimit,
+		Files: agents.FileLimits{Disabled: !a.Files.Enabled, MaxFile: a.Files.MaxFileSize,
+			MaxMessage: a.Files.MaxMessageSize, MaxCount: a.Files.MaxCount, Types: a.Files.Types},
 	}
 }
 
