@@ -60,6 +60,7 @@ type runState struct {
 	interim     string            // assistant text not yet shown (shown before the next tool row)
 	files       []bot.File        // long tool outputs, attached to the answer
 	names       map[string]string // tool_use id -> tool name
+	plans       map[string]string // ExitPlanMode tool_use id -> the plan the model wrote
 	pending     map[string]string // CLI request id -> approval id
 
 	interrupting atomic.Bool // a steer interrupt is on its way
@@ -356,6 +357,12 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 				rs.names = map[string]string{}
 			}
 			rs.names[ev.Tool.ID] = ev.Tool.Name
+			if ev.Tool.Name == ToolExitPlanMode {
+				if rs.plans == nil {
+					rs.plans = map[string]string{}
+				}
+				rs.plans[ev.Tool.ID] = planText(ev.Tool.Input)
+			}
 			said := rs.interim
 			rs.interim = ""
 			rs.mu.Unlock()
