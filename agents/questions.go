@@ -37,8 +37,8 @@ const (
 
 // Button choices of question and plan cards (besides bot.ChoiceDeny).
 const (
-	choiceSend    = "send"  // send the selected answers (multi-select)
-	choicePrefix  = "a"     // a<question>.<option>
+	choiceSend    = "send" // send the selected answers (multi-select)
+	choicePrefix  = "a"    // a<question>.<option>
 	labelApprove  = "Approve plan"
 	labelKeep     = "Keep planning"
 	labelSkip     = "Skip (don't answer)"
