@@ -116,26 +116,42 @@ func TestRealCLI_ExitPlanMode(t *testing.T) {
 	}
 }
 
-func TestRealCLI_ExitPlanModeProbe(t *testing.T) {
-	var planPath string
+// TestRealCLI_ExitPlanModeSendsThePlanFile: when the agent wrote its plan
+// file (the CLI names it in plan mode: $CLAUDE_CONFIG_DIR/plans/<slug>.md)
+// the CLI's can_use_tool for ExitPlanMode carries the file's text as
+// input.plan, with planFilePath; the model's own tool_use input is not
+// used.
+func TestRealCLI_ExitPlanModeSendsThePlanFile(t *testing.T) {
 	re := regexp.MustCompile(`/[^\s"'\x60]*/\.claude/plans/[^\s"'\x60]+\.md`)
 	srv := claudetest.NewModelServer(t, func(r *claudetest.Request) claudetest.Reply {
-		if planPath == "" {
-			planPath = re.FindString(r.System + "\n" + r.Transcript() + r.LastUserText())
-			t.Logf("plan path %q", planPath)
-			return claudetest.Tool("Write", map[string]any{"file_path": planPath, "content": "# Plan\n1. dig\n2. plant\n"})
-		}
-		if r.Turns() == 1 {
-			return claudetest.Tool("ExitPlanMode", map[string]any{})
+		switch r.Turns() {
+		case 0:
+			path := re.FindString(r.System + "\n" + r.Transcript())
+			return claudetest.Tool("Write", map[string]any{"file_path": path, "content": "# Plan\n1. dig\n2. plant\n"})
+		case 1:
+			return claudetest.Tool("ExitPlanMode", map[string]any{"plan": "not this one"})
 		}
 		return claudetest.Text("done")
 	})
 	r := newSession(t, srv).start(t, agents.RunOptions{PermissionMode: "plan"})
 	r.send("plan the bed")
-	perm, evs := r.until(agents.EventPermission)
-	t.Logf("events %s; permission %s %s", kinds(evs), perm.Permission.ToolName, perm.Permission.Input)
-	t.Logf("raw %s", perm.Raw)
-	_ = r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Denied, Message: "no"})
-	r.until(agents.EventResult)
-	_ = r.close()
+	perm, _ := r.until(agents.EventPermission)
+	var in struct {
+		Plan         string `json:"plan"`
+		PlanFilePath string `json:"planFilePath"`
+	}
+	if err := json.Unmarshal(perm.Permission.Input, &in); err != nil || perm.Permission.ToolName != "ExitPlanMode" ||
+		in.Plan != "# Plan\n1. dig\n2. plant\n" || !strings.HasSuffix(in.PlanFilePath, ".md") {
+		t.Fatalf("permission request %s %s (%v): want the plan file's text", perm.Permission.ToolName, perm.Permission.Input, err)
+	}
+	if err := r.conn.Decide(t.Context(), perm.Permission.RequestID, agents.Decision{Verdict: agents.Allowed}); err != nil {
+		t.Fatal(err)
+	}
+	res, evs := r.until(agents.EventResult)
+	if tr := ofKind(evs, agents.EventToolResult); len(tr) != 1 || tr[0].ToolResult.IsError || res.Err != nil {
+		t.Fatalf("tool results %+v, result err %v", tr, res.Err)
+	}
+	if err := r.close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }

@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -189,5 +190,32 @@ func TestFleetPlanKeepPlanningThenApprove(t *testing.T) {
 	as, err := n.Store.Approvals(context.Background(), "garden", false, 10)
 	if err != nil || len(as) != 2 || as[0].Tool != "ExitPlanMode" {
 		t.Fatalf("approvals %+v (%v)", as, err)
+	}
+}
+
+// TestFleetQuestionAfterRestart: herdbot dies while a question waits; the
+// next start expires it like any approval and edits its card.
+func TestFleetQuestionAfterRestart(t *testing.T) {
+	w := newWorld()
+	model := claudetest.NewModelServer(t, claudetest.Script(claudetest.Tool("AskUserQuestion", twoQuestions), claudetest.Text("never")))
+	db := filepath.Join(t.TempDir(), "herdbot.db")
+	first := startNode(t, w, agentstest.Options{ModelServer: model, DB: db})
+	srv.SendMessage(w.bob.ID, w.general, w.mention()+" help me plant")
+	card := waitCard(t, w, w.general)
+	first.WaitCardRecorded(t)
+	first.Store.Close() // a crash: nothing more reaches the database
+	first.Stop()
+
+	second := startNode(t, w, agentstest.Options{ModelServer: model, DB: db})
+	if !srv.WaitFor(e2eWait, func() bool {
+		m, _ := srv.Message(w.general, card.ID)
+		return len(m.Buttons()) == 0 && strings.Contains(m.Content, "herdbot restarted")
+	}) {
+		m, _ := srv.Message(w.general, card.ID)
+		t.Fatalf("question card after the restart: %q %+v", m.Content, m.Buttons())
+	}
+	as, err := second.Store.Approvals(context.Background(), "garden", false, 10)
+	if err != nil || len(as) != 1 || as[0].Status != agents.Expired || as[0].Tool != "AskUserQuestion" {
+		t.Fatalf("approvals %+v (%v): want the question expired", as, err)
 	}
 }
