@@ -64,12 +64,15 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		}
 	}
 	pol := Policy{Allow: a.spec.Options.AllowedTools, Deny: a.spec.Options.DisallowedTools}
-	ask := interactive(req.ToolName) // a question or a plan: a person answers, whatever allow rules say
+	ask := interactive(req.ToolName) // a question or a plan: a person answers
 	switch v, rule := pol.Decide(req.ToolName, req.Input); {
 	case v == Denied:
 		decide(Decision{Verdict: Denied, Message: "Denied by policy (" + rule + ")."}, "policy", rule)
 		return
-	case v == Allowed && !ask:
+	case v == Allowed && req.ToolName != ToolAskUserQuestion:
+		// A pre-approved tool runs; so does ExitPlanMode when the
+		// operator pre-approved leaving plan mode. A question always goes
+		// to a person: an allow without answers answers nothing.
 		decide(Decision{Verdict: Allowed, Input: req.Input}, "policy", rule)
 		return
 	}
