@@ -327,16 +327,7 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 		who = act.User.ID
 	}
 	res, err := f.approvals.decide(ctx, row, status, actor, who, "")
-	o := cardOpts{limit: f.limitFor(row.Agent, act.Ref.Target)}
-	if errors.Is(err, ErrNotPending) {
-		c := card(res, o)
-		return bot.ActionResult{Card: &c, Notice: "This request was already " + describe(res) + "; your click changed nothing."}
-	}
-	if err != nil {
-		return bot.ActionResult{Notice: "Could not record the decision: " + err.Error()}
-	}
-	c := card(res, o)
-	return bot.ActionResult{Card: &c}
+	return clickResult(res, err, cardOpts{limit: f.limitFor(row.Agent, act.Ref.Target)})
 }
 
 // clickDetail is the audit detail of a click.
