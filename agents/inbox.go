@@ -298,9 +298,9 @@ func (f *Fleet) takeFiles(ctx context.Context, a *agentState, in bot.Inbound, p 
 	s := a.spec
 	actor := chatUser(in)
 	refuse := func(text, why string) (runParams, bool) {
-		f.say(ctx, a, in.Target, text)
 		f.audit(ctx, AuditEntry{Time: f.now(), Agent: s.Name, Actor: actor, Action: "files.refused", Subject: in.Target.Key(),
 			Detail: f.red.String(why)})
+		f.say(ctx, a, in.Target, text)
 		return p, false
 	}
 	fctx, cancel := context.WithTimeout(ctx, fetchTimeout)

@@ -219,9 +219,10 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 	if err := checkDeclared(s.Files, in.Attachments); err != nil {
 		// Over the file limits by what the platform declared: refused
 		// before anything is downloaded (the bucket above bounds these).
-		f.post(s.Name, in.Target, err.Error())
+		// The audit row is written before the person is told.
 		f.mu.Unlock()
 		f.audit(ctx, AuditEntry{Time: now, Agent: s.Name, Actor: user, Action: "files.refused", Subject: key, Detail: err.Error()})
+		f.post(s.Name, in.Target, err.Error())
 		return
 	}
 	c := f.conv(key, s.Name)

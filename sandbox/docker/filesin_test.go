@@ -142,13 +142,13 @@ func TestFilesInThroughDiscordAndSlack(t *testing.T) {
 		var got string
 		if !dsrv.WaitFor(3*time.Minute, func() bool {
 			for _, m := range dsrv.Messages(channel) {
-				if m.Author.ID == dbot.User.ID && strings.Contains(m.Content, want) {
+				if m.Author.ID == dbot.User.ID && (strings.Contains(m.Content, want) || strings.Contains(m.Content, "❌")) {
 					got = m.Content
 					return true
 				}
 			}
 			return false
-		}) {
+		}) || !strings.Contains(got, want) {
 			var all []string
 			for _, m := range dsrv.Messages(channel) {
 				all = append(all, m.Author.Name+": "+m.Content)
