@@ -31,7 +31,11 @@ type pendingApproval struct {
 	req   PermissionRequest
 	row   Approval
 	timer *ownedTimer // expires it
-	user  string      // the run's requester (userKey), for a session grant
+	user  string      // the run's requester (userKey), for a session grant and for answering questions
+	// Questions (AskUserQuestion), guarded by broker.mu: what was picked
+	// so far, and the answered input an allow sends.
+	sel    selection
+	answer json.RawMessage
 }
 
 func newBroker(f *Fleet) *broker {
@@ -60,17 +64,34 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		}
 	}
 	pol := Policy{Allow: a.spec.Options.AllowedTools, Deny: a.spec.Options.DisallowedTools}
-	switch v, rule := pol.Decide(req.ToolName, req.Input); v {
-	case Denied:
+	ask := interactive(req.ToolName) // a question or a plan: a person answers
+	switch v, rule := pol.Decide(req.ToolName, req.Input); {
+	case v == Denied:
 		decide(Decision{Verdict: Denied, Message: "Denied by policy (" + rule + ")."}, "policy", rule)
 		return
-	case Allowed:
+	case v == Allowed && req.ToolName != ToolAskUserQuestion:
+		// A pre-approved tool runs; so does ExitPlanMode when the
+		// operator pre-approved leaving plan mode. A question always goes
+		// to a person: an allow without answers answers nothing.
 		decide(Decision{Verdict: Allowed, Input: req.Input}, "policy", rule)
 		return
 	}
+	if req.ToolName == ToolExitPlanMode && planText(req.Input) == "" {
+		// The CLI sends the plan only when the agent wrote a plan file;
+		// otherwise the plan is in the model's tool_use. The card shows
+		// it, and an approval sends exactly that input back.
+		rs.mu.Lock()
+		plan := rs.plans[req.ToolUseID]
+		rs.mu.Unlock()
+		if plan != "" {
+			if in, err := json.Marshal(map[string]string{"plan": plan}); err == nil {
+				req.Input = in
+			}
+		}
+	}
 	hash := InputHash(req.Input)
 	user := rs.userKey()
-	if sid := rs.job.SessionID; sid != "" {
+	if sid := rs.job.SessionID; sid != "" && !ask {
 		if granted, ok := a.grants.lookup(sid, grant{user: user, tool: req.ToolName, hash: hash}, f.now()); ok {
 			decide(Decision{Verdict: Allowed, Input: req.Input}, "session grant", "allowed for this session by approval "+granted)
 			f.audit(ctx, AuditEntry{Time: f.now(), Agent: a.spec.Name, Actor: "herdbot",
@@ -81,7 +102,7 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 	}
 
 	// A person decides: where?
-	target, reason := b.cardTarget(rs)
+	target, reason := b.cardTarget(rs, req.ToolName == ToolAskUserQuestion)
 	f.mu.Lock()
 	if f.closing {
 		reason = "herdbot is shutting down"
@@ -152,6 +173,14 @@ func (b *broker) request(ctx context.Context, rs *runState, req PermissionReques
 		Detail: fmt.Sprintf(`{"job":%q,"tool":%q,"input_sha256":%q,"requested_by":%q}`, rs.job.ID, req.ToolName, row.InputHash, user)})
 	if out, ok := f.outbox(a.spec.Name, target); ok {
 		msg := card(row, cardOpts{buttons: true, attach: true, session: rs.job.SessionID != "", limit: bot.LimitOf(out)})
+		if row.Tool == ToolExitPlanMode {
+			// A plan too long for its card goes just before it.
+			for _, part := range planParts(row, bot.LimitOf(out)) {
+				if _, err := out.Send(ctx, target, bot.Message{Text: part}); err != nil {
+					f.log.Warn("post plan", "approval", row.ID, "err", err)
+				}
+			}
+		}
 		ref, err := out.Send(ctx, target, msg)
 		if err != nil {
 			f.log.Warn("post approval card", "approval", row.ID, "err", err)
@@ -191,12 +220,18 @@ var consoleTarget = bot.Target{Platform: bot.Console, Channel: "local"}
 // any run of an agent with web approvers (they decide on the dashboard)
 // when its chat cannot take the card. reason says
 // why no approver can decide, or is "".
-func (b *broker) cardTarget(rs *runState) (target bot.Target, reason string) {
+func (b *broker) cardTarget(rs *runState, question bool) (target bot.Target, reason string) {
 	name := rs.a.spec.Name
 	t := rs.p.target
 	switch {
 	case t == (bot.Target{}):
 		reason = "this run has no chat target"
+	case question && rs.p.trigger == TriggerChat && rs.p.user.ID != "":
+		// The person who asked answers the agent's questions, approvers
+		// or not.
+		if _, ok := b.f.outbox(name, t); !ok {
+			reason = "agent " + name + " is not connected to " + t.Platform
+		}
 	case len(rs.a.spec.Approvers[t.Platform]) == 0:
 		reason = "agent " + name + " has no " + t.Platform + " approvers"
 	default:
@@ -275,6 +310,9 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 	if platform == "" {
 		platform, _, _ = strings.Cut(row.Conversation, ":")
 	}
+	if row.Tool == ToolAskUserQuestion {
+		return f.answerClick(ctx, act, row, platform, refuse)
+	}
 	if !f.IsApprover(row.Agent, platform, act.User) {
 		return refuse(row.Agent, "approval.refused_not_approver", row.ID, "not an approver",
 			"You are not an approver for "+row.Agent+"; nothing was decided.")
@@ -289,16 +327,7 @@ func (f *Fleet) HandleAction(ctx context.Context, act bot.Action) bot.ActionResu
 		who = act.User.ID
 	}
 	res, err := f.approvals.decide(ctx, row, status, actor, who, "")
-	o := cardOpts{limit: f.limitFor(row.Agent, act.Ref.Target)}
-	if errors.Is(err, ErrNotPending) {
-		c := card(res, o)
-		return bot.ActionResult{Card: &c, Notice: "This request was already " + describe(res) + "; your click changed nothing."}
-	}
-	if err != nil {
-		return bot.ActionResult{Notice: "Could not record the decision: " + err.Error()}
-	}
-	c := card(res, o)
-	return bot.ActionResult{Card: &c}
+	return clickResult(res, err, cardOpts{limit: f.limitFor(row.Agent, act.Ref.Target)})
 }
 
 // clickDetail is the audit detail of a click.
@@ -370,6 +399,9 @@ func (f *Fleet) Decide(ctx context.Context, approvalID, choice, actor, reason st
 	status, ok := ParseChoice(choice)
 	if !ok {
 		return row, fmt.Errorf("unknown choice %q: want once, session or deny", choice)
+	}
+	if row.Tool == ToolAskUserQuestion && status.Allows() {
+		return row, errors.New("this is a question for the person in chat: answer it with its buttons there (deny skips it)")
 	}
 	res, err := f.approvals.decide(ctx, row, status, actor, actor, reason)
 	if err == nil || errors.Is(err, ErrNotPending) {
@@ -459,8 +491,16 @@ func (b *broker) settleAs(ctx context.Context, id string, status Verdict, actor,
 		delete(p.rs.pending, p.req.RequestID)
 		p.rs.mu.Unlock()
 		d := Decision{Verdict: Denied, Message: denyMessage(status, who, reason)}
+		if msg, ok := interactiveDeny(p.req.ToolName, status, who); ok {
+			d.Message = msg
+		}
 		if allow { // shows(*shown, p.req.Input) held above
 			d = Decision{Verdict: Allowed, Input: p.req.Input}
+			b.mu.Lock()
+			if p.answer != nil {
+				d.Input = p.answer // the question's input with the person's answers
+			}
+			b.mu.Unlock()
 			if status == AllowedSession {
 				b.grant(p, row)
 			}

@@ -38,8 +38,14 @@ type cardOpts struct {
 	note    string // an extra line
 }
 
-// card renders an approval.
+// card renders an approval (questions and plans have cards of their own).
 func card(a Approval, o cardOpts) bot.Message {
+	switch a.Tool {
+	case ToolAskUserQuestion:
+		return questionCard(a, o, nil)
+	case ToolExitPlanMode:
+		return planCard(a, o)
+	}
 	limit := o.limit
 	if limit <= 0 {
 		limit = 4000

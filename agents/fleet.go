@@ -67,6 +67,9 @@ type AgentSpec struct {
 	// Models are the models an approver may switch a conversation to with
 	// /model (commands.go); empty: none.
 	Models []string
+	// Files limit the files people send with chat messages (defaults:
+	// DefaultMaxFile, DefaultMaxMessage, DefaultMaxCount, DefaultFileTypes).
+	Files FileLimits
 }
 
 func (s *AgentSpec) defaults() {
@@ -103,6 +106,7 @@ func (s *AgentSpec) defaults() {
 	if s.ApprovalTimeout <= 0 {
 		s.ApprovalTimeout = 10 * time.Minute
 	}
+	s.Files.defaults()
 }
 
 // Chat gives the fleet an agent's outbox on a platform.

@@ -193,7 +193,7 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 		f.log.Warn("message for unknown agent", "agent", in.Agent)
 		return
 	}
-	if strings.TrimSpace(in.Text) == "" {
+	if strings.TrimSpace(in.Text) == "" && len(in.Attachments) == 0 {
 		return
 	}
 	s := a.spec
@@ -212,6 +212,15 @@ func (f *Fleet) HandleMessage(ctx context.Context, in bot.Inbound) {
 			"This message was not queued; send it again in a moment.", s.Name, s.UserRate))
 		f.mu.Unlock()
 		f.log.Debug("chat message over the user's rate", "agent", s.Name, "user", user)
+		return
+	}
+	if err := checkDeclared(s.Files, in.Attachments); err != nil {
+		// Over the file limits by what the platform declared: refused
+		// before anything is downloaded (the bucket above bounds these).
+		// The audit row is written before the person is told.
+		f.mu.Unlock()
+		f.audit(ctx, AuditEntry{Time: now, Agent: s.Name, Actor: user, Action: "files.refused", Subject: key, Detail: err.Error()})
+		f.post(s.Name, in.Target, err.Error())
 		return
 	}
 	c := f.conv(key, s.Name)
@@ -383,6 +392,13 @@ func (f *Fleet) runQueued(a *agentState, c *convState, q *queued) {
 	defer f.wg.Done()
 	defer f.convDone(a, c)
 	p := runParams{prompt: q.in.Text, trigger: TriggerChat, target: q.in.Target, convKey: c.key, user: q.in.User, slotHeld: true}
+	if len(q.in.Attachments) > 0 {
+		var ok bool
+		if p, ok = f.takeFiles(context.Background(), a, q.in, p); !ok {
+			f.releaseSlot(a)
+			return
+		}
+	}
 	if _, err := f.executeConv(context.Background(), a, c, p); err != nil {
 		f.log.Debug("chat run ended", "agent", a.spec.Name, "conversation", c.key, "err", err)
 	}

@@ -17,6 +17,7 @@ import (
 // runParams describe one run, from chat or from a RunRequest.
 type runParams struct {
 	prompt   string
+	images   []Image // sent with the prompt (files people attached)
 	trigger  string
 	schedule string
 	target   bot.Target // where cards (and, unless silent, output) go
@@ -61,6 +62,7 @@ type runState struct {
 	interim     string            // assistant text not yet shown (shown before the next tool row)
 	files       []bot.File        // long tool outputs, attached to the answer
 	names       map[string]string // tool_use id -> tool name
+	plans       map[string]string // ExitPlanMode tool_use id -> the plan the model wrote
 	pending     map[string]string // CLI request id -> approval id
 
 	interrupting atomic.Bool // a steer interrupt is on its way
@@ -247,7 +249,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 	rs.mu.Lock()
 	rs.conn = conn
 	rs.mu.Unlock()
-	if err := conn.Send(ctx, p.prompt); err != nil {
+	if err := sendPrompt(ctx, conn, p); err != nil {
 		f.release(rs, conn, false)
 		if !warm || ctx.Err() != nil {
 			return "", nil, fmt.Errorf("send prompt: %w", err)
@@ -261,7 +263,7 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		rs.mu.Lock()
 		rs.conn = conn
 		rs.mu.Unlock()
-		if err := conn.Send(ctx, p.prompt); err != nil {
+		if err := sendPrompt(ctx, conn, p); err != nil {
 			f.release(rs, conn, false)
 			return "", nil, fmt.Errorf("send prompt: %w", err)
 		}
@@ -282,6 +284,19 @@ func (f *Fleet) turn(ctx context.Context, rs *runState, retry bool) (string, *Re
 		return f.turn(ctx, rs, false)
 	}
 	return text, res, err
+}
+
+// sendPrompt writes the run's user turn: its text, and its images when
+// there are any.
+func sendPrompt(ctx context.Context, conn Conn, p runParams) error {
+	if len(p.images) == 0 {
+		return conn.Send(ctx, p.prompt)
+	}
+	is, ok := conn.(ImageSender)
+	if !ok {
+		return errors.New("this agent's runtime cannot take images")
+	}
+	return is.SendImages(ctx, p.prompt, p.images)
 }
 
 // readTurn consumes events until a result (healthy: the process can take
@@ -361,6 +376,12 @@ func (f *Fleet) onEvent(ctx context.Context, rs *runState, ev Event) {
 				rs.names = map[string]string{}
 			}
 			rs.names[ev.Tool.ID] = ev.Tool.Name
+			if ev.Tool.Name == ToolExitPlanMode {
+				if rs.plans == nil {
+					rs.plans = map[string]string{}
+				}
+				rs.plans[ev.Tool.ID] = planText(ev.Tool.Input)
+			}
 			said := rs.interim
 			rs.interim = ""
 			rs.mu.Unlock()

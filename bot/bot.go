@@ -123,6 +123,9 @@ type Inbound struct {
 	User      User
 	Text      string // mention stripped
 	MessageID string // platform message id, for reactions
+	// Attachments are the files sent with the message (the agent gets
+	// them: images in the prompt, other files in its inbox).
+	Attachments []Attachment
 }
 
 // Command is a slash command for an agent.

@@ -236,6 +236,7 @@ func (r *agentRes) resolve(s *agentSpec) *Agent {
 	ag.Models = r.models(s.Models)
 	ag.Approvers = r.approvers(s.Approvers)
 	ag.Network = r.network()
+	ag.Files = r.files(&s.Files)
 	ag.Docker = r.docker(&s.Docker)
 	ag.Chat = r.chat(&s.Chat)
 	ag.Schedules = r.schedules(s.Schedules)

@@ -88,8 +88,17 @@ type agentSpec struct {
 	Network          networkSpec             `yaml:"network" doc:"Egress allowlist. An agent file may only narrow what the fleet file allows."`
 	Docker           dockerSpec              `yaml:"docker" doc:"Container settings. An agent file may set only the safe subset; the rest is fleet-only."`
 	Schedules        map[string]scheduleSpec `yaml:"schedules" doc:"Schedules by name, in file order."`
+	Files            filesSpec               `yaml:"files" doc:"Files people send with chat messages: images go to the agent in the prompt, other files into inbox/<job>/ in its workspace. An agent file may only narrow what the fleet file allows."`
 	Chat             chatSpec                `yaml:"chat" doc:"Chat connections; each agent has its own bot identity."`
 	Runtime          string                  `yaml:"runtime" doc:"herdctl's runner: cli (the only one herdbot has). sdk is accepted with a warning." default:"cli"`
+}
+
+type filesSpec struct {
+	Enabled        *bool    `yaml:"enabled" doc:"Take files sent with chat messages (a message with files is refused when false)." default:"true"`
+	MaxFileSize    string   `yaml:"max_file_size" doc:"Largest file, e.g. 512k, 10m." default:"10m"`
+	MaxMessageSize string   `yaml:"max_message_size" doc:"Largest total of one message's files." default:"25m"`
+	MaxCount       *int     `yaml:"max_count" doc:"Most files in one message." default:"10"`
+	Types          []string `yaml:"types" doc:"File types taken, sniffed from the bytes (the declared type is not trusted): media types, major/* or *." default:"image/png, image/jpeg, image/gif, image/webp, text/*, application/pdf, application/zip, application/x-gzip"`
 }
 
 type mcpSpec struct {

@@ -112,6 +112,7 @@ type Agent struct {
 	Network         Network
 	Docker          Docker
 	Schedules       []Schedule // in file order
+	Files           Files      // files sent with chat messages
 	Chat            Chat
 	// Env holds the agent's own .env values (secrets: never print them).
 	Env map[string]string

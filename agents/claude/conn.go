@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -55,7 +56,10 @@ type Conn struct {
 	closeErr  error
 }
 
-var _ agents.Conn = (*Conn)(nil)
+var (
+	_ agents.Conn        = (*Conn)(nil)
+	_ agents.ImageSender = (*Conn)(nil)
+)
 
 func attach(r *Runtime, p sandbox.Process) *Conn {
 	c := &Conn{
@@ -189,6 +193,22 @@ func (c *Conn) writeJSON(v any) error {
 
 // Send writes one user turn.
 func (c *Conn) Send(ctx context.Context, text string) error {
+	return c.sendUser(ctx, text)
+}
+
+// SendImages writes one user turn whose content is text followed by the
+// images as base64 image blocks (agents.ImageSender).
+func (c *Conn) SendImages(ctx context.Context, text string, images []agents.Image) error {
+	blocks := []map[string]any{{"type": "text", "text": text}}
+	for _, im := range images {
+		blocks = append(blocks, map[string]any{"type": "image", "source": map[string]any{
+			"type": "base64", "media_type": im.MediaType, "data": base64.StdEncoding.EncodeToString(im.Data),
+		}})
+	}
+	return c.sendUser(ctx, blocks)
+}
+
+func (c *Conn) sendUser(ctx context.Context, content any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
@@ -198,7 +218,7 @@ func (c *Conn) Send(ctx context.Context, text string) error {
 	err := c.writeJSON(map[string]any{
 		"type":               "user",
 		"session_id":         "",
-		"message":            map[string]any{"role": "user", "content": text},
+		"message":            map[string]any{"role": "user", "content": content},
 		"parent_tool_use_id": nil,
 	})
 	if err != nil {

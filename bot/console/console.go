@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ type Hub struct {
 	cardIDs  []string          // approval ids in cards, oldest first
 	lines    broadcast.Hub[Line]
 }
+
+// answerChoice matches the choices of a question card (an option, or
+// send): the handler checks them against the question.
+var answerChoice = regexp.MustCompile(`^(a[0-9]{1,2}\.[0-9]{1,2}|send)$`)
 
 // maxCards bounds the approval cards the console remembers for /approve.
 const maxCards = 1024
@@ -277,7 +282,7 @@ func (h *Hub) InputAs(ctx context.Context, agent, line string, user bot.User) {
 				h.emit(agent, "Usage: /approve ID once|session|deny (the card shows the line to type).")
 				return
 			}
-			if !slices.Contains(bot.Choices, f[1]) {
+			if !slices.Contains(bot.Choices, f[1]) && !answerChoice.MatchString(f[1]) {
 				h.emit(agent, fmt.Sprintf("%q is not a choice: type /approve %s once, /approve %s session or /approve %s deny.", f[1], f[0], f[0], f[0]))
 				return
 			}

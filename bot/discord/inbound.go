@@ -71,11 +71,12 @@ func (a *Adapter) onMessage(ctx context.Context, h bot.Handler, m *discordgo.Mes
 		botRoles = a.botRoles(ctx, m.GuildID)
 	}
 	h.HandleMessage(ctx, bot.Inbound{
-		Agent:     a.cfg.Agent,
-		Target:    target,
-		User:      user(m.Author, m.Member),
-		Text:      stripMentions(m.Content, me, botRoles),
-		MessageID: m.ID,
+		Agent:       a.cfg.Agent,
+		Target:      target,
+		User:        user(m.Author, m.Member),
+		Text:        stripMentions(m.Content, me, botRoles),
+		MessageID:   m.ID,
+		Attachments: a.attachments(m.Attachments),
 	})
 }
 

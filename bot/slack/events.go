@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
@@ -82,6 +83,7 @@ type inMsg struct {
 	user, text, ts, thread  string
 	botID, subType, eventID string
 	appMention              bool
+	files                   []slack.File // shared with the message
 }
 
 func (d *dispatch) eventsAPI(ctx context.Context, req *socketmode.Request, ev slackevents.EventsAPIEvent) {
@@ -97,13 +99,16 @@ func (d *dispatch) eventsAPI(ctx context.Context, req *socketmode.Request, ev sl
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppMentionEvent:
 		m = inMsg{channel: e.Channel, user: e.User, text: e.Text, ts: e.TimeStamp, thread: e.ThreadTimeStamp,
-			botID: e.BotID, eventID: m.eventID, appMention: true}
+			botID: e.BotID, eventID: m.eventID, appMention: true, files: e.Files}
 		if strings.HasPrefix(e.Channel, "D") {
 			m.channelType = "im"
 		}
 	case *slackevents.MessageEvent:
 		m = inMsg{channel: e.Channel, channelType: e.ChannelType, user: e.User, text: e.Text, ts: e.TimeStamp,
 			thread: e.ThreadTimeStamp, botID: e.BotID, subType: e.SubType, eventID: m.eventID}
+		if e.Message != nil {
+			m.files = e.Message.Files
+		}
 	default:
 		a.log.Debug("slack event type ignored", "type", ev.InnerEvent.Type)
 		return
@@ -182,7 +187,7 @@ func (a *Adapter) route(m inMsg) (bot.Inbound, verdict) {
 		return bot.Inbound{}, verdictIgnore
 	}
 	text := strings.TrimSpace(unescape(strings.ReplaceAll(m.text, mention, "")))
-	if text == "" {
+	if text == "" && len(m.files) == 0 {
 		return bot.Inbound{}, verdictIgnore
 	}
 	if to.Thread != "" {
@@ -195,5 +200,6 @@ func (a *Adapter) route(m inMsg) (bot.Inbound, verdict) {
 		a.lastIn[to.Key()] = msgRef{m.channel, m.ts}
 	}
 	a.mu.Unlock()
-	return bot.Inbound{Agent: a.cfg.Agent, Target: to, User: bot.User{ID: m.user}, Text: text, MessageID: m.ts}, verdictHandle
+	return bot.Inbound{Agent: a.cfg.Agent, Target: to, User: bot.User{ID: m.user}, Text: text, MessageID: m.ts,
+		Attachments: a.attachments(m.files)}, verdictHandle
 }

@@ -26,6 +26,7 @@ import (
 var BotScopes = []string{
 	"app_mentions:read", "chat:write", "im:history",
 	"channels:history", "groups:history", "commands", "reactions:write", "files:write",
+	"files:read", // to download the files people share with a message (url_private)
 }
 
 // BotEvents are the events the manifest subscribes to.

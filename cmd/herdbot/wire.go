@@ -104,6 +104,8 @@ func agentSpec(f *config.Fleet, a *config.Agent, m model, native bool) agents.Ag
 		DiskLimit: a.Docker.DiskLimit,
 		Budget:    agents.Budget(a.Budget),
 		Models:    a.Models,
+		Files: agents.FileLimits{Disabled: !a.Files.Enabled, MaxFile: a.Files.MaxFileSize,
+			MaxMessage: a.Files.MaxMessageSize, MaxCount: a.Files.MaxCount, Types: a.Files.Types},
 	}
 }
 

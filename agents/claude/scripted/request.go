@@ -44,6 +44,9 @@ type Block struct {
 	ToolUseID string // tool_result
 	Content   string // tool_result, text parts joined by "\n"
 	IsError   bool   // tool_result
+
+	MediaType string // image: source.media_type
+	Data      string // image: source.data (base64) for a base64 source
 }
 
 // IsMessages reports whether r is a Messages API call (not count_tokens or
@@ -57,6 +60,17 @@ func (r *Request) LastUser() Message {
 	for i := len(r.Messages) - 1; i >= 0; i-- {
 		if r.Messages[i].Role == "user" {
 			return r.Messages[i]
+		}
+	}
+	return Message{}
+}
+
+// LastUserWithPrompt returns the last user message holding typed text
+// (not only tool results): the prompt of the turn in progress.
+func (r *Request) LastUserWithPrompt() Message {
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if m := r.Messages[i]; m.Role == "user" && m.Prompt() != "" {
+			return m
 		}
 	}
 	return Message{}
@@ -82,6 +96,17 @@ func (r *Request) Prompts() []string {
 		}
 		if p := m.Prompt(); p != "" {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Images returns the message's image blocks.
+func (m Message) Images() []Block {
+	var out []Block
+	for _, b := range m.Content {
+		if b.Type == "image" {
+			out = append(out, b)
 		}
 	}
 	return out
@@ -178,6 +203,11 @@ type wireBlock struct {
 	ToolUseID string          `json:"tool_use_id"`
 	Content   json.RawMessage `json:"content"`
 	IsError   bool            `json:"is_error"`
+	Source    struct {
+		Type      string `json:"type"`
+		MediaType string `json:"media_type"`
+		Data      string `json:"data"`
+	} `json:"source"`
 }
 
 // decodeMessages fills r's Messages API fields from its body. A body that
@@ -216,6 +246,9 @@ func decodeBlocks(raw json.RawMessage) []Block {
 		}
 		if w.Type == "tool_result" {
 			b.Content = flattenText(w.Content)
+		}
+		if w.Type == "image" {
+			b.MediaType, b.Data = w.Source.MediaType, w.Source.Data
 		}
 		out = append(out, b)
 	}

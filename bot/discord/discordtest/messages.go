@@ -42,9 +42,10 @@ type Button struct {
 
 // Attachment is an uploaded file.
 type Attachment struct {
-	ID       string
-	Filename string
-	Data     []byte
+	ID          string
+	Filename    string
+	ContentType string
+	Data        []byte
 }
 
 // Buttons returns all buttons of the message, row after row.
@@ -107,7 +108,7 @@ func (s *Server) wireMessage(m *Message) map[string]any {
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content,
 		"author": m.Author.wire(), "timestamp": m.Time.UTC().Format(time.RFC3339Nano),
-		"components": wireRows(m.Rows), "attachments": wireAttachments(s.ts.URL, m.Attachments), "embeds": []any{},
+		"components": wireRows(m.Rows), "attachments": s.wireAttachments(m.ChannelID, m.Attachments), "embeds": []any{},
 		"type": 0, "tts": false, "mention_everyone": slices.Contains(m.Pings, "@everyone") || slices.Contains(m.Pings, "@here"),
 		"pinned": false,
 	}
@@ -158,11 +159,16 @@ func wireRows(rows []Row) []map[string]any {
 	return out
 }
 
-func wireAttachments(base string, as []Attachment) []map[string]any {
+// wireAttachments is as's attachments[]. Callers hold s.mu.
+func (s *Server) wireAttachments(channelID string, as []Attachment) []map[string]any {
 	out := []map[string]any{}
 	for _, a := range as {
-		out = append(out, map[string]any{"id": a.ID, "filename": a.Filename, "size": len(a.Data),
-			"url": base + "/attachments/" + a.ID + "/" + a.Filename})
+		u := s.attachmentURL(channelID, a)
+		w := map[string]any{"id": a.ID, "filename": a.Filename, "size": len(a.Data), "url": u, "proxy_url": u}
+		if a.ContentType != "" {
+			w["content_type"] = a.ContentType
+		}
+		out = append(out, w)
 	}
 	return out
 }

@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+api+"/webhooks/{app}/{token}", s.open(s.followup))
 	mux.HandleFunc("PATCH "+api+"/webhooks/{app}/{token}/messages/{id}", s.open(s.webhookEdit))
 	mux.HandleFunc("DELETE "+api+"/webhooks/{app}/{token}/messages/{id}", s.open(s.webhookDelete))
+	mux.HandleFunc("GET /attachments/{ch}/{id}/{name}", s.serveAttachment)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, nil, http.StatusNotFound, nil)
 		apiError(w, http.StatusNotFound, 0, "404: Not Found")

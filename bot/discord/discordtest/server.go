@@ -82,6 +82,7 @@ type Server struct {
 	failures     []*failure
 	holds        []*hold
 	risks        []MentionRisk
+	fetches      []Fetch
 	closed       bool
 
 	wg sync.WaitGroup // gateway connection handlers

@@ -13,7 +13,8 @@ type Post struct {
 	Channel  string
 	User     string
 	Text     string
-	ThreadTS string // reply in this thread
+	ThreadTS string   // reply in this thread
+	Files    []Upload // shared with the message (subtype file_share)
 }
 
 // Sent tells what a person's message produced.
@@ -81,14 +82,20 @@ func (s *Server) Post(to App, p Post) Sent {
 		return Sent{}
 	}
 	m := &Message{Channel: p.Channel, TS: s.tsLocked(), ThreadTS: p.ThreadTS, User: p.User, Text: p.Text}
+	m.Files = s.shareLocked(p.Channel, p.User, p.Files)
 	s.messages = append(s.messages, m)
 	targets := s.audienceLocked(m.Channel, a)
 	msg := *m
 	s.mu.Unlock()
 
 	sent := Sent{TS: msg.TS, Messages: map[string]string{}}
+	files := s.fileObjects(msg.Files)
 	for _, t := range targets {
-		id := s.enqueue(t, "events_api", s.callback(t, messageEvent(msg, "")))
+		ev := messageEvent(msg, "")
+		if len(files) > 0 {
+			ev["subtype"], ev["files"], ev["upload"], ev["display_as_bot"] = "file_share", files, false, false
+		}
+		id := s.enqueue(t, "events_api", s.callback(t, ev))
 		sent.Messages[t.Name] = id
 	}
 	sent.Envelope = sent.Messages[a.Name]
@@ -107,12 +114,28 @@ func (s *Server) audienceLocked(channel string, owner *app) []*app {
 // app gets an app_mention event, and every app the message event.
 func (s *Server) Mention(app App, channel, user, text, threadTS string) Sent {
 	s.tb.Helper()
+	return s.MentionWithFiles(app, channel, user, text, threadTS)
+}
+
+// MentionWithFiles is Mention with files shared with the message: the
+// app_mention and the message event both list them, as Slack's do.
+func (s *Server) MentionWithFiles(app App, channel, user, text, threadTS string, files ...Upload) Sent {
+	s.tb.Helper()
 	full := "<@" + app.BotUserID + "> " + text
-	sent := s.Post(app, Post{Channel: channel, User: user, Text: full, ThreadTS: threadTS})
+	sent := s.Post(app, Post{Channel: channel, User: user, Text: full, ThreadTS: threadTS, Files: files})
 	s.mu.Lock()
 	a := s.appByName(app.Name)
+	var ids []string
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == sent.TS {
+			ids = m.Files
+		}
+	}
 	s.mu.Unlock()
 	ev := map[string]any{"type": "app_mention", "channel": channel, "user": user, "text": full, "ts": sent.TS, "event_ts": sent.TS}
+	if fs := s.fileObjects(ids); len(fs) > 0 {
+		ev["files"] = fs
+	}
 	if threadTS != "" {
 		ev["thread_ts"] = threadTS
 	}

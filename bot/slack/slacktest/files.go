@@ -22,6 +22,8 @@ type File struct {
 	Channel  string // set once shared
 	ThreadTS string
 	App      string
+	Mimetype string // files people share
+	User     string // who shared it (people's files)
 }
 
 // Files returns the files shared in channel.

@@ -81,6 +81,7 @@ type Server struct {
 	slashes   []slashRecord
 	files     map[string]*File
 	fileOrder []string
+	downloads []Download
 	reacts    []Reaction
 	fail      map[string][]failure // method → queued injected failures
 	limits    map[string]*rate.Limiter
@@ -119,6 +120,8 @@ func New(tb testing.TB, o Options) *Server {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/ws/{app}", s.serveSocket)
 	mux.HandleFunc("/upload/{file}", s.serveUpload)
+	mux.HandleFunc("GET /files-pri/{file}/", s.serveFile)
+	mux.HandleFunc("GET /signin", s.serveSignin)
 	mux.HandleFunc("/response/{id}", s.serveResponseURL)
 	s.hs = httptest.NewServer(mux)
 	tb.Cleanup(func() {
