@@ -20,13 +20,14 @@ import (
 //   - commands: the slash command.
 //   - reactions:write: reactions.add/remove (the typing reaction).
 //   - files:write: files.getUploadURLExternal, files.completeUploadExternal.
+//   - files:read: downloading the files people share with a message
+//     (their url_private_download).
 //
 // Not im:read or im:write: replies go to the DM channel the event came from,
 // so herdbot never lists or opens conversations (conversations.*).
 var BotScopes = []string{
 	"app_mentions:read", "chat:write", "im:history",
-	"channels:history", "groups:history", "commands", "reactions:write", "files:write",
-	"files:read", // to download the files people share with a message (url_private)
+	"channels:history", "groups:history", "commands", "reactions:write", "files:write", "files:read",
 }
 
 // BotEvents are the events the manifest subscribes to.

@@ -46,7 +46,7 @@ func TestManifestParsesAndNamesCommandAndScopes(t *testing.T) {
 		t.Fatalf("slash commands = %+v", m.Features.SlashCommands)
 	}
 	want := []string{"app_mentions:read", "chat:write", "im:history", "channels:history",
-		"groups:history", "commands", "reactions:write", "files:write"}
+		"groups:history", "commands", "reactions:write", "files:write", "files:read"}
 	for _, s := range want {
 		if !slices.Contains(m.OAuthConfig.Scopes.Bot, s) {
 			t.Errorf("scope %s missing", s)
@@ -94,8 +94,8 @@ func TestManifestScopesMatchCalls(t *testing.T) {
 	need := map[string]string{
 		"PostMessageContext": "chat:write", "UpdateMessageContext": "chat:write", "PostEphemeralContext": "chat:write",
 		"AddReactionContext": "reactions:write", "RemoveReactionContext": "reactions:write",
-		"UploadFileContext": "files:write",
-		"OpenConversation":  "im:write", "GetConversations": "im:read", "GetConversationInfo": "im:read",
+		"UploadFileContext": "files:write", "GetFileContext": "files:read",
+		"OpenConversation": "im:write", "GetConversations": "im:read", "GetConversationInfo": "im:read",
 	}
 	for call, scope := range need {
 		used := strings.Contains(src, "."+call)
