@@ -54,8 +54,10 @@ const seedDir = "/seed"
 // large).
 const seedTimeout = 15 * time.Minute
 
-func (b *Backend) workspaceVolume(agent string) string { return b.prefix() + "-" + agent + "-workspace" }
-func (b *Backend) homeVolume(agent string) string      { return b.prefix() + "-" + agent + "-home" }
+func (b *Backend) workspaceVolume(agent string) string {
+	return b.prefix() + "-" + agent + "-workspace"
+}
+func (b *Backend) homeVolume(agent string) string { return b.prefix() + "-" + agent + "-home" }
 
 // remoteMounts are the mounts of a remote agent container: its volumes in
 // place of the workspace and HOME binds.

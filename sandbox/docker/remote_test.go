@@ -101,8 +101,8 @@ func TestRemoteEngineWorkspaceAndHomeAreVolumes(t *testing.T) {
 		"w:/home/agent/.claude/shell-snapshots/s.sh:evil",
 		"w:/home/agent/mine:kept")
 	want := map[string]string{
-		"r:/workspace/hello.txt":    `ok "hi"`,
-		"r:/workspace/sub/notes.md": `ok "notes"`,
+		"r:/workspace/hello.txt":             `ok "hi"`,
+		"r:/workspace/sub/notes.md":          `ok "notes"`,
 		"w:/workspace/made.txt:by the agent": "ok",
 		"w:/home/agent/mine:kept":            "ok",
 	}
