@@ -36,7 +36,13 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error {
 	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
-		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
+		checks = append(checks, ops.Check{Name: "engine", Info: svc.docker.Version})
+	}
+	for _, name := range engineNames(svc.cfg) {
+		if b := svc.engines[name]; b != nil {
+			// A remote engine down stops only its own agents.
+			checks = append(checks, ops.Check{Name: "engine:" + name, Info: b.Version, Partial: true})
+		}
 	}
 	var dash *web.Server
 	var handler http.Handler // nil: no dashboard (web.enabled: false)

@@ -161,7 +161,8 @@ var (
 )
 
 // New connects to the Docker engine and returns a ready Backend. It does not
-// remove orphans; call Cleanup once at startup for that.
+// remove orphans; call Cleanup once at startup for that. A remote engine
+// (Config.Remote) that does not answer yet is not an error.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -216,6 +217,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		return nil, err
 	}
 	if err := b.Ping(ctx); err != nil {
+		if cfg.Remote {
+			// Another machine's engine may come later; until then its
+			// agents' starts fail as engine lost.
+			b.log.Warn("engine not reachable", "host", cfg.Host, "err", err)
+			return b, nil
+		}
 		b.removeRunDir()
 		cli.Close()
 		return nil, err
