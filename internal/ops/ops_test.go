@@ -136,7 +136,9 @@ func TestHealthz(t *testing.T) {
 // makes it 503. An Info check's text is the result's detail.
 func TestHealthzPartial(t *testing.T) {
 	version := func(context.Context) (string, error) { return "20.10.24", nil }
-	down := func(context.Context) (string, error) { return "", errors.New("engine box2 at tcp://box2:2376: connection refused") }
+	down := func(context.Context) (string, error) {
+		return "", errors.New("engine box2 at tcp://box2:2376: connection refused")
+	}
 	s := start(t, ops.Config{Checks: []ops.Check{
 		{Name: "store", Func: func(context.Context) error { return nil }},
 		{Name: "engine", Info: version},
