@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -344,6 +345,7 @@ var reloadNeedsRestart = []struct {
 	{"web", func(o, n *config.Fleet) bool { return o.Web == n.Web && o.Env[web.TokenEnv] == n.Env[web.TokenEnv] }}, // and HERDBOT_WEB_TOKEN
 	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }},                                     // its credentials too
 	{"fleet.name", func(o, n *config.Fleet) bool { return o.Name == n.Name }},
+	{"engines", func(o, n *config.Fleet) bool { return maps.Equal(o.Engines, n.Engines) }}, // one backend each, made at start
 }
 
 // sameFleetLevel names a fleet-level setting that reload cannot change
