@@ -293,7 +293,11 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 		images[a.Docker.Image] = append(images[a.Docker.Image], a.Name)
 	}
 	if len(dockerAgents) == 0 {
-		d.report(statusSkip, "docker engine: no agent has docker.enabled")
+		if len(d.cfg.Engines) > 0 {
+			d.report(statusSkip, "docker engine: no agent runs on the local engine")
+		} else {
+			d.report(statusSkip, "docker engine: no agent has docker.enabled")
+		}
 		return nil
 	}
 	eng, err := newEngineClient(os.Getenv)
