@@ -30,15 +30,7 @@ func engineNames(cfg *config.Fleet) []string {
 // agents' runs fail as "engine lost" until it does.
 func newEngine(ctx context.Context, cfg *config.Fleet, e config.Engine, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
 	dc := docker.Config{Fleet: cfg.Name, Installation: installation, Engine: e.Name, Host: e.Host, Remote: true,
-		OnEgress: func(r egress.Record) {
-			met.Egress(e.Name, r.Agent, r.Allowed)
-			action, subject, detail := r.Audit()
-			if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
-				Action: action, Subject: subject, Detail: detail}); err != nil {
-				log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
-				met.RecordLost("audit")
-			}
-		}}
+		OnEgress: svc.onEgress(e.Name, log, met)}
 	if e.CA != "" || e.Cert != "" || e.Key != "" {
 		dc.TLS = &docker.TLSFiles{CA: e.CA, Cert: e.Cert, Key: e.Key}
 	}
@@ -56,6 +48,20 @@ func newEngine(ctx context.Context, cfg *config.Fleet, e config.Engine, installa
 		log.Warn("remove orphans of a previous run", "engine", e.Name, "err", err)
 	}
 	return b, nil
+}
+
+// onEgress records an egress sidecar's connection of an agent on engine:
+// the metric, and an audit row.
+func (svc *service) onEgress(engine string, log *slog.Logger, met *metrics.Metrics) func(egress.Record) {
+	return func(r egress.Record) {
+		met.Egress(engine, r.Agent, r.Allowed)
+		action, subject, detail := r.Audit()
+		if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
+			Action: action, Subject: subject, Detail: detail}); err != nil {
+			log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
+			met.RecordLost("audit")
+		}
+	}
 }
 
 // engineOf is the backend agent a runs on: its engine's, or the local one.

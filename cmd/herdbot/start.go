@@ -31,7 +31,6 @@ import (
 	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/internal/statedir"
 	"github.com/herdbot/herdbot/sandbox/docker"
-	"github.com/herdbot/herdbot/sandbox/egress"
 	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
@@ -326,15 +325,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 }
 
 func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
-	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: func(r egress.Record) {
-		met.Egress(config.LocalEngine, r.Agent, r.Allowed)
-		action, subject, detail := r.Audit()
-		if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
-			Action: action, Subject: subject, Detail: detail}); err != nil {
-			log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
-			met.RecordLost("audit")
-		}
-	}}, log)
+	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: svc.onEgress(config.LocalEngine, log, met)}, log)
 	if err != nil {
 		return nil, err
 	}
