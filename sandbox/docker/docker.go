@@ -29,6 +29,13 @@
 // short, in its name. Cleanup removes what an earlier herdbot process of
 // the same installation left behind; Close removes everything this Backend
 // created.
+//
+// A Backend talks to one engine. On a remote one (Config.Remote: another
+// machine's engine of the fleet file's engines:, reached with its own TLS
+// client certificate) everything above is made there through its API, and
+// nothing of herdbot's host is bind-mounted: the workspace and HOME are
+// volumes on that engine (remote.go), read back with WorkspaceList and
+// WorkspaceGet (workspace.go).
 package docker
 
 import (
