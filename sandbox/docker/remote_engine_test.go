@@ -33,6 +33,7 @@ import (
 // host is reached only through the agent's explicit private opt-in; and
 // no container of the agent has a bind mount.
 func TestRemoteEngineOverTLS(t *testing.T) {
+	t.Parallel()
 	a := testArtefacts(t)
 	eng := dockertest.Start(t)
 	rec := newRecorder()
