@@ -69,6 +69,7 @@ func (r *agentRes) docker(s *dockerSpec) Docker {
 		User:          s.User,
 		Volumes:       s.Volumes,
 		Runtime:       s.Runtime,
+		Engine:        s.Engine,
 		Env:           s.Env,
 		HostConfig:    s.HostConfig,
 		Privileged:    boolOr(s.Privileged, false),

@@ -106,6 +106,8 @@ func (l *loader) resolveFleet() *Fleet {
 		*v.dst, _ = look(v.name)
 	}
 
+	l.resolveEngines(f)
+
 	if len(s.Agents) == 0 && len(s.Fleets) == 0 {
 		l.warnings = append(l.warnings, Problem{File: l.file, Line: at("agents"), Field: "agents",
 			Message: "the fleet has no agents: herdbot starts and runs nothing; list agents under agents: with a path"})

@@ -76,6 +76,9 @@ type loader struct {
 	home  string            // herdbot's home directory, for ~ ("" if unknown)
 	homes []string          // every home directory herdbot may have, for the workspace rules
 	pins  map[string]string // agent directory -> agent file (Reload)
+	// badEngines are engines: entries with a problem already reported; an
+	// agent placed on one is not reported again as unknown.
+	badEngines map[string]bool
 }
 
 // agentLoad is one entry of a fleet file's agents list while loading.
@@ -231,6 +234,7 @@ func (l *loader) loadFleet() *Fleet {
 		}
 	}
 	l.checkAgents(f)
+	l.checkEngines(f)
 	return f
 }
 
@@ -315,7 +319,7 @@ func (l *loader) loadLevel(file string, parent *fleetLevel, ref map[string]any, 
 			l.ps.add(file, lv.doc.line(fe.Path), fe.Path, "%s", fe.Msg)
 		}
 		// Settings of the whole herdbot process come from the top file.
-		for _, k := range []string{"state_dir", "timezone", "http", "model_api", "docker"} {
+		for _, k := range []string{"state_dir", "timezone", "http", "model_api", "docker", "engines"} {
 			if lv.doc.has(k) {
 				l.warnings = append(l.warnings, Problem{File: file, Line: lv.doc.line(k), Field: k,
 					Message: "ignored in a sub-fleet: only the top fleet file's " + k + " applies"})

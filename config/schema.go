@@ -16,17 +16,18 @@ package config
 
 // fleetSpec is the fleet file, herdbot.yaml (or herdctl.yaml).
 type fleetSpec struct {
-	Version  any           `yaml:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
-	Fleet    fleetMetaSpec `yaml:"fleet" doc:"The fleet's name and description."`
-	StateDir string        `yaml:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
-	Timezone string        `yaml:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
-	HTTP     httpSpec      `yaml:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules, the web dashboard)."`
-	Web      webSpec       `yaml:"web" doc:"The web dashboard, served on http.listen (herdctl's web; its host, port and open_browser are ignored). Its login is in the fleet .env: HERDBOT_WEB_PASSWORD_HASH (a bcrypt hash, from herdbot web hash-password) and/or HERDBOT_WEB_TOKEN; with one, everyone signs in. Without one it serves, on a loopback http.listen, only connections from herdbot's own uid or root; off loopback herdbot refuses to start."`
-	ModelAPI modelAPISpec  `yaml:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
-	Docker   dockerSpec    `yaml:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
-	Defaults agentSpec     `yaml:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
-	Agents   []agentRef    `yaml:"agents" doc:"The agents of the fleet, in order."`
-	Fleets   []fleetRef    `yaml:"fleets" doc:"herdctl's sub-fleets: other fleet files whose agents join this fleet, named <fleet>.<agent>. Their defaults cascade below this file's; only this file's state_dir, http, model_api, timezone and docker apply."`
+	Version  any                   `yaml:"version" doc:"Schema version: a whole number; herdctl writes 1. Optional."`
+	Fleet    fleetMetaSpec         `yaml:"fleet" doc:"The fleet's name and description."`
+	StateDir string                `yaml:"state_dir" doc:"Directory for the SQLite database, control socket, lock and installation id, relative to the fleet file (~ is herdbot's home); one herdbot start owns it at a time." default:".herdbot"`
+	Timezone string                `yaml:"timezone" doc:"IANA time zone for cron schedules and displayed times (e.g. Europe/Berlin)." default:"Local"`
+	HTTP     httpSpec              `yaml:"http" doc:"herdbot's own HTTP server (health, metrics, webhook schedules, the web dashboard)."`
+	Web      webSpec               `yaml:"web" doc:"The web dashboard, served on http.listen (herdctl's web; its host, port and open_browser are ignored). Its login is in the fleet .env: HERDBOT_WEB_PASSWORD_HASH (a bcrypt hash, from herdbot web hash-password) and/or HERDBOT_WEB_TOKEN; with one, everyone signs in. Without one it serves, on a loopback http.listen, only connections from herdbot's own uid or root; off loopback herdbot refuses to start."`
+	ModelAPI modelAPISpec          `yaml:"model_api" doc:"Where the model API is and which fleet .env variables hold its credentials. The egress proxy adds them; containers never see them."`
+	Docker   dockerSpec            `yaml:"docker" doc:"Fleet-wide docker options (herdctl's top-level docker). Lowest precedence: defaults.docker, the agent file and agents[].overrides.docker go over it."`
+	Engines  map[string]engineSpec `yaml:"engines" doc:"Docker engines on other machines, by name, that agents can be placed on with agents[].overrides.docker.engine (the local engine is the default). Only in the top fleet file."`
+	Defaults agentSpec             `yaml:"defaults" doc:"Agent fields applied to every agent; the agent file and its overrides take precedence. Same keys as an agent file, plus the fleet-only ones."`
+	Agents   []agentRef            `yaml:"agents" doc:"The agents of the fleet, in order."`
+	Fleets   []fleetRef            `yaml:"fleets" doc:"herdctl's sub-fleets: other fleet files whose agents join this fleet, named <fleet>.<agent>. Their defaults cascade below this file's; only this file's state_dir, http, model_api, timezone and docker apply."`
 }
 
 type fleetMetaSpec struct {
@@ -42,6 +43,18 @@ type webSpec struct {
 	Enabled            *bool `yaml:"enabled" doc:"Serve the dashboard." default:"true"`
 	SessionExpiryHours int   `yaml:"session_expiry_hours" doc:"How long a dashboard session lasts from its start, in hours (one unused for an hour ends sooner)." default:"12"`
 	ToolResults        *bool `yaml:"tool_results" doc:"Show tool results in the dashboard's transcripts." default:"true"`
+}
+
+// engineSpec is one entry of engines:.
+type engineSpec struct {
+	Host string        `yaml:"host" doc:"The engine's address: tcp://HOST:PORT (needs tls) or unix:///path/to/docker.sock. ssh:// is not supported yet."`
+	TLS  engineTLSSpec `yaml:"tls" doc:"Client certificate for a tcp:// engine (the engine runs with --tlsverify). Paths are relative to the fleet file and may not be inside any agent's directory or workspace."`
+}
+
+type engineTLSSpec struct {
+	CA   string `yaml:"ca" doc:"The CA certificate that signed the engine's server certificate (PEM)."`
+	Cert string `yaml:"cert" doc:"herdbot's client certificate (PEM)."`
+	Key  string `yaml:"key" doc:"Its private key (PEM); only herdbot's user may read or write it."`
 }
 
 type modelAPISpec struct {
@@ -169,6 +182,7 @@ type dockerSpec struct {
 	Privileged          *bool             `yaml:"privileged" scope:"fleet" doc:"Privileged container (dangerous: needs dangerous_host_config)."`
 	CapAdd              []string          `yaml:"cap_add" scope:"fleet" doc:"Capabilities to add back (dangerous: needs dangerous_host_config)."`
 	Runtime             string            `yaml:"runtime" scope:"fleet" doc:"OCI runtime, e.g. runsc."`
+	Engine              string            `yaml:"engine" scope:"fleet" doc:"The Docker engine the agent runs on: a name from the fleet file's engines, or local. Everything of the agent (its networks, egress sidecar, images, container, HOME and workspace as volumes) is on that engine." default:"local"`
 	DangerousHostConfig *bool             `yaml:"dangerous_host_config" scope:"fleet" doc:"Only in agents[].overrides.docker: allow this agent's host_config/network/privileged/cap_add to remove hardening." default:"false"`
 	Ports               any               `yaml:"ports" scope:"fleet" doc:"herdctl's port bindings: accepted with a warning and ignored, because agent containers sit on an internal network and publish nothing."`
 }

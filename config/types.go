@@ -36,10 +36,13 @@ type Fleet struct {
 	// TimezoneSet: timezone is written in the fleet file (Timezone is
 	// then not the default).
 	TimezoneSet bool
-	HTTP        HTTP     // herdbot's own HTTP server
-	Web         Web      // the web dashboard on it
-	Model       Model    // model API and credentials
-	Agents      []*Agent // the fleet file's agents in order, then each sub-fleet's (depth first)
+	HTTP        HTTP  // herdbot's own HTTP server
+	Web         Web   // the web dashboard on it
+	Model       Model // model API and credentials
+	// Engines are the Docker engines other than the local one, by name
+	// (the fleet file's engines:).
+	Engines map[string]Engine
+	Agents  []*Agent // the fleet file's agents in order, then each sub-fleet's (depth first)
 	// SubFleetFiles are the fleet files of herdctl's sub-fleets (fleets:),
 	// absolute.
 	SubFleetFiles []string
@@ -68,6 +71,18 @@ type Web struct {
 	SessionExpiry time.Duration // a sign-in's lifetime; default 12h
 	ToolResults   bool          // show tool results; default true
 }
+
+// Engine is a Docker engine on another machine.
+type Engine struct {
+	Name string
+	Host string // tcp://HOST:PORT or unix:///path
+	// TLS files, absolute; set for tcp:// engines.
+	CA, Cert, Key string
+}
+
+// LocalEngine is the name docker.engine gives the local engine (the
+// default).
+const LocalEngine = "local"
 
 // Model says where the model API is and holds its credentials, which the
 // egress proxy adds to requests. APIKey and OAuthToken are secrets: never
@@ -196,6 +211,7 @@ type Docker struct {
 	User          string            // "uid:gid"; empty: the workspace owner
 	Volumes       []string          // extra binds, host:container[:ro|rw]
 	Runtime       string            // OCI runtime; empty: the engine default
+	Engine        string            // a name in Fleet.Engines; empty: the local engine
 	Env           map[string]string // the only variables the container receives, resolved
 	HostConfig    map[string]any    // passthrough over the hardened host config
 	Privileged    bool              // only with DangerousHostConfig

@@ -96,7 +96,10 @@ func TestReloadRefusesExactlyTheRestartSettings(t *testing.T) {
 		"http.listen": func(f *config.Fleet) { f.HTTP.Listen = "127.0.0.1:9091" },
 		"model_api":   func(f *config.Fleet) { f.Model.APIKey = "rotated" },
 		"fleet.name":  func(f *config.Fleet) { f.Name = "g" },
-		"web":         func(f *config.Fleet) { f.Env = map[string]string{"HERDBOT_WEB_TOKEN": "new"} },
+		"engines": func(f *config.Fleet) {
+			f.Engines = map[string]config.Engine{"box2": {Name: "box2", Host: "unix:///x.sock"}}
+		},
+		"web": func(f *config.Fleet) { f.Env = map[string]string{"HERDBOT_WEB_TOKEN": "new"} },
 		"": func(f *config.Fleet) {
 			f.Agents = []*config.Agent{{Name: "garden", Description: "changed"}, {Name: "homelab"}}
 		},
@@ -107,8 +110,8 @@ func TestReloadRefusesExactlyTheRestartSettings(t *testing.T) {
 			t.Errorf("changing %q: reload names %q", name, got)
 		}
 	}
-	if len(reloadNeedsRestart) != 5 {
-		t.Errorf("reloadNeedsRestart has %d entries; this test and README's Reload section know 5", len(reloadNeedsRestart))
+	if len(reloadNeedsRestart) != 6 {
+		t.Errorf("reloadNeedsRestart has %d entries; this test and README's Reload section know 6", len(reloadNeedsRestart))
 	}
 }
 

@@ -107,6 +107,7 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkChat(a)
 	}
 	eng := d.checkDocker(ctx)
+	d.checkEngines(ctx)
 	d.checkSameNamedFleets(ctx, eng)
 	d.checkCLI(ctx)
 	d.checkClock(ctx, eng)
@@ -295,11 +296,18 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 			d.report(statusWarn, "agent %s: docker.enabled is false, so it runs natively WITHOUT isolation (its tools act on this host as this user)", a.Name)
 			continue
 		}
+		if a.Docker.Engine != "" {
+			continue // checkEngines
+		}
 		dockerAgents = append(dockerAgents, a.Name)
 		images[a.Docker.Image] = append(images[a.Docker.Image], a.Name)
 	}
 	if len(dockerAgents) == 0 {
-		d.report(statusSkip, "docker engine: no agent has docker.enabled")
+		if len(d.cfg.Engines) > 0 {
+			d.report(statusSkip, "docker engine: no agent runs on the local engine")
+		} else {
+			d.report(statusSkip, "docker engine: no agent has docker.enabled")
+		}
 		return nil
 	}
 	eng, err := newEngineClient(os.Getenv)
@@ -315,6 +323,13 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 	d.report(statusOK, "docker engine: reachable at %s (Engine %s, API %s)", eng.host, v.Version, v.APIVersion)
 	d.checkEngineDNS(v.Version)
 	d.checkEngineLSM(ctx, eng)
+	d.checkImages(ctx, eng, images, "")
+	return eng
+}
+
+// checkImages reports whether each image (→ the agents using it) is on
+// the engine; where names the engine in messages ("" for the local one).
+func (d *doctor) checkImages(ctx context.Context, eng *engineClient, images map[string][]string, where string) {
 	refs := make([]string, 0, len(images))
 	for ref := range images {
 		refs = append(refs, ref)
@@ -330,11 +345,77 @@ func (d *doctor) checkDocker(ctx context.Context) *engineClient {
 			d.report(statusOK, "image %s: present (used by %s)", ref, users)
 		case ref == config.DefaultImage:
 			d.report(statusError, "image %s: not found (used by %s); herdbot never pulls images: build it with `make agent-image`", ref, users)
+		case where != "":
+			d.report(statusWarn, "image %s: not found on engine %s (used by %s); herdbot builds it there through the engine's API at start when it finds the Claude Code CLI, else build or load it there", ref, where, users)
 		default:
 			d.report(statusError, "image %s: not found (used by %s); herdbot never pulls images: build or load it on this engine first", ref, users)
 		}
 	}
-	return eng
+}
+
+// checkEngines reports each engine of the fleet file: reachable with its
+// version, and its agents' images; one that does not answer is an error
+// for its agents only.
+func (d *doctor) checkEngines(ctx context.Context) {
+	for _, name := range engineNames(d.cfg) {
+		e := d.cfg.Engines[name]
+		images := map[string][]string{}
+		var users []string
+		for _, a := range d.cfg.Agents {
+			if a.Docker.Enabled && a.Docker.Engine == name {
+				users = append(users, a.Name)
+				images[a.Docker.Image] = append(images[a.Docker.Image], a.Name)
+			}
+		}
+		eng, err := remoteEngineClient(e)
+		if err != nil {
+			d.report(statusError, "engine %s: %v", name, err)
+			continue
+		}
+		v, err := eng.version(ctx)
+		switch {
+		case err != nil && len(users) == 0:
+			d.report(statusWarn, "engine %s: not reachable at %s: %v (no agent is placed on it)", name, e.Host, err)
+			continue
+		case err != nil:
+			d.report(statusError, "engine %s: not reachable at %s: %v (agents %s cannot run until it answers)", name, e.Host, err, strings.Join(users, ", "))
+			continue
+		}
+		d.report(statusOK, "engine %s: reachable at %s (Engine %s, API %s; agents: %s)", name, e.Host, v.Version, v.APIVersion, firstOf(strings.Join(users, ", "), "none"))
+		d.checkEngineDNS(v.Version)
+		d.checkImages(ctx, eng, images, name)
+	}
+}
+
+// remoteEngineClient is the doctor's client for one of the fleet file's
+// engines, with its own certificate.
+func remoteEngineClient(e config.Engine) (*engineClient, error) {
+	if e.CA == "" {
+		return newEngineClient(func(k string) string {
+			if k == "DOCKER_HOST" {
+				return e.Host
+			}
+			return ""
+		})
+	}
+	u, err := url.Parse(e.Host)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(e.Cert, e.Key)
+	if err != nil {
+		return nil, fmt.Errorf("TLS client certificate: %w", err)
+	}
+	ca, err := os.ReadFile(e.CA)
+	if err != nil {
+		return nil, fmt.Errorf("TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("TLS CA: no certificate in %s", e.CA)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return &engineClient{host: e.Host, base: "https://" + u.Host, hc: &http.Client{Transport: tr, Timeout: doctorCallTimeout}}, nil
 }
 
 var versionRe = regexp.MustCompile(`\d+\.\d+\.\d+`)

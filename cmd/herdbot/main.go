@@ -69,6 +69,7 @@ func commands() map[string]command {
 		"chat":      {"talk to an agent from this terminal, through the running service", "chat AGENT", cmdChat},
 		"schedules": {"list schedules with their next fire times and last outcome (also while herdbot is stopped)", "schedules [agent] [--json]", cmdSchedules},
 		"audit":     {"list the audit trail: approvals, control requests, egress… (also while herdbot is stopped)", "audit [agent] [--action PREFIX] [--subject S] [--limit N] [--json]", cmdAudit},
+		"workspace": {"list or fetch the files of an agent whose workspace is on a remote engine", "workspace ls AGENT [PATH] | get AGENT PATH [--json]", cmdWorkspace},
 		"setup":     {"print setup help for an agent's Discord bot or Slack app", "setup discord|slack AGENT", cmdSetup},
 		"docs":      {"print generated docs (configuration reference, herdctl's fields)", "docs config|herdctl", cmdDocs},
 		"migrate":   {"turn a herdctl fleet into herdbot's secure layout (prints the changes; --write applies them)", "migrate [-c herdctl.yaml] [--write]", cmdMigrate},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -36,7 +37,13 @@ func newMetrics() (*prometheus.Registry, *metrics.Metrics) {
 func (svc *service) addOps(reg *prometheus.Registry, met *metrics.Metrics) error {
 	checks := []ops.Check{{Name: "store", Func: svc.store.Health}}
 	if svc.docker != nil {
-		checks = append(checks, ops.Check{Name: "engine", Func: svc.docker.Ping})
+		checks = append(checks, ops.Check{Name: "engine", Info: svc.docker.Version})
+	}
+	for _, name := range engineNames(svc.cfg) {
+		if b := svc.engines[name]; b != nil {
+			// A remote engine down stops only its own agents.
+			checks = append(checks, ops.Check{Name: "engine:" + name, Info: b.Version, Partial: true})
+		}
 	}
 	var dash *web.Server
 	var handler http.Handler // nil: no dashboard (web.enabled: false)
@@ -344,6 +351,7 @@ var reloadNeedsRestart = []struct {
 	}},
 	{"model_api", func(o, n *config.Fleet) bool { return o.Model == n.Model }}, // its credentials too
 	{"fleet.name", func(o, n *config.Fleet) bool { return o.Name == n.Name }},
+	{"engines", func(o, n *config.Fleet) bool { return maps.Equal(o.Engines, n.Engines) }}, // one backend each, made at start
 }
 
 // sameFleetLevel names a fleet-level setting that reload cannot change

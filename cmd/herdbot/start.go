@@ -31,7 +31,6 @@ import (
 	"github.com/herdbot/herdbot/internal/metrics"
 	"github.com/herdbot/herdbot/internal/statedir"
 	"github.com/herdbot/herdbot/sandbox/docker"
-	"github.com/herdbot/herdbot/sandbox/egress"
 	"github.com/herdbot/herdbot/sandbox/native"
 	"github.com/herdbot/herdbot/sched"
 	"github.com/herdbot/herdbot/store"
@@ -60,8 +59,11 @@ type service struct {
 	hub         *console.Hub
 	sched       *sched.Scheduler
 	docker      *docker.Backend
-	demoSrv     *scripted.ModelServer
-	demoLn      net.Listener
+	// engines are the backends of the fleet file's engines (remote Docker
+	// engines), by name; each agent placed on one runs there only.
+	engines map[string]*docker.Backend
+	demoSrv *scripted.ModelServer
+	demoLn  net.Listener
 	// runs are the long-lived parts, run together under one errgroup.
 	runs []func(ctx context.Context) error
 }
@@ -182,7 +184,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.noIsolation = o.noIsolation
 	wantDocker := false
 	for _, a := range cfg.Agents {
-		wantDocker = wantDocker || (a.Docker.Enabled && !o.noIsolation)
+		wantDocker = wantDocker || (a.Docker.Enabled && a.Docker.Engine == "" && !o.noIsolation)
 	}
 	if o.noIsolation {
 		log.Warn("--no-isolation: the demo runs every agent as a local process, WITHOUT a container")
@@ -199,9 +201,23 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 			return nil, fmt.Errorf("agents have docker.enabled but Docker is not usable: %w (set docker.enabled: false in the fleet file to run them natively, without isolation)", err)
 		}
 	}
+	if !o.noIsolation {
+		// Each engine of the fleet file, whether it answers now or not:
+		// one that does not fails its own agents' runs ("engine lost")
+		// until it does.
+		svc.engines = map[string]*docker.Backend{}
+		for _, name := range engineNames(cfg) {
+			b, err := newEngine(ctx, cfg, cfg.Engines[name], o.installation, log, svc, met)
+			if err != nil {
+				svc.closeEngines(ctx)
+				return nil, err
+			}
+			svc.engines[name] = b
+		}
+	}
 	useDocker := map[string]bool{}
 	for _, a := range cfg.Agents {
-		useDocker[a.Name] = a.Docker.Enabled && svc.docker != nil
+		useDocker[a.Name] = a.Docker.Enabled && (svc.docker != nil || svc.engines[a.Docker.Engine] != nil)
 	}
 	bin := o.claudeBin
 	if bin == "" {
@@ -217,10 +233,12 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	var demoPrivate string // the demo model's address, a private opt-in for sandboxed agents
 	if o.demo {
 		host := "127.0.0.1"
-		if svc.docker != nil {
+		if svc.docker != nil || len(svc.engines) > 0 {
 			if err := svc.demoImages(ctx, cfg, useDocker, bin); err != nil {
 				return nil, err
 			}
+		}
+		if svc.docker != nil {
 			if gw, err := svc.docker.HostGateway(ctx); err == nil {
 				host = gw.String() // reachable from the host and from the sidecars
 			} else {
@@ -237,6 +255,11 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 		log.Info("DEMO MODE: agents talk to a scripted demo model on " + demoPrivate + ", not to Claude")
 	}
 
+	if !o.demo && len(svc.engines) > 0 {
+		if err := svc.engineImages(ctx, cfg, useDocker, bin); err != nil {
+			return nil, err
+		}
+	}
 	svc.model, svc.demo, svc.demoPrivate = m, o.demo, demoPrivate
 	svc.useDocker = useDocker
 	svc.backends = newBackendMux(bin)
@@ -287,8 +310,9 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 	svc.addReload()
 
 	ctl := &control.Server{Fleet: f, Store: st, Lost: met, Console: svc.hub, Log: log.With("component", "control"),
-		List:    func(now time.Time) any { return s.List(now) },
-		Trigger: s.Trigger}
+		Workspaces: workspaces{svc: svc},
+		List:       func(now time.Time) any { return s.List(now) },
+		Trigger:    s.Trigger}
 	sock := filepath.Join(cfg.StateDir, "herdbot.sock")
 	ln, err := control.Listen(sock)
 	if err != nil {
@@ -302,15 +326,7 @@ func build(ctx context.Context, cfg *config.Fleet, log *slog.Logger, red *redact
 }
 
 func newDocker(ctx context.Context, cfg *config.Fleet, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
-	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: func(r egress.Record) {
-		met.Egress(r.Agent, r.Allowed)
-		action, subject, detail := r.Audit()
-		if err := svc.store.Audit(context.Background(), agents.AuditEntry{Time: r.Time, Agent: r.Agent, Actor: "agent:" + r.Agent,
-			Action: action, Subject: subject, Detail: detail}); err != nil {
-			log.Error("record lost: the store did not take it", "record", "audit", "action", action, "agent", r.Agent, "err", err)
-			met.RecordLost("audit")
-		}
-	}}, log)
+	b, err := docker.New(ctx, docker.Config{Fleet: cfg.Name, Installation: installation, OnEgress: svc.onEgress(config.LocalEngine, log, met)}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -335,8 +351,8 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 	for _, a := range cfg.Agents {
 		docker, known := svc.useDocker[a.Name]
 		if !known {
-			docker = a.Docker.Enabled && svc.docker != nil
-			if a.Docker.Enabled && svc.docker == nil && !svc.noIsolation {
+			docker = a.Docker.Enabled && (svc.docker != nil || svc.engines[a.Docker.Engine] != nil)
+			if a.Docker.Enabled && !docker && !svc.noIsolation {
 				return nil, fmt.Errorf("agent %s has docker.enabled but herdbot runs without Docker; restart herdbot to add it", a.Name)
 			}
 			svc.useDocker[a.Name] = docker
@@ -355,7 +371,15 @@ func (svc *service) specs(cfg *config.Fleet) ([]agents.AgentSpec, error) {
 				spec.Options.AppendSystemPrompt = strings.TrimSpace(spec.Options.AppendSystemPrompt + "\n" + scripted.DemoReadOnlyHint)
 			}
 		}
-		if docker {
+		if docker && a.Docker.Engine != "" {
+			eng := svc.engines[a.Docker.Engine]
+			if eng == nil {
+				return nil, fmt.Errorf("agent %s is placed on engine %s, which this herdbot does not use; restart herdbot to add it", a.Name, a.Docker.Engine)
+			}
+			svc.backends.set(a.Name, eng.With(dockerOptions(a)), false)
+		} else if docker && svc.docker == nil {
+			return nil, fmt.Errorf("agent %s has docker.enabled but herdbot runs without the local Docker engine; restart herdbot to add it", a.Name)
+		} else if docker {
 			svc.backends.set(a.Name, svc.docker.With(dockerOptions(a)), false)
 			if svc.demoPrivate != "" {
 				spec.Sandbox.Network.Private = append(spec.Sandbox.Network.Private, svc.demoPrivate)
@@ -394,12 +418,14 @@ func demoWorkspace(cfg *config.Fleet, agent string, sandboxed bool) (string, err
 func (svc *service) demoImages(ctx context.Context, cfg *config.Fleet, useDocker map[string]bool, claudeBin string) error {
 	done := map[string]bool{}
 	for _, a := range cfg.Agents {
-		if !useDocker[a.Name] || done[a.Docker.Image] {
+		eng := svc.engineOf(a)
+		key := a.Docker.Engine + "\x00" + a.Docker.Image
+		if !useDocker[a.Name] || eng == nil || done[key] {
 			continue
 		}
-		done[a.Docker.Image] = true
+		done[key] = true
 		if claudeBin == "" {
-			ok, err := svc.docker.ImageExists(ctx, a.Docker.Image)
+			ok, err := eng.ImageExists(ctx, a.Docker.Image)
 			if err != nil {
 				return fmt.Errorf("agent image %s: %w", a.Docker.Image, err)
 			}
@@ -416,7 +442,7 @@ func (svc *service) demoImages(ctx context.Context, cfg *config.Fleet, useDocker
 			svc.log.Warn("the Claude Code CLI is not the pinned version herdbot is tested with", "claude", claudeBin, "version", v, "pinned", pinnedClaudeVersion)
 		}
 		svc.log.Info("building the agent image from the pinned CLI (a few seconds the first time)", "image", a.Docker.Image, "claude", claudeBin)
-		if err := svc.docker.BuildCLIImage(ctx, a.Docker.Image, claudeBin); err != nil {
+		if err := eng.BuildCLIImage(ctx, a.Docker.Image, claudeBin); err != nil {
 			return fmt.Errorf("the demo cannot build its agent image %s, so it cannot isolate its agents: %w", a.Docker.Image, err)
 		}
 	}
@@ -458,6 +484,7 @@ func (svc *service) run(ctx context.Context) error {
 			svc.log.Warn("stop containers", "err", cerr)
 		}
 	}
+	svc.closeEngines(ctx)
 	stopDemo()
 	if demoErr != nil {
 		return demoErr

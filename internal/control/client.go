@@ -155,3 +155,13 @@ func (c *Client) StreamReady(ctx context.Context, method, path string, body any,
 		}
 	}
 }
+
+// Raw does a GET of path and copies the answer's body to w.
+func (c *Client) Raw(ctx context.Context, path string, w io.Writer) (int64, error) {
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return io.Copy(w, resp.Body)
+}

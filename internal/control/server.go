@@ -11,10 +11,12 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,6 +73,26 @@ type Schedules func(now time.Time) any
 // TriggerSchedule runs a schedule now.
 type TriggerSchedule func(ctx context.Context, agent, name string) (agents.RunResult, error)
 
+// Workspaces reads the workspace an agent has on a remote engine (`herdbot
+// workspace ls|get`). Paths are relative to the workspace; an
+// implementation refuses one that leaves it.
+type Workspaces interface {
+	List(ctx context.Context, agent, dir string) ([]WorkspaceEntry, error)
+	Get(ctx context.Context, agent, path string, w io.Writer, max int64) (int64, error)
+}
+
+// WorkspaceEntry is one entry of `herdbot workspace ls`.
+type WorkspaceEntry struct {
+	Name    string    `json:"name"`
+	Size    int64     `json:"size"`
+	Mode    string    `json:"mode"`
+	ModTime time.Time `json:"mtime"`
+	Link    string    `json:"link,omitempty"`
+}
+
+// MaxWorkspaceGet is the largest file `herdbot workspace get` fetches.
+const MaxWorkspaceGet = 64 << 20
+
 // Server serves the control API.
 type Server struct {
 	Fleet   Fleet
@@ -79,8 +101,10 @@ type Server struct {
 	Console Console         // nil: no `herdbot chat`
 	List    Schedules       // nil: no schedules
 	Trigger TriggerSchedule // nil: no `trigger --schedule`
-	Log     *slog.Logger
-	wg      sync.WaitGroup
+	// Workspaces: nil, no `herdbot workspace`.
+	Workspaces Workspaces
+	Log        *slog.Logger
+	wg         sync.WaitGroup
 }
 
 // Listen opens the unix socket at path with mode 0600, replacing a stale
@@ -123,6 +147,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc("GET /v1/schedules", s.schedules)
 	mux.HandleFunc("GET /v1/audit", s.auditLog)
 	mux.HandleFunc("GET /v1/spend", s.spend)
+	mux.HandleFunc("GET /v1/workspace/{agent}/ls", s.workspaceList)
+	mux.HandleFunc("GET /v1/workspace/{agent}/get", s.workspaceGet)
 	srv := &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: connContext}
@@ -613,4 +639,39 @@ func (s *Server) schedules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.List(time.Now()))
+}
+
+func (s *Server) workspaceList(w http.ResponseWriter, r *http.Request) {
+	if s.Workspaces == nil {
+		fail(w, http.StatusNotImplemented, errors.New("no workspaces on remote engines"))
+		return
+	}
+	ents, err := s.Workspaces.List(r.Context(), r.PathValue("agent"), r.URL.Query().Get("path"))
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	if ents == nil {
+		ents = []WorkspaceEntry{}
+	}
+	writeJSON(w, http.StatusOK, ents)
+}
+
+// workspaceGet answers the file's bytes (application/octet-stream), or a
+// JSON error. It is audited: the file leaves the agent's engine.
+func (s *Server) workspaceGet(w http.ResponseWriter, r *http.Request) {
+	if s.Workspaces == nil {
+		fail(w, http.StatusNotImplemented, errors.New("no workspaces on remote engines"))
+		return
+	}
+	agent, p := r.PathValue("agent"), r.URL.Query().Get("path")
+	s.audit(r.Context(), agents.AuditEntry{Agent: agent, Actor: actor(r), Action: "control.workspace_get", Subject: agent, Detail: p})
+	var buf bytes.Buffer
+	if _, err := s.Workspaces.Get(r.Context(), agent, p, &buf, MaxWorkspaceGet); err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -33,7 +33,7 @@ type rig struct {
 	garden    *bottest.Recorder // garden's console input
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, ws ...Workspaces) *rig {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "hbctl") // short: unix socket paths are limited
 	if err != nil {
@@ -61,6 +61,9 @@ func newRig(t *testing.T) *rig {
 	hub := console.New(console.Operator, io.Discard)
 	hub.Register("garden", r.garden)
 	srv := &Server{Fleet: f, Store: db, Console: hub, Log: log}
+	if len(ws) > 0 {
+		srv.Workspaces = ws[0]
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
@@ -150,6 +153,51 @@ func TestControlMutationsAreAudited(t *testing.T) {
 	}
 	if es := r.audit(t, "control.chat"); len(es) == 1 && strings.Contains(es[0].Detail, "approve") {
 		t.Errorf("the chat line was recorded: %+v", es[0])
+	}
+}
+
+// fakeWorkspaces serves one file, "notes.txt", of agent far.
+type fakeWorkspaces struct{}
+
+func (fakeWorkspaces) List(_ context.Context, agent, dir string) ([]WorkspaceEntry, error) {
+	if agent != "far" || dir != "" {
+		return nil, fmt.Errorf("no such directory %q of %s", dir, agent)
+	}
+	return []WorkspaceEntry{{Name: "notes.txt", Size: 5, Mode: "-rw-r--r--"}}, nil
+}
+
+func (fakeWorkspaces) Get(_ context.Context, agent, p string, w io.Writer, max int64) (int64, error) {
+	if agent != "far" || p != "notes.txt" {
+		return 0, fmt.Errorf("path %q leaves the workspace", p)
+	}
+	n, err := io.WriteString(w, "hello")
+	return int64(n), err
+}
+
+// TestWorkspaceEndpoints: ls answers the entries, get the file's bytes
+// (and an audit row by the caller naming the path); an implementation's
+// refusal is a 400 with its message. Without Workspaces: 501.
+func TestWorkspaceEndpoints(t *testing.T) {
+	r := newRig(t, fakeWorkspaces{})
+	c := NewClient(r.sock)
+	var ents []WorkspaceEntry
+	if err := c.Call(t.Context(), "GET", "/v1/workspace/far/ls?path=", nil, &ents); err != nil || len(ents) != 1 || ents[0].Name != "notes.txt" {
+		t.Fatalf("ls: %+v %v", ents, err)
+	}
+	var buf strings.Builder
+	if _, err := c.Raw(t.Context(), "/v1/workspace/far/get?path=notes.txt", &buf); err != nil || buf.String() != "hello" {
+		t.Fatalf("get: %q %v", buf.String(), err)
+	}
+	var apiErr *APIError
+	if _, err := c.Raw(t.Context(), "/v1/workspace/far/get?path=..%2Fx", io.Discard); !errors.As(err, &apiErr) || apiErr.Status != 400 || !strings.Contains(err.Error(), "leaves the workspace") {
+		t.Errorf("get out of the workspace: %v", err)
+	}
+	if es := r.audit(t, "control.workspace_get"); len(es) != 2 || es[0].Actor != self(t) {
+		t.Errorf("workspace_get audit rows: %+v", es)
+	}
+	r2 := newRig(t)
+	if err := NewClient(r2.sock).Call(t.Context(), "GET", "/v1/workspace/far/ls", nil, nil); !errors.As(err, &apiErr) || apiErr.Status != 501 {
+		t.Errorf("ls without workspaces: %v", err)
 	}
 }
 

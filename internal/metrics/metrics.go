@@ -20,7 +20,7 @@ const Namespace = "herdbot"
 //	herdbot_approval_latency_seconds{agent,outcome}          histogram
 //	herdbot_queue_depth{agent}                               gauge
 //	herdbot_schedule_lag_seconds{agent,schedule}             histogram
-//	herdbot_egress_total{agent,decision}                     counter (allowed|denied)
+//	herdbot_egress_total{agent,decision,engine}              counter (allowed|denied)
 //	herdbot_chat_connected{agent,platform}                   gauge (1 up, 0 down)
 //	herdbot_disk_usage_bytes{agent}                          gauge (last measurement)
 //	herdbot_disk_limit_bytes{agent}                          gauge
@@ -77,8 +77,8 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"agent", "schedule"}),
 		egress: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "egress_total",
-			Help: "Egress proxy connections by agent and decision (allowed, denied).",
-		}, []string{"agent", "decision"}),
+			Help: "Egress proxy connections by agent, decision (allowed, denied) and the Docker engine its sidecar runs on (local, or a name from engines:).",
+		}, []string{"agent", "decision", "engine"}),
 		chatConnected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "chat_connected",
 			Help: "1 when the agent's chat connection on the platform is up, else 0.",
@@ -171,7 +171,7 @@ func (m *Metrics) ScheduleLag(agent, schedule string, lag time.Duration) {
 }
 
 // Egress counts an egress connection allowed or denied.
-func (m *Metrics) Egress(agent string, allowed bool) {
+func (m *Metrics) Egress(engine, agent string, allowed bool) {
 	if m == nil {
 		return
 	}
@@ -179,7 +179,7 @@ func (m *Metrics) Egress(agent string, allowed bool) {
 	if allowed {
 		d = "allowed"
 	}
-	m.egress.WithLabelValues(agent, d).Inc()
+	m.egress.WithLabelValues(agent, d, engine).Inc()
 }
 
 // ChatConnected sets whether agent's chat connection on platform is up.

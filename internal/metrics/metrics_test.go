@@ -20,9 +20,9 @@ func TestSeries(t *testing.T) {
 	m.ApprovalDecided("garden", "denied", 12*time.Second)
 	m.QueueDepth("garden", 3)
 	m.ScheduleLag("garden", "weather", 20*time.Millisecond)
-	m.Egress("garden", true)
-	m.Egress("garden", false)
-	m.Egress("garden", false)
+	m.Egress("local", "garden", true)
+	m.Egress("box2", "garden", false)
+	m.Egress("box2", "garden", false)
 	m.ChatConnected("garden", "discord", true)
 	m.ChatConnected("garden", "slack", false)
 	m.DiskUsage("garden", 9<<20, 8<<20)
@@ -44,10 +44,10 @@ herdbot_approvals_total{agent="garden",outcome="denied"} 1
 # HELP herdbot_queue_depth Runs waiting for a slot under the agent's concurrency cap.
 # TYPE herdbot_queue_depth gauge
 herdbot_queue_depth{agent="garden"} 3
-# HELP herdbot_egress_total Egress proxy connections by agent and decision (allowed, denied).
+# HELP herdbot_egress_total Egress proxy connections by agent, decision (allowed, denied) and the Docker engine its sidecar runs on (local, or a name from engines:).
 # TYPE herdbot_egress_total counter
-herdbot_egress_total{agent="garden",decision="allowed"} 1
-herdbot_egress_total{agent="garden",decision="denied"} 2
+herdbot_egress_total{agent="garden",decision="allowed",engine="local"} 1
+herdbot_egress_total{agent="garden",decision="denied",engine="box2"} 2
 # HELP herdbot_chat_connected 1 when the agent's chat connection on the platform is up, else 0.
 # TYPE herdbot_chat_connected gauge
 herdbot_chat_connected{agent="garden",platform="discord"} 1
@@ -103,7 +103,7 @@ func TestNilIsNoOp(t *testing.T) {
 	m.ApprovalDecided("a", "allowed", time.Second)
 	m.QueueDepth("a", 1)
 	m.ScheduleLag("a", "s", time.Second)
-	m.Egress("a", true)
+	m.Egress("local", "a", true)
 	m.ChatConnected("a", "discord", true)
 	m.DiskUsage("a", 1, 2)
 	m.DiskOverLimit("a", "refused")
@@ -112,15 +112,15 @@ func TestNilIsNoOp(t *testing.T) {
 func TestTwoOnOneRegistryShareSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	a, b := metrics.New(reg), metrics.New(reg)
-	a.Egress("garden", true)
-	b.Egress("garden", true)
+	a.Egress("local", "garden", true)
+	b.Egress("local", "garden", true)
 	want := `
-# HELP herdbot_egress_total Egress proxy connections by agent and decision (allowed, denied).
+# HELP herdbot_egress_total Egress proxy connections by agent, decision (allowed, denied) and the Docker engine its sidecar runs on (local, or a name from engines:).
 # TYPE herdbot_egress_total counter
-herdbot_egress_total{agent="garden",decision="allowed"} 2
+herdbot_egress_total{agent="garden",decision="allowed",engine="local"} 2
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "herdbot_egress_total"); err != nil {
 		t.Fatal(err)
 	}
-	metrics.New(nil).Egress("x", true) // unregistered works too
+	metrics.New(nil).Egress("local", "x", true) // unregistered works too
 }

@@ -13,7 +13,7 @@ const maxCheckError = 200
 
 // Health is the /healthz body.
 type Health struct {
-	Status string        `json:"status"` // "ok" or "unhealthy"
+	Status string        `json:"status"` // "ok", "degraded" (a Partial check failed) or "unhealthy"
 	Checks []CheckResult `json:"checks"`
 }
 
@@ -22,10 +22,12 @@ type CheckResult struct {
 	Name  string `json:"name"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Detail is what an Info check said (an engine's version).
+	Detail string `json:"detail,omitempty"`
 }
 
 // healthz runs every check at once, each under CheckTimeout, and answers
-// 200 when all pass, else 503.
+// 200 when all pass (or only Partial ones fail: "degraded"), else 503.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -42,8 +44,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	wg.Wait()
 	h := Health{Status: "ok", Checks: results}
 	code := http.StatusOK
-	for _, res := range results {
-		if !res.OK {
+	for i, res := range results {
+		switch {
+		case res.OK:
+		case s.cfg.Checks[i].Partial:
+			if code == http.StatusOK {
+				h.Status = "degraded"
+			}
+		default:
 			h.Status, code = "unhealthy", http.StatusServiceUnavailable
 		}
 	}
@@ -57,13 +65,18 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) runCheck(ctx context.Context, c Check) CheckResult {
 	res := CheckResult{Name: c.Name}
-	if c.Func == nil {
+	if c.Func == nil && c.Info == nil {
 		res.Error = "no check function"
 		return res
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 	defer cancel()
-	err := c.Func(ctx)
+	var err error
+	if c.Info != nil {
+		res.Detail, err = c.Info(ctx)
+	} else {
+		err = c.Func(ctx)
+	}
 	if err == nil {
 		res.OK = true
 		return res

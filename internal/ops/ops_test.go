@@ -131,6 +131,34 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+// TestHealthzPartial: a Partial check (a remote engine) that fails makes
+// the status "degraded" and keeps 200; a failing whole-service check still
+// makes it 503. An Info check's text is the result's detail.
+func TestHealthzPartial(t *testing.T) {
+	version := func(context.Context) (string, error) { return "20.10.24", nil }
+	down := func(context.Context) (string, error) {
+		return "", errors.New("engine box2 at tcp://box2:2376: connection refused")
+	}
+	s := start(t, ops.Config{Checks: []ops.Check{
+		{Name: "store", Func: func(context.Context) error { return nil }},
+		{Name: "engine", Info: version},
+		{Name: "engine:box2", Info: down, Partial: true},
+	}})
+	resp, body := s.do(req{method: http.MethodGet, path: "/healthz"})
+	if resp.StatusCode != 200 || !strings.Contains(body, `"status":"degraded"`) ||
+		!strings.Contains(body, `{"name":"engine","ok":true,"detail":"20.10.24"}`) ||
+		!strings.Contains(body, `{"name":"engine:box2","ok":false,"error":"engine box2 at tcp://box2:2376: connection refused"}`) {
+		t.Fatalf("degraded: %d %s", resp.StatusCode, body)
+	}
+	s2 := start(t, ops.Config{Checks: []ops.Check{
+		{Name: "engine", Info: func(context.Context) (string, error) { return "", errors.New("down") }},
+		{Name: "engine:box2", Info: down, Partial: true},
+	}})
+	if resp, body := s2.do(req{method: http.MethodGet, path: "/healthz"}); resp.StatusCode != 503 || !strings.Contains(body, `"status":"unhealthy"`) {
+		t.Fatalf("local engine down too: %d %s", resp.StatusCode, body)
+	}
+}
+
 type recRunner struct{ reqs chan agents.RunRequest }
 
 func (r recRunner) Run(_ context.Context, req agents.RunRequest) (agents.RunResult, error) {

@@ -24,8 +24,14 @@ const DefaultCheckTimeout = 3 * time.Second
 // Check is one named health check; Func returns nil when healthy and must
 // return once its ctx is done (each check runs under CheckTimeout).
 type Check struct {
-	Name string // "store", "engine", "chat:garden:discord", …
+	Name string // "store", "engine", "engine:box2", "chat:garden:discord", …
 	Func func(ctx context.Context) error
+	// Info, when set, is the check instead of Func: its text is the
+	// result's Detail.
+	Info func(ctx context.Context) (string, error)
+	// Partial: a failure affects only part of the service (a remote
+	// engine's agents): /healthz says "degraded" and stays 200.
+	Partial bool
 }
 
 // Config configures a Server. Zero fields take the defaults above.

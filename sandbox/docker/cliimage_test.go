@@ -52,7 +52,7 @@ func buildCLIImage(t *testing.T, b *Backend) string {
 // serveOnAll serves m on all addresses (the egress sidecar reaches it
 // through the egress network's gateway) until the test ends, and returns
 // its port.
-func serveOnAll(t *testing.T, m *claudetest.ModelServer) string {
+func serveOnAll(t testing.TB, m *claudetest.ModelServer) string {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "0.0.0.0:0")
 	if err != nil {

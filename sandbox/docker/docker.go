@@ -29,6 +29,13 @@
 // short, in its name. Cleanup removes what an earlier herdbot process of
 // the same installation left behind; Close removes everything this Backend
 // created.
+//
+// A Backend talks to one engine. On a remote one (Config.Remote: another
+// machine's engine of the fleet file's engines:, reached with its own TLS
+// client certificate) everything above is made there through its API, and
+// nothing of herdbot's host is bind-mounted: the workspace and HOME are
+// volumes on that engine (remote.go), read back with WorkspaceList and
+// WorkspaceGet (workspace.go).
 package docker
 
 import (
@@ -80,6 +87,17 @@ type Config struct {
 	// Host is the Docker endpoint (DOCKER_HOST syntax); empty uses the
 	// environment (DOCKER_HOST, else the local socket).
 	Host string
+	// TLS is the client certificate for a tcp:// Host whose engine runs
+	// with --tlsverify; nil for a unix socket.
+	TLS *TLSFiles
+	// Engine names the engine in logs, errors and metrics; "" is the
+	// local one.
+	Engine string
+	// Remote says the engine is not on herdbot's host (any engine but the
+	// local one): nothing of this host is bind-mounted into its
+	// containers; an agent's workspace and HOME are volumes on the engine,
+	// seeded through the API (see remote.go).
+	Remote bool
 	// HerdbotBinary is the static herdbot binary the egress sidecar image
 	// is built from. Default: os.Executable().
 	HerdbotBinary string
@@ -150,7 +168,8 @@ var (
 )
 
 // New connects to the Docker engine and returns a ready Backend. It does not
-// remove orphans; call Cleanup once at startup for that.
+// remove orphans; call Cleanup once at startup for that. A remote engine
+// (Config.Remote) that does not answer yet is not an error.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -177,13 +196,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	if cfg.Host != "" {
 		opts = append(opts, client.WithHost(cfg.Host))
 	}
+	if cfg.TLS != nil {
+		// A named engine's own certificate; DOCKER_CERT_PATH and
+		// DOCKER_TLS_VERIFY (read by FromEnv) are for the local one.
+		opts = []client.Opt{client.WithHost(cfg.Host), client.WithTLSClientConfig(cfg.TLS.CA, cfg.TLS.Cert, cfg.TLS.Key)}
+	}
 	cli, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker backend: client: %w", err)
 	}
+	log = log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]) // validated above
+	if cfg.Engine != "" {
+		log = log.With("engine", cfg.Engine)
+	}
 	b := &Backend{
 		cli:     cli,
-		log:     log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]), // validated above
+		log:     log,
 		cfg:     cfg,
 		limits:  mergeLimits(cfg.Limits, DefaultLimits),
 		agents:  make(map[string]*agentState),
@@ -196,6 +224,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		return nil, err
 	}
 	if err := b.Ping(ctx); err != nil {
+		if cfg.Remote {
+			// Another machine's engine may come later; until then its
+			// agents' starts fail as engine lost.
+			b.log.Warn("engine not reachable", "host", cfg.Host, "err", err)
+			return b, nil
+		}
 		b.removeRunDir()
 		cli.Close()
 		return nil, err
@@ -203,11 +237,34 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	return b, nil
 }
 
+// TLSFiles are the PEM files of a client certificate for an engine.
+type TLSFiles struct {
+	CA, Cert, Key string
+}
+
+// EngineName is Config.Engine: "" for the local engine.
+func (b *Backend) EngineName() string { return b.cfg.Engine }
+
+// Version returns the engine's version (for `herdbot doctor` and
+// /healthz).
+func (b *Backend) Version(ctx context.Context) (string, error) {
+	ctx, cancel := b.callCtx(ctx)
+	defer cancel()
+	v, err := b.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return "", fmt.Errorf("docker version: %w", err)
+	}
+	return v.Version, nil
+}
+
 // Ping checks that the engine answers (for /healthz).
 func (b *Backend) Ping(ctx context.Context) error {
 	ctx, cancel := b.callCtx(ctx)
 	defer cancel()
 	if _, err := b.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		if b.cfg.Engine != "" {
+			return fmt.Errorf("docker ping (engine %s at %s): %w", b.cfg.Engine, b.cfg.Host, err)
+		}
 		return fmt.Errorf("docker ping: %w", err)
 	}
 	return nil

@@ -126,17 +126,7 @@ func buildArtefacts() (*artefacts, error) {
 	defer b.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = b.buildImage(ctx, tag, map[string]string{LabelManaged: "1", LabelRole: "test-image"}, func(tw *tar.Writer) error {
-		df := "FROM scratch\nCOPY helper /helper\nCOPY probe /probe\nUSER 1000:1000\n"
-		if err := tarFile(tw, "Dockerfile", 0o644, []byte(df)); err != nil {
-			return err
-		}
-		if err := tarCopy(tw, "helper", a.helper, 0o555); err != nil {
-			return err
-		}
-		return tarCopy(tw, "probe", a.probe, 0o555)
-	})
-	if err != nil {
+	if err := buildTestImage(ctx, b, a, tag); err != nil {
 		return a, err
 	}
 	a.image = tag
@@ -237,4 +227,19 @@ func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// buildTestImage builds the FROM scratch test image (/helper, /probe) on
+// b's engine.
+func buildTestImage(ctx context.Context, b *Backend, a *artefacts, tag string) error {
+	return b.buildImage(ctx, tag, map[string]string{LabelManaged: "1", LabelRole: "test-image"}, func(tw *tar.Writer) error {
+		df := "FROM scratch\nCOPY helper /helper\nCOPY probe /probe\nUSER 1000:1000\n"
+		if err := tarFile(tw, "Dockerfile", 0o644, []byte(df)); err != nil {
+			return err
+		}
+		if err := tarCopy(tw, "helper", a.helper, 0o555); err != nil {
+			return err
+		}
+		return tarCopy(tw, "probe", a.probe, 0o555)
+	})
 }

@@ -51,8 +51,9 @@ const (
 
 // agentState is what the backend shares between one agent's processes.
 type agentState struct {
-	mu   sync.Mutex // held while setting up the agent's network and sidecar
-	name string
+	mu    sync.Mutex // held while setting up the agent's network and sidecar
+	volMu sync.Mutex // held while preparing its volumes (remote engines)
+	name  string
 
 	net    netInfo // zero until the agent network exists
 	hasNet bool

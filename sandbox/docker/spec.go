@@ -33,6 +33,7 @@ var credentialEnv = []string{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUD
 // network mode is filled in by Start.
 type plan struct {
 	name   string
+	ws     string // the resolved host workspace, or ""
 	user   uidGid
 	config *container.Config
 	base   *container.HostConfig // hardened, before the passthrough
@@ -117,7 +118,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 		return nil, err
 	}
 	var readOnly []readOnlyPath
-	if ws != "" {
+	if ws != "" && !b.cfg.Remote {
 		if err := checkAccess(ws, user, spec.WorkspaceReadOnly); err != nil {
 			return nil, err
 		}
@@ -143,6 +144,25 @@ func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 	workDir := homeDir
 	if ws != "" {
 		workDir = cw
+	}
+	if b.cfg.Remote {
+		// Volumes on the engine, seeded by start (remote.go).
+		mounts = append(mounts, b.remoteMounts(spec, cw)...)
+		if spec.StateDir != "" {
+			configDir := configDirOf(spec.Env)
+			if rel, ok := strings.CutPrefix(configDir, homeDir+"/"); ok && rel != "" && path.Clean(configDir) == configDir {
+				for _, d := range closedConfigDirs {
+					tmpfs[path.Join(configDir, d)] = closedTmpfs
+				}
+			}
+		} else {
+			tmpfs[homeDir] = fmt.Sprintf("rw,nosuid,nodev,mode=0700,size=%d,uid=%d,gid=%d", 256<<20, user.uid, user.gid)
+		}
+		if len(o.Volumes) > 0 {
+			return nil, fmt.Errorf("docker.volumes %q: the agent is on engine %s, not on herdbot's host, and nothing of this host is mounted there", o.Volumes, b.cfg.Engine)
+		}
+	}
+	if ws != "" && !b.cfg.Remote {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: ws, Target: cw, ReadOnly: spec.WorkspaceReadOnly})
 		secrets, err := findSecrets(ws, b.cfg.ScanLimit)
 		if err != nil {
@@ -158,7 +178,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 			mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: p.source, Target: path.Join(cw, filepath.ToSlash(p.rel)), ReadOnly: true})
 		}
 	}
-	if spec.StateDir != "" {
+	if spec.StateDir != "" && !b.cfg.Remote {
 		home, err := prepareHome(spec.StateDir, user)
 		if err != nil {
 			return nil, err
@@ -174,7 +194,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 				tmpfs[p] = o
 			}
 		}
-	} else {
+	} else if !b.cfg.Remote {
 		tmpfs[homeDir] = fmt.Sprintf("rw,nosuid,nodev,mode=0700,size=%d,uid=%d,gid=%d", 256<<20, user.uid, user.gid)
 	}
 	for _, v := range o.Volumes {
@@ -216,6 +236,7 @@ func (b *Backend) makePlan(spec *sandbox.Spec, o Options) (*plan, error) {
 		logDriver: "none", // transcripts go through the attach stream only
 	})
 	return &plan{
+		ws:   ws,
 		name: name,
 		user: user,
 		base: base,

@@ -43,6 +43,11 @@ func (b *Backend) start(ctx context.Context, spec *sandbox.Spec, o Options) (*pr
 	if err := b.requireImage(ctx, spec.Image); err != nil {
 		return nil, err
 	}
+	if b.cfg.Remote {
+		if err := b.prepareVolumes(ctx, spec, pl.ws, pl.user); err != nil {
+			return nil, err
+		}
+	}
 	netMode := "none"
 	if !spec.Network.None {
 		n, err := b.ensureNetworking(ctx, spec)
@@ -55,6 +60,11 @@ func (b *Backend) start(ctx context.Context, spec *sandbox.Spec, o Options) (*pr
 	hc, err := o.hostConfig(pl.base)
 	if err != nil {
 		return nil, err
+	}
+	if b.cfg.Remote {
+		if err := checkNoBinds(hc); err != nil {
+			return nil, err
+		}
 	}
 
 	b.mu.Lock()

@@ -8,6 +8,8 @@
 //	helper trap          print "ready", then on SIGTERM/SIGINT print "got <signal>" and exit 143
 //	helper hang          print "ready", ignore SIGTERM and block until killed
 //	helper pwd           print the working directory
+//	helper files OP...   file operations, each printing "OP: ok" or "OP: error":
+//	                     w:PATH:TEXT (write), r:PATH (print the content), rm:PATH, mv:PATH:NEW
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -70,8 +73,37 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(wd)
+	case "files":
+		for _, op := range os.Args[2:] {
+			fmt.Printf("%s: %s\n", op, fileOp(op))
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// fileOp runs one op of "helper files" and says how it went.
+func fileOp(op string) string {
+	parts := strings.SplitN(op, ":", 3)
+	var err error
+	switch {
+	case parts[0] == "w" && len(parts) == 3:
+		err = os.WriteFile(parts[1], []byte(parts[2]), 0o644)
+	case parts[0] == "r" && len(parts) == 2:
+		var b []byte
+		if b, err = os.ReadFile(parts[1]); err == nil {
+			return "ok " + strconv.Quote(string(b))
+		}
+	case parts[0] == "rm" && len(parts) == 2:
+		err = os.Remove(parts[1])
+	case parts[0] == "mv" && len(parts) == 3:
+		err = os.Rename(parts[1], parts[2])
+	default:
+		return "error: unknown op"
+	}
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return "ok"
 }
