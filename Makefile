@@ -5,6 +5,9 @@ GO            ?= go
 BIN           := bin/herdbot
 TOOLS         := .tools
 CLAUDE_BIN    := $(TOOLS)/node_modules/.bin/claude
+# Written once the pinned version is installed, so a new CLAUDE_VERSION
+# reinstalls the CLI into a .tools/ that holds an older one.
+CLAUDE_STAMP  := $(TOOLS)/claude-code-$(CLAUDE_VERSION).installed
 PREFIX        ?= /usr/local
 # Go tools for make lint, pinned, installed from the module proxy by
 # make lint-tools (their own directory: .tools may be shared).
@@ -67,12 +70,14 @@ test-short:
 run: build tools
 	./$(BIN) start --demo -c deploy/example/herdbot.yaml
 
-tools: $(CLAUDE_BIN)
+tools: $(CLAUDE_STAMP)
 
-$(CLAUDE_BIN):
+$(CLAUDE_STAMP):
 	mkdir -p $(TOOLS)
 	cd $(TOOLS) && npm install --no-audit --no-fund --prefix . @anthropic-ai/claude-code@$(CLAUDE_VERSION)
-	$(CLAUDE_BIN) --version
+	$(CLAUDE_BIN) --version | grep -q '^$(CLAUDE_VERSION) ' || { $(CLAUDE_BIN) --version; echo "expected Claude Code $(CLAUDE_VERSION)"; exit 1; }
+	rm -f $(TOOLS)/claude-code-*.installed
+	touch $@
 
 docker-up:
 	@if docker info >/dev/null 2>&1; then echo "docker engine: up"; \
@@ -115,5 +120,5 @@ clean:
 
 # The local agent image with the real pinned CLI, FROM scratch, no registry
 # (sandbox/docker BuildCLIImage; ~8 s cold, <1 s when up to date).
-agent-image: $(CLAUDE_BIN)
+agent-image: $(CLAUDE_STAMP)
 	$(GO) run ./scripts/agentimage -tag herdbot-agent:$(CLAUDE_VERSION) -claude $(CLAUDE_BIN)
