@@ -8,14 +8,15 @@ import (
 	"sort"
 
 	"github.com/herdbot/herdbot/internal/pathguard"
+	"github.com/herdbot/herdbot/internal/sshdial"
 )
 
 // engineNamePattern is what an engine name may be: it is in log lines,
 // metrics labels and `herdbot doctor` output.
 var engineNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 
-// resolveEngines reads the top fleet file's engines: into f.Engines. Cert
-// paths are made absolute (relative to the fleet file); checkEngines, once
+// resolveEngines reads the top fleet file's engines: into f.Engines. Cert,
+// key and known_hosts paths are made absolute (relative to the fleet file); checkEngines, once
 // the agents are known, refuses one inside an agent's reach.
 func (l *loader) resolveEngines(f *Fleet) {
 	if len(l.spec.Engines) == 0 {
@@ -46,14 +47,33 @@ func (l *loader) resolveEngines(f *Fleet) {
 		u, err := url.Parse(s.Host)
 		switch {
 		case s.Host == "":
-			l.ps.add(l.file, at(p), p+".host", "required: tcp://HOST:PORT (with tls) or unix:///path/to/docker.sock")
+			l.ps.add(l.file, at(p), p+".host", "required: tcp://HOST:PORT (with tls), ssh://USER@HOST[:PORT] (with ssh) or unix:///path/to/docker.sock")
 			continue
 		case err != nil:
 			l.ps.add(l.file, at(p+".host"), p+".host", "%q is not an address: %v", truncate(s.Host, 80), err)
 			continue
 		case u.Scheme == "ssh":
-			l.ps.add(l.file, at(p+".host"), p+".host", "ssh:// engines are not supported yet: expose the engine on tcp:// with --tlsverify and give its client certificate under tls (docs/scale-out.md)")
-			continue
+			if _, _, err := sshdial.ParseHost(s.Host); err != nil {
+				l.ps.add(l.file, at(p+".host"), p+".host", "%v", err)
+				continue
+			}
+			if s.TLS != (engineTLSSpec{}) {
+				l.ps.add(l.file, at(p+".tls"), p+".tls", "tls is for tcp:// engines; an ssh:// engine is reached with ssh: {key, known_hosts}")
+				continue
+			}
+			if s.SSH.Key == "" || s.SSH.KnownHosts == "" {
+				l.ps.add(l.file, at(p+".ssh"), p+".ssh", "an ssh:// engine needs ssh: {key, known_hosts}: herdbot logs in with the key and always checks the machine's host key against known_hosts")
+				continue
+			}
+			e.Socket = s.SSH.Socket
+			if e.Socket == "" {
+				e.Socket = sshdial.DefaultSocket
+			}
+			if !filepath.IsAbs(e.Socket) || filepath.Clean(e.Socket) != e.Socket {
+				fp := p + ".ssh.socket"
+				l.ps.add(l.file, at(fp), fp, "%q: want the engine socket's absolute path on that machine", truncate(s.SSH.Socket, 80))
+				continue
+			}
 		case u.Scheme == "tcp":
 			if u.Host == "" || u.Port() == "" {
 				l.ps.add(l.file, at(p+".host"), p+".host", "%q: want tcp://HOST:PORT", truncate(s.Host, 80))
@@ -73,19 +93,25 @@ func (l *loader) resolveEngines(f *Fleet) {
 				continue
 			}
 		default:
-			l.ps.add(l.file, at(p+".host"), p+".host", "%q: want tcp://HOST:PORT or unix:///path", truncate(s.Host, 80))
+			l.ps.add(l.file, at(p+".host"), p+".host", "%q: want tcp://HOST:PORT, ssh://USER@HOST[:PORT] or unix:///path", truncate(s.Host, 80))
+			continue
+		}
+		if u.Scheme != "ssh" && s.SSH != (engineSSHSpec{}) {
+			l.ps.add(l.file, at(p+".ssh"), p+".ssh", "ssh is for ssh:// engines")
 			continue
 		}
 		ok := true
 		for _, c := range []struct {
-			field string
-			in    string
-			dst   *string
-		}{{"ca", s.TLS.CA, &e.CA}, {"cert", s.TLS.Cert, &e.Cert}, {"key", s.TLS.Key, &e.Key}} {
+			field   string
+			in      string
+			dst     *string
+			private bool
+		}{{"tls.ca", s.TLS.CA, &e.CA, false}, {"tls.cert", s.TLS.Cert, &e.Cert, false}, {"tls.key", s.TLS.Key, &e.Key, true},
+			{"ssh.key", s.SSH.Key, &e.SSHKey, true}, {"ssh.known_hosts", s.SSH.KnownHosts, &e.KnownHosts, false}} {
 			if c.in == "" {
 				continue
 			}
-			fp := p + ".tls." + c.field
+			fp := p + "." + c.field
 			path, err := expandHome(c.in, l.home)
 			if err != nil {
 				l.ps.add(l.file, at(fp), fp, "%v", err)
@@ -107,12 +133,16 @@ func (l *loader) resolveEngines(f *Fleet) {
 				ok = false
 				continue
 			}
-			if c.field == "key" {
+			if c.private || c.field == "ssh.known_hosts" {
+				// Only the operator may have written it (known_hosts
+				// decides which machine herdbot trusts).
 				if err := checkOperatorFile(path, l.euid); err != nil {
 					l.ps.add(l.file, at(fp), fp, "%v", err)
 					ok = false
 					continue
 				}
+			}
+			if c.private {
 				if st.Mode().Perm()&0o077 != 0 {
 					l.ps.add(l.file, at(fp), fp, "%s can be read by group or others (mode %04o): chmod 600 %s", path, st.Mode().Perm(), path)
 					ok = false
@@ -129,7 +159,7 @@ func (l *loader) resolveEngines(f *Fleet) {
 }
 
 // checkEngines checks every agent's docker.engine against f.Engines and
-// that no engine's TLS file lies where an agent can write (or read) it.
+// that no engine's TLS or SSH file lies where an agent can write (or read) it.
 func (l *loader) checkEngines(f *Fleet) {
 	for _, a := range f.Agents {
 		r := l.resFor(a)
@@ -156,7 +186,7 @@ func (l *loader) checkEngines(f *Fleet) {
 	sort.Strings(names)
 	for _, n := range names {
 		e := f.Engines[n]
-		for _, c := range [][2]string{{"ca", e.CA}, {"cert", e.Cert}, {"key", e.Key}} {
+		for _, c := range [][2]string{{"tls.ca", e.CA}, {"tls.cert", e.Cert}, {"tls.key", e.Key}, {"ssh.key", e.SSHKey}, {"ssh.known_hosts", e.KnownHosts}} {
 			field, path := c[0], c[1]
 			if path == "" {
 				continue
@@ -168,8 +198,8 @@ func (l *loader) checkEngines(f *Fleet) {
 						continue
 					}
 					if pathguard.Within(real, pathguard.Resolve(d.dir)) {
-						fp := "engines." + n + ".tls." + field
-						l.ps.add(l.file, l.doc.line(fp), fp, "%s is inside agent %s's %s (%s): the agent could read or replace it; keep engine certificates beside the fleet file", path, a.Name, d.what, d.dir)
+						fp := "engines." + n + "." + field
+						l.ps.add(l.file, l.doc.line(fp), fp, "%s is inside agent %s's %s (%s): the agent could read or replace it; keep engine certificates and keys beside the fleet file", path, a.Name, d.what, d.dir)
 					}
 				}
 			}

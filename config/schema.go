@@ -47,8 +47,15 @@ type webSpec struct {
 
 // engineSpec is one entry of engines:.
 type engineSpec struct {
-	Host string        `yaml:"host" doc:"The engine's address: tcp://HOST:PORT (needs tls) or unix:///path/to/docker.sock. ssh:// is not supported yet."`
+	Host string        `yaml:"host" doc:"The engine's address: tcp://HOST:PORT (needs tls), ssh://USER@HOST[:PORT] (needs ssh; port 22 by default) or unix:///path/to/docker.sock."`
 	TLS  engineTLSSpec `yaml:"tls" doc:"Client certificate for a tcp:// engine (the engine runs with --tlsverify). Paths are relative to the fleet file and may not be inside any agent's directory or workspace."`
+	SSH  engineSSHSpec `yaml:"ssh" doc:"How to reach an ssh:// engine: herdbot connects over SSH and forwards to the engine's unix socket there (OpenSSH streamlocal forwarding; the server needs AllowStreamLocalForwarding, and USER access to the socket). Paths are relative to the fleet file and may not be inside any agent's directory or workspace."`
+}
+
+type engineSSHSpec struct {
+	Key        string `yaml:"key" doc:"herdbot's private key file (unencrypted); only herdbot's user may read or write it."`
+	KnownHosts string `yaml:"known_hosts" doc:"Required: a known_hosts file with the machine's host key. The host key is always checked; an unknown or changed key is refused."`
+	Socket     string `yaml:"socket" doc:"The engine's socket on that machine." default:"/var/run/docker.sock"`
 }
 
 type engineTLSSpec struct {

@@ -75,9 +75,12 @@ type Web struct {
 // Engine is a Docker engine on another machine.
 type Engine struct {
 	Name string
-	Host string // tcp://HOST:PORT or unix:///path
+	Host string // tcp://HOST:PORT, ssh://USER@HOST[:PORT] or unix:///path
 	// TLS files, absolute; set for tcp:// engines.
 	CA, Cert, Key string
+	// SSH files, absolute, and the engine's socket there; set for ssh://
+	// engines.
+	SSHKey, KnownHosts, Socket string
 }
 
 // LocalEngine is the name docker.engine gives the local engine (the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/herdbot/herdbot/agents/redact"
 	"github.com/herdbot/herdbot/config"
+	"github.com/herdbot/herdbot/internal/sshdial"
 	"github.com/herdbot/herdbot/web"
 )
 
@@ -372,24 +373,42 @@ func (d *doctor) checkEngines(ctx context.Context) {
 			d.report(statusError, "engine %s: %v", name, err)
 			continue
 		}
-		v, err := eng.version(ctx)
-		switch {
-		case err != nil && len(users) == 0:
-			d.report(statusWarn, "engine %s: not reachable at %s: %v (no agent is placed on it)", name, e.Host, err)
-			continue
-		case err != nil:
-			d.report(statusError, "engine %s: not reachable at %s: %v (agents %s cannot run until it answers)", name, e.Host, err, strings.Join(users, ", "))
-			continue
+		d.checkEngine(ctx, eng, e, users, images)
+		if eng.close != nil {
+			eng.close()
 		}
-		d.report(statusOK, "engine %s: reachable at %s (Engine %s, API %s; agents: %s)", name, e.Host, v.Version, v.APIVersion, firstOf(strings.Join(users, ", "), "none"))
-		d.checkEngineDNS(v.Version)
-		d.checkImages(ctx, eng, images, name)
 	}
+}
+
+// checkEngine reports one engine: its version, and its agents' images.
+func (d *doctor) checkEngine(ctx context.Context, eng *engineClient, e config.Engine, users []string, images map[string][]string) {
+	name := e.Name
+	v, err := eng.version(ctx)
+	switch {
+	case err != nil && len(users) == 0:
+		d.report(statusWarn, "engine %s: not reachable at %s: %v (no agent is placed on it)", name, e.Host, err)
+		return
+	case err != nil:
+		d.report(statusError, "engine %s: not reachable at %s: %v (agents %s cannot run until it answers)", name, e.Host, err, strings.Join(users, ", "))
+		return
+	}
+	d.report(statusOK, "engine %s: reachable at %s (Engine %s, API %s; agents: %s)", name, e.Host, v.Version, v.APIVersion, firstOf(strings.Join(users, ", "), "none"))
+	d.checkEngineDNS(v.Version)
+	d.checkImages(ctx, eng, images, name)
 }
 
 // remoteEngineClient is the doctor's client for one of the fleet file's
 // engines, with its own certificate.
 func remoteEngineClient(e config.Engine) (*engineClient, error) {
+	if e.SSHKey != "" {
+		sd, err := sshdial.New(sshdial.Config{Host: e.Host, Key: e.SSHKey, KnownHosts: e.KnownHosts, Socket: e.Socket})
+		if err != nil {
+			return nil, err
+		}
+		tr := &http.Transport{DialContext: sd.DialContext}
+		return &engineClient{host: e.Host, base: "http://docker", hc: &http.Client{Transport: tr, Timeout: doctorCallTimeout},
+			close: func() { tr.CloseIdleConnections(); _ = sd.Close() }}, nil
+	}
 	if e.CA == "" {
 		return newEngineClient(func(k string) string {
 			if k == "DOCKER_HOST" {
@@ -578,6 +597,9 @@ type engineClient struct {
 	host string // as given, for messages
 	base string // URL prefix
 	hc   *http.Client
+	// close, when set, ends what the client holds open (an SSH
+	// connection).
+	close func()
 }
 
 // newEngineClient follows the docker CLI's variables: DOCKER_HOST

@@ -26,13 +26,16 @@ func engineNames(cfg *config.Fleet) []string {
 
 // newEngine is the backend of one of the fleet file's engines: remote
 // (nothing of this host is mounted there), reached with its own TLS
-// certificate. An engine that does not answer yet is not an error: its
+// certificate or over SSH. An engine that does not answer yet is not an error: its
 // agents' runs fail as "engine lost" until it does.
 func newEngine(ctx context.Context, cfg *config.Fleet, e config.Engine, installation string, log *slog.Logger, svc *service, met *metrics.Metrics) (*docker.Backend, error) {
 	dc := docker.Config{Fleet: cfg.Name, Installation: installation, Engine: e.Name, Host: e.Host, Remote: true,
 		OnEgress: svc.onEgress(e.Name, log, met)}
 	if e.CA != "" || e.Cert != "" || e.Key != "" {
 		dc.TLS = &docker.TLSFiles{CA: e.CA, Cert: e.Cert, Key: e.Key}
+	}
+	if e.SSHKey != "" {
+		dc.SSH = &docker.SSHFiles{Key: e.SSHKey, KnownHosts: e.KnownHosts, Socket: e.Socket}
 	}
 	b, err := docker.New(ctx, dc, log)
 	if err != nil {

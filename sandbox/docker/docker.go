@@ -32,7 +32,7 @@
 //
 // A Backend talks to one engine. On a remote one (Config.Remote: another
 // machine's engine of the fleet file's engines:, reached with its own TLS
-// client certificate) everything above is made there through its API, and
+// client certificate or over SSH) everything above is made there through its API, and
 // nothing of herdbot's host is bind-mounted: the workspace and HOME are
 // volumes on that engine (remote.go), read back with WorkspaceList and
 // WorkspaceGet (workspace.go).
@@ -51,6 +51,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/herdbot/herdbot/internal/sshdial"
 	"github.com/herdbot/herdbot/sandbox"
 	"github.com/herdbot/herdbot/sandbox/egress"
 )
@@ -90,6 +91,9 @@ type Config struct {
 	// TLS is the client certificate for a tcp:// Host whose engine runs
 	// with --tlsverify; nil for a unix socket.
 	TLS *TLSFiles
+	// SSH reaches an ssh://USER@HOST[:PORT] Host's engine socket over SSH
+	// (internal/sshdial); nil for other hosts.
+	SSH *SSHFiles
 	// Engine names the engine in logs, errors and metrics; "" is the
 	// local one.
 	Engine string
@@ -158,6 +162,8 @@ type Backend struct {
 	egressImage string
 
 	wg sync.WaitGroup // sidecar log followers and process monitors
+
+	ssh *sshdial.Dialer // Config.SSH's connection, or nil
 }
 
 var _ sandbox.Backend = (*Backend)(nil)
@@ -201,8 +207,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		// DOCKER_TLS_VERIFY (read by FromEnv) are for the local one.
 		opts = []client.Opt{client.WithHost(cfg.Host), client.WithTLSClientConfig(cfg.TLS.CA, cfg.TLS.Cert, cfg.TLS.Key)}
 	}
+	var sd *sshdial.Dialer
+	if cfg.SSH != nil {
+		// The engine's socket over SSH: the client speaks HTTP over each
+		// streamlocal channel the dialer opens.
+		d, err := sshdial.New(sshdial.Config{Host: cfg.Host, Key: cfg.SSH.Key, KnownHosts: cfg.SSH.KnownHosts, Socket: cfg.SSH.Socket})
+		if err != nil {
+			return nil, fmt.Errorf("docker backend: %w", err)
+		}
+		sd = d
+		opts = []client.Opt{client.WithHost("http://docker"), client.WithDialContext(d.DialContext)}
+	}
 	cli, err := client.New(opts...)
 	if err != nil {
+		if sd != nil {
+			_ = sd.Close()
+		}
 		return nil, fmt.Errorf("docker backend: client: %w", err)
 	}
 	log = log.With("component", "sandbox.docker", "fleet", cfg.Fleet, "installation", cfg.Installation[:shortID]) // validated above
@@ -218,9 +238,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		procs:   make(map[*process]struct{}),
 		created: make(map[string]struct{}),
 		images:  make(map[string]bool),
+		ssh:     sd,
 	}
 	if err := b.initRunDir(); err != nil {
-		cli.Close()
+		b.closeClient()
 		return nil, err
 	}
 	if err := b.Ping(ctx); err != nil {
@@ -231,10 +252,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 			return b, nil
 		}
 		b.removeRunDir()
-		cli.Close()
+		b.closeClient()
 		return nil, err
 	}
 	return b, nil
+}
+
+// SSHFiles are the files of an ssh:// engine: herdbot's private key, the
+// known_hosts file its host key must be in, and the engine's socket path
+// there ("": sshdial.DefaultSocket).
+type SSHFiles struct {
+	Key, KnownHosts, Socket string
 }
 
 // TLSFiles are the PEM files of a client certificate for an engine.
@@ -305,8 +333,17 @@ func (b *Backend) Close(ctx context.Context) error {
 	}
 	b.wg.Wait()
 	b.removeRunDir()
-	errs = append(errs, b.cli.Close())
+	errs = append(errs, b.closeClient())
 	return errors.Join(errs...)
+}
+
+// closeClient closes the Docker client and its SSH connection, if any.
+func (b *Backend) closeClient() error {
+	err := b.cli.Close()
+	if b.ssh != nil {
+		_ = b.ssh.Close() // the connection may be gone already
+	}
+	return err
 }
 
 // callCtx bounds one Docker call.
