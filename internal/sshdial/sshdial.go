@@ -27,6 +27,12 @@ const DefaultSocket = "/var/run/docker.sock"
 // DialTimeout bounds one SSH connection and handshake.
 const DialTimeout = 15 * time.Second
 
+// DefaultKeepAlive is how often a connection is checked
+// (keepalive@openssh.com, answered within the same time): one that does
+// not answer, as after a network failure, is closed, which ends the
+// streams on it, and the next call dials again.
+const DefaultKeepAlive = 15 * time.Second
+
 // Config says where and how to connect.
 type Config struct {
 	// Host is ssh://USER@HOST[:PORT] (port 22 by default).
@@ -37,6 +43,8 @@ type Config struct {
 	KnownHosts string
 	// Socket is the engine's socket path there; default DefaultSocket.
 	Socket string
+	// KeepAlive replaces DefaultKeepAlive when positive (tests).
+	KeepAlive time.Duration
 }
 
 // Dialer opens connections to the remote engine's socket. Safe for
@@ -44,6 +52,7 @@ type Config struct {
 type Dialer struct {
 	addr, socket string
 	cfg          *ssh.ClientConfig
+	keepAlive    time.Duration
 
 	mu     sync.Mutex
 	client *ssh.Client
@@ -109,7 +118,11 @@ func New(c Config) (*Dialer, error) {
 	if socket == "" {
 		socket = DefaultSocket
 	}
-	return &Dialer{addr: addr, socket: socket, cfg: &ssh.ClientConfig{
+	ka := c.KeepAlive
+	if ka <= 0 {
+		ka = DefaultKeepAlive
+	}
+	return &Dialer{addr: addr, socket: socket, keepAlive: ka, cfg: &ssh.ClientConfig{
 		User:              user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback:   check,
@@ -211,10 +224,44 @@ func (d *Dialer) conn(ctx context.Context) (*ssh.Client, bool, error) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		_ = c.Wait()
-		d.drop(c)
+		d.watch(c)
 	}()
 	return c, true, nil
+}
+
+// watch forgets c when it ends, and ends it when it stops answering
+// keepalives.
+func (d *Dialer) watch(c *ssh.Client) {
+	ended := make(chan struct{})
+	go func() { _ = c.Wait(); close(ended) }()
+	defer func() { <-ended }()
+	defer d.drop(c)
+	t := time.NewTicker(d.keepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-ended:
+			return
+		case <-t.C:
+		}
+		res := make(chan error, 1)
+		go func() {
+			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+			res <- err
+		}()
+		timer := time.NewTimer(d.keepAlive)
+		select {
+		case err := <-res:
+			timer.Stop()
+			if err != nil {
+				return
+			}
+		case <-timer.C:
+			d.drop(c) // unblocks SendRequest
+			<-res
+			return
+		}
+	}
 }
 
 // drop forgets c (closing it) so the next use dials again.

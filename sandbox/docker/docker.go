@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	if cfg.SSH != nil {
 		// The engine's socket over SSH: the client speaks HTTP over each
 		// streamlocal channel the dialer opens.
-		d, err := sshdial.New(sshdial.Config{Host: cfg.Host, Key: cfg.SSH.Key, KnownHosts: cfg.SSH.KnownHosts, Socket: cfg.SSH.Socket})
+		d, err := sshdial.New(sshdial.Config{Host: cfg.Host, Key: cfg.SSH.Key, KnownHosts: cfg.SSH.KnownHosts, Socket: cfg.SSH.Socket, KeepAlive: cfg.SSH.KeepAlive})
 		if err != nil {
 			return nil, fmt.Errorf("docker backend: %w", err)
 		}
@@ -263,6 +263,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 // there ("": sshdial.DefaultSocket).
 type SSHFiles struct {
 	Key, KnownHosts, Socket string
+	// KeepAlive replaces sshdial.DefaultKeepAlive when positive (tests).
+	KeepAlive time.Duration
 }
 
 // TLSFiles are the PEM files of a client certificate for an engine.

@@ -24,7 +24,8 @@ import (
 // ssh:// engine (a real OpenSSH sshd in the engine's namespace, the
 // engine's socket forwarded over streamlocal) reports that engine's
 // version, builds an image there and runs an agent container there whose
-// output comes back; a dropped SSH connection is dialled again; a host
+// output comes back; an SSH connection that drops, or that stops
+// answering, is dialled again; a host
 // key that is not the one in known_hosts, or a host known_hosts does not
 // list, is refused.
 func TestRemoteEngineOverSSH(t *testing.T) {
@@ -32,7 +33,7 @@ func TestRemoteEngineOverSSH(t *testing.T) {
 	a := testArtefacts(t)
 	eng := dockertest.Start(t)
 	sshd := eng.StartSSHD()
-	files := &SSHFiles{Key: sshd.Key, KnownHosts: sshd.KnownHosts, Socket: sshd.Socket}
+	files := &SSHFiles{Key: sshd.Key, KnownHosts: sshd.KnownHosts, Socket: sshd.Socket, KeepAlive: time.Second}
 	ctx := testCtx(t)
 
 	// A changed host key: the connection is refused before any request.
@@ -129,6 +130,17 @@ func TestRemoteEngineOverSSH(t *testing.T) {
 	if v2, err := b.Version(ctx); err != nil || v2 != v {
 		t.Fatalf("version after the SSH connection dropped: %q %v", v2, err)
 	}
+	// The server's side stops answering without closing (a network
+	// failure): the keepalive (1 s here) ends the connection and the next
+	// call dials again.
+	if n := sshd.FreezeConnections(); n == 0 {
+		t.Fatal("no SSH connection to freeze")
+	}
+	t0 := time.Now()
+	if v3, err := b.Version(ctx); err != nil || v3 != v {
+		t.Fatalf("version after the SSH connection stopped answering: %q %v", v3, err)
+	}
+	t.Logf("answered %v after the connection froze (keepalive 1 s)", time.Since(t0).Round(time.Millisecond))
 	if err := b.RemoveAgentVolumes(context.WithoutCancel(ctx), "sshy"); err != nil {
 		t.Logf("remove volumes: %v", err)
 	}

@@ -47,9 +47,21 @@ func (s *SSHD) Log() string {
 }
 
 // DropConnections ends every SSH connection the server has (kills the
-// listener's per-connection children), as a network failure would; the
+// listener's per-connection children), as a server restart would; the
 // server goes on listening.
-func (s *SSHD) DropConnections() int {
+func (s *SSHD) DropConnections() int { return s.signalConnections(syscall.SIGKILL) }
+
+// FreezeConnections stops (SIGSTOP) the server's side of every SSH
+// connection it has, as a network failure would look to the client: no
+// answer, no close. They are killed when the test ends. The server goes
+// on accepting new connections.
+func (s *SSHD) FreezeConnections() int {
+	n := s.signalConnections(syscall.SIGSTOP)
+	s.t.Cleanup(func() { s.signalConnections(syscall.SIGKILL) })
+	return n
+}
+
+func (s *SSHD) signalConnections(sig syscall.Signal) int {
 	s.t.Helper()
 	n := 0
 	ents, _ := os.ReadDir("/proc")
@@ -65,7 +77,7 @@ func (s *SSHD) DropConnections() int {
 		// pid (comm) state ppid ...
 		i := strings.LastIndexByte(string(b), ')')
 		if f := strings.Fields(string(b[i+1:])); i > 0 && len(f) > 1 && f[1] == strconv.Itoa(s.pid) {
-			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			if syscall.Kill(pid, sig) == nil {
 				n++
 			}
 		}
