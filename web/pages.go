@@ -30,7 +30,7 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04:05")
 	},
-	"usd":  func(f float64) string { return "$" + strconv.FormatFloat(f, 'f', 4, 64) },
+	"usd":  bot.USD, // as chat and the CLI show money
 	"path": url.PathEscape,
 }).ParseFS(files, "templates/*.html"))
 
@@ -161,7 +161,7 @@ type agentRow struct {
 	Chats                    []string
 	NextSchedule             string
 	NextAt                   time.Time
-	CostToday                float64
+	Spend                    agents.Spending
 }
 
 func (s *Server) schedules(now time.Time) []sched.Info {
@@ -178,8 +178,6 @@ func (s *Server) fleetPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	y, m, d := now.Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
 	infos := s.schedules(now)
 	var rows []agentRow
 	for _, a := range s.cfg.Fleet.Agents() {
@@ -216,15 +214,9 @@ func (s *Server) fleetPage(w http.ResponseWriter, r *http.Request) {
 				row.NextAt, row.NextSchedule = in.Next[0], in.Schedule.Name
 			}
 		}
-		jobs, err := s.cfg.Store.Jobs(r.Context(), agents.JobFilter{Agent: a.Name, Limit: 1000})
-		if err != nil {
+		if row.Spend, err = s.cfg.Fleet.Spending(r.Context(), a.Name); err != nil {
 			s.fail(w, r, err)
 			return
-		}
-		for _, j := range jobs {
-			if !j.Started.Before(midnight) {
-				row.CostToday += j.CostUSD
-			}
 		}
 		rows = append(rows, row)
 	}

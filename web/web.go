@@ -65,6 +65,9 @@ type Fleet interface {
 	Agents() []agents.AgentSpec
 	Waiting(agent string) int
 	LiveProcesses(agent string) int
+	// Spending is the agent's spend today and this month against its
+	// budget, by the same days and months the budget check uses.
+	Spending(ctx context.Context, agent string) (agents.Spending, error)
 	IsApprover(agent, platform string, u bot.User) bool
 	Decide(ctx context.Context, approvalID, choice, actor, reason string) (agents.Approval, error)
 	Subscribe() (<-chan agents.JobEvent, func())

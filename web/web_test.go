@@ -61,6 +61,7 @@ func newDash(t *testing.T, o opts) *dash {
 		Spec: func(s *agents.AgentSpec) {
 			s.Description = "the garden agent"
 			s.Sandbox.Network.Allow = []string{"api.github.com"}
+			s.Budget = agents.Budget{DailyUSD: 50}
 		},
 	})
 	agentstest.WaitConsole(t, d.hub, agentstest.Agent)
@@ -329,7 +330,9 @@ func TestPagesShowTheFleetRedacted(t *testing.T) {
 		t.Fatal("the redactor does not mask the secret")
 	}
 	pages := map[string][]string{
-		"/":                           {agentstest.Agent, "the garden agent", "idle", "nightly at", "api.github.com", "$"},
+		"/": {agentstest.Agent, "the garden agent", "idle", "nightly at", "api.github.com",
+			// spend as the budget check counts it: today's run, against the daily cap
+			bot.USD(j.CostUSD) + " of $50.00"},
 		"/agents/" + agentstest.Agent: {"agent garden summary", "api.github.com", "evil.example:443", "nightly", j.ID, "succeeded"},
 		"/jobs/" + j.ID:               {"what is the key?", "the key is " + masked, "succeeded", "prompt"},
 		"/approvals":                  {"Nothing waits for a decision"},
