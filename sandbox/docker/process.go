@@ -154,7 +154,8 @@ func (p *process) monitor(wait client.ContainerWaitResult) {
 // herdbot did not send is likely the OOM killer, but Engine 20.10 on cgroup
 // v1 can set State.OOMKilled late or not at all: the container's memory
 // cgroup (still there: the container is not removed yet) has the kernel's
-// own count, and failing that the inspection is retried briefly (1 s).
+// own count, and failing that (the cgroup is already gone) the inspection is
+// retried for up to 5 s: on a busy engine the OOM event lands late.
 func (p *process) inspectExit(ctx context.Context, code int) (client.ContainerInspectResult, error) {
 	for try := 0; ; try++ {
 		cctx, cancel := p.b.callCtx(ctx)
@@ -167,7 +168,7 @@ func (p *process) inspectExit(ctx context.Context, code int) (client.ContainerIn
 			ins.Container.State.OOMKilled = n > 0
 			return ins, nil
 		}
-		if try == 10 {
+		if try == 50 {
 			return ins, nil
 		}
 		time.Sleep(100 * time.Millisecond)
