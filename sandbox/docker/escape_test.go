@@ -184,6 +184,22 @@ func containerIP(t *testing.T, b *Backend, p sandbox.Process) (name, ip string) 
 
 // runProbe runs the probe's checks in a container for spec and returns
 // the results by name.
+// checkProbe fails the test for every check in mustFail that
+// succeeded (an escape) and every other check that failed.
+func checkProbe(t testing.TB, checks []probeCheck, res map[string]probeResult, mustFail map[string]bool) {
+	t.Helper()
+	for _, c := range checks {
+		r := res[c.Name]
+		if mustFail[c.Name] && r.OK {
+			t.Errorf("ESCAPE: %s succeeded: %s", c.Name, r.Detail)
+		} else if !mustFail[c.Name] && !r.OK {
+			t.Errorf("%s failed, want it to work: %s", c.Name, r.Detail)
+		} else {
+			t.Logf("ok  %-55s %s", c.Name, r.Detail)
+		}
+	}
+}
+
 func runProbe(t testing.TB, b sandbox.Backend, spec sandbox.Spec, checks []probeCheck) map[string]probeResult {
 	t.Helper()
 	raw, _ := json.Marshal(checks)
@@ -322,16 +338,7 @@ func TestEscape(t *testing.T) {
 	add(false, "env", "env", "")
 
 	res := runProbe(t, b, specA, checks)
-	for _, c := range checks {
-		r := res[c.Name]
-		if mustFail[c.Name] && r.OK {
-			t.Errorf("ESCAPE: %s succeeded: %s", c.Name, r.Detail)
-		} else if !mustFail[c.Name] && !r.OK {
-			t.Errorf("%s failed, want it to work: %s", c.Name, r.Detail)
-		} else {
-			t.Logf("ok  %-55s %s", c.Name, r.Detail)
-		}
-	}
+	checkProbe(t, checks, res, mustFail)
 
 	st := res["status"].Fields
 	for _, k := range []string{"CapEff", "CapPrm", "CapBnd", "CapAmb"} {

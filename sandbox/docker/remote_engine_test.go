@@ -147,16 +147,7 @@ func TestRemoteEngineOverTLS(t *testing.T) {
 	add(false, "status", "status", "")
 
 	res := runProbe(t, b, specA, checks)
-	for _, c := range checks {
-		r := res[c.Name]
-		if mustFail[c.Name] && r.OK {
-			t.Errorf("ESCAPE: %s succeeded: %s", c.Name, r.Detail)
-		} else if !mustFail[c.Name] && !r.OK {
-			t.Errorf("%s failed, want it to work: %s", c.Name, r.Detail)
-		} else {
-			t.Logf("ok  %-55s %s", c.Name, r.Detail)
-		}
-	}
+	checkProbe(t, checks, res, mustFail)
 	st := res["status"].Fields
 	if st["CapEff"] != "0000000000000000" || st["NoNewPrivs"] != "1" || st["uid"] == "0" {
 		t.Errorf("hardening on the remote engine: %v", st)
